@@ -1,0 +1,187 @@
+// The normalised model every module shares. src/spec produces an Experiment from any of the
+// three file formats; everything downstream reads only these types, never the raw YAML.
+
+/** Where something was written in an experiment file, for errors that point at it. */
+export interface SourceLoc {
+  file: string;
+  line: number; // 1-based
+  col: number; // 1-based
+}
+
+export type ParamType = 'integer' | 'string' | 'boolean';
+export type Value = number | string | boolean;
+
+/** An ordered list of values, or an integer range walked by adding or multiplying `step`. */
+export type Domain =
+  | { kind: 'list'; values: Value[] }
+  | { kind: 'range'; min: number; max: number; step: number; stepMode: 'increment' | 'power' };
+
+export type Phase = 'build' | 'test';
+
+export interface Param {
+  name: string;
+  type: ParamType;
+  domain: Domain;
+  /** The target's own default: the baseline configuration and what CI regresses. */
+  default?: Value;
+  /** A test-time parameter never triggers a rebuild. */
+  when: Phase;
+  /** Condition on other parameters, as written (parsed by src/generator/condition.ts, never evaluated as code). */
+  if?: string;
+  description?: string;
+  /** Kconfig symbol written into the target's .config (name starts with CONFIG_ or declared so). */
+  kconfig?: boolean;
+  /** A workload dimension (connections, loss rate) rather than a system knob. */
+  workload?: boolean;
+  loc?: SourceLoc;
+}
+
+export type Isolation = 'none' | 'core' | 'cache' | 'socket' | 'full';
+export const ISOLATION_LEVELS: readonly Isolation[] = ['none', 'core', 'cache', 'socket', 'full'];
+
+export interface PathMapping {
+  /** On the host, relative to the experiment file's directory (inputs) or the configuration's folder (outputs). */
+  source: string;
+  /** In the job's filesystem (a container path; for host jobs, relative to the job's directory). */
+  destination: string;
+}
+
+export interface JobResources {
+  /** Cache ways of the last-level cache (Intel CAT through resctrl). */
+  l3Ways?: number;
+  /** Memory bandwidth cap in percent (Intel MBA through resctrl). */
+  mbPercent?: number;
+  /** Memory limit in bytes. */
+  memoryBytes?: number;
+}
+
+export interface JobSpec {
+  name: string;
+  phase: Phase;
+  /** A shell command line, run with /bin/sh -c. Exactly one of run and script is set. */
+  run?: string;
+  /** A script path, absolute after normalisation (resolved against the experiment file's directory). */
+  script?: string;
+  /** Run in a container of this image (Docker engine); absent: a host process. */
+  image?: string;
+  cores: number;
+  isolation: Isolation;
+  timeoutSec: number;
+  retries: number;
+  /** Measured runs (tests); 1 for builds. */
+  iterations: number;
+  /** Runs before the measured ones whose results are discarded. */
+  warmup: number;
+  devices: string[];
+  capabilities: string[];
+  privileged: boolean;
+  /** Container networking: none (default), host, or the name of an existing network namespace / Docker network. */
+  network?: string;
+  inputs: PathMapping[];
+  outputs: PathMapping[];
+  resources: JobResources;
+  env: Record<string, string>;
+  loc?: SourceLoc;
+}
+
+export type ParserKind = 'wrk' | 'redis-benchmark' | 'regex' | 'json' | 'tcp-echo';
+
+export interface MetricSpec {
+  /** Name of the metric, or the prefix of the metrics a multi-value parser (wrk, redis-benchmark) yields. */
+  name: string;
+  parser: ParserKind;
+  /** Where the text comes from: the test's stdout, or a file relative to WAYFINDER_OUTPUT_DIR. */
+  source: { kind: 'stdout' } | { kind: 'file'; path: string };
+  /** regex: a pattern with one capture group (or a named group `value`). */
+  pattern?: string;
+  /** json: a dotted path into the document (a.b.0.c). */
+  path?: string;
+  /** Multiply the parsed number by this (unit conversion). */
+  scale?: number;
+  /** Only from this test (by name); default every test. */
+  test?: string;
+  loc?: SourceLoc;
+}
+
+export interface Objective {
+  metric: string;
+  direction: 'maximize' | 'minimize';
+  /** What a failed build or run counts as; default: worst possible (0 for maximize, +Infinity for minimize). */
+  failureValue?: number;
+}
+
+export type StrategyName = 'grid' | 'random' | 'bayesian';
+
+export interface Exploration {
+  strategy: StrategyName;
+  /** At most this many configurations are tried. */
+  budget?: number;
+  seed: number;
+  /** Configurations in flight at once. */
+  parallel: number;
+  /** grid: start at a random offset (the paper's "random start") */
+  randomStart: boolean;
+}
+
+export interface HostSettings {
+  governor?: string;
+  turbo?: boolean;
+  smt?: boolean;
+  aslr?: boolean;
+  sysctls: Record<string, string>;
+}
+
+export type ExperimentFormat = 'native' | 'paper' | 'daemon';
+
+export interface Experiment {
+  name: string;
+  description?: string;
+  format: ExperimentFormat;
+  /** Absolute path of the experiment file, its directory, its text and the sha256 of that text. */
+  file: string;
+  dir: string;
+  text: string;
+  hash: string;
+  params: Param[];
+  build?: JobSpec;
+  tests: JobSpec[];
+  metrics: MetricSpec[];
+  objective: Objective;
+  exploration: Exploration;
+  host: HostSettings;
+  /** Class of identical hosts the tests run on. */
+  pool: string;
+}
+
+/** One point of the space: a value for every parameter, in declaration order. */
+export type Config = Record<string, Value>;
+
+/** What a strategy learns from one measured configuration. */
+export interface Observation {
+  config: Config;
+  configId: string;
+  /** Aggregated objective (median over iterations); undefined when the configuration failed. */
+  value?: number;
+  /** Individual measured iterations, for noise-aware strategies. */
+  samples?: number[];
+  status: 'ok' | 'failed';
+  /** build | test | timeout | parse, when failed. */
+  failure?: string;
+}
+
+/** A user-facing error that points at input: printed as `file:line:col: message`, exit status 2. */
+export class InputError extends Error {
+  constructor(
+    message: string,
+    public readonly loc?: SourceLoc,
+    public readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'InputError';
+  }
+
+  format(): string {
+    const where = this.loc ? `${this.loc.file}:${this.loc.line}:${this.loc.col}: ` : '';
+    return `${where}${this.message}${this.hint ? `\n  ${this.hint}` : ''}`;
+  }
+}
