@@ -1,0 +1,119 @@
+// Build and test jobs: command or script, where they run, how long they may take, and what they
+// may touch. Defaults differ by phase: builds share cores freely, tests get a core to themselves.
+
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { InputError, type Isolation, type JobResources, type JobSpec, type PathMapping } from '../types.js';
+import type { Path, SourceDoc } from './document.js';
+import type { DraftJob } from './draft.js';
+import { didYouMean } from './suggest.js';
+import { LINUX_CAPABILITIES, parseDuration, parseSize } from './units.js';
+
+const DEFAULTS = {
+  build: { isolation: 'none' as Isolation, timeoutSec: 3600 },
+  test: { isolation: 'core' as Isolation, timeoutSec: 600 },
+};
+
+export function normaliseJob(d: DraftJob, src: SourceDoc, dir: string): JobSpec {
+  const { raw } = d;
+  const path = (key: string, ...rest: Array<string | number>): Path => [...d.path, ...(d.rename?.[key] ?? [key]), ...rest];
+  const at = (key: string, ...rest: Array<string | number>) => src.loc(path(key, ...rest));
+
+  if (raw.run !== undefined && raw.script !== undefined) {
+    throw new InputError(`give either 'run' or 'script', not both`, src.keyLoc(path('script')));
+  }
+  if (raw.run === undefined && raw.script === undefined) {
+    throw new InputError(`the ${d.phase} job needs a command: 'run' (a command line) or 'script' (a file)`, src.loc(d.path));
+  }
+  const defaults = DEFAULTS[d.phase];
+  const job: JobSpec = {
+    name: raw.name ?? d.phase,
+    phase: d.phase,
+    cores: raw.cores ?? 1,
+    isolation: raw.isolation ?? defaults.isolation,
+    timeoutSec: raw.timeout === undefined ? defaults.timeoutSec : timeoutOf(raw.timeout, at('timeout')),
+    retries: raw.retries ?? 0,
+    iterations: d.phase === 'build' ? 1 : (raw.iterations ?? 1),
+    warmup: d.phase === 'build' ? 0 : (raw.warmup ?? 0),
+    devices: [...new Set(raw.devices ?? [])],
+    capabilities: (raw.capabilities ?? []).map((c, i) => capabilityOf(c, at('capabilities', i))),
+    privileged: raw.privileged ?? false,
+    inputs: (raw.inputs ?? []).map((m, i) => mappingOf(m, at('inputs', i))),
+    outputs: (raw.outputs ?? []).map((m, i) => mappingOf(m, at('outputs', i))),
+    resources: resourcesOf(raw.resources, (k) => at('resources', k)),
+    env: Object.fromEntries(Object.entries(raw.env ?? {}).map(([k, v]) => [k, String(v)])),
+    loc: src.loc(d.path),
+  };
+  if (raw.run !== undefined) job.run = raw.run;
+  if (raw.script !== undefined) job.script = scriptOf(raw.script, dir, at('script'));
+  if (raw.image !== undefined) job.image = raw.image;
+  if (raw.network !== undefined) job.network = raw.network;
+  return job;
+}
+
+function scriptOf(script: string, dir: string, loc: ReturnType<SourceDoc['loc']>): string {
+  const full = isAbsolute(script) ? script : resolve(dir, script);
+  if (!existsSync(full) || !statSync(full).isFile()) {
+    throw new InputError(`script file '${script}' not found (looked for ${full})`, loc);
+  }
+  return full;
+}
+
+function timeoutOf(t: number | string, loc: ReturnType<SourceDoc['loc']>): number {
+  const sec = typeof t === 'number' ? t : parseDuration(t);
+  if (sec === undefined) {
+    throw new InputError(`bad duration '${t}' for 'timeout'; expected seconds or a number with s, m or h (90s, 10m, 1h)`, loc);
+  }
+  if (!(sec > 0)) throw new InputError(`'timeout' must be longer than 0 seconds`, loc);
+  return sec;
+}
+
+function capabilityOf(c: string, loc: ReturnType<SourceDoc['loc']>): string {
+  const name = c.trim().toUpperCase().replace(/^CAP_/, '');
+  if (!LINUX_CAPABILITIES.includes(name)) {
+    throw new InputError(`unknown Linux capability '${c}'${didYouMean(name, LINUX_CAPABILITIES)}`, loc);
+  }
+  return name;
+}
+
+function mappingOf(m: string | PathMapping, loc: ReturnType<SourceDoc['loc']>): PathMapping {
+  if (typeof m !== 'string') return { source: m.source, destination: m.destination };
+  const i = m.indexOf(':');
+  const source = i < 0 ? '' : m.slice(0, i).trim();
+  const destination = i < 0 ? '' : m.slice(i + 1).trim();
+  if (source === '' || destination === '') {
+    throw new InputError(`expected "source:destination" or a mapping with source and destination, got '${m}'`, loc);
+  }
+  return { source, destination };
+}
+
+function resourcesOf(
+  r: { l3_ways?: number; mb_percent?: number; memory?: number | string } | undefined,
+  at: (key: string) => ReturnType<SourceDoc['loc']>,
+): JobResources {
+  const out: JobResources = {};
+  if (!r) return out;
+  if (r.l3_ways !== undefined) out.l3Ways = r.l3_ways;
+  if (r.mb_percent !== undefined) out.mbPercent = r.mb_percent;
+  if (r.memory !== undefined) {
+    const bytes = typeof r.memory === 'number' ? r.memory : parseSize(r.memory);
+    if (bytes === undefined) {
+      throw new InputError(`bad size '${r.memory}' for 'memory'; expected bytes or a number with K, M, G or T (512M)`, at('memory'));
+    }
+    out.memoryBytes = bytes;
+  }
+  return out;
+}
+
+/** Test names must differ: metrics and results refer to tests by name. */
+export function checkTestNames(tests: JobSpec[], drafts: DraftJob[], src: SourceDoc): void {
+  const seen = new Set<string>();
+  tests.forEach((t, i) => {
+    if (seen.has(t.name)) {
+      const d = drafts[i] as DraftJob;
+      const where = src.has([...d.path, 'name']) ? src.loc([...d.path, 'name']) : src.loc(d.path);
+      throw new InputError(`duplicate test name '${t.name}'; each test needs a name of its own`, where);
+    }
+    seen.add(t.name);
+  });
+}

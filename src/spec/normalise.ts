@@ -1,0 +1,59 @@
+// From a Draft (any format) to the Experiment every other module reads: defaults filled in,
+// cross-references checked, every problem reported where it was written.
+
+import { createHash } from 'node:crypto';
+import type { Experiment, Exploration, HostSettings } from '../types.js';
+import type { SourceDoc } from './document.js';
+import type { Draft } from './draft.js';
+import { checkTestNames, normaliseJob } from './jobs.js';
+import { normaliseMetrics, normaliseObjective } from './metrics.js';
+import { normaliseParams } from './params.js';
+
+export function normalise(draft: Draft, src: SourceDoc, file: string, dir: string): Experiment {
+  const params = normaliseParams(draft.params, src);
+  const build = draft.build ? normaliseJob(draft.build, src, dir) : undefined;
+  const tests = draft.tests.map((t) => normaliseJob(t, src, dir));
+  checkTestNames(tests, draft.tests, src);
+  const metrics = normaliseMetrics(draft.metrics, tests, src);
+  const objective = normaliseObjective(draft.objective, metrics, src);
+  const experiment: Experiment = {
+    name: draft.name,
+    format: draft.format,
+    file,
+    dir,
+    text: src.text,
+    hash: createHash('sha256').update(src.text).digest('hex'),
+    params,
+    tests,
+    metrics,
+    objective,
+    exploration: explorationOf(draft.exploration),
+    host: hostOf(draft.host),
+    pool: draft.pool ?? 'default',
+  };
+  if (draft.description !== undefined) experiment.description = draft.description.trim();
+  if (build) experiment.build = build;
+  return experiment;
+}
+
+function explorationOf(e: Draft['exploration']): Exploration {
+  const out: Exploration = {
+    strategy: e?.strategy ?? 'grid',
+    seed: e?.seed ?? 1,
+    parallel: e?.parallel ?? 1,
+    randomStart: e?.random_start ?? false,
+  };
+  if (e?.budget !== undefined) out.budget = e.budget;
+  return out;
+}
+
+function hostOf(h: Draft['host']): HostSettings {
+  const out: HostSettings = {
+    sysctls: Object.fromEntries(Object.entries(h?.sysctls ?? {}).map(([k, v]) => [k, String(v)])),
+  };
+  if (h?.governor !== undefined) out.governor = h.governor;
+  if (h?.turbo !== undefined) out.turbo = h.turbo;
+  if (h?.smt !== undefined) out.smt = h.smt;
+  if (h?.aslr !== undefined) out.aslr = h.aslr;
+  return out;
+}

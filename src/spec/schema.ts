@@ -1,0 +1,237 @@
+// The shape of an experiment file, in its three formats, as zod schemas. Only shape lives here
+// (no transforms), so the same schemas give the JSON Schema for editors; what needs more than
+// shape (domains, cross-references, files on disk) is checked in normalise.ts with locations.
+
+import { z } from 'zod';
+
+export const NAME_RE = /^[A-Za-z0-9._-]+$/;
+export const PARAM_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Devices a job may be given: Wayfinder's allow-list. */
+export const ALLOWED_DEVICES = ['/dev/kvm', '/dev/net/tun', '/dev/random', '/dev/urandom', '/dev/loop-control'] as const;
+
+const name = z.string().regex(NAME_RE).describe('letters, digits, ".", "_" and "-"');
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const count = (min: number) => z.int().min(min);
+
+export const paramSchema = z.strictObject({
+  name: z.string().regex(PARAM_NAME_RE).describe('an environment-variable name: [A-Za-z_][A-Za-z0-9_]*'),
+  type: z
+    .enum(['integer', 'string', 'boolean', 'int', 'str', 'bool'])
+    .describe('int, str and bool are accepted as Wayfinder wrote them'),
+  only: z.array(scalar).min(1).optional().describe('the values to explore; takes precedence over min/max'),
+  min: z.int().optional(),
+  max: z.int().optional(),
+  step: z.int().optional().describe('default 1'),
+  step_mode: z.enum(['increment', 'power']).optional().describe('power: min, min*step, min*step^2 ... <= max'),
+  default: scalar.optional().describe("the target's own default; must be in the domain"),
+  when: z.enum(['build', 'test', 'both']).optional().describe('default build: a change rebuilds unless told otherwise'),
+  if: z.string().optional().describe('a condition on other parameters'),
+  description: z.string().optional(),
+  kconfig: z.boolean().optional().describe('a Kconfig symbol; implied by names starting with CONFIG_'),
+});
+
+const pathMapping = z.union([
+  z.string().describe('"source:destination"'),
+  z.strictObject({ source: z.string(), destination: z.string() }),
+]);
+
+const duration = z
+  .union([z.number().positive(), z.string()])
+  .describe('seconds, or a number with a unit: "90s", "10m", "1h"');
+
+const jobShape = {
+  name: name.optional(),
+  run: z.string().optional().describe('a shell command line (exactly one of run and script)'),
+  script: z.string().optional().describe("a script, relative to the experiment file's directory"),
+  image: z.string().optional().describe('run in a container of this image'),
+  cores: count(1).optional(),
+  isolation: z.enum(['none', 'core', 'cache', 'socket', 'full']).optional(),
+  timeout: duration.optional(),
+  retries: count(0).optional(),
+  env: z.record(z.string(), scalar).optional(),
+  inputs: z.array(pathMapping).optional(),
+  outputs: z.array(pathMapping).optional(),
+  devices: z.array(z.enum(ALLOWED_DEVICES)).optional(),
+  capabilities: z.array(z.string()).optional().describe('Linux capability names, with or without CAP_'),
+  privileged: z.boolean().optional(),
+  network: z.string().optional().describe('none, host, or the name of a network'),
+  resources: z
+    .strictObject({
+      l3_ways: count(1).optional(),
+      mb_percent: z.int().min(1).max(100).optional(),
+      memory: z.union([count(1), z.string()]).optional().describe('bytes, or "512M", "2G"'),
+    })
+    .optional(),
+};
+
+export const buildJobSchema = z.strictObject(jobShape);
+export const testJobSchema = z.strictObject({
+  ...jobShape,
+  iterations: count(1).optional(),
+  warmup: count(0).optional(),
+});
+
+export const metricSchema = z.strictObject({
+  name: name,
+  parser: z.enum(['wrk', 'redis-benchmark', 'regex', 'json', 'tcp-echo']),
+  source: z.union([z.literal('stdout'), z.strictObject({ file: z.string() })]).optional(),
+  file: z.string().optional().describe('shorthand for source: { file: ... }'),
+  pattern: z.string().optional().describe('regex parser: a pattern with a capture group'),
+  path: z.string().optional().describe('json parser: a dotted path a.b.0.c'),
+  scale: z.number().optional(),
+  test: name.optional().describe('only from this test'),
+});
+
+export const objectiveSchema = z.strictObject({
+  metric: z.string().optional(),
+  direction: z.enum(['maximize', 'minimize']).optional(),
+  maximize: z.string().optional().describe('shorthand for metric + direction: maximize'),
+  minimize: z.string().optional().describe('shorthand for metric + direction: minimize'),
+  failure: z.number().optional().describe('the value a failed configuration counts as'),
+});
+
+export const explorationSchema = z.strictObject({
+  strategy: z.enum(['grid', 'random', 'bayesian']).optional(),
+  budget: count(1).optional(),
+  seed: z.int().optional(),
+  parallel: count(1).optional(),
+  random_start: z.boolean().optional(),
+});
+
+export const hostSchema = z.strictObject({
+  governor: z.string().optional(),
+  turbo: z.boolean().optional(),
+  smt: z.boolean().optional(),
+  aslr: z.boolean().optional(),
+  sysctls: z.record(z.string(), scalar).optional(),
+});
+
+/** Keys every format accepts at the top level, so a Wayfinder file can gain metrics and an objective. */
+const commonShape = {
+  name: name.optional(),
+  description: z.string().optional(),
+  pool: name.optional(),
+  exploration: explorationSchema.optional(),
+  host: hostSchema.optional(),
+  metrics: z.array(metricSchema).min(1).optional(),
+  objective: objectiveSchema.optional(),
+};
+
+export const nativeSchema = z.strictObject({
+  ...commonShape,
+  name: name,
+  params: z.array(paramSchema).min(1),
+  workload: z.array(paramSchema).optional(),
+  build: buildJobSchema.optional(),
+  test: z.union([testJobSchema, z.array(testJobSchema).min(1)]),
+  metrics: z.array(metricSchema).min(1),
+  objective: objectiveSchema,
+});
+
+// Wayfinder's paper-era job file (lancs-net/wayfinder): inputs/outputs shared by all runs, and runs.
+export const paperSchema = z.strictObject({
+  ...commonShape,
+  params: z.array(paramSchema).min(1),
+  inputs: z
+    .array(
+      z.strictObject({
+        name: z.string().optional(),
+        source: z.string(),
+        destination: z.string(),
+        options: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
+  outputs: z.array(z.strictObject({ name: z.string().optional(), path: z.string() })).optional(),
+  runs: z
+    .array(
+      z.strictObject({
+        name: name,
+        image: z.string().optional(),
+        cores: count(1).optional(),
+        devices: z.array(z.enum(ALLOWED_DEVICES)).optional(),
+        capabilities: z.array(z.string()).optional(),
+        cmd: z.string().optional(),
+        path: z.string().optional(),
+      }),
+    )
+    .min(1),
+});
+
+const daemonTestSchema = z.strictObject({
+  name: name.optional(),
+  kernel: z
+    .strictObject({ memory: z.string().optional(), args: z.string().optional(), cores: count(1).optional() })
+    .optional(),
+  benchtool: z.strictObject({
+    image: z.string().optional(),
+    devices: z.array(z.enum(ALLOWED_DEVICES)).optional(),
+    capabilities: z.array(z.string()).optional(),
+    commands: z.string(),
+    cores: count(1).optional(),
+    start_delay: z.number().min(0).optional(),
+    boot_delay: z.number().min(0).optional(),
+    duration: z.number().min(0).optional(),
+    environment: z.record(z.string(), scalar).optional(),
+  }),
+  results: z
+    .array(
+      z.strictObject({
+        name: name,
+        path: z.string(),
+        type: z.enum(['int', 'integer', 'float', 'str', 'string', 'bool']).optional(),
+      }),
+    )
+    .optional(),
+});
+
+// The later daemon's job file (unikraft/wayfinder): build { commands, outputs }, test(s) with a
+// benchtool and results.
+export const daemonSchema = z.strictObject({
+  ...commonShape,
+  params: z.array(paramSchema).min(1),
+  build: z.strictObject({
+    image: z.string().optional(),
+    outputs: z
+      .strictObject({
+        kernel: z.string().optional(),
+        initrd: z.string().optional(),
+        disks: z
+          .array(z.strictObject({ type: z.string().optional(), name: z.string().optional(), path: z.string() }))
+          .optional(),
+        arch: z.string().optional(),
+        plat: z.string().optional(),
+      })
+      .optional(),
+    devices: z.array(z.enum(ALLOWED_DEVICES)).optional(),
+    capabilities: z.array(z.string()).optional(),
+    cores: count(1).optional(),
+    commands: z.string(),
+    workdir: z.string().optional(),
+  }),
+  test: z.union([daemonTestSchema, z.array(daemonTestSchema).min(1)]),
+});
+
+export type RawParam = z.infer<typeof paramSchema>;
+export type RawBuildJob = z.infer<typeof buildJobSchema>;
+export type RawTestJob = z.infer<typeof testJobSchema>;
+export type RawMetric = z.infer<typeof metricSchema>;
+export type RawObjective = z.infer<typeof objectiveSchema>;
+export type RawExploration = z.infer<typeof explorationSchema>;
+export type RawHost = z.infer<typeof hostSchema>;
+export type NativeFile = z.infer<typeof nativeSchema>;
+export type PaperFile = z.infer<typeof paperSchema>;
+export type DaemonFile = z.infer<typeof daemonSchema>;
+
+/** JSON Schema of an experiment file (any of the three formats), for editors and other tools. */
+export function experimentJsonSchema(): object {
+  const schema = z.toJSONSchema(z.union([nativeSchema, paperSchema, daemonSchema]), { target: 'draft-2020-12' });
+  return {
+    ...schema,
+    $id: 'https://wayfinder.invalid/schema/experiment.schema.json',
+    title: 'Wayfinder experiment',
+    description:
+      'An experiment file: the native format, or a Wayfinder paper-era (runs) or daemon-era (build/test with benchtool) job file.',
+  };
+}
