@@ -117,7 +117,7 @@ async function readBandwidth(fs: ResctrlFs, options: string[]): Promise<Bandwidt
   };
 }
 
-/** L3 cache id -> CPUs, from <sysfsRoot>/devices/system/cpu/cpuN/cache/index*/{level,id,shared_cpu_list}. */
+/** L3 cache id -> CPUs, from <sysfsRoot>/devices/system/cpu/cpuN/cache/indexK/{level,id,shared_cpu_list}. */
 export async function l3Domains(sysfsRoot = '/sys'): Promise<{ cpus: Map<number, number[]>; sizeBytes?: number }> {
   const cpuDir = join(sysfsRoot, 'devices/system/cpu');
   const cpus = new Map<number, Set<number>>();
