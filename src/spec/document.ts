@@ -89,7 +89,7 @@ export class SourceDoc {
     }
     const doc = all[0] as Document.Parsed;
     const err = doc.errors[0];
-    if (err) throw yamlError(err, file, lines);
+    if (err) throw yamlError(err, file, lines, text);
     if (!isMap(doc.contents)) {
       throw new InputError(
         `the top level of an experiment file must be a mapping (key: value lines), not ${describeNode(doc.contents)}`,
@@ -248,10 +248,29 @@ function locOf(file: string, lines: LineCounter, node: unknown): SourceLoc {
   return { file, line: p.line, col: p.col };
 }
 
-function yamlError(err: YAMLError, file: string, lines: LineCounter): InputError {
+function yamlError(err: YAMLError, file: string, lines: LineCounter, text: string): InputError {
   const at = err.linePos?.[0] ?? lines.linePos(err.pos[0]);
-  const what = YAML_MESSAGES[err.code] ?? 'malformed YAML';
-  return new InputError(`YAML syntax error: ${what}`, { file, line: at.line, col: at.col });
+  if (err.code === 'DUPLICATE_KEY') {
+    const key = /^[^:\n]+/.exec(text.slice(err.pos[0]))?.[0].trim();
+    const shown = key ? ` '${key}'` : '';
+    return new InputError(`duplicate key${shown}: a key may appear once per mapping`, { file, line: at.line, col: at.col });
+  }
+  return new InputError(`YAML syntax error: ${yamlWhat(err)}`, { file, line: at.line, col: at.col });
+}
+
+/** Our own wording for yaml's error, made more specific where its code alone is vague. */
+function yamlWhat(err: YAMLError): string {
+  const m = err.message;
+  if (err.code === 'BAD_INDENT' && /flow (sequence|mapping)/i.test(m)) return "a [ ] or { } collection is not closed, or its lines are not indented enough";
+  if (err.code === 'BAD_INDENT' && /same column/i.test(m)) return 'the keys of one mapping must start at the same column';
+  if (err.code === 'MISSING_CHAR' && /quote/i.test(m)) return 'a quoted string is not closed';
+  if (err.code === 'MISSING_CHAR' && /sequence item/i.test(m)) return "a list item without '-' (or a line indented wrongly)";
+  if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && /compact mappings/i.test(m)) return "a second 'key: value' on one line; quote the value or put the mapping on its own lines";
+  if (err.code === 'UNEXPECTED_TOKEN') {
+    const tok = /"(.)"/.exec(m)?.[1];
+    if (tok) return `unexpected '${tok}'`;
+  }
+  return YAML_MESSAGES[err.code] ?? 'malformed YAML';
 }
 
 export function describeNode(node: unknown): string {

@@ -25,11 +25,11 @@ export const LAST_NUMBER_PATTERN = String.raw`([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+
 export const IMPLIED_METRIC = 'result';
 
 const DAEMON_TEST_KEYS = ['benchtool', 'kernel', 'results'];
-const DAEMON_BUILD_KEYS = ['commands', 'outputs', 'workdir'];
+const DAEMON_BUILD_KEYS = ['commands', 'workdir'];
 
 /**
- * Which format a file is written in, by its keys: `runs` is the paper's; a build with `commands`
- * or tests with a `benchtool` are the daemon's; anything else is native. (Native files may also
+ * Which format a file is written in, by its keys: `runs` is the paper's; a build with `commands`,
+ * `workdir` or an outputs mapping, or tests with a `benchtool`/`kernel`/`results`, are the daemon's; anything else is native. (Native files may also
  * have a list of tests, a build mapping and `when` on parameters, so those alone decide nothing.)
  */
 export function detectFormat(value: unknown): ExperimentFormat {
@@ -37,7 +37,10 @@ export function detectFormat(value: unknown): ExperimentFormat {
   if ('runs' in root) return 'paper';
   const has = (v: unknown, keys: string[]) => typeof v === 'object' && v !== null && !Array.isArray(v) && keys.some((k) => k in v);
   const tests = Array.isArray(root.test) ? root.test : [root.test];
-  if (has(root.build, DAEMON_BUILD_KEYS) || tests.some((t) => has(t, DAEMON_TEST_KEYS))) return 'daemon';
+  const build = root.build as Record<string, unknown> | undefined;
+  // The daemon's build outputs are a mapping (kernel, initrd, disks); native outputs are a list.
+  const daemonOutputs = has(build, ['outputs']) && !Array.isArray(build?.outputs);
+  if (has(build, DAEMON_BUILD_KEYS) || daemonOutputs || tests.some((t) => has(t, DAEMON_TEST_KEYS))) return 'daemon';
   return 'native';
 }
 

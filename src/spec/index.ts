@@ -10,7 +10,7 @@ import { validate } from './issues.js';
 import { normalise } from './normalise.js';
 import { daemonSchema, nativeSchema, paperSchema } from './schema.js';
 
-export { experimentJsonSchema } from './schema.js';
+export { experimentJsonSchema, experimentJsonSchemaText } from './schema.js';
 export { detectFormat, LAST_NUMBER_PATTERN, IMPLIED_METRIC } from './formats.js';
 export { conditionNames, describeDomain, inDomain } from './params.js';
 export { MAX_FILE_BYTES, MAX_ALIAS_COUNT } from './document.js';

@@ -29,7 +29,7 @@ export const paramSchema = z.strictObject({
   if: z.string().optional().describe('a condition on other parameters'),
   description: z.string().optional(),
   kconfig: z.boolean().optional().describe('a Kconfig symbol; implied by names starting with CONFIG_'),
-});
+}).meta({ id: 'param' });
 
 const pathMapping = z.union([
   z.string().describe('"source:destination"'),
@@ -65,12 +65,14 @@ const jobShape = {
     .optional(),
 };
 
-export const buildJobSchema = z.strictObject(jobShape);
-export const testJobSchema = z.strictObject({
-  ...jobShape,
-  iterations: count(1).optional(),
-  warmup: count(0).optional(),
-});
+export const buildJobSchema = z.strictObject(jobShape).meta({ id: 'buildJob' });
+export const testJobSchema = z
+  .strictObject({
+    ...jobShape,
+    iterations: count(1).optional(),
+    warmup: count(0).optional(),
+  })
+  .meta({ id: 'testJob' });
 
 export const metricSchema = z.strictObject({
   name: name,
@@ -81,7 +83,7 @@ export const metricSchema = z.strictObject({
   path: z.string().optional().describe('json parser: a dotted path a.b.0.c'),
   scale: z.number().optional(),
   test: name.optional().describe('only from this test'),
-});
+}).meta({ id: 'metric' });
 
 export const objectiveSchema = z.strictObject({
   metric: z.string().optional(),
@@ -89,7 +91,7 @@ export const objectiveSchema = z.strictObject({
   maximize: z.string().optional().describe('shorthand for metric + direction: maximize'),
   minimize: z.string().optional().describe('shorthand for metric + direction: minimize'),
   failure: z.number().optional().describe('the value a failed configuration counts as'),
-});
+}).meta({ id: 'objective' });
 
 export const explorationSchema = z.strictObject({
   strategy: z.enum(['grid', 'random', 'bayesian']).optional(),
@@ -97,7 +99,7 @@ export const explorationSchema = z.strictObject({
   seed: z.int().optional(),
   parallel: count(1).optional(),
   random_start: z.boolean().optional(),
-});
+}).meta({ id: 'exploration' });
 
 export const hostSchema = z.strictObject({
   governor: z.string().optional(),
@@ -105,7 +107,7 @@ export const hostSchema = z.strictObject({
   smt: z.boolean().optional(),
   aslr: z.boolean().optional(),
   sysctls: z.record(z.string(), scalar).optional(),
-});
+}).meta({ id: 'host' });
 
 /** Keys every format accepts at the top level, so a Wayfinder file can gain metrics and an objective. */
 const commonShape = {
@@ -224,12 +226,16 @@ export type NativeFile = z.infer<typeof nativeSchema>;
 export type PaperFile = z.infer<typeof paperSchema>;
 export type DaemonFile = z.infer<typeof daemonSchema>;
 
+/** The JSON Schema as scripts/gen-schema.ts writes it to schema/experiment.schema.json. */
+export function experimentJsonSchemaText(): string {
+  return `${JSON.stringify(experimentJsonSchema(), null, 2)}\n`;
+}
+
 /** JSON Schema of an experiment file (any of the three formats), for editors and other tools. */
 export function experimentJsonSchema(): object {
   const schema = z.toJSONSchema(z.union([nativeSchema, paperSchema, daemonSchema]), { target: 'draft-2020-12' });
   return {
     ...schema,
-    $id: 'https://wayfinder.invalid/schema/experiment.schema.json',
     title: 'Wayfinder experiment',
     description:
       'An experiment file: the native format, or a Wayfinder paper-era (runs) or daemon-era (build/test with benchtool) job file.',
