@@ -65,12 +65,13 @@ function parseText(lines: string[], out: Record<string, number>): void {
     let m: RegExpMatchArray | null;
     if ((m = line.match(BLOCK))) {
       test = testKey(m[1]!);
+    } else if (test && (m = line.match(THROUGHPUT))) {
+      // Checked before the -q form, which `throughput summary: N requests per second` also fits.
+      out[`${test}_rps`] = Number(m[1]);
     } else if ((m = line.match(QUIET))) {
       const t = testKey(m[1]!);
       out[`${t}_rps`] = Number(m[2]);
       if (m[3] !== undefined) out[`${t}_p50_ms`] = Number(m[3]);
-    } else if (test && (m = line.match(THROUGHPUT))) {
-      out[`${test}_rps`] = Number(m[1]);
     } else if (test && (m = line.match(COMPLETED))) {
       out[`${test}_requests`] = Number(m[1]);
       out[`${test}_duration_s`] = Number(m[2]);
