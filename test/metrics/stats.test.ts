@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { binomialHalfCdf, improvement, medianRank, studentTQuantile, summarize } from '../../src/metrics/stats.js';
+import { Rng } from '../../src/util/random.js';
+
+/** Exact P(B <= k), B ~ Binomial(n, 1/2), by integer arithmetic: sum of C(n, i) over 2^n. */
+function exactCdf(n: number, k: number): number {
+  let c = 1n;
+  let sum = 0n;
+  for (let i = 0; i <= k; i++) {
+    sum += c;
+    c = (c * BigInt(n - i)) / BigInt(i + 1);
+  }
+  return Number(sum) / 2 ** n;
+}
+
+describe('summarize', () => {
+  it('works out a small sample by hand', () => {
+    // mean 5; squared deviations 9+1+1+1+0+0+4+16 = 32, so stdev sqrt(32/7); median (4+5)/2.
+    // n = 8 at 95%: P(B<=0) = 1/256 fits the 2.5% tail, P(B<=1) = 9/256 does not, so [x(1), x(8)].
+    // Quartiles (linear, R type 7): Q1 = 4, Q3 = 5 + 0.25*(7-5) = 5.5; upper fence 5.5 + 1.5*1.5 = 7.75.
+    const s = summarize([5, 2, 9, 4, 4, 7, 4, 5]);
+    expect(s.n).toBe(8);
+    expect(s.mean).toBe(5);
+    expect(s.median).toBe(4.5);
+    expect(s.stdev).toBeCloseTo(Math.sqrt(32 / 7), 12);
+    expect(s.cv).toBeCloseTo(Math.sqrt(32 / 7) / 5, 12);
+    expect(s.min).toBe(2);
+    expect(s.max).toBe(9);
+    expect(s.ci).toEqual([2, 9]);
+    expect(s.ciMethod).toBe('order-statistic');
+    expect(s.outliers).toEqual([9]);
+    expect(s.highCv).toBe(true);
+  });
+
+  it('uses order statistics 2 and 9 for n = 10 at 95%, as the binomial distribution says', () => {
+    // Coverage of [x(k), x(n-k+1)] is 1 - 2 P(B <= k-1).
+    expect(exactCdf(10, 1)).toBe(11 / 1024);
+    expect(exactCdf(10, 2)).toBe(56 / 1024);
+    expect(1 - 2 * exactCdf(10, 1)).toBeGreaterThanOrEqual(0.95); // k = 2 is enough
+    expect(1 - 2 * exactCdf(10, 2)).toBeLessThan(0.95); // k = 3 is not
+    expect(medianRank(10, 0.95)).toBe(2);
+    const s = summarize([7, 3, 10, 1, 5, 9, 2, 8, 6, 4]);
+    expect(s.ci).toEqual([2, 9]);
+    expect(s.ciMethod).toBe('order-statistic');
+    expect(s.median).toBe(5.5);
+    expect(s.outliers).toEqual([]);
+  });
+
+  it('agrees with the exact binomial for the ranks it picks', () => {
+    for (const n of [6, 7, 10, 20, 30, 50]) {
+      for (const conf of [0.9, 0.95, 0.99]) {
+        const k = medianRank(n, conf);
+        if (k === undefined) {
+          expect(1 - 2 * exactCdf(n, 0), `n=${n} conf=${conf}`).toBeLessThan(conf);
+          continue;
+        }
+        expect(binomialHalfCdf(n, k - 1)).toBeCloseTo(exactCdf(n, k - 1), 12);
+        expect(1 - 2 * exactCdf(n, k - 1), `n=${n} conf=${conf}`).toBeGreaterThanOrEqual(conf);
+        expect(1 - 2 * exactCdf(n, k), `n=${n} conf=${conf}`).toBeLessThan(conf);
+      }
+    }
+    expect(medianRank(20, 0.95)).toBe(6);
+    expect(medianRank(5, 0.95)).toBeUndefined();
+    expect(medianRank(6, 0.95)).toBe(1);
+  });
+
+  it('falls back to a Student-t interval of the mean below 6 samples at 95%', () => {
+    // mean 12, stdev 2, t(0.975, 2) = 4.302653: 12 +- 4.302653 * 2 / sqrt(3).
+    const s = summarize([10, 14, 12]);
+    expect(s.ciMethod).toBe('student-t');
+    expect(s.ci[0]).toBeCloseTo(12 - (4.302653 * 2) / Math.sqrt(3), 5);
+    expect(s.ci[1]).toBeCloseTo(12 + (4.302653 * 2) / Math.sqrt(3), 5);
+    expect(s.outliers).toEqual([]); // fewer than 4 samples: not judged
+  });
+
+  it('needs more samples for the order-statistic interval at higher confidence', () => {
+    expect(summarize([1, 2, 3, 4, 5, 6, 7, 8], { confidence: 0.99 }).ciMethod).toBe('order-statistic');
+    const s = summarize([1, 2, 3, 4, 5, 6, 7], { confidence: 0.99 });
+    // mean 4, stdev sqrt(28/6), t(0.995, 6) = 3.707428.
+    expect(s.ciMethod).toBe('student-t');
+    expect(s.ci[1]).toBeCloseTo(4 + (3.707428 * Math.sqrt(28 / 6)) / Math.sqrt(7), 5);
+  });
+
+  it('finds outliers by Tukey fences from 4 samples on', () => {
+    // Q1 = 2, Q3 = 4, IQR 2: fences at -1 and 7.
+    expect(summarize([1, 2, 3, 4, 100]).outliers).toEqual([100]);
+    expect(summarize([1, 2, 3, 7]).outliers).toEqual([]);
+    expect(summarize([1, 2, 100]).outliers).toEqual([]);
+  });
+
+  it('handles a single sample', () => {
+    expect(summarize([42])).toEqual({
+      n: 1,
+      median: 42,
+      mean: 42,
+      stdev: 0,
+      cv: 0,
+      min: 42,
+      max: 42,
+      ci: [42, 42],
+      ciMethod: 'single-sample',
+      outliers: [],
+      highCv: false,
+    });
+  });
+
+  it('flags a coefficient of variation above the threshold', () => {
+    expect(summarize([99, 100, 101]).cv).toBeCloseTo(0.01, 12);
+    expect(summarize([99, 100, 101]).highCv).toBe(false);
+    expect(summarize([99, 100, 101], { cvThreshold: 0.005 }).highCv).toBe(true);
+    expect(summarize([-1, 1]).cv).toBe(Infinity);
+    expect(summarize([3, 3, 3]).cv).toBe(0);
+  });
+
+  it('refuses empty input, non-finite samples and bad options', () => {
+    expect(() => summarize([])).toThrow(/at least one sample/);
+    expect(() => summarize([1, NaN])).toThrow(/finite/);
+    expect(() => summarize([1, Infinity])).toThrow(/finite/);
+    expect(() => summarize([1, 2], { confidence: 1 })).toThrow(/confidence/);
+    expect(() => summarize([1, 2], { cvThreshold: -1 })).toThrow(/cvThreshold/);
+  });
+});
+
+describe('studentTQuantile', () => {
+  it('matches the two-sided 95% table values', () => {
+    const table: [number, number][] = [
+      [1, 12.7062],
+      [2, 4.3027],
+      [3, 3.1824],
+      [4, 2.7764],
+      [5, 2.5706],
+      [9, 2.2622],
+      [30, 2.0423],
+    ];
+    for (const [df, t] of table) expect(studentTQuantile(0.95, df), `df=${df}`).toBeCloseTo(t, 4);
+    expect(studentTQuantile(0.99, 6)).toBeCloseTo(3.7074, 4);
+  });
+});
+
+describe('interval coverage by simulation', () => {
+  const TRIALS = 4000;
+
+  function coverage(n: number, draw: (rng: Rng) => number, trueMedian: number, seed: number): { rate: number; methods: Set<string> } {
+    const rng = new Rng(seed);
+    let covered = 0;
+    const methods = new Set<string>();
+    for (let t = 0; t < TRIALS; t++) {
+      const xs = Array.from({ length: n }, () => draw(rng));
+      const s = summarize(xs);
+      methods.add(s.ciMethod);
+      if (s.ci[0] <= trueMedian && trueMedian <= s.ci[1]) covered++;
+    }
+    return { rate: covered / TRIALS, methods };
+  }
+
+  const normal = (rng: Rng) => 50 + 5 * rng.normal();
+  const exponential = (rng: Rng) => -Math.log(1 - rng.next()); // median ln 2
+
+  // Tolerances are about 4 standard errors of a 4000-trial rate; the neighbouring ranks (one order
+  // statistic wider or narrower) miss the exact coverage by more than that, so an off-by-one fails.
+  it('covers the median of a normal distribution as often as the binomial says (n = 10)', () => {
+    const exact = 1 - 2 * exactCdf(10, 1); // 0.9785
+    const { rate, methods } = coverage(10, normal, 50, 1);
+    expect([...methods]).toEqual(['order-statistic']);
+    expect(Math.abs(rate - exact)).toBeLessThan(0.01);
+    expect(rate).toBeGreaterThan(0.94);
+  });
+
+  it('covers the median of a skewed distribution too: it is distribution-free (n = 20)', () => {
+    const exact = 1 - 2 * exactCdf(20, 5); // 0.9586
+    const { rate, methods } = coverage(20, exponential, Math.LN2, 2);
+    expect([...methods]).toEqual(['order-statistic']);
+    expect(Math.abs(rate - exact)).toBeLessThan(0.015);
+    expect(rate).toBeGreaterThan(0.94);
+  });
+
+  it('the Student-t fallback covers a normal median about 95% of the time (n = 4)', () => {
+    const { rate, methods } = coverage(4, normal, 50, 3);
+    expect([...methods]).toEqual(['student-t']);
+    expect(Math.abs(rate - 0.95)).toBeLessThan(0.015);
+  });
+});
+
+describe('improvement', () => {
+  it('orients the ratio so that above 1 is better', () => {
+    expect(improvement(120, 100, 'maximize')).toBeCloseTo(1.2, 12);
+    expect(improvement(90, 100, 'maximize')).toBeCloseTo(0.9, 12);
+    expect(improvement(80, 100, 'minimize')).toBeCloseTo(1.25, 12);
+    expect(improvement(125, 100, 'minimize')).toBeCloseTo(0.8, 12);
+    expect(improvement(7, 7, 'minimize')).toBe(1);
+  });
+
+  it('refuses values a ratio means nothing for', () => {
+    expect(() => improvement(0, 100, 'minimize')).toThrow(/positive finite best, got 0/);
+    expect(() => improvement(10, -1, 'maximize')).toThrow(/positive finite baseline, got -1/);
+    expect(() => improvement(Infinity, 1, 'maximize')).toThrow(RangeError);
+  });
+});
