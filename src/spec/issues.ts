@@ -31,24 +31,28 @@ function explain(issue: Issue, prefix: Path, schema: z.ZodType, src: SourceDoc, 
   const path: Path = [...prefix, ...(issue.path as Array<string | number>)];
   const value = valueAt(src.value, path);
   const label = labelOf(path);
+  const last = path[path.length - 1];
+  if (value === undefined && typeof last === 'string' && issue.code !== 'unrecognized_keys') {
+    out.push({ message: `missing required key '${last}'`, loc: src.loc(path.slice(0, -1)) });
+    return;
+  }
   switch (issue.code) {
     case 'invalid_type': {
-      if (value === undefined) {
-        out.push({ message: `missing required key '${String(path[path.length - 1])}'`, loc: src.loc(path.slice(0, -1)) });
-      } else {
-        out.push({ message: `expected ${kind(issue.expected)} for ${label}, got ${describeValue(value)}`, loc: src.loc(path) });
-      }
+      // zod says "number" for a string given to z.int(); the schema knows it wanted an integer.
+      const expected = issue.expected === 'number' && schemasAt(schema, path).some(isInt) ? 'int' : issue.expected;
+      out.push({ message: `expected ${kind(expected)} for ${label}, got ${describeValue(value)}`, loc: src.loc(path) });
       return;
     }
     case 'invalid_value': {
       const allowed = issue.values.map((v) => String(v));
-      const noun = NOUNS[String(path[path.length - 1])] ?? `value for ${label}`;
+      const owner = path.filter((p) => typeof p === 'string').pop();
+      const noun = (typeof path[path.length - 1] === 'string' || owner === 'devices' ? NOUNS[String(owner)] : undefined) ?? `value for ${label}`;
       const got = typeof value === 'string' ? `'${value}'` : describeValue(value);
       const hint = typeof value === 'string' ? didYouMean(value, allowed) : '';
       const message =
         allowed.length === 1
           ? `expected '${allowed[0]}' for ${label}, got ${got}`
-          : `unknown ${noun} ${got}${hint}; expected one of ${allowed.join(', ')}`;
+          : `unknown ${noun} ${got}; expected one of ${allowed.join(', ')}${hint}`;
       out.push({ message, loc: src.loc(path) });
       return;
     }
@@ -83,8 +87,8 @@ function explain(issue: Issue, prefix: Path, schema: z.ZodType, src: SourceDoc, 
       return;
     }
     case 'invalid_format': {
-      const rule = issue.format === 'regex' && 'pattern' in issue ? ` (${String(issue.pattern)})` : '';
-      out.push({ message: `${label} ${describeValue(value)} is not allowed here: it must match${rule || ` the ${issue.format} format`}`, loc: src.loc(path) });
+      const rule = issue.format === 'regex' && 'pattern' in issue ? String(issue.pattern).replace(/^\/|\/[a-z]*$/g, '') : `the ${issue.format} format`;
+      out.push({ message: `${label} must match ${rule}, got ${describeValue(value)}`, loc: src.loc(path) });
       return;
     }
     case 'invalid_union': {
@@ -115,6 +119,7 @@ const NOUNS: Record<string, string> = {
   step_mode: 'step mode',
   when: 'phase',
   direction: 'direction',
+  devices: 'device',
 };
 
 function kind(expected: string): string {
@@ -158,6 +163,21 @@ function valueAt(root: unknown, path: Path): unknown {
 
 /** Keys the schema allows for the object at `path` (all union options together). */
 function knownKeys(schema: z.ZodType, path: Path): string[] {
+  const keys = new Set<string>();
+  for (const s of schemasAt(schema, path)) {
+    const def = defOf(s);
+    if (def.type === 'object' && def.shape) for (const k of Object.keys(def.shape)) keys.add(k);
+  }
+  return [...keys];
+}
+
+function isInt(s: unknown): boolean {
+  const def = defOf(s) as Def & { format?: string };
+  return def.type === 'number' && def.format === 'safeint';
+}
+
+/** The schemas that may apply at `path`: every union option, wrappers looked through. */
+function schemasAt(schema: z.ZodType, path: Path): unknown[] {
   let here: unknown[] = [schema];
   for (const seg of path) {
     const next: unknown[] = [];
@@ -169,12 +189,7 @@ function knownKeys(schema: z.ZodType, path: Path): string[] {
     }
     here = next;
   }
-  const keys = new Set<string>();
-  for (const s of here.flatMap(unwrap)) {
-    const def = defOf(s);
-    if (def.type === 'object' && def.shape) for (const k of Object.keys(def.shape)) keys.add(k);
-  }
-  return [...keys];
+  return here.flatMap(unwrap);
 }
 
 interface Def {

@@ -47,7 +47,7 @@ export function normaliseMetrics(drafts: DraftMetric[], tests: JobSpec[], src: S
     if (raw.test !== undefined) {
       if (!testNames.includes(raw.test)) {
         throw new InputError(
-          `metric '${raw.name}' names test '${raw.test}', but there is no such test${didYouMean(raw.test, testNames)}`,
+          `metric '${raw.name}' names test '${raw.test}', but there is no such test${didYouMean(raw.test, testNames) || `; tests here: ${testNames.join(', ')}`}`,
           at('test'),
         );
       }

@@ -30,7 +30,17 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   }
   if (best === undefined) return undefined;
   const limit = Math.max(1, Math.min(3, Math.floor(Math.max(word.length, best.length) / 3)));
-  return bestDist <= limit ? best : undefined;
+  if (bestDist <= limit) return best;
+  // Abbreviations and their spelt-out forms (comand/cmd) are far apart in edits but read alike.
+  const abbrev = [...candidates].find((c) => c.length >= 3 && (isSubsequence(c.toLowerCase(), w) || isSubsequence(w, c.toLowerCase())));
+  return abbrev;
+}
+
+function isSubsequence(short: string, long: string): boolean {
+  if (short.length > long.length) return false;
+  let i = 0;
+  for (const ch of long) if (ch === short[i]) i++;
+  return i === short.length;
 }
 
 /** "; did you mean 'x'?" or "". */
