@@ -155,8 +155,8 @@ export class Space {
     const typeOf = (o: Operand) =>
       o.kind === 'literal' ? literalType(o.value) : (this.params[this.position.get(o.name) as number] as Param).type;
     const walk = (c: Condition): void => {
-      if (c.kind === 'and' || c.kind === 'or') return (walk(c.left), walk(c.right));
       if (c.kind === 'not') return walk(c.operand);
+      if (c.kind !== 'compare' && c.kind !== 'in' && c.kind !== 'truthy') return (walk(c.left), walk(c.right));
       const operands = c.kind === 'compare' ? [c.left, c.right] : c.kind === 'in' ? [c.operand, ...c.values] : [c.operand];
       for (const o of operands) {
         if (o.kind !== 'name') continue;
