@@ -20,10 +20,11 @@ export type Path = ReadonlyArray<string | number>;
 /** Files larger than this are refused before parsing: no experiment needs more. */
 export const MAX_FILE_BYTES = 1024 * 1024;
 /**
- * Alias resolutions allowed while building the plain value. An alias of an alias of ... (the
- * "billion laughs" document) multiplies quickly; yaml counts the expanded size against this.
+ * Nodes the document may grow to once its aliases are expanded. An alias of an alias of ... (the
+ * "billion laughs" document) multiplies its size with every level; an honest file that reuses
+ * `&yn [y, n]` a few hundred times stays far below this.
  */
-export const MAX_ALIAS_COUNT = 100;
+export const MAX_EXPANDED_NODES = 250_000;
 
 const YAML_MESSAGES: Record<string, string> = {
   BAD_INDENT: 'bad indentation',
@@ -184,18 +185,49 @@ export class SourceDoc {
   }
 
   private toPlain(): unknown {
-    try {
-      return this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (e) {
-      // yaml throws a ReferenceError when expansion is excessive; point at the first alias.
-      const first = firstAlias(this.doc.contents);
-      const where = first ? locOf(this.file, this.lines, first) : { file: this.file, line: 1, col: 1 };
-      const what = e instanceof ReferenceError ? 'aliases expand to too much data' : 'aliases cannot be resolved';
+    // Measure the expansion first (linear in the file, each anchor sized once), so that an alias
+    // bomb is refused before anything is built from it.
+    const memo = new Map<unknown, number>();
+    let bomb: Node | undefined;
+    let cycle = false;
+    const size = (node: unknown): number => {
+      if (bomb) return 0;
+      if (isAlias(node)) {
+        const target = node.resolve(this.doc);
+        if (target === undefined) return 1;
+        const known = memo.get(target);
+        if (known === -1) {
+          bomb = node; // an alias inside the node it names: infinite
+          cycle = true;
+          return 0;
+        }
+        const n = known ?? size(target);
+        if (n > MAX_EXPANDED_NODES) bomb = node;
+        return n;
+      }
+      if (!isMap(node) && !isSeq(node)) return 1;
+      memo.set(node, -1);
+      let n = 1;
+      for (const item of node.items as unknown[]) {
+        for (const part of isPair(item) ? [item.key, item.value] : [item]) {
+          n += size(part);
+          if (n > MAX_EXPANDED_NODES && !bomb) bomb = firstAlias(node) ?? (node as Node);
+        }
+      }
+      memo.set(node, n);
+      return n;
+    };
+    size(this.doc.contents);
+    if (bomb && cycle) {
+      throw new InputError('an alias refers to the node that contains it, which would never end', locOf(this.file, this.lines, bomb));
+    }
+    if (bomb) {
       throw new InputError(
-        `${what} (a "billion laughs" document?); at most ${MAX_ALIAS_COUNT} alias expansions are allowed`,
-        where,
+        `aliases expand to too much data (a "billion laughs" document?); at most ${MAX_EXPANDED_NODES} nodes are allowed after expansion`,
+        locOf(this.file, this.lines, bomb),
       );
     }
+    return this.doc.toJS({ maxAliasCount: -1 });
   }
 }
 

@@ -13,7 +13,7 @@ import { daemonSchema, nativeSchema, paperSchema } from './schema.js';
 export { experimentJsonSchema, experimentJsonSchemaText } from './schema.js';
 export { detectFormat, LAST_NUMBER_PATTERN, IMPLIED_METRIC } from './formats.js';
 export { conditionNames, describeDomain, inDomain } from './params.js';
-export { MAX_FILE_BYTES, MAX_ALIAS_COUNT } from './document.js';
+export { MAX_FILE_BYTES, MAX_EXPANDED_NODES } from './document.js';
 
 /** Read and check an experiment file. Relative script paths resolve against its directory. */
 export function loadExperiment(path: string): Experiment {

@@ -294,7 +294,21 @@ describe('refused before validation', () => {
       const prev = names[i - 1];
       lines.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${prev}`).join(', ')}]`);
     }
-    expectError(`${lines.join('\n')}\n`, 2, 8, 'aliases expand to too much data (a "billion laughs" document?); at most 100 alias expansions are allowed');
+    // `f` is the first level past the limit (9^5 strings); the error points at its first alias.
+    expectError(`${lines.join('\n')}\n`, 6, 8,
+      'aliases expand to too much data (a "billion laughs" document?); at most 250000 nodes are allowed after expansion');
+  });
+
+  it('an alias inside the node it names is refused', () => {
+    expectError('a: &a [1, *a]\n', 1, 11, 'an alias refers to the node that contains it, which would never end');
+  });
+
+  it('many uses of one small anchor are fine', () => {
+    let params = 'name: t\nparams:\n  - name: P0\n    type: string\n    only: &yn [y, n]\n';
+    for (let i = 1; i < 300; i++) params += `  - name: P${i}\n    type: string\n    only: *yn\n`;
+    const e = parseExperiment(params + TEST + TAIL, FILE);
+    expect(e.params).toHaveLength(300);
+    expect(e.params[299]?.domain).toEqual({ kind: 'list', values: ['y', 'n'] });
   });
 
   it('a few harmless aliases are fine', () => {
