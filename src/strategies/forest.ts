@@ -1,0 +1,233 @@
+// Extremely randomised trees (Geurts et al. 2006): each split draws a random threshold (ordinal
+// features) or a random subset of categories (categorical ones) for a few random features and keeps
+// the best. The spread of the trees' predictions is the model's uncertainty, as in SMAC. With 0/1
+// targets the same variance-reduction criterion is the Gini criterion, so one forest type serves
+// both the objective (regression) and P(configuration works) (classification).
+
+import { Rng } from '../util/random.js';
+
+export interface ForestOptions {
+  trees: number;
+  /** Features tried per split (after skipping constant ones). */
+  mtry: number;
+  minSplit: number;
+  maxDepth: number;
+}
+
+/** Column-major training data: x[f * n + i] is feature f of sample i. */
+export interface TrainingSet {
+  n: number;
+  dims: number;
+  x: Float64Array;
+  y: Float64Array;
+  /** Per feature: 0 ordinal, else the number of categories (values are category positions, -1 unknown). */
+  categories: Int32Array;
+}
+
+class Tree {
+  feature: number[] = [];
+  threshold: number[] = [];
+  /** Categorical split: mask[value + 1] === 1 goes left. */
+  mask: (Uint8Array | null)[] = [];
+  left: number[] = [];
+  right: number[] = [];
+  value: number[] = [];
+  variance: number[] = [];
+
+  /** Index of the leaf a row-major vector falls into. */
+  leaf(v: ArrayLike<number>, off: number): number {
+    let node = 0;
+    for (;;) {
+      const f = this.feature[node]!;
+      if (f < 0) return node;
+      const x = v[off + f]!;
+      const m = this.mask[node];
+      const goLeft = m ? m[x + 1] === 1 : x <= this.threshold[node]!;
+      node = goLeft ? this.left[node]! : this.right[node]!;
+    }
+  }
+}
+
+export class Forest {
+  private trees: Tree[] = [];
+
+  constructor(
+    data: TrainingSet,
+    private readonly opts: ForestOptions,
+    rng: Rng,
+  ) {
+    for (let t = 0; t < opts.trees; t++) this.trees.push(grow(data, opts, new Rng(rng.nextU32())));
+  }
+
+  /** Mean and variance (spread across trees plus mean within-leaf variance) at a row-major vector. */
+  predict(v: ArrayLike<number>, off = 0): { mean: number; variance: number } {
+    let s = 0;
+    let s2 = 0;
+    let within = 0;
+    for (const t of this.trees) {
+      const l = t.leaf(v, off);
+      const m = t.value[l]!;
+      s += m;
+      s2 += m * m;
+      within += t.variance[l]!;
+    }
+    const k = this.trees.length;
+    const mean = s / k;
+    return { mean, variance: Math.max(0, s2 / k - mean * mean) + within / k };
+  }
+
+  /** Features any split uses: changing any other feature cannot change a prediction. */
+  usedFeatures(): Set<number> {
+    const used = new Set<number>();
+    for (const t of this.trees) for (const f of t.feature) if (f >= 0) used.add(f);
+    return used;
+  }
+
+  get size(): number {
+    return this.opts.trees;
+  }
+}
+
+function grow(data: TrainingSet, opts: ForestOptions, rng: Rng): Tree {
+  const tree = new Tree();
+  const idx = new Int32Array(data.n);
+  for (let i = 0; i < data.n; i++) idx[i] = i;
+  const order = new Int32Array(data.dims);
+  for (let f = 0; f < data.dims; f++) order[f] = f;
+  build(tree, data, opts, rng, idx, 0, data.n, 0, order);
+  return tree;
+}
+
+function newNode(tree: Tree): number {
+  tree.feature.push(-1);
+  tree.threshold.push(0);
+  tree.mask.push(null);
+  tree.left.push(-1);
+  tree.right.push(-1);
+  tree.value.push(0);
+  tree.variance.push(0);
+  return tree.feature.length - 1;
+}
+
+function build(
+  tree: Tree,
+  d: TrainingSet,
+  opts: ForestOptions,
+  rng: Rng,
+  idx: Int32Array,
+  lo: number,
+  hi: number,
+  depth: number,
+  order: Int32Array,
+): number {
+  const node = newNode(tree);
+  const n = hi - lo;
+  let s = 0;
+  let s2 = 0;
+  for (let k = lo; k < hi; k++) {
+    const y = d.y[idx[k]!]!;
+    s += y;
+    s2 += y * y;
+  }
+  const mean = s / n;
+  const variance = Math.max(0, s2 / n - mean * mean);
+  tree.value[node] = mean;
+  tree.variance[node] = variance;
+  if (n < opts.minSplit || depth >= opts.maxDepth || variance <= 1e-12 * (1 + mean * mean)) return node;
+
+  let bestScore = 0;
+  let bestF = -1;
+  let bestT = 0;
+  let bestMask: Uint8Array | null = null;
+  let tried = 0;
+  // Partial Fisher-Yates over the feature order: features in random order until mtry non-constant ones.
+  for (let r = 0; r < d.dims && tried < opts.mtry; r++) {
+    const pick = r + rng.int(d.dims - r);
+    const f = order[pick]!;
+    order[pick] = order[r]!;
+    order[r] = f;
+    const col = f * d.n;
+    let mn = Infinity;
+    let mx = -Infinity;
+    for (let k = lo; k < hi; k++) {
+      const x = d.x[col + idx[k]!]!;
+      if (x < mn) mn = x;
+      if (x > mx) mx = x;
+    }
+    if (mn === mx) continue;
+    tried++;
+    const cats = d.categories[f]!;
+    let t = 0;
+    let mask: Uint8Array | null = null;
+    if (cats > 0) {
+      mask = randomSubset(d, col, idx, lo, hi, cats, rng);
+    } else {
+      t = mn + rng.next() * (mx - mn);
+    }
+    let sl = 0;
+    let nl = 0;
+    for (let k = lo; k < hi; k++) {
+      const i = idx[k]!;
+      const x = d.x[col + i]!;
+      if (mask ? mask[x + 1] === 1 : x <= t) {
+        sl += d.y[i]!;
+        nl++;
+      }
+    }
+    const nr = n - nl;
+    if (nl === 0 || nr === 0) continue;
+    const sr = s - sl;
+    const score = (sl * sl) / nl + (sr * sr) / nr - (s * s) / n;
+    if (bestF < 0 || score > bestScore) {
+      bestScore = score;
+      bestF = f;
+      bestT = t;
+      bestMask = mask;
+    }
+  }
+  if (bestF < 0) return node;
+
+  // Partition idx[lo, hi) so the left side comes first.
+  const col = bestF * d.n;
+  let a = lo;
+  let b = hi - 1;
+  while (a <= b) {
+    const x = d.x[col + idx[a]!]!;
+    if (bestMask ? bestMask[x + 1] === 1 : x <= bestT) a++;
+    else {
+      const tmp = idx[a]!;
+      idx[a] = idx[b]!;
+      idx[b] = tmp;
+      b--;
+    }
+  }
+  tree.feature[node] = bestF;
+  tree.threshold[node] = bestT;
+  tree.mask[node] = bestMask;
+  const l = build(tree, d, opts, rng, idx, lo, a, depth + 1, order);
+  const r = build(tree, d, opts, rng, idx, a, hi, depth + 1, order);
+  tree.left[node] = l;
+  tree.right[node] = r;
+  return node;
+}
+
+/** A random split of the categories present in the node into two non-empty sides. */
+function randomSubset(d: TrainingSet, col: number, idx: Int32Array, lo: number, hi: number, cats: number, rng: Rng): Uint8Array {
+  const present: number[] = [];
+  const seen = new Uint8Array(cats + 1);
+  for (let k = lo; k < hi; k++) {
+    const x = d.x[col + idx[k]!]! + 1;
+    if (!seen[x]) {
+      seen[x] = 1;
+      present.push(x);
+    }
+  }
+  const mask = new Uint8Array(cats + 1);
+  rng.shuffle(present);
+  // The first present category goes left, the last right; the rest by coin flips.
+  mask[present[0]!] = 1;
+  for (let k = 1; k < present.length - 1; k++) if (rng.next() < 0.5) mask[present[k]!] = 1;
+  // Categories absent from the node follow a coin flip too, so unseen values spread across trees.
+  for (let c = 0; c <= cats; c++) if (!seen[c] && rng.next() < 0.5) mask[c] = 1;
+  return mask;
+}

@@ -1,0 +1,12 @@
+// Search strategies (grid, random, bayesian) behind one ask/tell interface, and replay of recorded tables.
+
+export type { SearchSpace } from './space.js';
+export { createStrategy, STRATEGY_NAMES } from './strategy.js';
+export type { Strategy, StrategyOptions, StrategyState } from './strategy.js';
+export { configKey, configOfKey, keyOfNormalized, paramValues, codecFor, Encoder } from './encoding.js';
+export { measuredValue } from './bayesian.js';
+export { simulate } from './simulate.js';
+export type { SimulateOptions, Trace } from './simulate.js';
+export { PoolSpace } from './pool-space.js';
+export { loadTable, replay, evaluate, evaluateWithTraces, summarizeTraces, runReplay, bestSoFarSvg, ratioTo } from './replay.js';
+export type { Table, LoadOptions, ReplayRun, ReplayResult, ReplayArgs } from './replay.js';

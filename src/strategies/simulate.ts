@@ -1,0 +1,60 @@
+// Run a strategy against an objective function in-process: the loop replay and the benchmarks share.
+
+import type { Config, StrategyName } from '../types.js';
+import { configKey } from './encoding.js';
+import type { SearchSpace } from './space.js';
+import { createStrategy } from './strategy.js';
+
+export interface SimulateOptions {
+  budget: number;
+  seed: number;
+  direction: 'maximize' | 'minimize';
+  /** Configurations asked at once (parallel slots). */
+  batch?: number;
+  randomStart?: boolean;
+}
+
+export interface Trace {
+  /** Best objective value after each evaluation; NaN until one succeeded. */
+  bestSoFar: number[];
+  configs: Config[];
+  /** Configurations proposed a second time (a correct strategy keeps this at 0). */
+  repeats: number;
+}
+
+/** `objective` returns undefined for a configuration that fails. */
+export function simulate(
+  space: SearchSpace,
+  objective: (c: Config) => number | undefined,
+  name: StrategyName,
+  opts: SimulateOptions,
+): Trace {
+  const strategy = createStrategy(name, space, {
+    seed: opts.seed,
+    budget: opts.budget,
+    direction: opts.direction,
+    randomStart: opts.randomStart ?? name === 'grid',
+  });
+  const better = opts.direction === 'maximize' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;
+  const seen = new Set<string>();
+  const trace: Trace = { bestSoFar: [], configs: [], repeats: 0 };
+  let best = NaN;
+  while (trace.configs.length < opts.budget) {
+    const asked = strategy.ask(opts.batch ?? 1);
+    if (asked.length === 0) break;
+    const obs = asked.map((config) => {
+      const key = configKey(space, config);
+      if (seen.has(key)) trace.repeats++;
+      seen.add(key);
+      const value = objective(config);
+      trace.configs.push(config);
+      if (value !== undefined && (Number.isNaN(best) || better(value, best))) best = value;
+      trace.bestSoFar.push(best);
+      return value === undefined
+        ? { config, configId: key, status: 'failed' as const }
+        : { config, configId: key, value, status: 'ok' as const };
+    });
+    strategy.tell(obs);
+  }
+  return trace;
+}

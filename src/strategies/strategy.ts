@@ -1,0 +1,78 @@
+// The ask/tell interface of a search strategy, kept apart from storage and the study loop (in the
+// manner of Optuna's samplers): the loop asks for configurations, measures them, and tells back.
+
+import type { Config, Observation, StrategyName } from '../types.js';
+import { BayesianStrategy } from './bayesian.js';
+import { GridStrategy } from './grid.js';
+import { RandomStrategy } from './random.js';
+import type { SearchSpace } from './space.js';
+
+export interface Strategy {
+  readonly name: StrategyName;
+  /**
+   * Up to n configurations (normalised) never evaluated nor pending; [] once exhausted or when the
+   * budget is used. Configurations passed to remeasure() come first and do not count against the budget.
+   */
+  ask(n: number): Config[];
+  /** Results of asked (or externally measured) configurations; each clears its pending mark. */
+  tell(observations: Observation[]): void;
+  /** Let one configuration be proposed again: the next ask() returns it first. */
+  remeasure?(config: Config): void;
+  /**
+   * JSON-serialisable state, measurements included: a strategy created with it and then told the
+   * same observations as the original continues the original's exact sequence.
+   */
+  state(): StrategyState;
+  /** No new configuration will ever be proposed: the space is used up or the budget is. */
+  readonly exhausted: boolean;
+}
+
+export interface StrategyOptions {
+  seed: number;
+  /** At most this many distinct configurations (asked or told) in all. */
+  budget?: number;
+  direction: 'maximize' | 'minimize';
+  /** grid: begin at a random offset (the Wayfinder paper's random start). */
+  randomStart?: boolean;
+  state?: StrategyState;
+}
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export interface StrategyState {
+  version: 1;
+  name: StrategyName;
+  seed: number;
+  rng: number[];
+  /** Distinct configurations counted against the budget. */
+  used: number;
+  /** Keys of every configuration asked or told. */
+  seen: string[];
+  /** Keys asked and not yet told, with multiplicity for re-measurements. */
+  pending: string[];
+  /** Keys queued by remeasure(). */
+  again: string[];
+  /** Strategy-specific: grid cursor, random permutation, bayesian measurements. */
+  extra: Json;
+}
+
+export const STRATEGY_NAMES: readonly StrategyName[] = ['grid', 'random', 'bayesian'];
+
+export function createStrategy(name: StrategyName, space: SearchSpace, opts: StrategyOptions): Strategy {
+  if (opts.state && opts.state.name !== name) {
+    throw new Error(`saved strategy state is for "${opts.state.name}", not "${name}"`);
+  }
+  if (opts.budget !== undefined && !(Number.isInteger(opts.budget) && opts.budget >= 0)) {
+    throw new RangeError(`budget must be a non-negative integer, got ${opts.budget}`);
+  }
+  switch (name) {
+    case 'grid':
+      return new GridStrategy(space, opts);
+    case 'random':
+      return new RandomStrategy(space, opts);
+    case 'bayesian':
+      return new BayesianStrategy(space, opts);
+    default:
+      throw new Error(`unknown strategy "${String(name)}" (known: ${STRATEGY_NAMES.join(', ')})`);
+  }
+}
