@@ -146,13 +146,6 @@ export class SourceDoc {
     return { file: this.file, line: p.line, col: p.col };
   }
 
-  /** Keys written in the mapping at `path`, in order. */
-  keysAt(path: Path): string[] {
-    const node = this.nodeAt(path);
-    if (!isMap(node)) return [];
-    return node.items.map((p) => keyText(p.key));
-  }
-
   nodeAt(path: Path): Node | undefined {
     let node: unknown = this.doc.contents;
     for (const seg of path) {

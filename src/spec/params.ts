@@ -26,6 +26,12 @@ export function normaliseParams(drafts: DraftParam[], src: SourceDoc): Param[] {
       throw new InputError(`duplicate parameter name '${raw.name}' (first declared at line ${first.line})`, at('name'));
     }
     seen.set(raw.name, d.path);
+    if (raw.name.startsWith('WAYFINDER_')) {
+      throw new InputError(
+        `parameter name '${raw.name}' is reserved: WAYFINDER_* variables are what Wayfinder itself passes to jobs`,
+        at('name'),
+      );
+    }
     const type = TYPE_ALIASES[raw.type] as ParamType;
     const domain = domainOf(d, type, src);
     const param: Param = {

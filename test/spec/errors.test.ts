@@ -123,6 +123,11 @@ describe('parameter errors', () => {
     expectError(`${HEAD}  - name: A\n    type: string\n    only: [x]\n${TEST}${TAIL}`, 6, 11, "duplicate parameter name 'A' (first declared at line 3)");
   });
 
+  it('a reserved parameter name', () => {
+    expectError(`name: t\nparams:\n  - name: WAYFINDER_CORES\n    type: integer\n    only: [1]\n${TEST}${TAIL}`, 3, 11,
+      "parameter name 'WAYFINDER_CORES' is reserved: WAYFINDER_* variables are what Wayfinder itself passes to jobs");
+  });
+
   it('default outside a list domain', () => {
     expectError(`${HEAD}    default: 3\n${TEST}${TAIL}`, 6, 14, "default 3 of 'A' is not in its domain [1, 2]");
   });
