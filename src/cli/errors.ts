@@ -1,0 +1,20 @@
+// Errors a person caused (bad file, bad flag) end with a located message and status 2; never a stack.
+
+import { InputError } from '../types.js';
+
+export class UsageError extends Error {}
+
+export function positiveInt(text: string, flag: string, min = 1): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag}: expected a whole number ≥ ${min}, got "${text}"`);
+  return n;
+}
+
+/** The message and exit status for an error reaching the top of a command. */
+export function describeError(e: unknown): { message: string; status: number } {
+  if (e instanceof InputError) return { message: e.format(), status: 2 };
+  if (e instanceof UsageError) return { message: e.message, status: 2 };
+  if (e instanceof Error && ['RedisUnavailableError', 'WorkdirBusyError'].includes(e.constructor.name)) return { message: e.message, status: 2 };
+  if (e instanceof Error) return { message: e.message, status: 1 };
+  return { message: String(e), status: 1 };
+}

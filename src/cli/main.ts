@@ -1,0 +1,89 @@
+// The `wayfinder` command: parses arguments and calls the modules; holds no logic of its own.
+
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { describeError } from './errors.js';
+import { planCommand } from './plan.js';
+import { resultsCommand } from './results.js';
+import { runCommand } from './run.js';
+import { topologyCommand } from './topology.js';
+
+const WORKDIR_HELP = 'work directory: results database, logs, build artifacts, embedded Redis';
+const DEFAULT_WORKDIR = '.wayfinder';
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let status = 0;
+  const program = new Command('wayfinder')
+    .description('Explore, build, test and measure the configuration space of an operating system and its application.')
+    .version(version())
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('run')
+    .description('explore an experiment on this host; a second run in the same work directory resumes where the first stopped')
+    .argument('<file>', 'experiment file (YAML)')
+    .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
+    .option('--redis <url>', 'use this Redis (redis://host:port/db) instead of an embedded redis-server')
+    .option('--budget <n>', 'try at most this many configurations (overrides exploration.budget)')
+    .option('--parallel <n>', 'configurations in flight at once (overrides exploration.parallel)')
+    .option('--strategy <name>', 'grid, random or bayesian (overrides exploration.strategy)')
+    .option('--seed <n>', 'random seed (overrides exploration.seed)')
+    .option('--cpus <list>', 'run jobs only on these CPUs, e.g. 0-3')
+    .option('--json', 'print the outcome as JSON on stdout, no progress')
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText('after', '\nThe experiment\'s build and test commands run on this host as the current user.')
+    .action(async (file: string, opts) => {
+      status = await runCommand(file, opts);
+    });
+
+  program
+    .command('plan')
+    .description('validate an experiment and show its space, builds and tests without running anything')
+    .argument('<file>', 'experiment file (YAML)')
+    .option('--json', 'machine-readable output')
+    .option('--show <n>', 'how many configurations to list', '10')
+    .action((file: string, opts) => {
+      status = planCommand(file, opts);
+    });
+
+  program
+    .command('results')
+    .description('export the results of an experiment (the latest one by default): one row per configuration')
+    .argument('[experiment]', 'experiment id, id prefix or name')
+    .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
+    .option('--format <fmt>', 'table, csv or json', 'table')
+    .option('--top <n>', 'only the best n configurations')
+    .action((ref: string | undefined, opts) => {
+      status = resultsCommand(ref, opts);
+    });
+
+  program
+    .command('topology')
+    .description('show the CPUs, caches, sockets and NUMA nodes jobs are placed on, and how many jobs fit at once')
+    .option('--sysfs <root>', 'read another machine\'s sysfs tree (its /sys)')
+    .option('--cpus <list>', 'only these CPUs')
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => {
+      status = await topologyCommand(opts);
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return status;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const { message, status: code } = describeError(e);
+    process.stderr.write(`wayfinder: ${message}\n`);
+    return code;
+  }
+}

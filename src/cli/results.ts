@@ -1,0 +1,88 @@
+// `wayfinder results [EXPERIMENT]`: one row per configuration with its parameters and aggregated metrics.
+
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Store, type ConfigRow, type ExperimentRow } from '../store/store.js';
+import { rankConfigs } from '../study/summary.js';
+import { parseExperiment } from '../spec/index.js';
+import { UsageError, positiveInt } from './errors.js';
+import { fmtNum, table } from './format.js';
+
+export interface ResultsOptions {
+  workdir: string;
+  format?: string;
+  top?: string;
+}
+
+export function resultsCommand(ref: string | undefined, o: ResultsOptions): number {
+  const dbPath = join(resolve(o.workdir), 'wayfinder.db');
+  if (!existsSync(dbPath)) throw new UsageError(`no results in ${resolve(o.workdir)} (no wayfinder.db): run an experiment there first, or pass --workdir`);
+  const format = o.format ?? 'table';
+  if (!['table', 'csv', 'json'].includes(format)) throw new UsageError(`--format: expected table, csv or json, got "${format}"`);
+  const store = new Store(dbPath);
+  try {
+    const exps = store.listExperiments();
+    const exp = ref ? store.findExperiment(ref) : exps[exps.length - 1];
+    if (!exp) {
+      throw new UsageError(ref ? `no experiment "${ref}" in ${o.workdir} (known: ${exps.map((e) => e.id).join(', ') || 'none'})` : `no experiments in ${o.workdir}`);
+    }
+    let rows = store.configurations(exp.id);
+    const objective = parseExperiment(exp.text, exp.file).objective;
+    if (o.top !== undefined) rows = rankConfigs(rows, objective).slice(0, positiveInt(o.top, '--top'));
+    process.stdout.write(render(exp, rows, format, objective.metric));
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+export function resultRecords(rows: ConfigRow[]): Record<string, unknown>[] {
+  return rows.map((r) => {
+    const rec: Record<string, unknown> = {
+      config_id: r.configId,
+      build_id: r.buildId,
+      status: r.status,
+      default: r.isDefault,
+      ...Object.fromEntries(Object.entries(r.params)),
+      objective: r.objective ?? null,
+    };
+    for (const [k, s] of Object.entries(r.summary ?? {})) {
+      rec[`${k}`] = s.median;
+      rec[`${k}.ci_low`] = s.ci[0];
+      rec[`${k}.ci_high`] = s.ci[1];
+      rec[`${k}.cv`] = s.cv;
+      rec[`${k}.n`] = s.n;
+    }
+    if (r.failure) rec.failure = r.failure;
+    if (r.error) rec.error = r.error;
+    return rec;
+  });
+}
+
+function render(exp: ExperimentRow, rows: ConfigRow[], format: string, metric: string): string {
+  const records = resultRecords(rows);
+  if (format === 'json') return `${JSON.stringify({ experiment: exp.id, name: exp.name, objective: metric, configurations: records }, null, 2)}\n`;
+  const columns: string[] = [];
+  for (const rec of records) for (const k of Object.keys(rec)) if (!columns.includes(k)) columns.push(k);
+  if (format === 'csv') {
+    const esc = (v: unknown): string => {
+      const s = v === null || v === undefined ? '' : String(v);
+      return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    };
+    return `${[columns.join(','), ...records.map((rec) => columns.map((c) => esc(rec[c])).join(','))].join('\n')}\n`;
+  }
+  const params = rows[0] ? Object.keys(rows[0].params) : [];
+  const head = ['config', 'status', ...params, metric, '95% CI', 'CV'];
+  const body = rows.map((r) => {
+    const s = r.summary?.[metric];
+    return [
+      `${r.configId.slice(0, 8)}${r.isDefault ? '*' : ''}`,
+      r.status === 'failed' ? `failed:${r.failure ?? ''}` : r.status,
+      ...params.map((p) => String(r.params[p])),
+      fmtNum(r.objective),
+      s ? `${fmtNum(s.ci[0])}–${fmtNum(s.ci[1])}` : '',
+      s ? `${(s.cv * 100).toFixed(1)}%` : '',
+    ];
+  });
+  return `${exp.id}: ${rows.length} configurations (* = default)\n${table([head, ...body])}\n`;
+}

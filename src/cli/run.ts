@@ -1,0 +1,135 @@
+// `wayfinder run FILE`: explore an experiment's space on this host, from start or from where a
+// previous run in the same work directory stopped.
+
+import { loadExperiment } from '../spec/index.js';
+import { Study } from '../study/study.js';
+import { hostFacts } from '../study/host-facts.js';
+import { summarizeStudy, type StudySummary } from '../study/summary.js';
+import { Workspace } from '../study/workspace.js';
+import type { Experiment, StrategyName } from '../types.js';
+import { parseCpuList } from '../util/cpulist.js';
+import { fmtConfig, fmtNum } from './format.js';
+import { Progress } from './progress.js';
+import { UsageError, positiveInt } from './errors.js';
+
+export interface RunOptions {
+  workdir: string;
+  redis?: string;
+  budget?: string;
+  parallel?: string;
+  strategy?: string;
+  seed?: string;
+  cpus?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function applyOverrides(exp: Experiment, o: RunOptions): Experiment {
+  const x = { ...exp.exploration };
+  if (o.budget !== undefined) x.budget = positiveInt(o.budget, '--budget');
+  if (o.parallel !== undefined) x.parallel = positiveInt(o.parallel, '--parallel');
+  if (o.seed !== undefined) x.seed = positiveInt(o.seed, '--seed', 0);
+  if (o.strategy !== undefined) {
+    if (!['grid', 'random', 'bayesian'].includes(o.strategy)) throw new UsageError(`--strategy: unknown strategy "${o.strategy}" (grid, random or bayesian)`);
+    x.strategy = o.strategy as StrategyName;
+  }
+  return { ...exp, exploration: x };
+}
+
+export async function runCommand(file: string, o: RunOptions): Promise<number> {
+  const exp = applyOverrides(loadExperiment(file), o);
+  const cpus = o.cpus !== undefined ? parseCpus(o.cpus) : undefined;
+  const ws = await Workspace.open({ workdir: o.workdir, ...(o.redis ? { redis: o.redis } : {}), ...(cpus ? { cpus } : {}) });
+  const err = process.stderr;
+  let interrupted = 0;
+  let study: Study | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupted++;
+    if (interrupted === 1) {
+      err.write(`\n${sig}: stopping; running jobs are ended and re-run when you start again. Results so far are kept.\n`);
+      study?.cancel();
+      void ws.worker?.close(true);
+    } else {
+      err.write(`${sig} again: exiting now.\n`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const host = await hostFacts();
+    study = new Study(exp, ws.store, ws.queues, { host });
+    const budget = exp.exploration.budget;
+    const total = Number(budget !== undefined && BigInt(budget) < study.space.size ? BigInt(budget) : study.space.size);
+    if (!o.json && !o.quiet) {
+      err.write(
+        `wayfinder: ${exp.name}: ${study.space.size} configurations, ${exp.exploration.strategy} search` +
+          `${budget !== undefined ? `, budget ${budget}` : ''}, ${exp.exploration.parallel} in parallel\n` +
+          `  work directory ${ws.workdir} (experiment ${study.id}); queue on ${ws.redis.describe}\n`,
+      );
+    }
+    const progress = new Progress(total, exp.objective, err, o.json === true || o.quiet === true);
+    progress.preload(ws.store.configurations(study.id));
+    study.on('config-finished', (r) => progress.finished(r));
+    study.on('run-finished', () => progress.tick());
+    ws.log.info({ experiment: study.id, file: exp.file }, 'run started');
+    await study.run();
+    progress.end();
+    const summary = summarizeStudy(ws.store, study.id, exp.objective);
+    ws.log.info({ experiment: study.id, summary: { done: summary.done, failed: summary.failed } }, 'run finished');
+    if (o.json) process.stdout.write(`${JSON.stringify(summaryJson(study.id, exp, summary), null, 2)}\n`);
+    else process.stdout.write(describeSummary(exp, summary));
+    if (interrupted > 0) return 130;
+    return summary.done === 0 ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await ws.close({ force: interrupted > 0 });
+  }
+}
+
+function parseCpus(text: string): number[] {
+  try {
+    const cpus = parseCpuList(text);
+    if (cpus.length === 0) throw new Error('empty');
+    return cpus;
+  } catch {
+    throw new UsageError(`--cpus: not a CPU list: "${text}" (for example 0-3,8)`);
+  }
+}
+
+export function summaryJson(id: string, exp: Experiment, s: StudySummary): unknown {
+  const pick = (r: StudySummary['best']) =>
+    r && { configId: r.configId, params: r.params, objective: r.objective, ci: r.summary?.[exp.objective.metric]?.ci, cv: r.summary?.[exp.objective.metric]?.cv };
+  return {
+    experiment: id,
+    objective: exp.objective,
+    configurations: s.total,
+    done: s.done,
+    failed: s.failed,
+    best: pick(s.best) ?? null,
+    default: pick(s.baseline) ?? null,
+    ratio: s.ratio ?? null,
+  };
+}
+
+export function describeSummary(exp: Experiment, s: StudySummary): string {
+  const m = exp.objective.metric;
+  const lines: string[] = [];
+  lines.push(`\n${s.done + s.failed} configurations measured: ${s.done} ok, ${s.failed} failed.`);
+  if (s.highCv > 0) lines.push(`Warning: ${s.highCv} configuration(s) had a coefficient of variation above 5% in ${m}; consider more iterations or stricter isolation.`);
+  const show = (label: string, r: StudySummary['best']): void => {
+    if (!r) return;
+    const sm = r.summary?.[m];
+    const ci = sm ? ` (95% CI ${fmtNum(sm.ci[0])} – ${fmtNum(sm.ci[1])}, n=${sm.n}, CV ${(sm.cv * 100).toFixed(1)}%)` : '';
+    lines.push(`${label} ${r.configId.slice(0, 12)}: ${m} = ${fmtNum(r.objective)}${ci}`);
+    lines.push(`  ${fmtConfig(r.params)}`);
+  };
+  show('Best   ', s.best);
+  show('Default', s.baseline);
+  if (!s.baseline) lines.push('Default: not measured successfully.');
+  if (s.ratio !== undefined) {
+    lines.push(`Best is ${s.ratio.toFixed(3)}× the default (${exp.objective.direction === 'maximize' ? 'higher' : 'lower'} ${m} is better).`);
+  }
+  return `${lines.join('\n')}\n`;
+}

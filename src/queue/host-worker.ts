@@ -1,0 +1,125 @@
+// A host's worker: takes build and test jobs from the queue, waits for the scheduler to place
+// each on this host's CPUs under its isolation level, runs it, and sends the results back.
+
+import { WaitingError, Worker, type Job } from 'bullmq';
+import { hostname } from 'node:os';
+import type { Dispatcher } from '../scheduler/dispatch.js';
+import { executeBuild, executeTest } from '../runners/job.js';
+import { registryDir } from '../runners/paths.js';
+import { ProcessRegistry } from '../runners/registry.js';
+import type { BuildWork, Placement, TestWork, Work } from '../runners/work.js';
+import { QUEUE_BUILD, QUEUE_TEST, runResultId, type WorkQueues } from './queues.js';
+
+export interface HostWorkerOptions {
+  queues: WorkQueues;
+  workdir: string;
+  dispatcher: Dispatcher;
+  /** How many jobs this host holds at once (they still wait for the scheduler's grant). */
+  concurrency: number;
+  host?: string;
+  /** Milliseconds a job's lock lasts without renewal; a killed worker's jobs return to the queue after it. */
+  lockDuration?: number;
+  stalledInterval?: number;
+}
+
+export class HostWorker {
+  readonly host: string;
+  readonly registry: ProcessRegistry;
+  private readonly workers: Worker[] = [];
+  private readonly aborter = new AbortController();
+
+  constructor(private readonly opts: HostWorkerOptions) {
+    this.host = opts.host ?? hostname();
+    this.registry = new ProcessRegistry(registryDir(opts.workdir));
+  }
+
+  /** End what a killed predecessor left running, then start taking jobs. */
+  start(): void {
+    this.registry.reap();
+    const common = {
+      connection: this.opts.queues.config.connection,
+      prefix: this.opts.queues.config.prefix,
+      concurrency: this.opts.concurrency,
+      lockDuration: this.opts.lockDuration ?? 30_000,
+      stalledInterval: this.opts.stalledInterval ?? 15_000,
+      // A job whose worker was killed is run again however often that happens: each kill costs
+      // only the runs in flight, and the results already sent are never measured again.
+      maxStalledCount: 1_000_000,
+    };
+    this.workers.push(new Worker(QUEUE_BUILD, (job: Job<BuildWork>, token?: string) => this.guard(job, token, () => this.build(job)), common));
+    this.workers.push(new Worker(QUEUE_TEST, (job: Job<TestWork>, token?: string) => this.guard(job, token, () => this.test(job)), common));
+    for (const w of this.workers) w.on('error', () => undefined);
+  }
+
+  /**
+   * A job stopped by our shutdown goes back to the queue untouched; any other error becomes a
+   * failure result, so that the configuration is settled instead of waiting forever.
+   */
+  private async guard(job: Job<Work>, token: string | undefined, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      if (this.aborter.signal.aborted) {
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      const error = e instanceof Error ? e.message : String(e);
+      const w = job.data;
+      const placement = { host: this.host, cpus: [], isolation: w.job.isolation };
+      if (w.kind === 'build') {
+        await this.opts.queues.addResult({ kind: 'build', experimentId: w.experimentId, buildId: w.buildId, status: 'failed', error, durationMs: 0, host: this.host, startedAt: Date.now() });
+      } else {
+        for (let iteration = 0; iteration < w.job.iterations; iteration++) {
+          const id = runResultId({ ...w, test: w.job.name, iteration });
+          if (await this.opts.queues.hasResult(id)) continue;
+          await this.opts.queues.addResult({
+            kind: 'run', experimentId: w.experimentId, configId: w.configId, test: w.job.name, iteration,
+            status: 'failed', failure: 'infra', error, metrics: {}, durationMs: 0, attempts: 0, placement, startedAt: Date.now(),
+          });
+          break;
+        }
+      }
+    }
+  }
+
+  private allCpus(): number {
+    return this.opts.dispatcher.scheduler.allocator.topo.cpus.length;
+  }
+
+  private async placed<T>(id: string, cores: number, isolation: TestWork['job']['isolation'], group: string, fn: (p: Placement) => Promise<T>): Promise<T> {
+    const grant = await this.opts.dispatcher.acquire({ id, cores, isolation, group });
+    try {
+      return await fn({ host: this.host, cpus: grant.cpus, numaNodes: grant.numaNodes, isolation: grant.isolation });
+    } finally {
+      this.opts.dispatcher.release(id);
+    }
+  }
+
+  private async build(job: Job<BuildWork>): Promise<void> {
+    const w = job.data;
+    const result = await this.placed(job.id as string, w.job.cores, w.job.isolation, w.experimentId, (placement) =>
+      executeBuild(w, { workdir: this.opts.workdir, placement, registry: this.registry, signal: this.aborter.signal }, this.allCpus()),
+    );
+    if (this.aborter.signal.aborted) throw new Error('worker stopping');
+    await this.opts.queues.addResult(result);
+  }
+
+  private async test(job: Job<TestWork>): Promise<void> {
+    const w = job.data;
+    const queues = this.opts.queues;
+    await this.placed(job.id as string, w.job.cores, w.job.isolation, w.experimentId, (placement) =>
+      executeTest(w, { workdir: this.opts.workdir, placement, registry: this.registry, signal: this.aborter.signal }, this.allCpus(), {
+        done: (iteration) => queues.hasResult(runResultId({ ...w, test: w.job.name, iteration })),
+        emit: (r) => queues.addResult(r),
+      }),
+    );
+    // Stopped part-way: let the job be taken again (by us after a restart, or another host).
+    if (this.aborter.signal.aborted) throw new Error('worker stopping');
+  }
+
+  /** Stop taking jobs; with `force`, also end the running ones (they are run again later). */
+  async close(force = false): Promise<void> {
+    if (force) this.aborter.abort();
+    await Promise.all(this.workers.map((w) => w.close(force)));
+  }
+}

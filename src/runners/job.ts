@@ -1,0 +1,221 @@
+// Executes queued work on this host: a build once, or a test's warm-ups then its measured
+// iterations, each as a host process (containers and VMs plug in through `launcher`).
+
+import { accessSync, closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { extractMetrics } from '../metrics/extract.js';
+import type { JobSpec } from '../types.js';
+import { buildDir, runDir } from './paths.js';
+import { describeFailure, processSucceeded, runProcess, type ProcessResult } from './process.js';
+import type { ProcessRegistry } from './registry.js';
+import type { BuildResult, BuildWork, Placement, RunResult, TestWork } from './work.js';
+
+export interface ExecContext {
+  workdir: string;
+  placement: Placement;
+  registry: ProcessRegistry;
+  signal?: AbortSignal;
+}
+
+/** The command line of a job: a shell command, or its script run directly when executable. */
+export function jobArgv(job: JobSpec): string[] {
+  if (job.script) {
+    try {
+      accessSync(job.script, constants.X_OK);
+      return [job.script];
+    } catch {
+      return ['/bin/sh', job.script];
+    }
+  }
+  return ['/bin/sh', '-c', job.run ?? 'true'];
+}
+
+/** Pin to the granted CPUs unless the grant is the whole machine (taskset is util-linux's). */
+function confine(argv: string[], placement: Placement, allCpus: number): string[] {
+  if (placement.cpus.length === 0 || placement.cpus.length >= allCpus) return argv;
+  return ['taskset', '-c', placement.cpus.join(','), ...argv];
+}
+
+export function wayfinderEnv(placement: Placement): Record<string, string> {
+  const env: Record<string, string> = { WAYFINDER_CORES: placement.cpus.join(',') };
+  placement.cpus.forEach((c, i) => {
+    env[`WAYFINDER_CORE_ID${i}`] = String(c);
+  });
+  return env;
+}
+
+function copyInputs(job: JobSpec, experimentDir: string, into: string): void {
+  for (const m of job.inputs) {
+    const src = isAbsolute(m.source) ? m.source : resolve(experimentDir, m.source);
+    const dst = resolve(into, m.destination.replace(/^\/+/, ''));
+    cpSync(src, dst, { recursive: true });
+  }
+}
+
+async function attempt(
+  job: JobSpec,
+  cwd: string,
+  env: Record<string, string>,
+  ctx: ExecContext,
+  key: string,
+  allCpus: number,
+): Promise<{ result: ProcessResult; attempts: number }> {
+  let attempts = 0;
+  let result: ProcessResult;
+  do {
+    attempts++;
+    result = await runProcess({
+      argv: confine(jobArgv(job), ctx.placement, allCpus),
+      cwd,
+      env,
+      stdoutPath: join(cwd, 'stdout.log'),
+      stderrPath: join(cwd, 'stderr.log'),
+      timeoutSec: job.timeoutSec,
+      registry: ctx.registry,
+      registryKey: key,
+      signal: ctx.signal,
+    });
+  } while (!processSucceeded(result) && !result.aborted && attempts <= job.retries);
+  return { result, attempts };
+}
+
+function baseEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  return Object.assign(env, extra);
+}
+
+export async function executeBuild(work: BuildWork, ctx: ExecContext, allCpus: number): Promise<BuildResult> {
+  const dir = buildDir(ctx.workdir, work.experimentId, work.buildId);
+  mkdirSync(dir, { recursive: true });
+  const startedAt = Date.now();
+  copyInputs(work.job, work.experimentDir, dir);
+  const env = baseEnv({
+    ...work.job.env,
+    ...work.env,
+    ...wayfinderEnv(ctx.placement),
+    WAYFINDER_EXPERIMENT: work.experimentId,
+    WAYFINDER_BUILD_ID: work.buildId,
+    WAYFINDER_BUILD_DIR: dir,
+    WAYFINDER_OUTPUT_DIR: dir,
+    WAYFINDER_EXPERIMENT_DIR: work.experimentDir,
+  });
+  const { result } = await attempt(work.job, dir, env, ctx, `build-${work.experimentId}-${work.buildId}`, allCpus);
+  return {
+    kind: 'build',
+    experimentId: work.experimentId,
+    buildId: work.buildId,
+    status: processSucceeded(result) ? 'ok' : 'failed',
+    ...(processSucceeded(result) ? {} : { error: `build ${describeFailure(result)}${tail(join(dir, 'stderr.log'))}` }),
+    durationMs: Math.round(result.durationMs),
+    host: ctx.placement.host,
+    startedAt,
+  };
+}
+
+/**
+ * Runs a test's warm-ups and then each measured iteration not yet measured, sending every
+ * iteration's result as soon as it exists so that a crash loses only the iteration in flight.
+ * Stops at the first failed iteration: the configuration has failed.
+ */
+export async function executeTest(
+  work: TestWork,
+  ctx: ExecContext,
+  allCpus: number,
+  opts: { done: (iteration: number) => Promise<boolean>; emit: (r: RunResult) => Promise<void> },
+): Promise<void> {
+  const job = work.job;
+  const pending: number[] = [];
+  for (let i = 0; i < job.iterations; i++) if (!(await opts.done(i))) pending.push(i);
+  if (pending.length === 0) return;
+  const builtDir = work.hasBuild ? buildDir(ctx.workdir, work.experimentId, work.buildId) : '';
+
+  const runOnce = async (iteration: number, warmup: boolean): Promise<RunResult> => {
+    const dir = runDir(ctx.workdir, work.experimentId, work.configId, job.name, iteration, warmup);
+    mkdirSync(dir, { recursive: true });
+    copyInputs(job, work.experimentDir, dir);
+    const env = baseEnv({
+      ...job.env,
+      ...work.env,
+      ...wayfinderEnv(ctx.placement),
+      WAYFINDER_EXPERIMENT: work.experimentId,
+      WAYFINDER_CONFIG_ID: work.configId,
+      WAYFINDER_BUILD_ID: work.buildId,
+      WAYFINDER_BUILD_DIR: builtDir,
+      WAYFINDER_OUTPUT_DIR: dir,
+      WAYFINDER_EXPERIMENT_DIR: work.experimentDir,
+      WAYFINDER_TEST: job.name,
+      WAYFINDER_ITERATION: String(iteration),
+      WAYFINDER_WARMUP: warmup ? '1' : '0',
+    });
+    const startedAt = Date.now();
+    const key = `test-${work.experimentId}-${work.configId}-${job.name}-${warmup ? 'w' : ''}${iteration}`;
+    const { result, attempts } = await attempt(job, dir, env, ctx, key, allCpus);
+    const base = {
+      kind: 'run' as const,
+      experimentId: work.experimentId,
+      configId: work.configId,
+      test: job.name,
+      iteration,
+      durationMs: Math.round(result.durationMs),
+      attempts,
+      placement: ctx.placement,
+      startedAt,
+    };
+    if (!processSucceeded(result)) {
+      return {
+        ...base,
+        status: 'failed',
+        failure: result.timedOut ? 'timeout' : result.aborted ? 'infra' : 'exit',
+        error: `${job.name} ${describeFailure(result)}${tail(join(dir, 'stderr.log'))}`,
+        metrics: {},
+      };
+    }
+    const stdout = readCapped(join(dir, 'stdout.log'));
+    const { values, errors } = extractMetrics(work.metrics, job.name, stdout, dir);
+    if (errors.length > 0) {
+      return { ...base, status: 'failed', failure: 'parse', error: errors.join('; '), metrics: values };
+    }
+    return { ...base, status: 'ok', metrics: values };
+  };
+
+  for (let w = 0; w < job.warmup; w++) {
+    const r = await runOnce(w, true);
+    if (r.status === 'failed') {
+      // A warm-up that fails says the configuration does not work; report it on the first pending iteration.
+      await opts.emit({ ...r, iteration: pending[0] as number, error: `warm-up: ${r.error}` });
+      return;
+    }
+  }
+  for (const i of pending) {
+    if (ctx.signal?.aborted) return;
+    const r = await runOnce(i, false);
+    if (r.failure === 'infra') return; // aborted by us: not a property of the configuration
+    await opts.emit(r);
+    if (r.status === 'failed') return;
+  }
+}
+
+const MAX_OUTPUT = 16 * 1024 * 1024;
+
+/** A log's text, or its last 16 MiB: parsers look at the summary a benchmark prints last. */
+function readCapped(path: string): string {
+  if (!existsSync(path)) return '';
+  const size = statSync(path).size;
+  if (size <= MAX_OUTPUT) return readFileSync(path, 'utf8');
+  const buf = Buffer.alloc(MAX_OUTPUT);
+  const fd = openSync(path, 'r');
+  try {
+    return buf.toString('utf8', 0, readSync(fd, buf, 0, MAX_OUTPUT, size - MAX_OUTPUT));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The last lines of a log, to put the reason for a failure next to it. */
+function tail(path: string, lines = 5): string {
+  if (!existsSync(path)) return '';
+  const text = readCapped(path).trimEnd();
+  if (text === '') return '';
+  return `: ${text.split('\n').slice(-lines).join(' | ')}`;
+}

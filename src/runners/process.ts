@@ -1,0 +1,115 @@
+// Runs one command as a host process in a process group of its own, with stdout and stderr going
+// straight to files (so output survives a crash of ours) and a timeout that kills the whole group.
+
+import { spawn } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { ProcessRegistry } from './registry.js';
+
+export interface ProcessRequest {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  stdoutPath: string;
+  stderrPath: string;
+  timeoutSec: number;
+  /** Seconds between SIGTERM and SIGKILL when the timeout strikes or the run is aborted. */
+  killGraceSec?: number;
+  /** Records the process group so a later start can reap it if we are killed meanwhile. */
+  registry?: ProcessRegistry;
+  registryKey?: string;
+  signal?: AbortSignal;
+}
+
+export interface ProcessResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  aborted: boolean;
+  durationMs: number;
+  /** Set when the command could not be started at all (missing file, no permission). */
+  spawnError?: string;
+}
+
+export function processSucceeded(r: ProcessResult): boolean {
+  return r.exitCode === 0 && !r.timedOut && !r.aborted && !r.spawnError;
+}
+
+export function describeFailure(r: ProcessResult): string {
+  if (r.spawnError) return r.spawnError;
+  if (r.timedOut) return 'timed out';
+  if (r.aborted) return 'aborted';
+  if (r.signal) return `killed by ${r.signal}`;
+  return `exit status ${r.exitCode}`;
+}
+
+export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
+  const out = openSync(req.stdoutPath, 'a');
+  const err = openSync(req.stderrPath, 'a');
+  const started = performance.now();
+  try {
+    const [cmd, ...args] = req.argv;
+    if (!cmd) throw new Error('empty command');
+    // detached: the child calls setsid(), so it leads a new process group we can kill as a whole.
+    const child = spawn(cmd, args, {
+      cwd: req.cwd,
+      env: req.env,
+      stdio: ['ignore', out, err],
+      detached: true,
+    });
+    const pid = child.pid;
+    if (pid !== undefined && req.registry && req.registryKey) req.registry.add(req.registryKey, pid);
+
+    let timedOut = false;
+    let aborted = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const killGroup = (): void => {
+      if (pid === undefined) return;
+      signalGroup(pid, 'SIGTERM');
+      killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), (req.killGraceSec ?? 5) * 1000);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, req.timeoutSec * 1000);
+    const onAbort = (): void => {
+      aborted = true;
+      killGroup();
+    };
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const result = await new Promise<ProcessResult>((resolve) => {
+      child.once('error', (e) => {
+        resolve({
+          exitCode: null,
+          signal: null,
+          timedOut: false,
+          aborted: false,
+          durationMs: performance.now() - started,
+          spawnError: `cannot start ${cmd}: ${(e as NodeJS.ErrnoException).code ?? e.message}`,
+        });
+      });
+      child.once('exit', (code, sig) => {
+        resolve({ exitCode: code, signal: sig, timedOut, aborted, durationMs: performance.now() - started });
+      });
+    });
+    clearTimeout(timer);
+    if (killTimer) clearTimeout(killTimer);
+    req.signal?.removeEventListener('abort', onAbort);
+    // The leader is gone; whatever it left running in its group must not outlive the job.
+    if (pid !== undefined) signalGroup(pid, 'SIGKILL');
+    if (req.registry && req.registryKey) req.registry.remove(req.registryKey);
+    return result;
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
+}
+
+export function signalGroup(pgid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}

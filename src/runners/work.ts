@@ -1,0 +1,72 @@
+// What a queued job carries: everything a worker on any host needs to run it, and what it sends
+// back. Paths are not carried: each worker derives them from its own work directory.
+
+import type { JobSpec, MetricSpec } from '../types.js';
+
+export interface BuildWork {
+  kind: 'build';
+  experimentId: string;
+  buildId: string;
+  job: JobSpec;
+  /** The build parameters, each under its own name. */
+  env: Record<string, string>;
+  /** The experiment file's directory: scripts and inputs are resolved against it. */
+  experimentDir: string;
+}
+
+export interface TestWork {
+  kind: 'test';
+  experimentId: string;
+  configId: string;
+  buildId: string;
+  hasBuild: boolean;
+  job: JobSpec;
+  /** Every parameter, each under its own name. */
+  env: Record<string, string>;
+  metrics: MetricSpec[];
+  experimentDir: string;
+}
+
+export type Work = BuildWork | TestWork;
+
+export interface Placement {
+  host: string;
+  cpus: number[];
+  numaNodes?: number[];
+  isolation: string;
+  l3Mask?: string;
+  mbPercent?: number;
+  /** What isolation could not be had here (no resctrl, no cgroup cpuset...). */
+  notes?: string[];
+}
+
+export interface BuildResult {
+  kind: 'build';
+  experimentId: string;
+  buildId: string;
+  status: 'ok' | 'failed';
+  error?: string;
+  durationMs: number;
+  host: string;
+  startedAt: number;
+}
+
+export interface RunResult {
+  kind: 'run';
+  experimentId: string;
+  configId: string;
+  test: string;
+  iteration: number;
+  status: 'ok' | 'failed';
+  /** build | exit | timeout | parse | infra */
+  failure?: string;
+  error?: string;
+  metrics: Record<string, number>;
+  durationMs: number;
+  attempts: number;
+  placement: Placement;
+  startedAt: number;
+}
+
+export type ResultMessage = BuildResult | RunResult;
+

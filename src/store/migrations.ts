@@ -1,0 +1,67 @@
+// The results database's schema, one migration per version; PRAGMA user_version records how far
+// a database has come, so an older work directory is brought forward when it is opened.
+
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE experiments (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    file          TEXT NOT NULL,
+    text          TEXT NOT NULL,
+    hash          TEXT NOT NULL,
+    format        TEXT NOT NULL,
+    space_size    TEXT NOT NULL,
+    host_json     TEXT,
+    state         TEXT NOT NULL DEFAULT 'created',
+    strategy      TEXT NOT NULL,
+    strategy_json TEXT,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+  );
+  CREATE TABLE configurations (
+    experiment_id TEXT NOT NULL REFERENCES experiments(id),
+    config_id     TEXT NOT NULL,
+    build_id      TEXT NOT NULL,
+    seq           INTEGER NOT NULL,
+    params_json   TEXT NOT NULL,
+    is_default    INTEGER NOT NULL DEFAULT 0,
+    status        TEXT NOT NULL DEFAULT 'pending',
+    failure       TEXT,
+    error         TEXT,
+    objective     REAL,
+    summary_json  TEXT,
+    created_at    INTEGER NOT NULL,
+    finished_at   INTEGER,
+    PRIMARY KEY (experiment_id, config_id)
+  );
+  CREATE TABLE builds (
+    experiment_id TEXT NOT NULL REFERENCES experiments(id),
+    build_id      TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    error         TEXT,
+    duration_ms   INTEGER,
+    host          TEXT,
+    started_at    INTEGER,
+    finished_at   INTEGER,
+    PRIMARY KEY (experiment_id, build_id)
+  );
+  CREATE TABLE runs (
+    experiment_id TEXT NOT NULL REFERENCES experiments(id),
+    config_id     TEXT NOT NULL,
+    test          TEXT NOT NULL,
+    iteration     INTEGER NOT NULL,
+    status        TEXT NOT NULL,
+    failure       TEXT,
+    error         TEXT,
+    metrics_json  TEXT NOT NULL,
+    duration_ms   INTEGER NOT NULL,
+    attempts      INTEGER NOT NULL,
+    host          TEXT NOT NULL,
+    placement_json TEXT NOT NULL,
+    started_at    INTEGER NOT NULL,
+    stored_at     INTEGER NOT NULL,
+    PRIMARY KEY (experiment_id, config_id, test, iteration)
+  );
+  CREATE INDEX configurations_status ON configurations (experiment_id, status);
+  `,
+];

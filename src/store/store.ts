@@ -1,0 +1,289 @@
+// The results database: one SQLite file in the work directory, written by one process (the
+// coordinator), each result in a transaction, so a kill loses nothing already stored.
+
+import Database from 'better-sqlite3';
+import type { Config } from '../types.js';
+import type { BuildResult, RunResult } from '../runners/work.js';
+import { MIGRATIONS } from './migrations.js';
+
+export interface ExperimentRow {
+  id: string;
+  name: string;
+  file: string;
+  text: string;
+  hash: string;
+  format: string;
+  spaceSize: string;
+  host?: unknown;
+  state: string;
+  strategy: string;
+  strategyState?: unknown;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ConfigStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export interface ConfigRow {
+  experimentId: string;
+  configId: string;
+  buildId: string;
+  seq: number;
+  params: Config;
+  isDefault: boolean;
+  status: ConfigStatus;
+  failure?: string;
+  error?: string;
+  objective?: number;
+  summary?: Record<string, MetricSummaryRow>;
+  createdAt: number;
+  finishedAt?: number;
+}
+
+/** The aggregate of one metric over a configuration's measured iterations. */
+export interface MetricSummaryRow {
+  n: number;
+  median: number;
+  mean: number;
+  ci: [number, number];
+  cv: number;
+  highCv: boolean;
+  outliers: number;
+}
+
+export interface StoredRun {
+  configId: string;
+  test: string;
+  iteration: number;
+  status: 'ok' | 'failed';
+  failure?: string;
+  error?: string;
+  metrics: Record<string, number>;
+  durationMs: number;
+  host: string;
+  placement: unknown;
+}
+
+export class Store {
+  readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a result acknowledged to the queue must be on disk before the queue forgets it.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`the results database was written by a newer wayfinder (schema ${version}, this one knows ${MIGRATIONS.length})`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v] as string);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  upsertExperiment(e: Omit<ExperimentRow, 'state' | 'createdAt' | 'updatedAt' | 'strategyState'>): ExperimentRow {
+    const now = Date.now();
+    this.db
+      .prepare(
+        `INSERT INTO experiments (id, name, file, text, hash, format, space_size, host_json, strategy, created_at, updated_at)
+         VALUES (@id, @name, @file, @text, @hash, @format, @spaceSize, @host, @strategy, @now, @now)
+         ON CONFLICT (id) DO UPDATE SET file = excluded.file, text = excluded.text, hash = excluded.hash,
+           host_json = excluded.host_json, strategy = excluded.strategy, updated_at = excluded.updated_at`,
+      )
+      .run({ ...e, host: e.host === undefined ? null : JSON.stringify(e.host), now });
+    return this.getExperiment(e.id) as ExperimentRow;
+  }
+
+  getExperiment(id: string): ExperimentRow | undefined {
+    const r = this.db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    return r ? experimentFromRow(r) : undefined;
+  }
+
+  listExperiments(): ExperimentRow[] {
+    return (this.db.prepare('SELECT * FROM experiments ORDER BY created_at').all() as Record<string, unknown>[]).map(experimentFromRow);
+  }
+
+  /** Find an experiment by id, unique id prefix or name (the newest of that name). */
+  findExperiment(ref: string): ExperimentRow | undefined {
+    const exact = this.getExperiment(ref);
+    if (exact) return exact;
+    const rows = this.db
+      .prepare('SELECT * FROM experiments WHERE id LIKE ? OR name = ? ORDER BY updated_at DESC')
+      .all(`${ref}%`, ref) as Record<string, unknown>[];
+    return rows[0] ? experimentFromRow(rows[0]) : undefined;
+  }
+
+  setExperimentState(id: string, state: string): void {
+    this.db.prepare('UPDATE experiments SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), id);
+  }
+
+  saveStrategyState(id: string, state: unknown): void {
+    this.db.prepare('UPDATE experiments SET strategy_json = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(state), Date.now(), id);
+  }
+
+  /** Record a configuration the strategy asked for; a second call for the same one changes nothing. */
+  addConfiguration(c: { experimentId: string; configId: string; buildId: string; params: Config; isDefault: boolean }): void {
+    const seq = (this.db.prepare('SELECT COUNT(*) AS n FROM configurations WHERE experiment_id = ?').get(c.experimentId) as { n: number }).n;
+    this.db
+      .prepare(
+        `INSERT OR IGNORE INTO configurations (experiment_id, config_id, build_id, seq, params_json, is_default, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`,
+      )
+      .run(c.experimentId, c.configId, c.buildId, seq, JSON.stringify(c.params), c.isDefault ? 1 : 0, Date.now());
+  }
+
+  configurations(experimentId: string, status?: ConfigStatus): ConfigRow[] {
+    const rows = (
+      status
+        ? this.db.prepare('SELECT * FROM configurations WHERE experiment_id = ? AND status = ? ORDER BY seq').all(experimentId, status)
+        : this.db.prepare('SELECT * FROM configurations WHERE experiment_id = ? ORDER BY seq').all(experimentId)
+    ) as Record<string, unknown>[];
+    return rows.map(configFromRow);
+  }
+
+  getConfiguration(experimentId: string, configId: string): ConfigRow | undefined {
+    const r = this.db.prepare('SELECT * FROM configurations WHERE experiment_id = ? AND config_id = ?').get(experimentId, configId) as
+      | Record<string, unknown>
+      | undefined;
+    return r ? configFromRow(r) : undefined;
+  }
+
+  finishConfiguration(
+    experimentId: string,
+    configId: string,
+    f: { status: 'done' | 'failed'; objective?: number; summary?: Record<string, MetricSummaryRow>; failure?: string; error?: string },
+  ): void {
+    this.db
+      .prepare(
+        `UPDATE configurations SET status = ?, objective = ?, summary_json = ?, failure = ?, error = ?, finished_at = ?
+         WHERE experiment_id = ? AND config_id = ?`,
+      )
+      .run(
+        f.status,
+        f.objective ?? null,
+        f.summary ? JSON.stringify(f.summary) : null,
+        f.failure ?? null,
+        f.error ?? null,
+        Date.now(),
+        experimentId,
+        configId,
+      );
+  }
+
+  /** Store a build's result; only the first result for a build counts. */
+  recordBuild(r: BuildResult): boolean {
+    const info = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO builds (experiment_id, build_id, status, error, duration_ms, host, started_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(r.experimentId, r.buildId, r.status, r.error ?? null, r.durationMs, r.host, r.startedAt, Date.now());
+    return info.changes > 0;
+  }
+
+  getBuild(experimentId: string, buildId: string): { status: string; error?: string; durationMs?: number } | undefined {
+    const r = this.db.prepare('SELECT status, error, duration_ms FROM builds WHERE experiment_id = ? AND build_id = ?').get(experimentId, buildId) as
+      | { status: string; error: string | null; duration_ms: number | null }
+      | undefined;
+    return r ? { status: r.status, ...(r.error ? { error: r.error } : {}), ...(r.duration_ms !== null ? { durationMs: r.duration_ms } : {}) } : undefined;
+  }
+
+  /** Store a measured run exactly once: a repeated delivery of the same (configuration, test, iteration) is ignored. */
+  recordRun(r: RunResult): boolean {
+    const info = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO runs (experiment_id, config_id, test, iteration, status, failure, error, metrics_json, duration_ms,
+           attempts, host, placement_json, started_at, stored_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        r.experimentId,
+        r.configId,
+        r.test,
+        r.iteration,
+        r.status,
+        r.failure ?? null,
+        r.error ?? null,
+        JSON.stringify(r.metrics),
+        r.durationMs,
+        r.attempts,
+        r.placement.host,
+        JSON.stringify(r.placement),
+        r.startedAt,
+        Date.now(),
+      );
+    return info.changes > 0;
+  }
+
+  runs(experimentId: string, configId?: string): StoredRun[] {
+    const rows = (
+      configId
+        ? this.db.prepare('SELECT * FROM runs WHERE experiment_id = ? AND config_id = ? ORDER BY test, iteration').all(experimentId, configId)
+        : this.db.prepare('SELECT * FROM runs WHERE experiment_id = ? ORDER BY config_id, test, iteration').all(experimentId)
+    ) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      configId: r.config_id as string,
+      test: r.test as string,
+      iteration: r.iteration as number,
+      status: r.status as 'ok' | 'failed',
+      ...(r.failure ? { failure: r.failure as string } : {}),
+      ...(r.error ? { error: r.error as string } : {}),
+      metrics: JSON.parse(r.metrics_json as string) as Record<string, number>,
+      durationMs: r.duration_ms as number,
+      host: r.host as string,
+      placement: JSON.parse(r.placement_json as string) as unknown,
+    }));
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+}
+
+function experimentFromRow(r: Record<string, unknown>): ExperimentRow {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    file: r.file as string,
+    text: r.text as string,
+    hash: r.hash as string,
+    format: r.format as string,
+    spaceSize: r.space_size as string,
+    ...(r.host_json ? { host: JSON.parse(r.host_json as string) as unknown } : {}),
+    state: r.state as string,
+    strategy: r.strategy as string,
+    ...(r.strategy_json ? { strategyState: JSON.parse(r.strategy_json as string) as unknown } : {}),
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
+}
+
+function configFromRow(r: Record<string, unknown>): ConfigRow {
+  return {
+    experimentId: r.experiment_id as string,
+    configId: r.config_id as string,
+    buildId: r.build_id as string,
+    seq: r.seq as number,
+    params: JSON.parse(r.params_json as string) as Config,
+    isDefault: r.is_default === 1,
+    status: r.status as ConfigStatus,
+    ...(r.failure ? { failure: r.failure as string } : {}),
+    ...(r.error ? { error: r.error as string } : {}),
+    ...(r.objective !== null && r.objective !== undefined ? { objective: r.objective as number } : {}),
+    ...(r.summary_json ? { summary: JSON.parse(r.summary_json as string) as Record<string, MetricSummaryRow> } : {}),
+    createdAt: r.created_at as number,
+    ...(r.finished_at ? { finishedAt: r.finished_at as number } : {}),
+  };
+}

@@ -1,0 +1,283 @@
+// The study loop: ask the strategy for configurations, queue their builds and tests, take results
+// back from the queue, store them, and tell the strategy. This process is the only writer of the
+// store; every step that changes it is one transaction, so a kill at any moment loses at most the
+// runs in flight and a restart continues where it stopped.
+
+import { EventEmitter } from 'node:events';
+import { Worker, type Job } from 'bullmq';
+import { buildChecksum, configChecksum, defaultConfig, paramEnv, Space } from '../generator/index.js';
+import { createStrategy, type Strategy } from '../strategies/index.js';
+import type { ConfigRow, Store } from '../store/store.js';
+import type { WorkQueues } from '../queue/queues.js';
+import { QUEUE_RESULTS } from '../queue/queues.js';
+import type { BuildResult, ResultMessage, RunResult } from '../runners/work.js';
+import type { Config, Experiment, Observation } from '../types.js';
+import { aggregateRuns } from './aggregate.js';
+import { experimentId } from './identity.js';
+
+export interface StudyOptions {
+  /** Facts about the host, recorded with the experiment. */
+  host?: unknown;
+  /** Measure the default configuration too (the baseline every result is compared with). */
+  baseline?: boolean;
+}
+
+export interface StudyEvents {
+  'config-queued': [ConfigRow];
+  'config-finished': [ConfigRow];
+  'build-finished': [BuildResult];
+  'run-finished': [RunResult];
+  'done': [];
+}
+
+export class Study extends EventEmitter<StudyEvents> {
+  readonly id: string;
+  readonly space: Space;
+  private strategy!: Strategy;
+  private readonly waitingOnBuild = new Map<string, string[]>();
+  private resultsWorker?: Worker;
+  private finished?: () => void;
+  private failedWith?: (e: Error) => void;
+  private cancelled = false;
+
+  constructor(
+    readonly exp: Experiment,
+    private readonly store: Store,
+    private readonly queues: WorkQueues,
+    private readonly opts: StudyOptions = {},
+  ) {
+    super();
+    this.id = experimentId(exp);
+    this.space = new Space(exp.params);
+  }
+
+  /** Run to the end of the budget or the space; resolves when every configuration has a result. */
+  async run(): Promise<void> {
+    const row = this.store.upsertExperiment({
+      id: this.id,
+      name: this.exp.name,
+      file: this.exp.file,
+      text: this.exp.text,
+      hash: this.exp.hash,
+      format: this.exp.format,
+      spaceSize: this.space.size.toString(),
+      host: this.opts.host,
+      strategy: this.exp.exploration.strategy,
+    });
+    this.strategy = createStrategy(this.exp.exploration.strategy, this.space, {
+      seed: this.exp.exploration.seed,
+      direction: this.exp.objective.direction,
+      randomStart: this.exp.exploration.randomStart,
+      ...(this.exp.exploration.budget !== undefined ? { budget: this.exp.exploration.budget } : {}),
+      // A saved state resumes the same sequence; a changed strategy starts its own search.
+      ...(row.strategyState && row.strategy === this.exp.exploration.strategy ? { state: row.strategyState as never } : {}),
+    });
+    if (!row.strategyState) this.tellFinished();
+    this.store.setExperimentState(this.id, 'running');
+
+    const done = new Promise<void>((resolve, reject) => {
+      this.finished = resolve;
+      this.failedWith = reject;
+    });
+    await this.resubmitInFlight();
+    if (this.opts.baseline !== false) await this.ensureDefault();
+    this.resultsWorker = new Worker(QUEUE_RESULTS, async (job: Job<ResultMessage>) => this.onResult(job.data), {
+      connection: this.queues.config.connection,
+      prefix: this.queues.config.prefix,
+      concurrency: 1,
+    });
+    this.resultsWorker.on('error', (e) => this.failedWith?.(e));
+    await this.fill();
+    await done;
+    await this.resultsWorker.close();
+    this.store.setExperimentState(this.id, this.cancelled ? 'cancelled' : 'done');
+    this.emit('done');
+  }
+
+  /** Stop asking for new configurations; those in flight still finish. */
+  cancel(): void {
+    this.cancelled = true;
+    this.checkDone();
+  }
+
+  /** After a strategy change, teach the fresh strategy what is already measured. */
+  private tellFinished(): void {
+    const obs = this.store
+      .configurations(this.id)
+      .filter((c) => c.status === 'done' || c.status === 'failed')
+      .map((c) => this.observation(c));
+    if (obs.length > 0) this.strategy.tell(obs);
+    this.store.saveStrategyState(this.id, this.strategy.state());
+  }
+
+  private observation(c: ConfigRow): Observation {
+    const samples = this.store
+      .runs(this.id, c.configId)
+      .map((r) => r.metrics[this.exp.objective.metric])
+      .filter((v): v is number => v !== undefined);
+    return {
+      config: c.params,
+      configId: c.configId,
+      status: c.status === 'done' ? 'ok' : 'failed',
+      ...(c.objective !== undefined ? { value: c.objective } : {}),
+      ...(samples.length > 0 ? { samples } : {}),
+      ...(c.failure ? { failure: c.failure } : {}),
+    };
+  }
+
+  private inFlight(): ConfigRow[] {
+    return this.store.configurations(this.id, 'running');
+  }
+
+  private async resubmitInFlight(): Promise<void> {
+    for (const c of this.inFlight()) await this.submit(c);
+  }
+
+  private async ensureDefault(): Promise<void> {
+    const config = this.space.normalize(defaultConfig(this.exp.params));
+    const configId = configChecksum(this.exp.params, config);
+    if (this.store.getConfiguration(this.id, configId)) return;
+    this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: true });
+    const row = this.store.getConfiguration(this.id, configId) as ConfigRow;
+    this.emit('config-queued', row);
+    await this.submit(row);
+  }
+
+  /** Ask the strategy for as many configurations as there are free parallel slots. */
+  private async fill(): Promise<void> {
+    if (this.cancelled) return this.checkDone();
+    const free = this.exp.exploration.parallel - this.inFlight().length;
+    if (free > 0 && !this.strategy.exhausted) {
+      const asked = this.strategy.ask(free);
+      const rows: ConfigRow[] = [];
+      this.store.transaction(() => {
+        for (const raw of asked) {
+          const config = this.space.normalize(raw);
+          const configId = configChecksum(this.exp.params, config);
+          const existing = this.store.getConfiguration(this.id, configId);
+          if (existing && existing.status !== 'running') {
+            // Already measured (the baseline): the strategy learns it without a second measurement.
+            this.strategy.tell([this.observation(existing)]);
+            continue;
+          }
+          this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: false });
+          rows.push(this.store.getConfiguration(this.id, configId) as ConfigRow);
+        }
+        this.store.saveStrategyState(this.id, this.strategy.state());
+      });
+      for (const row of rows) {
+        this.emit('config-queued', row);
+        await this.submit(row);
+      }
+      // Configurations told without measuring free their slot at once.
+      if (asked.length > rows.length && !this.strategy.exhausted) return this.fill();
+    }
+    this.checkDone();
+  }
+
+  private checkDone(): void {
+    if (this.inFlight().length > 0) return;
+    if (this.cancelled || this.strategy.exhausted) this.finished?.();
+  }
+
+  private async submit(row: ConfigRow): Promise<void> {
+    const build = this.exp.build;
+    if (build) {
+      const b = this.store.getBuild(this.id, row.buildId);
+      if (!b) {
+        const waiting = this.waitingOnBuild.get(row.buildId) ?? [];
+        if (!waiting.includes(row.configId)) waiting.push(row.configId);
+        this.waitingOnBuild.set(row.buildId, waiting);
+        const buildEnv = paramEnv(
+          this.exp.params.filter((p) => p.when === 'build'),
+          row.params,
+        );
+        await this.queues.addBuild({ kind: 'build', experimentId: this.id, buildId: row.buildId, job: build, env: buildEnv, experimentDir: this.exp.dir });
+        return;
+      }
+      if (b.status !== 'ok') {
+        this.finishFailed(row.configId, 'build', b.error ?? 'build failed');
+        return;
+      }
+    }
+    await this.submitTests(row);
+  }
+
+  private async submitTests(row: ConfigRow): Promise<void> {
+    const env = paramEnv(this.exp.params, row.params);
+    for (const test of this.exp.tests) {
+      await this.queues.addTest({
+        kind: 'test',
+        experimentId: this.id,
+        configId: row.configId,
+        buildId: row.buildId,
+        hasBuild: this.exp.build !== undefined,
+        job: test,
+        env,
+        metrics: this.exp.metrics,
+        experimentDir: this.exp.dir,
+      });
+    }
+  }
+
+  private async onResult(msg: ResultMessage): Promise<void> {
+    if (msg.experimentId !== this.id) return;
+    if (msg.kind === 'build') {
+      const fresh = this.store.recordBuild(msg);
+      if (fresh) this.emit('build-finished', msg);
+      const waiting = this.waitingOnBuild.get(msg.buildId) ?? [];
+      this.waitingOnBuild.delete(msg.buildId);
+      const b = this.store.getBuild(this.id, msg.buildId);
+      for (const configId of waiting) {
+        const row = this.store.getConfiguration(this.id, configId);
+        if (!row || row.status !== 'running') continue;
+        if (b?.status === 'ok') await this.submitTests(row);
+        else this.finishFailed(configId, 'build', b?.error ?? 'build failed');
+      }
+    } else {
+      let finishedRow: ConfigRow | undefined;
+      this.store.transaction(() => {
+        if (!this.store.recordRun(msg)) return;
+        finishedRow = this.completeIfMeasured(msg.configId);
+      });
+      this.emit('run-finished', msg);
+      if (finishedRow) this.emit('config-finished', finishedRow);
+    }
+    await this.fill();
+  }
+
+  /** Inside a transaction: when every run of a configuration is in, aggregate it and tell the strategy. */
+  private completeIfMeasured(configId: string): ConfigRow | undefined {
+    const row = this.store.getConfiguration(this.id, configId);
+    if (!row || row.status !== 'running') return undefined;
+    const runs = this.store.runs(this.id, configId);
+    const expected = this.exp.tests.reduce((n, t) => n + t.iterations, 0);
+    const anyFailed = runs.some((r) => r.status === 'failed');
+    if (!anyFailed && runs.length < expected) return undefined;
+    const agg = aggregateRuns(runs, this.exp.objective);
+    this.store.finishConfiguration(this.id, configId, {
+      status: agg.status,
+      ...(agg.objective !== undefined ? { objective: agg.objective } : {}),
+      summary: agg.summary,
+      ...(agg.failure ? { failure: agg.failure } : {}),
+      ...(agg.error ? { error: agg.error } : {}),
+    });
+    const done = this.store.getConfiguration(this.id, configId) as ConfigRow;
+    this.strategy.tell([this.observation(done)]);
+    this.store.saveStrategyState(this.id, this.strategy.state());
+    return done;
+  }
+
+  private finishFailed(configId: string, failure: string, error: string): void {
+    let row: ConfigRow | undefined;
+    this.store.transaction(() => {
+      const current = this.store.getConfiguration(this.id, configId);
+      if (!current || current.status !== 'running') return;
+      this.store.finishConfiguration(this.id, configId, { status: 'failed', failure, error });
+      row = this.store.getConfiguration(this.id, configId) as ConfigRow;
+      this.strategy.tell([this.observation(row)]);
+      this.store.saveStrategyState(this.id, this.strategy.state());
+    });
+    if (row) this.emit('config-finished', row);
+  }
+}

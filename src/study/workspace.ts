@@ -1,0 +1,125 @@
+// A work directory opened for measuring: its lock, results database, queue (embedded Redis or
+// the one named), and this host's worker. `run` and the daemon open one the same way.
+
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { Redis } from 'ioredis';
+import { connectRedis, startEmbeddedRedis, type RedisTarget } from '../queue/redis.js';
+import { WorkQueues, queueConfig, QUEUE_BUILD, QUEUE_TEST } from '../queue/queues.js';
+import { HostWorker } from '../queue/host-worker.js';
+import { logsDir } from '../runners/paths.js';
+import { Dispatcher } from '../scheduler/dispatch.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { readTopology, allowedCpusOfSelf } from '../scheduler/topology.js';
+import { Store } from '../store/store.js';
+
+export interface WorkspaceOptions {
+  workdir: string;
+  redis?: string;
+  prefix?: string;
+  /** Limit this host's jobs to these CPUs (on top of the process's own cpuset). */
+  cpus?: number[];
+  /** Run this host's worker in the same process (wayfinder run, a one-host daemon). */
+  worker?: boolean;
+}
+
+export class WorkdirBusyError extends Error {}
+
+export class Workspace {
+  private constructor(
+    readonly workdir: string,
+    readonly store: Store,
+    readonly redis: RedisTarget,
+    readonly queues: WorkQueues,
+    readonly log: Logger,
+    readonly worker: HostWorker | undefined,
+    private readonly releaseLock: () => void,
+  ) {}
+
+  static async open(opts: WorkspaceOptions): Promise<Workspace> {
+    const workdir = resolve(opts.workdir);
+    mkdirSync(logsDir(workdir), { recursive: true });
+    const releaseLock = lockWorkdir(workdir);
+    try {
+      const log = pino({ level: 'debug' }, pino.destination({ dest: join(logsDir(workdir), 'wayfinder.log'), sync: false, mkdir: true }));
+      const store = new Store(join(workdir, 'wayfinder.db'));
+      const redis = opts.redis ? await connectRedis(opts.redis) : await startEmbeddedRedis(workdir);
+      const queues = new WorkQueues(queueConfig(redis, opts.prefix));
+      let worker: HostWorker | undefined;
+      if (opts.worker !== false) {
+        const allowed = await allowedCpusOfSelf();
+        const allowedCpus = opts.cpus ? (allowed ? opts.cpus.filter((c) => allowed.includes(c)) : opts.cpus) : allowed;
+        const topo = await readTopology(allowedCpus ? { allowedCpus } : {});
+        // We hold the work directory's lock, so no live worker of this directory owns a job that is
+        // still marked active: those were a killed predecessor's, and go back to the queue now.
+        if (!opts.redis) await releaseOrphanedLocks(redis, queues.config.prefix);
+        worker = new HostWorker({
+          queues,
+          workdir,
+          dispatcher: new Dispatcher(new Scheduler(topo)),
+          concurrency: Math.max(1, topo.cpus.length),
+          lockDuration: 10_000,
+          stalledInterval: opts.redis ? 5_000 : 1_000,
+        });
+        worker.start();
+      }
+      log.info({ workdir, redis: redis.describe }, 'workspace opened');
+      return new Workspace(workdir, store, redis, queues, log, worker, releaseLock);
+    } catch (e) {
+      releaseLock();
+      throw e;
+    }
+  }
+
+  async close(opts: { force?: boolean } = {}): Promise<void> {
+    await this.worker?.close(opts.force ?? false);
+    await this.queues.close();
+    await this.redis.stop();
+    this.store.close();
+    this.log.flush();
+    this.releaseLock();
+  }
+}
+
+async function releaseOrphanedLocks(redis: RedisTarget, prefix: string): Promise<void> {
+  const client = new Redis({ ...redis.connection, maxRetriesPerRequest: 3 });
+  try {
+    for (const q of [QUEUE_BUILD, QUEUE_TEST]) {
+      const active = await client.lrange(`${prefix}:${q}:active`, 0, -1);
+      for (const id of active) await client.del(`${prefix}:${q}:${id}:lock`);
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** One wayfinder per work directory: a pid file, taken over when its process is gone. */
+function lockWorkdir(workdir: string): () => void {
+  const path = join(workdir, 'lock');
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new WorkdirBusyError(`work directory ${workdir} is in use by wayfinder process ${pid}`);
+      }
+      rmSync(path, { force: true });
+    }
+  }
+  throw new WorkdirBusyError(`cannot lock work directory ${workdir}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
