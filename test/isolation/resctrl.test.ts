@@ -95,6 +95,17 @@ describe('Resctrl allocation on the Gold 6326', () => {
     expect(await rc.fs.readdir('')).not.toContain('wf-b');
   });
 
+  it('keeps jobs off the ways devices share (shareable_bits) while others are free', async () => {
+    const { fake, rc } = await setup({ shareableBits: 0xc00 });
+    const g = await rc.allocate('io', { l3Ways: 3, domains: [0] });
+    // With the shared ways on top, jobs stack from the bottom so the default group stays one run.
+    expect(g.l3Masks).toEqual({ 0: '7' });
+    expect(await fake.readFile('info/L3/bit_usage')).toBe('0=XXSSSSSSSSSS;1=XXSSSSSSSSSS\n');
+    expect(await masks(rc, '')).toEqual({ 0: 0xff8, 1: 0xfff });
+    const next = await rc.allocate('io2', { l3Ways: 2, domains: [0] });
+    expect(next.l3Masks).toEqual({ 0: '18' });
+  });
+
   it('puts the launcher into the group, and its tasks go back to the default group on release', async () => {
     const { rc } = await setup();
     await rc.allocate('job1', { l3Ways: 2, domains: [1] });
