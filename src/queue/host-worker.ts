@@ -4,6 +4,7 @@
 import { WaitingError, Worker, type Job } from 'bullmq';
 import { hostname } from 'node:os';
 import type { Dispatcher } from '../scheduler/dispatch.js';
+import { netnsPrefix, reapNetns } from '../isolation/netns.js';
 import { executeBuild, executeTest } from '../runners/job.js';
 import { registryDir } from '../runners/paths.js';
 import { ProcessRegistry } from '../runners/registry.js';
@@ -36,6 +37,7 @@ export class HostWorker {
   /** End what a killed predecessor left running, then start taking jobs. */
   start(): void {
     this.registry.reap();
+    reapNetns(netnsPrefix(this.opts.workdir));
     const common = {
       connection: this.opts.queues.config.connection,
       prefix: this.opts.queues.config.prefix,

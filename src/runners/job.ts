@@ -3,6 +3,7 @@
 
 import { accessSync, closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { netnsPrefix } from '../isolation/netns.js';
 import { extractMetrics } from '../metrics/extract.js';
 import type { JobSpec } from '../types.js';
 import { buildDir, runDir } from './paths.js';
@@ -36,8 +37,8 @@ function confine(argv: string[], placement: Placement, allCpus: number): string[
   return ['taskset', '-c', placement.cpus.join(','), ...argv];
 }
 
-export function wayfinderEnv(placement: Placement): Record<string, string> {
-  const env: Record<string, string> = { WAYFINDER_CORES: placement.cpus.join(',') };
+export function wayfinderEnv(placement: Placement, workdir: string): Record<string, string> {
+  const env: Record<string, string> = { WAYFINDER_CORES: placement.cpus.join(','), WAYFINDER_NETNS_PREFIX: netnsPrefix(workdir) };
   placement.cpus.forEach((c, i) => {
     env[`WAYFINDER_CORE_ID${i}`] = String(c);
   });
@@ -93,7 +94,7 @@ export async function executeBuild(work: BuildWork, ctx: ExecContext, allCpus: n
   const env = baseEnv({
     ...work.job.env,
     ...work.env,
-    ...wayfinderEnv(ctx.placement),
+    ...wayfinderEnv(ctx.placement, ctx.workdir),
     WAYFINDER_EXPERIMENT: work.experimentId,
     WAYFINDER_BUILD_ID: work.buildId,
     WAYFINDER_BUILD_DIR: dir,
@@ -137,7 +138,7 @@ export async function executeTest(
     const env = baseEnv({
       ...job.env,
       ...work.env,
-      ...wayfinderEnv(ctx.placement),
+      ...wayfinderEnv(ctx.placement, ctx.workdir),
       WAYFINDER_EXPERIMENT: work.experimentId,
       WAYFINDER_CONFIG_ID: work.configId,
       WAYFINDER_BUILD_ID: work.buildId,
