@@ -2,7 +2,7 @@
 // for the writes it makes, against a temp dir laid out like a unified hierarchy.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { setAffinity } from '../../src/isolation/affinity.js';
@@ -90,7 +90,11 @@ describe('CpusetManager on this host (cgroup v1)', () => {
   });
 
   it('refuses CPUs outside the parent, a bad name, and an existing group, and names them', async () => {
-    await expect(m.create('run1-big', [7], [0])).rejects.toThrow(/writing "7" to .*run1-big\/cpuset.cpus failed.*parent allows CPUs 0-1/);
+    const hostCpus = readFileSync('/sys/fs/cgroup/cpuset/cpuset.cpus', 'utf8').trim();
+    const beyond = cpus().length + 5;
+    await expect(m.create('run1-big', [beyond], [0])).rejects.toThrow(
+      new RegExp(`writing "${beyond}" to .*run1-big/cpuset.cpus failed.*parent allows CPUs ${hostCpus}\\)`),
+    );
     expect(existsSync(join(V1_PARENT, 'run1-big'))).toBe(false);
     await expect(m.create('../escape', [1], [0])).rejects.toThrow(/cgroup name "..\/escape"/);
     const cg = await m.create('run1-twice', [0], [0]);

@@ -2,13 +2,15 @@
 // rules it applies to writes that production code does not make (cpus, mode, malformed tasks).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FakeResctrl, type FakeOptions } from './fake-resctrl.js';
+import { disposeSharedSysfs } from './sysfs-fixture.js';
 
 const fakes: FakeResctrl[] = [];
 afterEach(() => {
   for (const f of fakes.splice(0)) f.dispose();
 });
+afterAll(disposeSharedSysfs);
 function fake(opts: FakeOptions = {}): FakeResctrl {
   const f = new FakeResctrl(opts);
   fakes.push(f);

@@ -1,15 +1,17 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Resctrl, ResctrlError } from '../../src/isolation/resctrl.js';
 import { parseCbm } from '../../src/isolation/resctrl-schemata.js';
 import { FakeResctrl, type FakeOptions } from './fake-resctrl.js';
+import { disposeSharedSysfs } from './sysfs-fixture.js';
 
 const fakes: FakeResctrl[] = [];
 afterEach(() => {
   for (const f of fakes.splice(0)) f.dispose();
 });
+afterAll(disposeSharedSysfs);
 
 async function setup(opts: FakeOptions = {}): Promise<{ fake: FakeResctrl; rc: Resctrl; stateFile: string }> {
   const fake = new FakeResctrl(opts);

@@ -149,3 +149,9 @@ export function sharedSysfs(t: Topology): string {
   }
   return root;
 }
+
+/** Remove the shared trees (call from afterAll: test workers may end without an 'exit' event). */
+export function disposeSharedSysfs(): void {
+  for (const root of shared.values()) rmSync(dirname(root), { recursive: true, force: true });
+  shared.clear();
+}
