@@ -112,6 +112,28 @@ function lexLess(a: number[], b: number[]): boolean {
 
 const byNumber = (a: number, b: number): number => a - b;
 
+/**
+ * Items (in order of preference) whose capacities add up to `need`, few and tight: while something
+ * is still needed, the smallest item that covers the rest if one does, else the largest.
+ */
+function pickFewest<T extends { cap: number }>(items: T[], need: number): T[] {
+  const left = [...items];
+  const out: T[] = [];
+  while (need > 0 && left.length > 0) {
+    let bi = -1;
+    left.forEach((it, i) => {
+      if (it.cap >= need && (bi < 0 || it.cap < (left[bi] as T).cap)) bi = i;
+    });
+    if (bi < 0) left.forEach((it, i) => {
+      if (bi < 0 || it.cap > (left[bi] as T).cap) bi = i;
+    });
+    const [it] = left.splice(bi, 1) as [T];
+    out.push(it);
+    need -= it.cap;
+  }
+  return out;
+}
+
 export class Allocator {
   readonly topo: Topology;
   private readonly coreOf = new Map<number, number>();
@@ -345,10 +367,20 @@ export class Allocator {
     let got = 0;
     if (!reserve) {
       units.sort((a, b) => (lexLess(a.order, b.order) ? -1 : lexLess(b.order, a.order) ? 1 : 0));
+      // Fewest packages first (a scope wider than one package is the host), then fewest units in them.
+      const byPkg = new Map<number, Unit[]>();
       for (const u of units) {
-        if (got >= req.cores) break;
-        chosen.push(u);
-        got += u.cap;
+        const p = this.pkgOf.get(u.held[0] as number) ?? 0;
+        byPkg.set(p, [...(byPkg.get(p) ?? []), u]);
+      }
+      const groups = [...byPkg.values()].map((us) => ({ us, cap: us.reduce((s, u) => s + u.cap, 0) }));
+      let need = req.cores;
+      for (const g of pickFewest(groups, need)) {
+        for (const u of pickFewest(g.us, need)) {
+          chosen.push(u);
+          got += u.cap;
+          need -= u.cap;
+        }
       }
     } else {
       // Greedy: each next unit adds the fewest new blockers.
