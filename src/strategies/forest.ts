@@ -12,6 +12,8 @@ export interface ForestOptions {
   mtry: number;
   minSplit: number;
   maxDepth: number;
+  /** Grow each tree on a bootstrap resample (more spread between trees). */
+  bootstrap?: boolean;
 }
 
 /** Column-major training data: x[f * n + i] is feature f of sample i. */
@@ -91,7 +93,7 @@ export class Forest {
 function grow(data: TrainingSet, opts: ForestOptions, rng: Rng): Tree {
   const tree = new Tree();
   const idx = new Int32Array(data.n);
-  for (let i = 0; i < data.n; i++) idx[i] = i;
+  for (let i = 0; i < data.n; i++) idx[i] = opts.bootstrap ? rng.int(data.n) : i;
   const order = new Int32Array(data.dims);
   for (let f = 0; f < data.dims; f++) order[f] = f;
   build(tree, data, opts, rng, idx, 0, data.n, 0, order);
