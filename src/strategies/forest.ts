@@ -213,23 +213,27 @@ function build(
   return node;
 }
 
-/** A random split of the categories present in the node into two non-empty sides. */
+/**
+ * A random split of the categories present in the node, among the splits that respect their order
+ * by mean target (Breiman: the best binary partition is one of those), so a category that matters
+ * can be cut off cleanly instead of by luck among 2^k subsets.
+ */
 function randomSubset(d: TrainingSet, col: number, idx: Int32Array, lo: number, hi: number, cats: number, rng: Rng): Uint8Array {
-  const present: number[] = [];
-  const seen = new Uint8Array(cats + 1);
+  const sum = new Float64Array(cats + 1);
+  const count = new Int32Array(cats + 1);
   for (let k = lo; k < hi; k++) {
-    const x = d.x[col + idx[k]!]! + 1;
-    if (!seen[x]) {
-      seen[x] = 1;
-      present.push(x);
-    }
+    const i = idx[k]!;
+    const x = d.x[col + i]! + 1;
+    sum[x] = sum[x]! + d.y[i]!;
+    count[x] = count[x]! + 1;
   }
+  const present: number[] = [];
+  for (let c = 0; c <= cats; c++) if (count[c]! > 0) present.push(c);
+  present.sort((a, b) => sum[a]! / count[a]! - sum[b]! / count[b]! || a - b);
+  const cut = 1 + rng.int(present.length - 1);
   const mask = new Uint8Array(cats + 1);
-  rng.shuffle(present);
-  // The first present category goes left, the last right; the rest by coin flips.
-  mask[present[0]!] = 1;
-  for (let k = 1; k < present.length - 1; k++) if (rng.next() < 0.5) mask[present[k]!] = 1;
-  // Categories absent from the node follow a coin flip too, so unseen values spread across trees.
-  for (let c = 0; c <= cats; c++) if (!seen[c] && rng.next() < 0.5) mask[c] = 1;
+  for (let k = 0; k < cut; k++) mask[present[k]!] = 1;
+  // Categories absent from the node follow a coin flip, so unseen values spread across trees.
+  for (let c = 0; c <= cats; c++) if (count[c] === 0 && rng.next() < 0.5) mask[c] = 1;
   return mask;
 }
