@@ -1,7 +1,7 @@
 // Runs one command as a host process in a process group of its own, with stdout and stderr going
 // straight to files (so output survives a crash of ours) and a timeout that kills the whole group.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { ProcessRegistry } from './registry.js';
 
@@ -47,7 +47,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
   const err = openSync(req.stderrPath, 'a');
   const started = performance.now();
   try {
-    const [cmd, ...args] = req.argv;
+    const [cmd, ...args] = [...deathSignalPrefix(), ...req.argv];
     if (!cmd) throw new Error('empty command');
     // detached: the child calls setsid(), so it leads a new process group we can kill as a whole.
     const child = spawn(cmd, args, {
@@ -112,4 +112,19 @@ export function signalGroup(pgid: number, sig: NodeJS.Signals): boolean {
   } catch {
     return false;
   }
+}
+
+let prefix: string[] | undefined;
+
+/**
+ * util-linux's setpriv makes the kernel SIGKILL the job's leader when wayfinder dies (a kill -9
+ * included), so no measurement finishes behind the back of a dead coordinator; the leader's
+ * group is reaped at the next start. Without setpriv, the reaping alone remains.
+ */
+function deathSignalPrefix(): string[] {
+  if (prefix === undefined) {
+    const probe = spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' });
+    prefix = probe.status === 0 ? ['setpriv', '--pdeathsig', 'KILL', '--'] : [];
+  }
+  return prefix;
 }

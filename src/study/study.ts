@@ -39,6 +39,8 @@ export class Study extends EventEmitter<StudyEvents> {
   private finished?: () => void;
   private failedWith?: (e: Error) => void;
   private cancelled = false;
+  private filling = false;
+  private refill = false;
 
   constructor(
     readonly exp: Experiment,
@@ -143,36 +145,55 @@ export class Study extends EventEmitter<StudyEvents> {
     await this.submit(row);
   }
 
-  /** Ask the strategy for as many configurations as there are free parallel slots. */
+  /**
+   * Ask the strategy for as many configurations as there are free parallel slots, until none are
+   * free: a configuration settled at once (its build already failed, or it was measured as the
+   * baseline) frees its slot without any result arriving to ask again.
+   */
   private async fill(): Promise<void> {
-    if (this.cancelled) return this.checkDone();
-    const free = this.exp.exploration.parallel - this.inFlight().length;
-    if (free > 0 && !this.strategy.exhausted) {
-      const asked = this.strategy.ask(free);
-      const rows: ConfigRow[] = [];
-      this.store.transaction(() => {
-        for (const raw of asked) {
-          const config = this.space.normalize(raw);
-          const configId = configChecksum(this.exp.params, config);
-          const existing = this.store.getConfiguration(this.id, configId);
-          if (existing && existing.status !== 'running') {
-            // Already measured (the baseline): the strategy learns it without a second measurement.
-            this.strategy.tell([this.observation(existing)]);
-            continue;
+    if (this.filling) {
+      this.refill = true;
+      return;
+    }
+    this.filling = true;
+    try {
+      do {
+        this.refill = false;
+        while (!this.cancelled && !this.strategy.exhausted) {
+          const free = this.exp.exploration.parallel - this.inFlight().length;
+          if (free <= 0) break;
+          const asked = this.strategy.ask(free);
+          if (asked.length === 0) break;
+          for (const row of this.record(asked)) {
+            this.emit('config-queued', row);
+            await this.submit(row);
           }
-          this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: false });
-          rows.push(this.store.getConfiguration(this.id, configId) as ConfigRow);
         }
-        this.store.saveStrategyState(this.id, this.strategy.state());
-      });
-      for (const row of rows) {
-        this.emit('config-queued', row);
-        await this.submit(row);
-      }
-      // Configurations told without measuring free their slot at once.
-      if (asked.length > rows.length && !this.strategy.exhausted) return this.fill();
+      } while (this.refill);
+    } finally {
+      this.filling = false;
     }
     this.checkDone();
+  }
+
+  /** Store what the strategy asked for; a configuration measured already is told, not re-measured. */
+  private record(asked: Config[]): ConfigRow[] {
+    const rows: ConfigRow[] = [];
+    this.store.transaction(() => {
+      for (const raw of asked) {
+        const config = this.space.normalize(raw);
+        const configId = configChecksum(this.exp.params, config);
+        const existing = this.store.getConfiguration(this.id, configId);
+        if (existing && existing.status !== 'running') {
+          this.strategy.tell([this.observation(existing)]);
+          continue;
+        }
+        this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: false });
+        rows.push(this.store.getConfiguration(this.id, configId) as ConfigRow);
+      }
+      this.store.saveStrategyState(this.id, this.strategy.state());
+    });
+    return rows;
   }
 
   private checkDone(): void {

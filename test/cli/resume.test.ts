@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, tempDir, waitFor, wayfinder, writeFile } from '../helpers.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((f) => f()));
+
+function lines(path: string): string[] {
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
+}
+
+describe('resume after SIGKILL', () => {
+  it('measures no (configuration, iteration) twice and loses none', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const log = join(dir, 'measured.log');
+    // Each run records that it *finished* measuring; a run killed in flight records nothing.
+    const file = writeFile(
+      dir,
+      'exp.yaml',
+      `
+name: resume
+params:
+  - { name: A, type: integer, min: 1, max: 6, default: 1, when: test }
+  - { name: B, type: integer, only: [1, 2], default: 1, when: test }
+test:
+  run: 'sleep 0.3; echo "$WAYFINDER_CONFIG_ID $WAYFINDER_ITERATION" >> ${log}; echo "v=$(( A * B ))"'
+  iterations: 2
+metrics:
+  - { name: v, parser: regex, pattern: 'v=(\\d+)' }
+objective: { metric: v, direction: maximize }
+exploration: { parallel: 2 }
+`,
+    );
+    const workdir = join(dir, '.wayfinder');
+    for (const killAfter of [3, 9]) {
+      const child = spawn(process.execPath, [CLI, 'run', file, '--workdir', workdir, '--quiet'], { stdio: 'ignore' });
+      await waitFor(() => lines(log).length >= killAfter, 60_000, `${killAfter} measured runs`);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const final = await wayfinder(['run', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
+    expect(final.status, final.stderr + final.stdout).toBe(0);
+
+    const db = new Database(join(workdir, 'wayfinder.db'), { readonly: true });
+    const runs = db.prepare('SELECT config_id, iteration, COUNT(*) AS n FROM runs GROUP BY config_id, iteration').all() as { n: number }[];
+    const configs = db.prepare("SELECT COUNT(*) AS n FROM configurations WHERE status = 'done'").get() as { n: number };
+    db.close();
+    // 6 x 2 configurations, 2 iterations each: all stored, each exactly once (the primary key).
+    expect(configs.n).toBe(12);
+    expect(runs).toHaveLength(24);
+    expect(runs.every((r) => r.n === 1)).toBe(true);
+
+    // Executions: every run finished at least once; a second finished execution is possible only
+    // for a run whose result was in flight at a kill (finished, not yet sent): at most one per kill.
+    const counts = new Map<string, number>();
+    for (const l of lines(log)) counts.set(l, (counts.get(l) ?? 0) + 1);
+    expect(counts.size).toBe(24);
+    const repeats = [...counts.values()].reduce((s, n) => s + (n - 1), 0);
+    expect(repeats).toBeLessThanOrEqual(2);
+    expect((JSON.parse(final.stdout) as { best: { objective: number } }).best.objective).toBe(12);
+  });
+});
