@@ -14,6 +14,8 @@ export interface ForestOptions {
   maxDepth: number;
   /** Grow each tree on a bootstrap resample (more spread between trees). */
   bootstrap?: boolean;
+  /** With bootstrap: at most this many draws per tree (bounds the cost of large data sets). */
+  maxSamples?: number;
 }
 
 /** Column-major training data: x[f * n + i] is feature f of sample i. */
@@ -26,7 +28,16 @@ export interface TrainingSet {
   categories: Int32Array;
 }
 
-class Tree {
+/** What incremental scoring needs from one tree. */
+export interface TreeView {
+  leaf(v: ArrayLike<number>, off: number): number;
+  /** Features tested on the way to the leaf of v. */
+  path(v: ArrayLike<number>, off: number): number[];
+  readonly value: readonly number[];
+  readonly variance: readonly number[];
+}
+
+class Tree implements TreeView {
   feature: number[] = [];
   threshold: number[] = [];
   /** Categorical split: mask[value + 1] === 1 goes left. */
@@ -35,6 +46,19 @@ class Tree {
   right: number[] = [];
   value: number[] = [];
   variance: number[] = [];
+
+  path(v: ArrayLike<number>, off: number): number[] {
+    const out: number[] = [];
+    let node = 0;
+    for (;;) {
+      const f = this.feature[node]!;
+      if (f < 0) return out;
+      out.push(f);
+      const x = v[off + f]!;
+      const m = this.mask[node];
+      node = (m ? m[x + 1] === 1 : x <= this.threshold[node]!) ? this.left[node]! : this.right[node]!;
+    }
+  }
 
   /** Index of the leaf a row-major vector falls into. */
   leaf(v: ArrayLike<number>, off: number): number {
@@ -51,14 +75,14 @@ class Tree {
 }
 
 export class Forest {
-  private trees: Tree[] = [];
+  private treeList: Tree[] = [];
 
   constructor(
     data: TrainingSet,
     private readonly opts: ForestOptions,
     rng: Rng,
   ) {
-    for (let t = 0; t < opts.trees; t++) this.trees.push(grow(data, opts, new Rng(rng.nextU32())));
+    for (let t = 0; t < opts.trees; t++) this.treeList.push(grow(data, opts, new Rng(rng.nextU32())));
   }
 
   /** Mean and variance (spread across trees plus mean within-leaf variance) at a row-major vector. */
@@ -66,22 +90,26 @@ export class Forest {
     let s = 0;
     let s2 = 0;
     let within = 0;
-    for (const t of this.trees) {
+    for (const t of this.treeList) {
       const l = t.leaf(v, off);
       const m = t.value[l]!;
       s += m;
       s2 += m * m;
       within += t.variance[l]!;
     }
-    const k = this.trees.length;
+    const k = this.treeList.length;
     const mean = s / k;
     return { mean, variance: Math.max(0, s2 / k - mean * mean) + within / k };
+  }
+
+  get trees(): readonly TreeView[] {
+    return this.treeList;
   }
 
   /** Features any split uses: changing any other feature cannot change a prediction. */
   usedFeatures(): Set<number> {
     const used = new Set<number>();
-    for (const t of this.trees) for (const f of t.feature) if (f >= 0) used.add(f);
+    for (const t of this.treeList) for (const f of t.feature) if (f >= 0) used.add(f);
     return used;
   }
 
@@ -92,11 +120,12 @@ export class Forest {
 
 function grow(data: TrainingSet, opts: ForestOptions, rng: Rng): Tree {
   const tree = new Tree();
-  const idx = new Int32Array(data.n);
-  for (let i = 0; i < data.n; i++) idx[i] = opts.bootstrap ? rng.int(data.n) : i;
+  const m = opts.bootstrap ? Math.min(data.n, opts.maxSamples ?? data.n) : data.n;
+  const idx = new Int32Array(m);
+  for (let i = 0; i < m; i++) idx[i] = opts.bootstrap ? rng.int(data.n) : i;
   const order = new Int32Array(data.dims);
   for (let f = 0; f < data.dims; f++) order[f] = f;
-  build(tree, data, opts, rng, idx, 0, data.n, 0, order);
+  build(tree, data, opts, rng, idx, 0, m, 0, order);
   return tree;
 }
 
@@ -218,9 +247,19 @@ function build(
  * by mean target (Breiman: the best binary partition is one of those), so a category that matters
  * can be cut off cleanly instead of by luck among 2^k subsets.
  */
+let scratchSum = new Float64Array(64);
+let scratchCount = new Int32Array(64);
+
 function randomSubset(d: TrainingSet, col: number, idx: Int32Array, lo: number, hi: number, cats: number, rng: Rng): Uint8Array {
-  const sum = new Float64Array(cats + 1);
-  const count = new Int32Array(cats + 1);
+  // Scratch buffers reused across calls: this runs once per categorical feature tried per node.
+  if (scratchSum.length < cats + 1) {
+    scratchSum = new Float64Array(2 * (cats + 1));
+    scratchCount = new Int32Array(2 * (cats + 1));
+  }
+  const sum = scratchSum;
+  const count = scratchCount;
+  sum.fill(0, 0, cats + 1);
+  count.fill(0, 0, cats + 1);
   for (let k = lo; k < hi; k++) {
     const i = idx[k]!;
     const x = d.x[col + i]! + 1;

@@ -56,7 +56,7 @@ export class MixedRadixSpace implements SearchSpace {
   normalize(config: Config): Config {
     const out: Config = {};
     for (const p of this.params) {
-      out[p.name] = this.isActive(p.name, config) ? config[p.name]! : (p.default ?? this.values[this.params.indexOf(p)]![0]!);
+      out[p.name] = !p.if || this.isActive(p.name, config) ? config[p.name]! : (p.default ?? this.values[this.params.indexOf(p)]![0]!);
     }
     return out;
   }
