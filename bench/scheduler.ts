@@ -9,12 +9,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { JobRequest } from '../src/scheduler/allocator.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { readTopology, type Topology } from '../src/scheduler/topology.js';
 import { Rng } from '../src/util/random.js';
 
-const FIXTURES = process.env.WAYFINDER_FIXTURES ?? '/work/shared/fixtures/topologies';
+const FIXTURES =
+  process.env.WAYFINDER_FIXTURES ?? fileURLToPath(new URL('../test/fixtures/topologies', import.meta.url));
 const HOSTS = ['32intel64-2p8co2t+8ve', 'fakecpuid1f-64intel64-2p4d2n2c2t', '96em64t-4no4pa3ca2co'];
 const TESTS = 200;
 const BUILDS = 20;

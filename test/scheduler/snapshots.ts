@@ -1,12 +1,14 @@
-// The sysfs snapshots of /work/shared/fixtures/topologies, unpacked into a temporary directory,
+// The sysfs snapshots in test/fixtures/topologies (real machines', with hwloc's view of each), unpacked into a temporary directory,
 // and a reader of hwloc's lstopo text (NAME.console), the expected answer for each.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const FIXTURES = process.env.WAYFINDER_FIXTURES ?? '/work/shared/fixtures/topologies';
+export const FIXTURES =
+  process.env.WAYFINDER_FIXTURES ?? fileURLToPath(new URL('../fixtures/topologies', import.meta.url));
 
 export interface Snapshot {
   /** The fixture's name (its .tar.bz2 and .console). */
