@@ -4,6 +4,7 @@
 import { WaitingError, Worker, type Job } from 'bullmq';
 import { hostname } from 'node:os';
 import type { Dispatcher } from '../scheduler/dispatch.js';
+import { enforcedPlacement, isolationOptionsFromEnv, JobIsolation, type JobIsolationOptions } from '../isolation/job-isolation.js';
 import { netnsPrefix, reapNetns } from '../isolation/netns.js';
 import { executeBuild, executeTest } from '../runners/job.js';
 import { registryDir } from '../runners/paths.js';
@@ -21,23 +22,29 @@ export interface HostWorkerOptions {
   /** Milliseconds a job's lock lasts without renewal; a killed worker's jobs return to the queue after it. */
   lockDuration?: number;
   stalledInterval?: number;
+  /** Where cgroups and resctrl live (default: the kernel's, or WAYFINDER_CGROUP_ROOT / WAYFINDER_RESCTRL_ROOT). */
+  isolation?: Omit<JobIsolationOptions, 'workdir'>;
 }
 
 export class HostWorker {
   readonly host: string;
   readonly registry: ProcessRegistry;
+  readonly isolation: JobIsolation;
   private readonly workers: Worker[] = [];
   private readonly aborter = new AbortController();
 
   constructor(private readonly opts: HostWorkerOptions) {
     this.host = opts.host ?? hostname();
     this.registry = new ProcessRegistry(registryDir(opts.workdir));
+    this.isolation = new JobIsolation({ workdir: opts.workdir, ...(opts.isolation ?? isolationOptionsFromEnv()) });
   }
 
   /** End what a killed predecessor left running, then start taking jobs. */
   start(): void {
     this.registry.reap();
     reapNetns(netnsPrefix(this.opts.workdir));
+    // Stale cgroups and resctrl groups go before the first job is confined (which awaits this; a failure surfaces there).
+    this.isolation.start().catch(() => undefined);
     const common = {
       connection: this.opts.queues.config.connection,
       prefix: this.opts.queues.config.prefix,
@@ -88,10 +95,16 @@ export class HostWorker {
     return this.opts.dispatcher.scheduler.allocator.topo.cpus.length;
   }
 
-  private async placed<T>(id: string, cores: number, isolation: TestWork['job']['isolation'], group: string, fn: (p: Placement) => Promise<T>): Promise<T> {
-    const grant = await this.opts.dispatcher.acquire({ id, cores, isolation, group });
+  private async placed<T>(id: string, job: TestWork['job'], group: string, fn: (p: Placement, wrap: (argv: string[]) => string[]) => Promise<T>): Promise<T> {
+    const grant = await this.opts.dispatcher.acquire({ id, cores: job.cores, isolation: job.isolation, group });
     try {
-      return await fn({ host: this.host, cpus: grant.cpus, numaNodes: grant.numaNodes, isolation: grant.isolation });
+      const conf = await this.isolation.confine({ jobId: id, cpus: grant.cpus, numaNodes: grant.numaNodes, resources: job.resources });
+      try {
+        const placement = { host: this.host, cpus: grant.cpus, numaNodes: grant.numaNodes, isolation: grant.isolation, ...enforcedPlacement(conf.enforced) };
+        return await fn(placement, conf.wrap);
+      } finally {
+        await conf.release();
+      }
     } finally {
       this.opts.dispatcher.release(id);
     }
@@ -99,8 +112,8 @@ export class HostWorker {
 
   private async build(job: Job<BuildWork>): Promise<void> {
     const w = job.data;
-    const result = await this.placed(job.id as string, w.job.cores, w.job.isolation, w.experimentId, (placement) =>
-      executeBuild(w, { workdir: this.opts.workdir, placement, registry: this.registry, signal: this.aborter.signal }, this.allCpus()),
+    const result = await this.placed(job.id as string, w.job, w.experimentId, (placement, wrap) =>
+      executeBuild(w, { workdir: this.opts.workdir, placement, registry: this.registry, signal: this.aborter.signal, wrap }, this.allCpus()),
     );
     if (this.aborter.signal.aborted) throw new Error('worker stopping');
     await this.opts.queues.addResult(result);
@@ -109,8 +122,8 @@ export class HostWorker {
   private async test(job: Job<TestWork>): Promise<void> {
     const w = job.data;
     const queues = this.opts.queues;
-    await this.placed(job.id as string, w.job.cores, w.job.isolation, w.experimentId, (placement) =>
-      executeTest(w, { workdir: this.opts.workdir, placement, registry: this.registry, signal: this.aborter.signal }, this.allCpus(), {
+    await this.placed(job.id as string, w.job, w.experimentId, (placement, wrap) =>
+      executeTest(w, { workdir: this.opts.workdir, placement, registry: this.registry, signal: this.aborter.signal, wrap }, this.allCpus(), {
         done: (iteration) => queues.hasResult(runResultId({ ...w, test: w.job.name, iteration })),
         emit: (r) => queues.addResult(r),
       }),
@@ -123,5 +136,6 @@ export class HostWorker {
   async close(force = false): Promise<void> {
     if (force) this.aborter.abort();
     await Promise.all(this.workers.map((w) => w.close(force)));
+    await this.isolation.close();
   }
 }

@@ -16,6 +16,8 @@ export interface ExecContext {
   placement: Placement;
   registry: ProcessRegistry;
   signal?: AbortSignal;
+  /** Enforcement of the placement (cgroups, affinity): turns the job's argv into a confining launcher. */
+  wrap?: (argv: string[]) => string[];
 }
 
 /** The command line of a job: a shell command, or its script run directly when executable. */
@@ -66,7 +68,7 @@ async function attempt(
   do {
     attempts++;
     result = await runProcess({
-      argv: confine(jobArgv(job), ctx.placement, allCpus),
+      argv: ctx.wrap ? ctx.wrap(jobArgv(job)) : confine(jobArgv(job), ctx.placement, allCpus),
       cwd,
       env,
       stdoutPath: join(cwd, 'stdout.log'),

@@ -36,6 +36,10 @@ export interface Placement {
   isolation: string;
   l3Mask?: string;
   mbPercent?: number;
+  /** How the CPU set was enforced besides affinity: a cpuset cgroup v1 or v2, or none. */
+  cgroup?: string;
+  /** No cache-way or memory-bandwidth partition was had (no resctrl here, or none asked for). */
+  cpuIsolationOnly?: boolean;
   /** What isolation could not be had here (no resctrl, no cgroup cpuset...). */
   notes?: string[];
 }
