@@ -62,5 +62,5 @@ exploration: { parallel: 2 }
     const repeats = [...counts.values()].reduce((s, n) => s + (n - 1), 0);
     expect(repeats).toBeLessThanOrEqual(2);
     expect((JSON.parse(final.stdout) as { best: { objective: number } }).best.objective).toBe(12);
-  });
+  }, 300_000);
 });

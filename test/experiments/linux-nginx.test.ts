@@ -9,9 +9,12 @@ import { ROOT, requireTool, tempDir, wayfinder, writeFile } from '../helpers.js'
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
 
-function nginxProcesses(): string[] {
+/** NGINX processes started for this work directory (other experiments may run on the machine). */
+function nginxProcesses(dir: string): string[] {
   try {
-    return execFileSync('pgrep', ['-a', 'nginx'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    return execFileSync('pgrep', ['-a', 'nginx'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(dir));
   } catch {
     return [];
   }
@@ -32,7 +35,6 @@ describe('experiments/linux-nginx-quick.yaml on this machine', () => {
     exp.exploration.budget = 3;
     const file = writeFile(dir, 'nginx.yaml', stringify(exp));
     const workdir = join(dir, '.wayfinder');
-    const before = nginxProcesses();
 
     const r = await wayfinder(['run', file, '--workdir', workdir, '--json'], { timeoutMs: 180_000 });
     expect(r.status, r.stderr).toBe(0);
@@ -52,6 +54,6 @@ describe('experiments/linux-nginx-quick.yaml on this machine', () => {
     }
     // The access log was on for the default: the script recorded, then removed it.
     expect(listNetns().filter((n) => n.startsWith(`${netnsPrefix(workdir)}-`))).toEqual([]);
-    expect(nginxProcesses()).toEqual(before);
+    expect(nginxProcesses(dir)).toEqual([]);
   });
 });
