@@ -121,12 +121,15 @@ export function describeSummary(exp: Experiment, s: StudySummary): string {
   const show = (label: string, r: StudySummary['best']): void => {
     if (!r) return;
     const sm = r.summary?.[m];
-    const ci = sm ? ` (95% CI ${fmtNum(sm.ci[0])} – ${fmtNum(sm.ci[1])}, n=${sm.n}, CV ${(sm.cv * 100).toFixed(1)}%)` : '';
+    // Too few runs for a distribution-free interval of the median: the interval is the mean's, and says so.
+    const of = sm?.ciMethod === 'student-t' ? ` of the mean ${fmtNum(sm.mean)}` : '';
+    const ci = sm ? ` (95% CI${of} ${fmtNum(sm.ci[0])} – ${fmtNum(sm.ci[1])}, n=${sm.n}, CV ${(sm.cv * 100).toFixed(1)}%)` : '';
     lines.push(`${label} ${r.configId.slice(0, 12)}: ${m} = ${fmtNum(r.objective)}${ci}`);
     lines.push(`  ${fmtConfig(r.params)}`);
   };
   show('Best   ', s.best);
-  show('Default', s.baseline);
+  if (s.best && s.baseline && s.best.configId === s.baseline.configId) lines.push('Default is the best configuration measured.');
+  else show('Default', s.baseline);
   if (!s.baseline) lines.push('Default: not measured successfully.');
   if (s.ratio !== undefined) {
     lines.push(`Best is ${s.ratio.toFixed(3)}× the default (${exp.objective.direction === 'maximize' ? 'higher' : 'lower'} ${m} is better).`);

@@ -46,6 +46,8 @@ export interface MetricSummaryRow {
   median: number;
   mean: number;
   ci: [number, number];
+  /** How ci was computed (see metrics/stats.ts); absent in rows stored before it was recorded. */
+  ciMethod?: string;
   cv: number;
   highCv: boolean;
   outliers: number;
