@@ -11,6 +11,12 @@ PACKAGES=(
   iproute2 nftables     # per-run network namespaces, loss injection
   util-linux procps     # taskset, setpriv, nsenter
   python3 make g++      # better-sqlite3's native build when no prebuilt binary fits
+  docker.io             # jobs with `image:` run in containers (the Docker engine)
+  busybox-static        # the tests' container images are made from it with `docker import`
+  qemu-system-x86       # jobs with `vm:` boot a kernel
+  kconfig-frontends     # Kconfig build parameters (kconfig-conf --olddefconfig)
+  chromium              # `wayfinder report` renders PNG figures; the report test opens the page
+  libxml2-utils         # xmllint: the regress test validates JUnit XML against its schema
 )
 
 if [ "$(id -u)" -ne 0 ]; then
