@@ -3,7 +3,7 @@
 // snapshots. Prints the makespan, its lower bound max(CPU-seconds / usable CPUs, longest job) and
 // their ratio (target: at most 1.10), and what the scheduler's own work cost.
 //
-//   npx tsx bench/scheduler.ts [seeds=10]
+//   npx tsx bench/scheduler.ts [seeds=10]     (WAYFINDER_BENCH_ESTIMATE_ERROR=0.25: estimate error; -1: none)
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -20,21 +20,33 @@ const FIXTURES =
 const HOSTS = ['32intel64-2p8co2t+8ve', 'fakecpuid1f-64intel64-2p4d2n2c2t', '96em64t-4no4pa3ca2co'];
 const TESTS = 200;
 const BUILDS = 20;
+/** Relative error of the duration estimates (WAYFINDER_BENCH_ESTIMATE_ERROR; negative: no estimates). */
+const ESTIMATE_ERROR = Number(process.env.WAYFINDER_BENCH_ESTIMATE_ERROR ?? 0.25);
 
 interface Job {
   req: JobRequest;
   seconds: number;
 }
 
+/** What the scheduler is told: the true duration off by up to ESTIMATE_ERROR either way (past runs predict, they do not know). */
+function estimate(rng: Rng, seconds: number): number | undefined {
+  if (ESTIMATE_ERROR < 0) return undefined;
+  return seconds * (1 + ESTIMATE_ERROR * (2 * rng.next() - 1));
+}
+
 function workload(seed: number): Job[] {
   const rng = new Rng(seed);
+  // Its own stream, so the durations are the same whatever the estimates.
+  const err = new Rng(seed + 1_000_003);
   const jobs: Job[] = [];
   // Builds come first, as they do in an experiment (a configuration's tests follow its build).
   for (let i = 0; i < BUILDS; i++) {
-    jobs.push({ req: { id: `build${i}`, cores: 4, isolation: 'none' }, seconds: 120 + rng.int(481) });
+    const seconds = 120 + rng.int(481);
+    jobs.push({ req: { id: `build${i}`, cores: 4, isolation: 'none', estimateSec: estimate(err, seconds) }, seconds });
   }
   for (let i = 0; i < TESTS; i++) {
-    jobs.push({ req: { id: `test${i}`, cores: 2, isolation: 'core', group: 'exp' }, seconds: 20 + rng.int(101) });
+    const seconds = 20 + rng.int(101);
+    jobs.push({ req: { id: `test${i}`, cores: 2, isolation: 'core', group: 'exp', estimateSec: estimate(err, seconds) }, seconds });
   }
   return jobs;
 }
@@ -104,10 +116,12 @@ const seeds = Number(process.argv[2] ?? 10);
 const dir = mkdtempSync(join(tmpdir(), 'wf-bench-'));
 try {
   console.log(`${TESTS} tests (2 CPUs, isolation core, 20-120 s) + ${BUILDS} builds (4 CPUs, isolation none, 120-600 s), ${seeds} seeds`);
-  console.log('host                                  CPUs  cores  makespan    bound  ratio  worst ratio  busy while waiting  sched ms/event');
+  console.log(ESTIMATE_ERROR < 0 ? 'no duration estimates (submission order)' : `duration estimates within ±${(ESTIMATE_ERROR * 100).toFixed(0)}% (longest first)`);
+  console.log('host                                  CPUs  cores  makespan    bound  ratio  worst ratio  busy while waiting  sched ms/event  no-estimate ratio/worst');
   for (const name of HOSTS) {
     const topo = await readTopology({ sysfsRoot: unpack(dir, name) });
     const runs = Array.from({ length: seeds }, (_, i) => simulate(topo, workload(i + 1)));
+    const fifo = Array.from({ length: seeds }, (_, i) => simulate(topo, workload(i + 1).map(({ req: { estimateSec: _e, ...req }, seconds }) => ({ req, seconds }))));
     const first = runs[0] as Outcome;
     const worst = Math.max(...runs.map((r) => r.makespan / r.bound));
     const msPerEvent = runs.reduce((s, r) => s + r.schedulerMs, 0) / runs.reduce((s, r) => s + r.events, 0);
@@ -122,10 +136,12 @@ try {
         worst.toFixed(3).padStart(12),
         Math.min(...runs.map((r) => r.utilisation)).toFixed(3).padStart(19),
         msPerEvent.toFixed(3).padStart(15),
+        `${((fifo[0] as Outcome).makespan / (fifo[0] as Outcome).bound).toFixed(3)}/${Math.max(...fifo.map((r) => r.makespan / r.bound)).toFixed(3)}`.padStart(24),
       ].join(' '),
     );
   }
   console.log('ratio: seed 1; worst ratio: over all seeds; target: ratio <= 1.10');
+  console.log('no-estimate: the same jobs without duration estimates (submission order), for comparison');
   console.log('busy while waiting: lowest over seeds of the CPU share in use while any job waited (1.000: no room left idle)');
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -36,6 +36,8 @@ export interface JobRequest {
   kind?: string;
   /** Experiment id: its jobs keep one core kind. */
   group?: string;
+  /** Expected run time in seconds (past runs of the same job): longer jobs are started first. */
+  estimateSec?: number;
 }
 
 export interface Grant {

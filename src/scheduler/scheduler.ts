@@ -4,11 +4,18 @@
 // place, so they never delay it. The head therefore starts once its blockers have finished, however
 // many small jobs keep arriving: a `full` or large job is never starved.
 //
+// Jobs that carry a duration estimate are queued longest first (a short job left for the end keeps
+// fewer CPUs idle while the last jobs drain), but a job is overtaken by later arrivals at most
+// `maxOvertakes` times, so its wait stays bounded. Jobs without an estimate keep submission order.
+//
 // Jobs that could never fit this host are refused at submit with an InputError that says why.
 
 import { InputError } from '../types.js';
 import { Allocator, type Grant, type JobRequest, type Reservation } from './allocator.js';
 import type { Topology } from './topology.js';
+
+/** Large enough that an experiment's queue is ordered longest first, small enough to bound any wait. */
+export const DEFAULT_MAX_OVERTAKES = 1000;
 
 export interface Rejection {
   request: JobRequest;
@@ -17,11 +24,15 @@ export interface Rejection {
 
 export class Scheduler {
   readonly allocator: Allocator;
+  /** How often a queued job may be overtaken by a later, longer one. */
+  readonly maxOvertakes: number;
   private queue: JobRequest[] = [];
+  private readonly overtaken = new Map<string, number>();
   private rejections: Rejection[] = [];
 
-  constructor(topo: Topology | Allocator) {
+  constructor(topo: Topology | Allocator, opts: { maxOvertakes?: number } = {}) {
     this.allocator = topo instanceof Allocator ? topo : new Allocator(topo);
+    this.maxOvertakes = opts.maxOvertakes ?? DEFAULT_MAX_OVERTAKES;
   }
 
   /** Queue a job; returns the grants of the jobs that start now (this one or none, usually). */
@@ -30,8 +41,27 @@ export class Scheduler {
     if (this.allocator.running().some((g) => g.id === req.id) || this.queue.some((q) => q.id === req.id)) {
       throw new InputError(`job "${req.id}" was already submitted`);
     }
-    this.queue.push({ ...req });
+    this.enqueue({ ...req });
     return this.dispatch();
+  }
+
+  /** Longest first among estimated jobs behind the head; never past a job without an estimate or one overtaken enough. */
+  private enqueue(req: JobRequest): void {
+    let at = this.queue.length;
+    const est = req.estimateSec;
+    if (est !== undefined) {
+      while (at > 1) {
+        const before = this.queue[at - 1] as JobRequest;
+        if (before.estimateSec === undefined || before.estimateSec >= est) break;
+        if ((this.overtaken.get(before.id) ?? 0) >= this.maxOvertakes) break;
+        at--;
+      }
+    }
+    for (let i = at; i < this.queue.length; i++) {
+      const id = (this.queue[i] as JobRequest).id;
+      this.overtaken.set(id, (this.overtaken.get(id) ?? 0) + 1);
+    }
+    this.queue.splice(at, 0, req);
   }
 
   /** A running job finished, or a queued one is cancelled; returns the grants of the jobs that start now. */
@@ -41,10 +71,15 @@ export class Scheduler {
     } else {
       const i = this.queue.findIndex((q) => q.id === id);
       if (i < 0) throw new Error(`no running or queued job "${id}"`);
-      this.queue.splice(i, 1);
+      this.dequeue(i);
       this.allocator.unreserve(id);
     }
     return this.dispatch();
+  }
+
+  private dequeue(i: number): void {
+    const [gone] = this.queue.splice(i, 1);
+    if (gone) this.overtaken.delete(gone.id);
   }
 
   queued(): JobRequest[] {
@@ -71,7 +106,7 @@ export class Scheduler {
       const head = this.queue[0];
       if (!head) return started;
       if (!this.allocator.fits(head)) {
-        this.queue.shift();
+        this.dequeue(0);
         this.allocator.unreserve(head.id);
         this.rejections.push({ request: head, error: new InputError(this.allocator.explainUnfit(head)) });
         continue;
@@ -79,7 +114,7 @@ export class Scheduler {
       const g = this.allocator.tryPlace(head);
       if (!g) break;
       started.push(g);
-      this.queue.shift();
+      this.dequeue(0);
     }
     const head = this.queue[0] as JobRequest;
     const held = this.reservation();
@@ -95,7 +130,7 @@ export class Scheduler {
       const g = failed.has(shape) ? undefined : this.allocator.tryPlace(req);
       if (g) {
         started.push(g);
-        this.queue.splice(i, 1);
+        this.dequeue(i);
       } else {
         failed.add(shape);
         i++;

@@ -110,6 +110,36 @@ describe('Scheduler', () => {
     expect(ids(s.release('a'))).toEqual(['c']);
     expect(() => s.release('zzz')).toThrow(/no running or queued job "zzz"/);
   });
+
+  it('with duration estimates, the longest waiting job starts first; the head and unestimated jobs keep their place', () => {
+    const s = new Scheduler(topo('2arm-2c'));
+    const est = (id: string, estimateSec?: number): JobRequest => ({ ...req(id, 2, 'none'), ...(estimateSec !== undefined ? { estimateSec } : {}) });
+    expect(ids(s.submit(est('run', 5)))).toEqual(['run']);
+    s.submit(est('head', 1));
+    s.submit(est('short', 10));
+    s.submit(est('long', 100));
+    s.submit(est('plain'));
+    s.submit(est('mid', 50));
+    expect(s.queued().map((q) => q.id)).toEqual(['head', 'long', 'short', 'plain', 'mid']);
+    const order: string[] = [];
+    let running = 'run';
+    while (running) {
+      const next = ids(s.release(running));
+      order.push(...next);
+      running = next[0] ?? '';
+    }
+    expect(order).toEqual(['head', 'long', 'short', 'plain', 'mid']);
+  });
+
+  it('a short job is overtaken by longer later ones at most maxOvertakes times', () => {
+    const s = new Scheduler(topo('2arm-2c'), { maxOvertakes: 2 });
+    const est = (id: string, estimateSec: number): JobRequest => ({ ...req(id, 2, 'none'), estimateSec });
+    s.submit(est('run', 1));
+    s.submit(est('head', 1));
+    s.submit(est('short', 1));
+    for (let i = 0; i < 5; i++) s.submit(est(`long${i}`, 100 + i));
+    expect(s.queued().map((q) => q.id)).toEqual(['head', 'long1', 'long0', 'short', 'long4', 'long3', 'long2']);
+  });
 });
 
 // Random submissions and releases: the running set is always valid, the queue never sticks, and
