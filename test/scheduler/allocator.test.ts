@@ -7,7 +7,7 @@ import { Allocator, capacityTable, type Grant, type JobRequest } from '../../src
 import { readTopology, type Topology } from '../../src/scheduler/topology.js';
 import { InputError, type Isolation } from '../../src/types.js';
 import { room, shapeProblems, violations } from './oracle.js';
-import { snapshotNames, unpackAll } from './snapshots.js';
+import { snapshotNames, unpackAll, UNPACK_TIMEOUT_MS } from './snapshots.js';
 
 const topos = new Map<string, Topology>();
 let cleanup: () => void;
@@ -26,11 +26,11 @@ beforeAll(async () => {
   writeFileSync(join(sys, 'devices/cpu_core/cpus'), '0-3\n');
   writeFileSync(join(sys, 'devices/cpu_atom/cpus'), '4-7\n');
   topos.set('hybrid', await readTopology({ sysfsRoot: sys }));
-});
+}, UNPACK_TIMEOUT_MS);
 afterAll(() => {
   cleanup();
   rmSync(scratch, { recursive: true, force: true });
-});
+}, UNPACK_TIMEOUT_MS);
 
 function topo(name: string): Topology {
   const t = topos.get(name);

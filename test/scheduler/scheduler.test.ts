@@ -6,7 +6,7 @@ import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { readTopology, type Topology } from '../../src/scheduler/topology.js';
 import { InputError, type Isolation } from '../../src/types.js';
 import { violations } from './oracle.js';
-import { unpackAll } from './snapshots.js';
+import { unpackAll, UNPACK_TIMEOUT_MS } from './snapshots.js';
 
 const topos = new Map<string, Topology>();
 let cleanup: () => void;
@@ -15,8 +15,8 @@ beforeAll(async () => {
   const u = unpackAll();
   cleanup = u.cleanup;
   for (const [name, s] of u.snapshots) topos.set(name, await readTopology({ sysfsRoot: join(s.root, 'sys') }));
-});
-afterAll(() => cleanup());
+}, UNPACK_TIMEOUT_MS);
+afterAll(() => cleanup(), UNPACK_TIMEOUT_MS);
 
 function topo(name: string): Topology {
   const t = topos.get(name);

@@ -98,3 +98,6 @@ export function parseConsole(text: string): HwlocAnswer {
   for (const c of rootNode.children) walk(c, rootNode);
   return out;
 }
+
+/** Unpacking and removing the ~22,000 files of the snapshots takes most of a minute on a busy disk. */
+export const UNPACK_TIMEOUT_MS = 300_000;

@@ -11,7 +11,7 @@ import {
   type Topology,
 } from '../../src/scheduler/topology.js';
 import { cpuSetKey, parseCpuList } from '../../src/util/cpulist.js';
-import { parseConsole, snapshotNames, unpackAll, type Snapshot } from './snapshots.js';
+import { parseConsole, snapshotNames, unpackAll, type Snapshot, UNPACK_TIMEOUT_MS } from './snapshots.js';
 
 const keys = (sets: number[][]): string[] => sets.map((s) => cpuSetKey(s)).sort();
 
@@ -22,11 +22,11 @@ let scratch: string;
 beforeAll(() => {
   ({ snapshots, cleanup } = unpackAll());
   scratch = mkdtempSync(join(tmpdir(), 'wf-topo-edit-'));
-});
+}, UNPACK_TIMEOUT_MS);
 afterAll(() => {
   cleanup();
   rmSync(scratch, { recursive: true, force: true });
-});
+}, UNPACK_TIMEOUT_MS);
 
 function snap(name: string): Snapshot {
   const s = snapshots.get(name);
