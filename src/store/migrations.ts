@@ -64,4 +64,6 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX configurations_status ON configurations (experiment_id, status);
   `,
+  // Which strategy asked for a configuration, so a report can draw each strategy's progress.
+  `ALTER TABLE configurations ADD COLUMN strategy TEXT;`,
 ];

@@ -31,6 +31,8 @@ export interface ConfigRow {
   seq: number;
   params: Config;
   isDefault: boolean;
+  /** The strategy that asked for it (absent in databases from before it was recorded). */
+  strategy?: string;
   status: ConfigStatus;
   failure?: string;
   error?: string;
@@ -64,6 +66,16 @@ export interface StoredRun {
   durationMs: number;
   host: string;
   placement: unknown;
+  startedAt?: number;
+}
+
+export interface StoredBuild {
+  buildId: string;
+  status: string;
+  error?: string;
+  durationMs?: number;
+  startedAt?: number;
+  finishedAt?: number;
 }
 
 export class Store {
@@ -136,14 +148,14 @@ export class Store {
   }
 
   /** Record a configuration the strategy asked for; a second call for the same one changes nothing. */
-  addConfiguration(c: { experimentId: string; configId: string; buildId: string; params: Config; isDefault: boolean }): void {
+  addConfiguration(c: { experimentId: string; configId: string; buildId: string; params: Config; isDefault: boolean; strategy?: string }): void {
     const seq = (this.db.prepare('SELECT COUNT(*) AS n FROM configurations WHERE experiment_id = ?').get(c.experimentId) as { n: number }).n;
     this.db
       .prepare(
-        `INSERT OR IGNORE INTO configurations (experiment_id, config_id, build_id, seq, params_json, is_default, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`,
+        `INSERT OR IGNORE INTO configurations (experiment_id, config_id, build_id, seq, params_json, is_default, strategy, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
       )
-      .run(c.experimentId, c.configId, c.buildId, seq, JSON.stringify(c.params), c.isDefault ? 1 : 0, Date.now());
+      .run(c.experimentId, c.configId, c.buildId, seq, JSON.stringify(c.params), c.isDefault ? 1 : 0, c.strategy ?? null, Date.now());
   }
 
   configurations(experimentId: string, status?: ConfigStatus): ConfigRow[] {
@@ -246,6 +258,19 @@ export class Store {
       durationMs: r.duration_ms as number,
       host: r.host as string,
       placement: JSON.parse(r.placement_json as string) as unknown,
+      startedAt: r.started_at as number,
+    }));
+  }
+
+  builds(experimentId: string): StoredBuild[] {
+    const rows = this.db.prepare('SELECT * FROM builds WHERE experiment_id = ? ORDER BY started_at').all(experimentId) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      buildId: r.build_id as string,
+      status: r.status as string,
+      ...(r.error ? { error: r.error as string } : {}),
+      ...(r.duration_ms !== null ? { durationMs: r.duration_ms as number } : {}),
+      ...(r.started_at !== null ? { startedAt: r.started_at as number } : {}),
+      ...(r.finished_at !== null ? { finishedAt: r.finished_at as number } : {}),
     }));
   }
 
@@ -280,6 +305,7 @@ function configFromRow(r: Record<string, unknown>): ConfigRow {
     seq: r.seq as number,
     params: JSON.parse(r.params_json as string) as Config,
     isDefault: r.is_default === 1,
+    ...(r.strategy ? { strategy: r.strategy as string } : {}),
     status: r.status as ConfigStatus,
     ...(r.failure ? { failure: r.failure as string } : {}),
     ...(r.error ? { error: r.error as string } : {}),

@@ -35,6 +35,12 @@ export interface TreeView {
   path(v: ArrayLike<number>, off: number): number[];
   readonly value: readonly number[];
   readonly variance: readonly number[];
+  /** The tree's structure, node by node (feature < 0 marks a leaf), for functional ANOVA in src/report. */
+  readonly feature: readonly number[];
+  readonly threshold: readonly number[];
+  readonly mask: readonly (Uint8Array | null)[];
+  readonly left: readonly number[];
+  readonly right: readonly number[];
 }
 
 class Tree implements TreeView {

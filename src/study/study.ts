@@ -139,7 +139,7 @@ export class Study extends EventEmitter<StudyEvents> {
     const config = this.space.normalize(defaultConfig(this.exp.params));
     const configId = configChecksum(this.exp.params, config);
     if (this.store.getConfiguration(this.id, configId)) return;
-    this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: true });
+    this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: true, strategy: this.exp.exploration.strategy });
     const row = this.store.getConfiguration(this.id, configId) as ConfigRow;
     this.emit('config-queued', row);
     await this.submit(row);
@@ -188,7 +188,7 @@ export class Study extends EventEmitter<StudyEvents> {
           this.strategy.tell([this.observation(existing)]);
           continue;
         }
-        this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: false });
+        this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: false, strategy: this.exp.exploration.strategy });
         rows.push(this.store.getConfiguration(this.id, configId) as ConfigRow);
       }
       this.store.saveStrategyState(this.id, this.strategy.state());
