@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { describeError } from './errors.js';
 import { planCommand } from './plan.js';
+import { reportCommand } from './report.js';
 import { resultsCommand } from './results.js';
 import { runCommand } from './run.js';
 import { topologyCommand } from './topology.js';
@@ -65,6 +66,19 @@ export async function main(argv: string[]): Promise<number> {
     .option('--top <n>', 'only the best n configurations')
     .action((ref: string | undefined, opts) => {
       status = resultsCommand(ref, opts);
+    });
+
+  program
+    .command('report')
+    .description('write an HTML report of an experiment (the latest one by default): figures, parameter importance, best against default')
+    .argument('[experiment]', 'experiment id, id prefix or name')
+    .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
+    .option('--out <dir>', 'write report.html, report.json and figures/ here (default: WORKDIR/reports/EXPERIMENT)')
+    .option('--json', 'print the report\'s numbers as JSON on stdout')
+    .option('--no-png', 'write the figures as SVG only (PNG needs the system Chromium)')
+    .option('--top <n>', 'how many best configurations to compare with the default', '5')
+    .action(async (ref: string | undefined, opts) => {
+      status = await reportCommand(ref, opts);
     });
 
   program

@@ -13,13 +13,15 @@ export interface SvgOptions {
   optimum: number;
   direction: 'maximize' | 'minimize';
   title?: string;
+  /** Defaults to the replay's wording (ratio to the best value in the table). */
+  yLabel?: string;
   width?: number;
   height?: number;
 }
 
-const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+export const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 
-function esc(s: string): string {
+export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
@@ -58,7 +60,7 @@ export function bestSoFarSvg(series: SvgSeries[], opts: SvgOptions): string {
   out.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="black"/>`);
   out.push(`<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="black"/>`);
   out.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle">evaluations</text>`);
-  out.push(`<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">best so far / best in table</text>`);
+  out.push(`<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel ?? 'best so far / best in table')}</text>`);
   curves.forEach((c, s) => {
     const colour = COLOURS[s % COLOURS.length]!;
     const pts = c.map((v, i) => `${x(i).toFixed(1)},${y(Math.max(yMin, v)).toFixed(1)}`).join(' ');

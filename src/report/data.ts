@@ -1,0 +1,342 @@
+// Everything a report shows, as plain numbers read from the results database: the JSON of
+// `wayfinder report --json` and the input of every figure.
+
+import { improvement, summarize } from '../metrics/stats.js';
+import { parseExperiment } from '../spec/index.js';
+import type { ConfigRow, ExperimentRow, Store } from '../store/store.js';
+import { better, rankConfigs } from '../study/summary.js';
+import type { Config, Objective, Param, Value } from '../types.js';
+import { MIN_SAMPLES, parameterImportance, type Importance, type Marginal } from './importance.js';
+
+export interface ConfigPoint {
+  configId: string;
+  seq: number;
+  params: Config;
+  isDefault: boolean;
+  status: ConfigRow['status'];
+  strategy?: string;
+  objective?: number;
+  ci?: [number, number];
+  cv?: number;
+  n?: number;
+  failure?: string;
+  finishedAt?: number;
+}
+
+export interface BestRow {
+  rank: number;
+  configId: string;
+  params: Config;
+  /** Parameters whose value differs from the default configuration's: [default, this]. */
+  differing: Record<string, [Value | null, Value | null]>;
+  objective: number;
+  ci?: [number, number];
+  /** Over the default, oriented so that > 1 is better. */
+  ratio?: number;
+}
+
+export interface EffectValue {
+  value: Value;
+  /** Measured configurations with this value, and the median of their objectives with its interval. */
+  n: number;
+  median?: number;
+  ci?: [number, number];
+  ciMethod?: string;
+  /** The surrogate's marginal prediction (fANOVA), mean and spread across trees. */
+  marginal?: number;
+  marginalStd?: number;
+}
+
+export interface MainEffect {
+  name: string;
+  /** Share of variance (main effect) from the importance analysis. */
+  fraction?: number;
+  values: EffectValue[];
+}
+
+export interface BestSoFar {
+  strategy: string;
+  /** After each finished evaluation (in finishing order): the best objective so far; null before the first success. */
+  values: (number | null)[];
+}
+
+export interface RunStats {
+  /** Failed configurations by cause (build, test, timeout, parse, ...). */
+  failuresByCause: Record<string, number>;
+  /** Failed measured runs by cause. */
+  runFailuresByCause: Record<string, number>;
+  /** Coefficient of variation of the objective over each configuration's repeated runs. */
+  cv: { configurations: number; median?: number; p90?: number; max?: number; above5pct: number; values: number[] };
+  time: {
+    buildMs: number;
+    builds: number;
+    testMs: number;
+    runs: number;
+    /** Time configurations spent between being asked for and their result, beyond their own build and runs. */
+    waitingMs: number;
+    /** First configuration asked for to last result. */
+    wallMs: number;
+  };
+}
+
+export interface ReportData {
+  generatedAt: string;
+  experiment: {
+    id: string;
+    name: string;
+    file: string;
+    format: string;
+    hash: string;
+    state: string;
+    strategy: string;
+    spaceSize: string;
+    createdAt: string;
+    updatedAt: string;
+    text: string;
+  };
+  objective: Objective;
+  params: { name: string; type: string; default?: Value; values: number; when: string }[];
+  host: unknown;
+  counts: { total: number; done: number; failed: number; running: number };
+  configurations: ConfigPoint[];
+  default?: ConfigPoint;
+  best: BestRow[];
+  bestSoFar: BestSoFar[];
+  importance?: Importance;
+  /** Why there is no importance analysis, when there is none. */
+  importanceNote?: string;
+  mainEffects: MainEffect[];
+  runStats: RunStats;
+}
+
+export interface ReportOptions {
+  /** Best configurations compared with the default. */
+  top?: number;
+  /** Parameters whose main effect is drawn. */
+  effects?: number;
+  seed?: number;
+}
+
+export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions = {}): ReportData {
+  const spec = parseExperiment(exp.text, exp.file);
+  const objective = spec.objective;
+  const rows = store.configurations(exp.id);
+  const metric = objective.metric;
+  const points: ConfigPoint[] = rows.map((r) => {
+    const s = r.summary?.[metric];
+    return {
+      configId: r.configId,
+      seq: r.seq,
+      params: r.params,
+      isDefault: r.isDefault,
+      status: r.status,
+      ...(r.strategy ? { strategy: r.strategy } : {}),
+      ...(r.objective !== undefined ? { objective: r.objective } : {}),
+      ...(s ? { ci: s.ci, cv: s.cv, n: s.n } : {}),
+      ...(r.failure ? { failure: r.failure } : {}),
+      ...(r.finishedAt ? { finishedAt: r.finishedAt } : {}),
+    };
+  });
+  const done = points.filter((p) => p.status === 'done' && p.objective !== undefined);
+  const def = points.find((p) => p.isDefault);
+
+  const observed = done.filter((p) => Number.isFinite(p.objective)).map((p) => ({ config: p.params, value: p.objective as number }));
+  const importance = parameterImportance(spec.params, observed, { seed: opts.seed ?? 1 });
+
+  return {
+    generatedAt: new Date().toISOString(),
+    experiment: {
+      id: exp.id,
+      name: exp.name,
+      file: exp.file,
+      format: exp.format,
+      hash: exp.hash,
+      state: exp.state,
+      strategy: exp.strategy,
+      spaceSize: exp.spaceSize,
+      createdAt: new Date(exp.createdAt).toISOString(),
+      updatedAt: new Date(exp.updatedAt).toISOString(),
+      text: exp.text,
+    },
+    objective,
+    params: spec.params.map((p) => ({
+      name: p.name,
+      type: p.type,
+      ...(p.default !== undefined ? { default: p.default } : {}),
+      values: domainSize(p),
+      when: p.when,
+    })),
+    host: exp.host ?? null,
+    counts: {
+      total: points.length,
+      done: points.filter((p) => p.status === 'done').length,
+      failed: points.filter((p) => p.status === 'failed').length,
+      running: points.filter((p) => p.status === 'running').length,
+    },
+    configurations: points,
+    ...(def ? { default: def } : {}),
+    best: bestRows(rows, def, objective, opts.top ?? 5),
+    bestSoFar: bestSoFar(points, exp.strategy, objective),
+    ...(importance
+      ? { importance }
+      : { importanceNote: `needs at least ${MIN_SAMPLES} measured configurations and one parameter (have ${observed.length})` }),
+    mainEffects: mainEffects(spec.params, done, importance, opts.effects ?? 6),
+    runStats: runStats(store, exp.id, rows, metric),
+  };
+}
+
+function domainSize(p: Param): number {
+  const d = p.domain;
+  if (d.kind === 'list') return d.values.length;
+  if (d.max < d.min) return 0;
+  if (d.stepMode === 'increment') return Math.floor((d.max - d.min) / d.step + 1e-9) + 1;
+  let n = 1;
+  if (d.min > 0 && d.step > 1) for (let v = d.min * d.step; v <= d.max; v *= d.step) n++;
+  return n;
+}
+
+function bestRows(rows: ConfigRow[], def: ConfigPoint | undefined, objective: Objective, top: number): BestRow[] {
+  const metric = objective.metric;
+  return rankConfigs(rows, objective)
+    .slice(0, top)
+    .map((r, i) => {
+      const differing: Record<string, [Value | null, Value | null]> = {};
+      if (def) {
+        for (const k of new Set([...Object.keys(def.params), ...Object.keys(r.params)])) {
+          const a = def.params[k];
+          const b = r.params[k];
+          if (a !== b) differing[k] = [a ?? null, b ?? null];
+        }
+      }
+      const o = r.objective as number;
+      const d = def?.status === 'done' ? def.objective : undefined;
+      const ci = r.summary?.[metric]?.ci;
+      return {
+        rank: i + 1,
+        configId: r.configId,
+        params: r.params,
+        differing,
+        objective: o,
+        ...(ci ? { ci } : {}),
+        ...(d !== undefined && o > 0 && d > 0 && Number.isFinite(o) && Number.isFinite(d) ? { ratio: improvement(o, d, objective.direction) } : {}),
+      };
+    });
+}
+
+/** Best objective after each finished evaluation, one trace per strategy that asked for configurations. */
+function bestSoFar(points: ConfigPoint[], fallback: string, objective: Objective): BestSoFar[] {
+  const finished = points.filter((p) => p.status === 'done' || p.status === 'failed').sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq);
+  const groups = new Map<string, ConfigPoint[]>();
+  for (const p of finished) {
+    const k = p.strategy ?? fallback;
+    groups.set(k, [...(groups.get(k) ?? []), p]);
+  }
+  return [...groups].map(([strategy, list]) => {
+    let best: number | null = null;
+    const values = list.map((p) => {
+      if (p.status === 'done' && p.objective !== undefined && Number.isFinite(p.objective)) {
+        if (best === null || better(p.objective, best, objective.direction)) best = p.objective;
+      }
+      return best;
+    });
+    return { strategy, values };
+  });
+}
+
+function mainEffects(params: Param[], done: ConfigPoint[], imp: Importance | undefined, k: number): MainEffect[] {
+  // The most important parameters by the analysis; without one, the first parameters declared.
+  const chosen = imp ? imp.params.filter((p) => p.total > 0.01).slice(0, k).map((p) => p.name) : params.slice(0, k).map((p) => p.name);
+  return chosen.map((name) => {
+    const marginal = imp?.marginals.find((m) => m.name === name);
+    const seen = new Map<string, { value: Value; objectives: number[] }>();
+    for (const p of done) {
+      const v = p.params[name];
+      if (v === undefined) continue;
+      const key = JSON.stringify(v);
+      const e = seen.get(key) ?? { value: v, objectives: [] };
+      e.objectives.push(p.objective as number);
+      seen.set(key, e);
+    }
+    const values = orderValues(params.find((p) => p.name === name), marginal, [...seen.values()].map((e) => e.value));
+    return {
+      name,
+      ...(imp ? { fraction: imp.params.find((p) => p.name === name)?.fraction ?? 0 } : {}),
+      values: values.map((value) => {
+        const obs = seen.get(JSON.stringify(value))?.objectives.filter(Number.isFinite) ?? [];
+        const s = obs.length > 0 ? summarize(obs) : undefined;
+        const mi = marginal ? marginal.values.findIndex((v) => v === value) : -1;
+        return {
+          value,
+          n: obs.length,
+          ...(s ? { median: s.median, ci: s.ci, ciMethod: s.ciMethod } : {}),
+          ...(marginal && mi >= 0 ? { marginal: marginal.mean[mi]!, marginalStd: marginal.std[mi]! } : {}),
+        };
+      }),
+    };
+  });
+}
+
+/** The values to show for one parameter, in domain order: the ones measured and the ones the marginal covers. */
+function orderValues(p: Param | undefined, marginal: Marginal | undefined, measured: Value[]): Value[] {
+  const all = [...(marginal?.values ?? [])];
+  for (const v of measured) if (!all.includes(v)) all.push(v);
+  if (p?.domain.kind === 'list') {
+    const pos = (v: Value): number => {
+      const i = (p.domain as { values: Value[] }).values.indexOf(v);
+      return i < 0 ? Infinity : i;
+    };
+    const numeric = all.every((v) => typeof v === 'number');
+    return all.sort((a, b) => (numeric ? (a as number) - (b as number) : pos(a) - pos(b)));
+  }
+  return all.sort((a, b) => Number(a) - Number(b));
+}
+
+function runStats(store: Store, experimentId: string, rows: ConfigRow[], metric: string): RunStats {
+  const count = (xs: (string | undefined)[]): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const x of xs) out[x ?? 'unknown'] = (out[x ?? 'unknown'] ?? 0) + 1;
+    return out;
+  };
+  const runs = store.runs(experimentId);
+  const builds = store.builds(experimentId);
+  const cvs = rows
+    .map((r) => r.summary?.[metric])
+    .filter((s): s is NonNullable<typeof s> => s !== undefined && s.n >= 2 && Number.isFinite(s.cv))
+    .map((s) => s.cv)
+    .sort((a, b) => a - b);
+  const q = (p: number): number | undefined => (cvs.length ? cvs[Math.min(cvs.length - 1, Math.floor(p * cvs.length))] : undefined);
+
+  const runMs = new Map<string, number>();
+  for (const r of runs) runMs.set(r.configId, (runMs.get(r.configId) ?? 0) + r.durationMs);
+  const buildOf = new Map(builds.map((b) => [b.buildId, b]));
+  let waiting = 0;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const r of rows) {
+    first = Math.min(first, r.createdAt);
+    if (r.finishedAt === undefined) continue;
+    last = Math.max(last, r.finishedAt);
+    const b = buildOf.get(r.buildId);
+    // A build counts against the configuration it started for, not one that reused it later.
+    const own = b && b.startedAt !== undefined && b.startedAt >= r.createdAt && b.startedAt <= r.finishedAt ? (b.durationMs ?? 0) : 0;
+    waiting += Math.max(0, r.finishedAt - r.createdAt - own - (runMs.get(r.configId) ?? 0));
+  }
+  return {
+    failuresByCause: count(rows.filter((r) => r.status === 'failed').map((r) => r.failure)),
+    runFailuresByCause: count(runs.filter((r) => r.status === 'failed').map((r) => r.failure)),
+    cv: {
+      configurations: cvs.length,
+      ...(cvs.length ? { median: q(0.5)!, p90: q(0.9)!, max: cvs[cvs.length - 1]! } : {}),
+      above5pct: cvs.filter((c) => c > 0.05).length,
+      values: cvs,
+    },
+    time: {
+      buildMs: builds.reduce((a, b) => a + (b.durationMs ?? 0), 0),
+      builds: builds.length,
+      testMs: runs.reduce((a, r) => a + r.durationMs, 0),
+      runs: runs.length,
+      waitingMs: waiting,
+      wallMs: last > first ? last - first : 0,
+    },
+  };
+}
