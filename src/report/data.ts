@@ -179,7 +179,7 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
     bestSoFar: bestSoFar(points, exp.strategy, objective),
     ...(importance
       ? { importance }
-      : { importanceNote: `needs at least ${MIN_SAMPLES} measured configurations and one parameter (have ${observed.length})` }),
+      : { importanceNote: `needs at least ${MIN_SAMPLES} measured configurations (have ${observed.length})` }),
     mainEffects: mainEffects(spec.params, done, importance, opts.effects ?? 6),
     runStats: runStats(store, exp.id, rows, metric),
   };

@@ -32,8 +32,8 @@ export function figures(d: ReportData): Figure[] {
 
 export function objectiveFigure(d: ReportData): string {
   const W = 820;
-  const H = 420;
-  const m = { l: 76, r: 190, t: 44, b: 48 };
+  const H = 436;
+  const m = { l: 76, r: 190, t: 60, b: 48 };
   const metric = d.objective.metric;
   const done = d.configurations
     .filter((c) => c.status === 'done' && c.objective !== undefined && Number.isFinite(c.objective))
@@ -75,7 +75,7 @@ export function objectiveFigure(d: ReportData): string {
       out.push(`<path class="default" d="M${cx.toFixed(1)} ${(cy - 7).toFixed(1)} l7 7 l-7 7 l-7 -7 z" fill="${RED}" stroke="white"/>`);
       // A dashed line through the default, labelled at the top, stays clear of the points around it.
       out.push(`<line x1="${cx.toFixed(1)}" x2="${cx.toFixed(1)}" y1="${m.t}" y2="${(cy - 8).toFixed(1)}" stroke="${RED}" stroke-dasharray="3 3"/>`);
-      out.push(`<text x="${(cx + (di > done.length / 2 ? -4 : 4)).toFixed(1)}" y="${m.t - 2}" text-anchor="${di > done.length / 2 ? 'end' : 'start'}" fill="${RED}">default ${esc(fmtNum(done[di]!.objective))}</text>`);
+      out.push(`<text x="${(cx + (di > done.length / 2 ? -4 : 4)).toFixed(1)}" y="${m.t - 6}" text-anchor="${di > done.length / 2 ? 'end' : 'start'}" fill="${RED}">default ${esc(fmtNum(done[di]!.objective))}</text>`);
     }
     const b = done[bestIdx]!;
     if (!b.isDefault) {

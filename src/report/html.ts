@@ -23,7 +23,8 @@ pre { background: #f6f6f6; padding: .8em; overflow: auto; font-size: .85em; } .n
 .kpi b { display: block; font-size: 1.4em; } code { font-size: .95em; } table.sortable th { cursor: pointer; }
 `;
 
-// Click a column heading of the configurations table to sort by it.
+// Click a column heading of the configurations table to sort by it (empty cells, as a failed
+// configuration's objective, stay last).
 const SCRIPT = `
 document.querySelectorAll('table.sortable').forEach(function (t) {
   t.querySelectorAll('th').forEach(function (th, col) {
@@ -32,6 +33,7 @@ document.querySelectorAll('table.sortable').forEach(function (t) {
       var dir = th.dataset.dir === 'asc' ? -1 : 1; th.dataset.dir = dir === 1 ? 'asc' : 'desc';
       rows.sort(function (a, b) {
         var x = a.cells[col].textContent, y = b.cells[col].textContent;
+        if ((x === '') !== (y === '')) return x === '' ? 1 : -1;
         var nx = parseFloat(x.replace(/,/g, '')), ny = parseFloat(y.replace(/,/g, ''));
         return dir * (isNaN(nx) || isNaN(ny) ? x.localeCompare(y) : nx - ny);
       });

@@ -1,0 +1,205 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chromiumPath, launchChromium } from '../../src/report/browser.js';
+import { summarize } from '../../src/metrics/stats.js';
+import { renderReport, type ReportData } from '../../src/report/index.js';
+import { ROOT, requireTool, tempDir, wayfinder, writeFile } from '../helpers.js';
+import { measure, openExperiment } from './fill.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((f) => f()));
+
+function temp(): string {
+  const { dir, cleanup } = tempDir('wf-report-');
+  cleanups.push(cleanup);
+  return dir;
+}
+
+// A, B, C and NOISE; the score rewards A and, much more, B xor C; NOISE does nothing, but A=4 with
+// NOISE=z fails. Each iteration adds its number, so repeated runs vary a little.
+const EXPERIMENT = `
+name: report-cli
+params:
+  - { name: A, type: integer, only: [1, 2, 3, 4], default: 1, when: test }
+  - { name: B, type: integer, only: [0, 1], default: 0, when: test }
+  - { name: C, type: integer, only: [0, 1], default: 0, when: test }
+  - { name: NOISE, type: string, only: [x, y, z], default: x, when: test }
+test:
+  name: t
+  run: 'if [ "$A" = 4 ] && [ "$NOISE" = z ]; then echo "refused" >&2; exit 3; fi; echo "score: $(( 100 + A * 20 + (B ^ C) * 300 + WAYFINDER_ITERATION ))"'
+  iterations: 3
+metrics:
+  - { name: score, parser: regex, pattern: 'score: (\\d+)' }
+objective: { metric: score, direction: maximize }
+exploration: { strategy: random, budget: 48, parallel: 2, seed: 3 }
+`;
+
+describe('wayfinder report', () => {
+  it('reports a real run: HTML, JSON, SVG and PNG figures; the page draws its figures in Chromium without errors or network', async () => {
+    requireTool(chromiumPath(), 'chromium');
+    const dir = temp();
+    const file = writeFile(dir, 'exp.yaml', EXPERIMENT);
+    const workdir = join(dir, '.wayfinder');
+    const run = await wayfinder(['run', file, '--workdir', workdir, '--quiet'], { cwd: dir, timeoutMs: 180_000 });
+    expect(run.status, run.stderr).toBe(0);
+
+    const out = join(dir, 'report');
+    const r = await wayfinder(['report', '--workdir', workdir, '--out', out], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(join(out, 'report.html'));
+    const figs = readdirSync(join(out, 'figures')).sort();
+    const names = ['best-so-far', 'importance', 'main-effects', 'objective', 'run-stats'];
+    expect(figs).toEqual(names.flatMap((n) => [`${n}.png`, `${n}.svg`]));
+    for (const n of names) {
+      expect(readFileSync(join(out, 'figures', `${n}.png`)).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      expect(readFileSync(join(out, 'figures', `${n}.svg`), 'utf8')).toMatch(/^<\?xml[^>]*>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    }
+
+    // --json prints the same numbers report.json holds.
+    const j = await wayfinder(['report', '--workdir', workdir, '--out', join(dir, 'again'), '--json', '--no-png'], { cwd: dir });
+    expect(j.status, j.stderr).toBe(0);
+    const data = JSON.parse(j.stdout) as ReportData;
+    const saved = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportData;
+    expect({ ...data, generatedAt: '' }).toEqual({ ...saved, generatedAt: '' });
+    expect(readdirSync(join(dir, 'again', 'figures')).every((f) => f.endsWith('.svg'))).toBe(true);
+
+    // The numbers agree with what was measured: 48 configurations, the 4 with A=4 and NOISE=z failed.
+    expect(data.counts).toEqual({ total: 48, done: 44, failed: 4, running: 0 });
+    expect(data.runStats.failuresByCause).toEqual({ exit: 4 });
+    expect(data.runStats.time.runs).toBe(44 * 3 + 4);
+    expect(data.runStats.cv.configurations).toBe(44);
+    // Iterations 0, 1, 2 add their number: the median adds 1.
+    expect(data.default?.objective).toBe(121);
+    expect(data.best[0]!.objective).toBe(481);
+    expect(data.best[0]!.ratio).toBeCloseTo(481 / 121, 9);
+    expect(data.best[0]!.differing.A).toEqual([1, 4]);
+    expect([...data.importance!.pairs[0]!.names].sort()).toEqual(['B', 'C']);
+    expect(data.importance!.params[data.importance!.params.length - 1]!.name).toBe('NOISE');
+    expect(data.bestSoFar.map((s) => s.strategy)).toEqual(['random']);
+    expect(data.bestSoFar[0]!.values).toHaveLength(48);
+
+    // Open it as a person would, with every request outside the file refused and recorded.
+    const browser = await launchChromium({ scale: 1 });
+    try {
+      const errors: string[] = [];
+      const remote: string[] = [];
+      await browser.context.route('**/*', (route) => {
+        const url = route.request().url();
+        if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
+        remote.push(url);
+        return route.abort();
+      });
+      const page = await browser.context.newPage();
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.setViewportSize({ width: 1100, height: 900 });
+      await page.goto(`file://${join(out, 'report.html')}`);
+      expect(await page.locator('#fig-objective svg circle.config').count()).toBe(44);
+      expect(await page.locator('#fig-objective svg path.default').count()).toBe(1);
+      expect(await page.locator('#fig-objective svg path.failed').count()).toBe(4);
+      expect(await page.locator('#fig-best-so-far svg polyline').count()).toBe(1);
+      expect(await page.locator('#fig-importance svg rect.param').count()).toBe(4);
+      expect(await page.locator('#fig-importance svg rect.pair').count()).toBe(5);
+      expect(await page.locator('#fig-importance svg').textContent()).toContain('functional ANOVA');
+      expect(await page.locator('#fig-main-effects svg circle.effect').count()).toBeGreaterThan(4);
+      expect(await page.locator('#fig-run-stats svg rect.stat').count()).toBeGreaterThan(2);
+      // Figures are laid out with a real size, not collapsed.
+      const box = await page.locator('#fig-objective svg').boundingBox();
+      expect(box!.width).toBeGreaterThan(400);
+      expect(box!.height).toBeGreaterThan(200);
+      expect(await page.locator('#experiment-file').textContent()).toContain('name: report-cli');
+      expect(await page.locator('h2', { hasText: 'Host' }).count()).toBe(1);
+      expect(await page.textContent('body')).toContain('cpu.cores');
+      // The inline script sorts the configurations table by a column.
+      await page.locator('details summary').click();
+      await page.locator('table.sortable th', { hasText: 'score' }).click();
+      const first = await page.locator('table.sortable tbody tr').first().locator('td').nth(7).textContent();
+      expect(Number(first)).toBe(Math.min(...data.configurations.filter((c) => c.objective !== undefined).map((c) => c.objective!)));
+      // Embedded data is the report's JSON.
+      const embedded = JSON.parse((await page.locator('#report-data').textContent())!) as ReportData;
+      expect(embedded.counts).toEqual(data.counts);
+      mkdirSync(join(ROOT, 'tmp'), { recursive: true });
+      await page.screenshot({ path: join(ROOT, 'tmp', 'report-screenshot.png'), fullPage: true });
+      expect(errors).toEqual([]);
+      expect(remote).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+    expect(existsSync(join(ROOT, 'tmp', 'report-screenshot.png'))).toBe(true);
+  }, 240_000);
+
+  it('refuses bad input with status 2 and a message naming it', async () => {
+    const dir = temp();
+    const none = await wayfinder(['report', '--workdir', join(dir, 'nowhere')]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/no results in .*nowhere.*wayfinder\.db/);
+    expect(none.stderr).not.toMatch(/at .*\.js:\d+/);
+    const f = openExperiment(dir, 'name: tiny\nparams:\n  - { name: A, type: integer, only: [0, 1], default: 0 }\ntest:\n  run: "true"\nmetrics:\n  - { name: score, parser: regex, pattern: "(\\\\d+)" }\nobjective: { metric: score, direction: maximize }\n');
+    f.store.close();
+    const unknown = await wayfinder(['report', 'nosuch', '--workdir', dir]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('no experiment "nosuch"');
+    const top = await wayfinder(['report', '--workdir', dir, '--top', '0', '--no-png']);
+    expect(top.status).toBe(2);
+    expect(top.stderr).toContain('--top');
+    const chrome = await wayfinder(['report', '--workdir', dir, '--out', join(dir, 'out')], { env: { WAYFINDER_CHROMIUM: join(dir, 'no-chromium') } });
+    expect(chrome.status).toBe(2);
+    expect(chrome.stderr).toMatch(/no Chromium at .*no-chromium.*--no-png/);
+    // Everything but the PNGs was written before the browser was needed.
+    expect(existsSync(join(dir, 'out', 'report.html'))).toBe(true);
+  });
+});
+
+describe('renderReport', () => {
+  it('reports a running experiment (for the daemon): running configurations counted, page refreshes, strategies drawn apart', () => {
+    const dir = temp();
+    const f = openExperiment(
+      dir,
+      `name: live
+params:
+  - { name: A, type: integer, only: [1, 10, 100, 1000], default: 1 }
+  - { name: B, type: string, only: [u, v], default: u }
+test:
+  run: 'true'
+metrics:
+  - { name: latency, parser: regex, pattern: '(\\d+)' }
+objective: { metric: latency, direction: minimize }
+`,
+    );
+    cleanups.push(() => f.store.close());
+    measure(f, { A: 1000, B: 'u' }, [5000, 5100, 4900], { isDefault: true, strategy: 'grid' });
+    measure(f, { A: 100, B: 'u' }, [500, 520, 480], { strategy: 'grid' });
+    measure(f, { A: 10, B: 'v' }, { failure: 'timeout' }, { strategy: 'bayesian' });
+    measure(f, { A: 1, B: 'v' }, [5, 6, 4], { strategy: 'bayesian' });
+    measure(f, { A: 10, B: 'u' }, [50, 52, 49], { strategy: 'bayesian' });
+    // Asked for, not finished yet.
+    f.store.addConfiguration({ experimentId: f.id, configId: 'inflight', buildId: 'b', params: { A: 1, B: 'u' }, isDefault: false, strategy: 'bayesian' });
+
+    const r = renderReport(f.store, f.id, { refreshSeconds: 5 });
+    expect(r.html).toContain('<meta http-equiv="refresh" content="5">');
+    expect(r.json.counts).toEqual({ total: 6, done: 4, failed: 1, running: 1 });
+    // Minimizing: the best is the lowest, and the ratio says how many times better than the default.
+    expect(r.json.best[0]!.objective).toBe(5);
+    expect(r.json.best[0]!.ratio).toBeCloseTo(5000 / 5, 9);
+    expect(r.json.best[0]!.ci).toEqual(summarize([5, 6, 4]).ci);
+    expect(r.json.best[0]!.differing).toEqual({ A: [1000, 1], B: ['u', 'v'] });
+    expect(r.json.bestSoFar).toEqual([
+      { strategy: 'grid', values: [5000, 500] },
+      { strategy: 'bayesian', values: [null, 5, 5] },
+    ]);
+    const objective = r.figures.find((x) => x.name === 'objective')!.svg;
+    // 5 to 5000 spans three orders of magnitude: a log axis.
+    expect(objective).toContain('log scale');
+    expect(objective).toContain('running: 1');
+    expect(objective).toMatch(/timeout 1/);
+    expect(r.figures.find((x) => x.name === 'best-so-far')!.svg.match(/<polyline/g)).toHaveLength(2);
+    expect(r.json.importance).toBeUndefined();
+    expect(r.json.runStats.failuresByCause).toEqual({ timeout: 1 });
+    expect(r.json.runStats.runFailuresByCause).toEqual({ timeout: 1 });
+    expect(r.json.runStats.cv.configurations).toBe(4);
+    expect(r.json.host).toMatchObject({ hostname: 'test-host' });
+  });
+});
