@@ -2,6 +2,7 @@
 
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Placement } from '../runners/work.js';
 import { Store, type ConfigRow, type ExperimentRow } from '../store/store.js';
 import { rankConfigs } from '../study/summary.js';
 import { parseExperiment } from '../spec/index.js';
@@ -29,7 +30,7 @@ export function resultsCommand(ref: string | undefined, o: ResultsOptions): numb
     let rows = store.configurations(exp.id);
     const objective = parseExperiment(exp.text, exp.file).objective;
     if (o.top !== undefined) rows = rankConfigs(rows, objective).slice(0, positiveInt(o.top, '--top'));
-    process.stdout.write(render(exp, rows, format, objective.metric));
+    process.stdout.write(render(exp, rows, format, objective.metric, format === 'json' ? runsByConfig(store, exp.id) : undefined));
     return 0;
   } finally {
     store.close();
@@ -59,8 +60,37 @@ export function resultRecords(rows: ConfigRow[]): Record<string, unknown>[] {
   });
 }
 
-function render(exp: ExperimentRow, rows: ConfigRow[], format: string, metric: string): string {
+/** Each configuration's measured runs with where and how isolated they ran, for the JSON output. */
+function runsByConfig(store: Store, experimentId: string): Map<string, Record<string, unknown>[]> {
+  const out = new Map<string, Record<string, unknown>[]>();
+  for (const r of store.runs(experimentId)) {
+    const p = (r.placement ?? {}) as Partial<Placement>;
+    const list = out.get(r.configId) ?? [];
+    list.push({
+      test: r.test,
+      iteration: r.iteration,
+      status: r.status,
+      duration_ms: r.durationMs,
+      placement: {
+        host: r.host,
+        cpus: p.cpus ?? [],
+        isolation: p.isolation ?? null,
+        numa_nodes: p.numaNodes ?? null,
+        l3_mask: p.l3Mask ?? null,
+        mb_percent: p.mbPercent ?? null,
+        cgroup: p.cgroup ?? null,
+        cpu_isolation_only: p.cpuIsolationOnly ?? null,
+        ...(p.notes && p.notes.length > 0 ? { notes: p.notes } : {}),
+      },
+    });
+    out.set(r.configId, list);
+  }
+  return out;
+}
+
+function render(exp: ExperimentRow, rows: ConfigRow[], format: string, metric: string, runs?: Map<string, Record<string, unknown>[]>): string {
   const records = resultRecords(rows);
+  if (runs) records.forEach((rec, i) => (rec.runs = runs.get((rows[i] as ConfigRow).configId) ?? []));
   if (format === 'json') return `${JSON.stringify({ experiment: exp.id, name: exp.name, objective: metric, configurations: records }, null, 2)}\n`;
   const columns: string[] = [];
   for (const rec of records) for (const k of Object.keys(rec)) if (!columns.includes(k)) columns.push(k);

@@ -66,4 +66,19 @@ export const MIGRATIONS: string[] = [
   `,
   // Which strategy asked for a configuration, so a report can draw each strategy's progress.
   `ALTER TABLE configurations ADD COLUMN strategy TEXT;`,
+  // 3: each run's placement in columns of its own (also kept whole in placement_json), so results can
+  // be filtered and compared by where and how isolated they ran.
+  `
+  ALTER TABLE runs ADD COLUMN cpus TEXT;
+  ALTER TABLE runs ADD COLUMN isolation TEXT;
+  ALTER TABLE runs ADD COLUMN l3_mask TEXT;
+  ALTER TABLE runs ADD COLUMN mb_percent INTEGER;
+  ALTER TABLE runs ADD COLUMN cpu_isolation_only INTEGER;
+  UPDATE runs SET
+    cpus = (SELECT group_concat(value, ',') FROM json_each(runs.placement_json, '$.cpus')),
+    isolation = json_extract(placement_json, '$.isolation'),
+    l3_mask = json_extract(placement_json, '$.l3Mask'),
+    mb_percent = json_extract(placement_json, '$.mbPercent'),
+    cpu_isolation_only = json_extract(placement_json, '$.cpuIsolationOnly');
+  `,
 ];

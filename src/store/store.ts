@@ -219,8 +219,8 @@ export class Store {
     const info = this.db
       .prepare(
         `INSERT OR IGNORE INTO runs (experiment_id, config_id, test, iteration, status, failure, error, metrics_json, duration_ms,
-           attempts, host, placement_json, started_at, stored_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           attempts, host, placement_json, started_at, stored_at, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         r.experimentId,
@@ -237,6 +237,11 @@ export class Store {
         JSON.stringify(r.placement),
         r.startedAt,
         Date.now(),
+        r.placement.cpus.join(','),
+        r.placement.isolation,
+        r.placement.l3Mask ?? null,
+        r.placement.mbPercent ?? null,
+        r.placement.cpuIsolationOnly === undefined ? null : r.placement.cpuIsolationOnly ? 1 : 0,
       );
     return info.changes > 0;
   }

@@ -81,12 +81,27 @@ exploration: { parallel: 2 }
     expect(existsSync(join(CPUSET, prefix))).toBe(false);
 
     const db = new Database(join(workdir, 'wayfinder.db'), { readonly: true });
-    const placements = (db.prepare('SELECT placement_json FROM runs').all() as { placement_json: string }[]).map((p) => JSON.parse(p.placement_json) as Record<string, unknown>);
+    const stored = db.prepare('SELECT config_id, iteration, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only FROM runs').all() as Record<string, unknown>[];
     db.close();
-    expect(placements).toHaveLength(12);
-    for (const p of placements) {
-      expect(p).toMatchObject({ cgroup: 'v1', cpuIsolationOnly: true, isolation: 'core' });
-      expect((p.cpus as number[]).length).toBe(1);
+    expect(stored).toHaveLength(12);
+    for (const row of stored) {
+      expect(row).toMatchObject({ isolation: 'core', l3_mask: null, mb_percent: null, cpu_isolation_only: 1 });
+      expect(row.cpus).toMatch(/^[01]$/);
+    }
+    // The placement of every run is in the results, with the flag that says no cache partition was had.
+    const res = await wayfinder(['results', '--workdir', workdir, '--format', 'json']);
+    expect(res.status, res.stderr).toBe(0);
+    const configs = (JSON.parse(res.stdout) as { configurations: { config_id: string; runs: { iteration: number; placement: Record<string, unknown> }[] }[] }).configurations;
+    expect(configs).toHaveLength(6);
+    for (const c of configs) {
+      expect(c.runs.map((r) => r.iteration)).toEqual([0, 1]);
+      for (const run of c.runs) {
+        const row = stored.find((s) => s.config_id === c.config_id && s.iteration === run.iteration) as Record<string, unknown>;
+        expect(run.placement).toMatchObject({ cpus: [Number(row.cpus)], isolation: 'core', cgroup: 'v1', cpu_isolation_only: true, l3_mask: null, mb_percent: null });
+        expect(run.placement.host).toEqual(expect.any(String));
+        // The grant the job reported seeing is the one stored.
+        expect(seenLines.some((l) => l.startsWith(`${row.cpus as string}|`))).toBe(true);
+      }
     }
   });
 

@@ -1,0 +1,38 @@
+// A results database of an older schema is brought forward when opened, keeping what it holds.
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import { Store } from '../../src/store/store.js';
+import { tempDir } from '../helpers.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((f) => f()));
+
+describe('migrations', () => {
+  it('version 1 runs get their placement columns filled from placement_json', () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const path = join(dir, 'wayfinder.db');
+    const old = new Database(path);
+    old.exec(MIGRATIONS[0] as string);
+    old.pragma('user_version = 1');
+    old.prepare(`INSERT INTO experiments (id, name, file, text, hash, format, space_size, strategy, created_at, updated_at) VALUES ('e', 'n', 'f', 't', 'h', 'native', '1', 'grid', 0, 0)`).run();
+    const insert = old.prepare(
+      `INSERT INTO runs (experiment_id, config_id, test, iteration, status, metrics_json, duration_ms, attempts, host, placement_json, started_at, stored_at)
+       VALUES ('e', 'c', 't', ?, 'ok', '{}', 1, 1, 'h', ?, 0, 0)`,
+    );
+    insert.run(0, JSON.stringify({ host: 'h', cpus: [2, 3], isolation: 'cache', l3Mask: '0=f00', mbPercent: 30, cpuIsolationOnly: false }));
+    insert.run(1, JSON.stringify({ host: 'h', cpus: [], isolation: 'core' }));
+    old.close();
+
+    const store = new Store(path);
+    const rows = store.db.prepare('SELECT iteration, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only FROM runs ORDER BY iteration').all();
+    expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(rows).toEqual([
+      { iteration: 0, cpus: '2,3', isolation: 'cache', l3_mask: '0=f00', mb_percent: 30, cpu_isolation_only: 0 },
+      { iteration: 1, cpus: null, isolation: 'core', l3_mask: null, mb_percent: null, cpu_isolation_only: null },
+    ]);
+    store.close();
+  });
+});
