@@ -14,7 +14,7 @@ export function positiveInt(text: string, flag: string, min = 1): number {
 export function describeError(e: unknown): { message: string; status: number } {
   if (e instanceof InputError) return { message: e.format(), status: 2 };
   if (e instanceof UsageError) return { message: e.message, status: 2 };
-  if (e instanceof Error && ['RedisUnavailableError', 'WorkdirBusyError'].includes(e.constructor.name)) return { message: e.message, status: 2 };
+  if (e instanceof Error && ['RedisUnavailableError', 'WorkdirBusyError', 'DockerUnavailableError'].includes(e.constructor.name)) return { message: e.message, status: 2 };
   if (e instanceof Error) return { message: e.message, status: 1 };
   return { message: String(e), status: 1 };
 }

@@ -40,9 +40,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--strategy <name>', 'grid, random or bayesian (overrides exploration.strategy)')
     .option('--seed <n>', 'random seed (overrides exploration.seed)')
     .option('--cpus <list>', 'run jobs only on these CPUs, e.g. 0-3')
+    .option('--docker-socket <path>', 'the Docker engine\'s socket for jobs with an image (default: DOCKER_HOST, then /var/run/docker.sock)')
     .option('--json', 'print the outcome as JSON on stdout, no progress')
     .option('-q, --quiet', 'no progress output')
-    .addHelpText('after', '\nThe experiment\'s build and test commands run on this host as the current user.')
+    .addHelpText('after', '\nThe experiment\'s build and test commands run on this host as the current user, or in containers of their image.')
     .action(async (file: string, opts) => {
       status = await runCommand(file, opts);
     });

@@ -1,6 +1,7 @@
 // `wayfinder run FILE`: explore an experiment's space on this host, from start or from where a
 // previous run in the same work directory stopped.
 
+import { checkContainerJobs } from '../runners/docker/preflight.js';
 import { loadExperiment } from '../spec/index.js';
 import { Study } from '../study/study.js';
 import { hostFacts } from '../study/host-facts.js';
@@ -22,6 +23,7 @@ export interface RunOptions {
   cpus?: string;
   json?: boolean;
   quiet?: boolean;
+  dockerSocket?: string;
 }
 
 export function applyOverrides(exp: Experiment, o: RunOptions): Experiment {
@@ -39,7 +41,14 @@ export function applyOverrides(exp: Experiment, o: RunOptions): Experiment {
 export async function runCommand(file: string, o: RunOptions): Promise<number> {
   const exp = applyOverrides(loadExperiment(file), o);
   const cpus = o.cpus !== undefined ? parseCpus(o.cpus) : undefined;
-  const ws = await Workspace.open({ workdir: o.workdir, ...(o.redis ? { redis: o.redis } : {}), ...(cpus ? { cpus } : {}) });
+  // Missing images, devices or networks are found before anything is queued or run.
+  await checkContainerJobs(exp, o.dockerSocket ? { socket: o.dockerSocket } : {});
+  const ws = await Workspace.open({
+    workdir: o.workdir,
+    ...(o.redis ? { redis: o.redis } : {}),
+    ...(cpus ? { cpus } : {}),
+    ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
+  });
   const err = process.stderr;
   let interrupted = 0;
   let study: Study | undefined;

@@ -6,7 +6,8 @@ import { hostname } from 'node:os';
 import type { Dispatcher } from '../scheduler/dispatch.js';
 import { enforcedPlacement, isolationOptionsFromEnv, JobIsolation, type JobIsolationOptions } from '../isolation/job-isolation.js';
 import { netnsPrefix, reapNetns } from '../isolation/netns.js';
-import { executeBuild, executeTest } from '../runners/job.js';
+import { reapContainers } from '../runners/docker/reap.js';
+import { executeBuild, executeTest, type ExecContext } from '../runners/job.js';
 import { registryDir } from '../runners/paths.js';
 import { ProcessRegistry } from '../runners/registry.js';
 import type { BuildWork, Placement, TestWork, Work } from '../runners/work.js';
@@ -24,6 +25,8 @@ export interface HostWorkerOptions {
   stalledInterval?: number;
   /** Where cgroups and resctrl live (default: the kernel's, or WAYFINDER_CGROUP_ROOT / WAYFINDER_RESCTRL_ROOT). */
   isolation?: Omit<JobIsolationOptions, 'workdir'>;
+  /** The Docker engine's socket for jobs with an image (default: DOCKER_HOST, then /var/run/docker.sock). */
+  dockerSocket?: string;
 }
 
 export class HostWorker {
@@ -40,11 +43,12 @@ export class HostWorker {
   }
 
   /** End what a killed predecessor left running, then start taking jobs. */
-  start(): void {
+  async start(): Promise<void> {
     this.registry.reap();
     reapNetns(netnsPrefix(this.opts.workdir));
     // Stale cgroups and resctrl groups go before the first job is confined (which awaits this; a failure surfaces there).
     this.isolation.start().catch(() => undefined);
+    await reapContainers(this.opts.workdir, this.opts.dockerSocket);
     const common = {
       connection: this.opts.queues.config.connection,
       prefix: this.opts.queues.config.prefix,
@@ -91,6 +95,17 @@ export class HostWorker {
     }
   }
 
+  private execContext(placement: Placement, wrap: (argv: string[]) => string[]): ExecContext {
+    return {
+      workdir: this.opts.workdir,
+      placement,
+      registry: this.registry,
+      signal: this.aborter.signal,
+      wrap,
+      ...(this.opts.dockerSocket ? { dockerSocket: this.opts.dockerSocket } : {}),
+    };
+  }
+
   private allCpus(): number {
     return this.opts.dispatcher.scheduler.allocator.topo.cpus.length;
   }
@@ -113,7 +128,7 @@ export class HostWorker {
   private async build(job: Job<BuildWork>): Promise<void> {
     const w = job.data;
     const result = await this.placed(job.id as string, w.job, w.experimentId, (placement, wrap) =>
-      executeBuild(w, { workdir: this.opts.workdir, placement, registry: this.registry, signal: this.aborter.signal, wrap }, this.allCpus()),
+      executeBuild(w, this.execContext(placement, wrap), this.allCpus()),
     );
     if (this.aborter.signal.aborted) throw new Error('worker stopping');
     await this.opts.queues.addResult(result);
@@ -123,7 +138,7 @@ export class HostWorker {
     const w = job.data;
     const queues = this.opts.queues;
     await this.placed(job.id as string, w.job, w.experimentId, (placement, wrap) =>
-      executeTest(w, { workdir: this.opts.workdir, placement, registry: this.registry, signal: this.aborter.signal, wrap }, this.allCpus(), {
+      executeTest(w, this.execContext(placement, wrap), this.allCpus(), {
         done: (iteration) => queues.hasResult(runResultId({ ...w, test: w.job.name, iteration })),
         emit: (r) => queues.addResult(r),
       }),

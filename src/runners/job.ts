@@ -5,7 +5,8 @@ import { accessSync, closeSync, constants, cpSync, existsSync, mkdirSync, openSy
 import { isAbsolute, join, resolve } from 'node:path';
 import { netnsPrefix } from '../isolation/netns.js';
 import { extractMetrics } from '../metrics/extract.js';
-import type { JobSpec } from '../types.js';
+import type { JobSpec, PathMapping } from '../types.js';
+import { runContainerJob } from './docker/job.js';
 import { buildDir, runDir } from './paths.js';
 import { describeFailure, processSucceeded, runProcess, type ProcessResult } from './process.js';
 import type { ProcessRegistry } from './registry.js';
@@ -18,6 +19,8 @@ export interface ExecContext {
   signal?: AbortSignal;
   /** Enforcement of the placement (cgroups, affinity): turns the job's argv into a confining launcher. */
   wrap?: (argv: string[]) => string[];
+  /** The Docker engine's socket for jobs with an image (default: DOCKER_HOST, then /var/run/docker.sock). */
+  dockerSocket?: string;
 }
 
 /** The command line of a job: a shell command, or its script run directly when executable. */
@@ -55,30 +58,56 @@ function copyInputs(job: JobSpec, experimentDir: string, into: string): void {
   }
 }
 
-async function attempt(
-  job: JobSpec,
-  cwd: string,
-  env: Record<string, string>,
-  ctx: ExecContext,
-  key: string,
-  allCpus: number,
-): Promise<{ result: ProcessResult; attempts: number }> {
+interface Launch {
+  job: JobSpec;
+  dir: string;
+  /** Parameters and WAYFINDER_* variables; a host process also inherits our environment. */
+  vars: Record<string, string>;
+  key: string;
+  experimentId: string;
+  experimentDir: string;
+  /** For a test: where its build left its outputs. */
+  build?: { dir: string; outputs: PathMapping[] };
+}
+
+/** One run of the job: in a container when it names an image, else as a host process. */
+function launch(l: Launch, ctx: ExecContext, allCpus: number): Promise<ProcessResult> {
+  const { job } = l;
+  if (job.image !== undefined) {
+    return runContainerJob({
+      job: { ...job, image: job.image },
+      dir: l.dir,
+      experimentDir: l.experimentDir,
+      vars: l.vars,
+      workdir: ctx.workdir,
+      experimentId: l.experimentId,
+      key: l.key,
+      placement: ctx.placement,
+      ...(l.build ? { build: l.build } : {}),
+      ...(ctx.dockerSocket ? { socket: ctx.dockerSocket } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+  }
+  return runProcess({
+    argv: ctx.wrap ? ctx.wrap(jobArgv(job)) : confine(jobArgv(job), ctx.placement, allCpus),
+    cwd: l.dir,
+    env: baseEnv(l.vars),
+    stdoutPath: join(l.dir, 'stdout.log'),
+    stderrPath: join(l.dir, 'stderr.log'),
+    timeoutSec: job.timeoutSec,
+    registry: ctx.registry,
+    registryKey: l.key,
+    signal: ctx.signal,
+  });
+}
+
+async function attempt(l: Launch, ctx: ExecContext, allCpus: number): Promise<{ result: ProcessResult; attempts: number }> {
   let attempts = 0;
   let result: ProcessResult;
   do {
     attempts++;
-    result = await runProcess({
-      argv: ctx.wrap ? ctx.wrap(jobArgv(job)) : confine(jobArgv(job), ctx.placement, allCpus),
-      cwd,
-      env,
-      stdoutPath: join(cwd, 'stdout.log'),
-      stderrPath: join(cwd, 'stderr.log'),
-      timeoutSec: job.timeoutSec,
-      registry: ctx.registry,
-      registryKey: key,
-      signal: ctx.signal,
-    });
-  } while (!processSucceeded(result) && !result.aborted && attempts <= job.retries);
+    result = await launch(l, ctx, allCpus);
+  } while (!processSucceeded(result) && !result.aborted && attempts <= l.job.retries);
   return { result, attempts };
 }
 
@@ -92,8 +121,8 @@ export async function executeBuild(work: BuildWork, ctx: ExecContext, allCpus: n
   const dir = buildDir(ctx.workdir, work.experimentId, work.buildId);
   mkdirSync(dir, { recursive: true });
   const startedAt = Date.now();
-  copyInputs(work.job, work.experimentDir, dir);
-  const env = baseEnv({
+  if (work.job.image === undefined) copyInputs(work.job, work.experimentDir, dir);
+  const vars = {
     ...work.job.env,
     ...work.env,
     ...wayfinderEnv(ctx.placement, ctx.workdir),
@@ -102,8 +131,9 @@ export async function executeBuild(work: BuildWork, ctx: ExecContext, allCpus: n
     WAYFINDER_BUILD_DIR: dir,
     WAYFINDER_OUTPUT_DIR: dir,
     WAYFINDER_EXPERIMENT_DIR: work.experimentDir,
-  });
-  const { result } = await attempt(work.job, dir, env, ctx, `build-${work.experimentId}-${work.buildId}`, allCpus);
+  };
+  const key = `build-${work.experimentId}-${work.buildId}`;
+  const { result } = await attempt({ job: work.job, dir, vars, key, experimentId: work.experimentId, experimentDir: work.experimentDir }, ctx, allCpus);
   return {
     kind: 'build',
     experimentId: work.experimentId,
@@ -136,8 +166,8 @@ export async function executeTest(
   const runOnce = async (iteration: number, warmup: boolean): Promise<RunResult> => {
     const dir = runDir(ctx.workdir, work.experimentId, work.configId, job.name, iteration, warmup);
     mkdirSync(dir, { recursive: true });
-    copyInputs(job, work.experimentDir, dir);
-    const env = baseEnv({
+    if (job.image === undefined) copyInputs(job, work.experimentDir, dir);
+    const vars = {
       ...job.env,
       ...work.env,
       ...wayfinderEnv(ctx.placement, ctx.workdir),
@@ -150,10 +180,15 @@ export async function executeTest(
       WAYFINDER_TEST: job.name,
       WAYFINDER_ITERATION: String(iteration),
       WAYFINDER_WARMUP: warmup ? '1' : '0',
-    });
+    };
     const startedAt = Date.now();
     const key = `test-${work.experimentId}-${work.configId}-${job.name}-${warmup ? 'w' : ''}${iteration}`;
-    const { result, attempts } = await attempt(job, dir, env, ctx, key, allCpus);
+    const build = work.hasBuild ? { dir: builtDir, outputs: work.buildOutputs ?? [] } : undefined;
+    const { result, attempts } = await attempt(
+      { job, dir, vars, key, experimentId: work.experimentId, experimentDir: work.experimentDir, ...(build ? { build } : {}) },
+      ctx,
+      allCpus,
+    );
     const base = {
       kind: 'run' as const,
       experimentId: work.experimentId,

@@ -1,7 +1,7 @@
 // What a queued job carries: everything a worker on any host needs to run it, and what it sends
 // back. Paths are not carried: each worker derives them from its own work directory.
 
-import type { JobSpec, MetricSpec } from '../types.js';
+import type { JobSpec, MetricSpec, PathMapping } from '../types.js';
 
 export interface BuildWork {
   kind: 'build';
@@ -20,6 +20,8 @@ export interface TestWork {
   configId: string;
   buildId: string;
   hasBuild: boolean;
+  /** The build's outputs: a container test gets each at its destination. */
+  buildOutputs?: PathMapping[];
   job: JobSpec;
   /** Every parameter, each under its own name. */
   env: Record<string, string>;

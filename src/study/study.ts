@@ -233,6 +233,7 @@ export class Study extends EventEmitter<StudyEvents> {
         configId: row.configId,
         buildId: row.buildId,
         hasBuild: this.exp.build !== undefined,
+        buildOutputs: this.exp.build?.outputs ?? [],
         job: test,
         env,
         metrics: this.exp.metrics,

@@ -22,6 +22,8 @@ export interface WorkspaceOptions {
   cpus?: number[];
   /** Run this host's worker in the same process (wayfinder run, a one-host daemon). */
   worker?: boolean;
+  /** The Docker engine's socket for container jobs (default: DOCKER_HOST, then /var/run/docker.sock). */
+  dockerSocket?: string;
 }
 
 export class WorkdirBusyError extends Error {}
@@ -61,8 +63,9 @@ export class Workspace {
           concurrency: Math.max(1, topo.cpus.length),
           lockDuration: 10_000,
           stalledInterval: opts.redis ? 5_000 : 1_000,
+          ...(opts.dockerSocket ? { dockerSocket: opts.dockerSocket } : {}),
         });
-        worker.start();
+        await worker.start();
       }
       log.info({ workdir, redis: redis.describe }, 'workspace opened');
       return new Workspace(workdir, store, redis, queues, log, worker, releaseLock);

@@ -1,0 +1,72 @@
+// Which Docker engine wayfinder talks to, and a clear error when it does not answer.
+// Order: an explicit socket (--docker-socket, a workspace option), DOCKER_HOST, the default socket.
+
+import Docker from 'dockerode';
+
+export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+
+export class DockerUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DockerUnavailableError';
+  }
+}
+
+export interface DockerTarget {
+  docker: Docker;
+  /** For messages: the socket path or DOCKER_HOST as given. */
+  describe: string;
+}
+
+const engines = new Map<string, DockerTarget>();
+
+/** One client per target: dockerode keeps no connection open, so sharing is only about config. */
+export function dockerTarget(socket?: string): DockerTarget {
+  const host = process.env.DOCKER_HOST;
+  const key = socket ?? (host ? `env:${host}` : DEFAULT_DOCKER_SOCKET);
+  let t = engines.get(key);
+  if (!t) {
+    if (socket) t = { docker: new Docker({ socketPath: socket }), describe: socket };
+    // docker-modem reads DOCKER_HOST (unix://, tcp://, ssh://) and the DOCKER_TLS_* variables itself.
+    else if (host) t = { docker: new Docker(), describe: host };
+    else t = { docker: new Docker({ socketPath: DEFAULT_DOCKER_SOCKET }), describe: DEFAULT_DOCKER_SOCKET };
+    engines.set(key, t);
+  }
+  return t;
+}
+
+/** Ping the engine; a failure becomes a message that says what to do. */
+export async function requireDocker(t: DockerTarget, timeoutMs = 10_000): Promise<void> {
+  try {
+    await withTimeout(t.docker.ping(), timeoutMs, 'no answer');
+  } catch (e) {
+    const why = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.message) : String(e);
+    throw new DockerUnavailableError(
+      `cannot reach the Docker engine at ${t.describe} (${why}): start dockerd (docs/docker.md) or point --docker-socket / DOCKER_HOST at it`,
+    );
+  }
+}
+
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} after ${Math.round(ms / 1000)} s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Docker's API errors carry the HTTP status and the daemon's message in `json.message`. */
+export function dockerMessage(e: unknown): string {
+  const err = e as { statusCode?: number; json?: { message?: string }; message?: string };
+  return err?.json?.message ?? err?.message ?? String(e);
+}
+
+export function isNotFound(e: unknown): boolean {
+  return (e as { statusCode?: number })?.statusCode === 404;
+}
