@@ -124,6 +124,16 @@ describe('paper-era Wayfinder files in containers', () => {
     expect(existsSync(join(dir, '.wayfinder', 'experiments'))).toBe(false);
   });
 
+  it('an engine that does not answer is a clear error with status 2, naming the socket', async () => {
+    const dir = setup();
+    const file = writeFile(dir, 'job.yaml', paperFile(IMAGE));
+    writeFileSync(join(dir, 'bench.sh'), benchScript, { mode: 0o755 });
+    const r = await wayfinder(['run', file, '--workdir', join(dir, '.wayfinder'), '--docker-socket', join(dir, 'no.sock')], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`cannot reach the Docker engine at ${join(dir, 'no.sock')}`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('a device outside the allow-list is refused when the file is read', async () => {
     const dir = setup();
     const file = writeFile(dir, 'job.yaml', paperFile(IMAGE).replace('- /dev/urandom', '- /dev/sda'));
