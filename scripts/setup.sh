@@ -48,4 +48,6 @@ fi
 # npm install with the lock file present installs the same versions.
 npm install --no-audit --no-fund --loglevel=error
 npx tsc -p tsconfig.json
+# Container jobs (and their tests) need a Docker engine that answers.
+bash scripts/ci/start-dockerd.sh
 echo "setup: done"
