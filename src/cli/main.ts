@@ -1,30 +1,23 @@
 // The `wayfinder` command: parses arguments and calls the modules; holds no logic of its own.
 
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { describeError } from './errors.js';
 import { planCommand } from './plan.js';
+import { regressCommand } from './regress.js';
 import { reportCommand } from './report.js';
 import { resultsCommand } from './results.js';
 import { runCommand } from './run.js';
 import { topologyCommand } from './topology.js';
+import { wayfinderVersion } from '../util/version.js';
 
 const WORKDIR_HELP = 'work directory: results database, logs, build artifacts, embedded Redis';
 const DEFAULT_WORKDIR = '.wayfinder';
-
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 export async function main(argv: string[]): Promise<number> {
   let status = 0;
   const program = new Command('wayfinder')
     .description('Explore, build, test and measure the configuration space of an operating system and its application.')
-    .version(version())
+    .version(wayfinderVersion())
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
@@ -80,6 +73,30 @@ export async function main(argv: string[]): Promise<number> {
     .option('--top <n>', 'how many best configurations to compare with the default', '5')
     .action(async (ref: string | undefined, opts) => {
       status = await reportCommand(ref, opts);
+    });
+
+  program
+    .command('regress')
+    .description('CI: measure the default (or chosen) configurations and compare them with a baseline; exit 0 no regression, 1 regression, 2 usage error, 3 inconclusive')
+    .argument('<file>', 'experiment file (YAML)')
+    .option('--configs <which>', 'default, best (of an earlier run in the work directory), or configuration ids, comma-separated', 'default')
+    .option('--iterations <n>', 'measured iterations per test (default: the experiment\'s, at least 10)')
+    .option('--warmup <n>', 'warm-up runs per test before measuring (at least the experiment\'s)', '1')
+    .option('--baseline <file|experiment>', 'a baseline file (--save-baseline) or an experiment id in the work directory')
+    .option('--threshold <pct>', 'allowed worsening before it counts as a regression', '5%')
+    .option('--confidence <level>', 'confidence of the intervals and the rank test', '0.95')
+    .option('--inconclusive <policy>', 'what an inconclusive comparison counts as: exit3, pass or fail', 'exit3')
+    .option('--save-baseline <file>', 'save this measurement (raw samples, host facts, isolation) as a baseline file')
+    .option('--junit <file>', 'write JUnit XML (one test case per configuration and metric)')
+    .option('--markdown <file>', 'write a Markdown summary for a pull-request comment')
+    .option('--seed <n>', 'seed of the bootstrap resampling', '1')
+    .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
+    .option('--redis <url>', 'use this Redis (redis://host:port/db) instead of an embedded redis-server')
+    .option('--cpus <list>', 'run jobs only on these CPUs, e.g. 0-3')
+    .option('--json', 'print the comparison as JSON on stdout, no progress')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (file: string, opts) => {
+      status = await regressCommand(file, opts);
     });
 
   program

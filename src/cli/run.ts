@@ -97,7 +97,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
   }
 }
 
-function parseCpus(text: string): number[] {
+export function parseCpus(text: string): number[] {
   try {
     const cpus = parseCpuList(text);
     if (cpus.length === 0) throw new Error('empty');

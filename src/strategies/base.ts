@@ -1,11 +1,11 @@
 // Bookkeeping every strategy shares: which configurations were seen or are pending, the budget,
 // re-measurement requests and the saved state. Subclasses only decide what to propose next.
 
-import type { Config, Observation, StrategyName } from '../types.js';
+import type { Config, Observation } from '../types.js';
 import { Rng } from '../util/random.js';
 import { configOfKey, keyOfNormalized } from './encoding.js';
 import type { SearchSpace } from './space.js';
-import type { Json, Strategy, StrategyOptions, StrategyState } from './strategy.js';
+import type { Json, Strategy, StrategyKind, StrategyOptions, StrategyState } from './strategy.js';
 
 export abstract class BaseStrategy implements Strategy {
   protected rng: Rng;
@@ -18,7 +18,7 @@ export abstract class BaseStrategy implements Strategy {
   protected spaceDone = false;
 
   constructor(
-    readonly name: StrategyName,
+    readonly name: StrategyKind,
     protected readonly space: SearchSpace,
     protected readonly opts: StrategyOptions,
   ) {

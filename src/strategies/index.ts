@@ -2,7 +2,8 @@
 
 export type { SearchSpace } from './space.js';
 export { createStrategy, STRATEGY_NAMES } from './strategy.js';
-export type { Strategy, StrategyOptions, StrategyState } from './strategy.js';
+export type { Strategy, StrategyKind, StrategyOptions, StrategyState } from './strategy.js';
+export { ListStrategy } from './list.js';
 export { configKey, configOfKey, keyOfNormalized, paramValues, codecFor, Encoder } from './encoding.js';
 export { measuredValue } from './bayesian.js';
 export { simulate } from './simulate.js';

@@ -7,8 +7,11 @@ import { GridStrategy } from './grid.js';
 import { RandomStrategy } from './random.js';
 import type { SearchSpace } from './space.js';
 
+/** The exploring strategies an experiment names, and `list`: exactly the configurations it is given. */
+export type StrategyKind = StrategyName | 'list';
+
 export interface Strategy {
-  readonly name: StrategyName;
+  readonly name: StrategyKind;
   /**
    * Up to n configurations (normalised) never evaluated nor pending; [] once exhausted or when the
    * budget is used. Configurations passed to remeasure() come first and do not count against the budget.
@@ -41,7 +44,7 @@ export type Json = null | boolean | number | string | Json[] | { [k: string]: Js
 
 export interface StrategyState {
   version: 1;
-  name: StrategyName;
+  name: StrategyKind;
   seed: number;
   rng: number[];
   /** Distinct configurations counted against the budget. */

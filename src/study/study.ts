@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker, type Job } from 'bullmq';
 import { buildChecksum, configChecksum, defaultConfig, paramEnv, Space } from '../generator/index.js';
-import { createStrategy, type Strategy } from '../strategies/index.js';
+import { createStrategy, ListStrategy, type Strategy } from '../strategies/index.js';
 import type { ConfigRow, Store } from '../store/store.js';
 import type { WorkQueues } from '../queue/queues.js';
 import { QUEUE_RESULTS } from '../queue/queues.js';
@@ -20,6 +20,10 @@ export interface StudyOptions {
   host?: unknown;
   /** Measure the default configuration too (the baseline every result is compared with). */
   baseline?: boolean;
+  /** Measure exactly these configurations instead of exploring (regress: fixed configurations). */
+  configs?: Config[];
+  /** Store under this experiment id instead of the experiment's own (a fresh measurement). */
+  id?: string;
 }
 
 export interface StudyEvents {
@@ -49,7 +53,7 @@ export class Study extends EventEmitter<StudyEvents> {
     private readonly opts: StudyOptions = {},
   ) {
     super();
-    this.id = experimentId(exp);
+    this.id = opts.id ?? experimentId(exp);
     this.space = new Space(exp.params);
   }
 
@@ -64,16 +68,22 @@ export class Study extends EventEmitter<StudyEvents> {
       format: this.exp.format,
       spaceSize: this.space.size.toString(),
       host: this.opts.host,
-      strategy: this.exp.exploration.strategy,
+      strategy: this.opts.configs ? 'list' : this.exp.exploration.strategy,
     });
-    this.strategy = createStrategy(this.exp.exploration.strategy, this.space, {
-      seed: this.exp.exploration.seed,
-      direction: this.exp.objective.direction,
-      randomStart: this.exp.exploration.randomStart,
-      ...(this.exp.exploration.budget !== undefined ? { budget: this.exp.exploration.budget } : {}),
-      // A saved state resumes the same sequence; a changed strategy starts its own search.
-      ...(row.strategyState && row.strategy === this.exp.exploration.strategy ? { state: row.strategyState as never } : {}),
-    });
+    this.strategy = this.opts.configs
+      ? new ListStrategy(this.space, this.opts.configs, {
+          seed: this.exp.exploration.seed,
+          direction: this.exp.objective.direction,
+          ...(row.strategyState && row.strategy === 'list' ? { state: row.strategyState as never } : {}),
+        })
+      : createStrategy(this.exp.exploration.strategy, this.space, {
+          seed: this.exp.exploration.seed,
+          direction: this.exp.objective.direction,
+          randomStart: this.exp.exploration.randomStart,
+          ...(this.exp.exploration.budget !== undefined ? { budget: this.exp.exploration.budget } : {}),
+          // A saved state resumes the same sequence; a changed strategy starts its own search.
+          ...(row.strategyState && row.strategy === this.exp.exploration.strategy ? { state: row.strategyState as never } : {}),
+        });
     if (!row.strategyState) this.tellFinished();
     this.store.setExperimentState(this.id, 'running');
 

@@ -1,0 +1,199 @@
+// `wayfinder regress FILE`: measure fixed configurations (the default by default) and compare them
+// with a baseline, for CI: exit 0 no regression, 1 regression, 2 usage or input error,
+// 3 inconclusive (or 0/1 with --inconclusive pass|fail).
+
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadExperiment } from '../spec/index.js';
+import { Store } from '../store/store.js';
+import { experimentId } from '../study/identity.js';
+import type { Study } from '../study/study.js';
+import { Workspace } from '../study/workspace.js';
+import { baselineFromStore, loadBaseline, type Measurement } from '../regress/baseline.js';
+import { chooseConfigs, ConfigChoiceError } from '../regress/configs.js';
+import { renderJunit } from '../regress/junit.js';
+import { renderMarkdown } from '../regress/markdown.js';
+import { measure, regressExperiment } from '../regress/measure.js';
+import { comparedAnything, compareMeasurements, INCONCLUSIVE_POLICIES, type InconclusivePolicy } from '../regress/report.js';
+import { renderText } from '../regress/terminal.js';
+import { summarize } from '../metrics/stats.js';
+import { UsageError, positiveInt } from './errors.js';
+import { fmtNum, table } from './format.js';
+import { Progress } from './progress.js';
+import { parseCpus } from './run.js';
+import { hostname } from 'node:os';
+
+export interface RegressOptions {
+  workdir: string;
+  redis?: string;
+  cpus?: string;
+  configs?: string;
+  iterations?: string;
+  warmup?: string;
+  baseline?: string;
+  threshold?: string;
+  confidence?: string;
+  saveBaseline?: string;
+  junit?: string;
+  markdown?: string;
+  inconclusive?: string;
+  seed?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** "5%", "5" (percent) or "0.5%"; 0 allowed (any worsening counts). */
+export function parseThreshold(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
+  const v = m ? Number(m[1]) / 100 : NaN;
+  if (!(v >= 0 && v < 10)) throw new UsageError(`--threshold: expected a percentage such as 5%, got "${text}"`);
+  return v;
+}
+
+export function parseConfidence(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(text);
+  const v = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
+  if (!(v >= 0.5 && v < 1)) throw new UsageError(`--confidence: expected a level between 0.5 and 1 (such as 0.95 or 95%), got "${text}"`);
+  return v;
+}
+
+function parsePolicy(text: string): InconclusivePolicy {
+  if (!(INCONCLUSIVE_POLICIES as readonly string[]).includes(text)) {
+    throw new UsageError(`--inconclusive: expected exit3 (exit status 3), pass or fail, got "${text}"`);
+  }
+  return text as InconclusivePolicy;
+}
+
+/** An output file's directory must exist before anything is measured. */
+function checkOutput(path: string | undefined, flag: string): void {
+  if (path === undefined) return;
+  if (path.trim() === '') throw new UsageError(`${flag}: expected a file name`);
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${flag}: directory ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${flag}: ${path} is a directory`);
+}
+
+function withStore<T>(workdir: string, fn: (s: Store | undefined) => T): T {
+  const db = join(resolve(workdir), 'wayfinder.db');
+  if (!existsSync(db)) return fn(undefined);
+  const store = new Store(db);
+  try {
+    return fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+export async function regressCommand(file: string, o: RegressOptions): Promise<number> {
+  const exp0 = loadExperiment(file);
+  const threshold = parseThreshold(o.threshold ?? '5%');
+  const confidence = parseConfidence(o.confidence ?? '0.95');
+  const inconclusive = parsePolicy(o.inconclusive ?? 'exit3');
+  const iterations = o.iterations !== undefined ? positiveInt(o.iterations, '--iterations', 2) : Math.max(10, ...exp0.tests.map((t) => t.iterations));
+  const warmup = o.warmup !== undefined ? positiveInt(o.warmup, '--warmup', 0) : 1;
+  const seed = o.seed !== undefined ? positiveInt(o.seed, '--seed', 0) : 1;
+  const cpus = o.cpus !== undefined ? parseCpus(o.cpus) : undefined;
+  checkOutput(o.saveBaseline, '--save-baseline');
+  checkOutput(o.junit, '--junit');
+  checkOutput(o.markdown, '--markdown');
+
+  // The baseline and the configurations are settled before anything runs: a mistake costs nothing.
+  const { baseline, configs } = withStore(o.workdir, (store) => {
+    let baseline: { m: Measurement; source: string } | undefined;
+    if (o.baseline !== undefined) {
+      if (existsSync(o.baseline) && statSync(o.baseline).isFile()) baseline = { m: loadBaseline(o.baseline), source: resolve(o.baseline) };
+      else {
+        const m = store ? baselineFromStore(store, o.baseline) : undefined;
+        if (!m) throw new UsageError(`--baseline: "${o.baseline}" is neither a baseline file nor an experiment in ${resolve(o.workdir)}`);
+        baseline = { m, source: `experiment ${m.experiment.id} in ${resolve(o.workdir)}` };
+      }
+    }
+    try {
+      const configs = chooseConfigs(o.configs ?? 'default', exp0, {
+        explored: store ? store.configurations(experimentId(exp0)) : [],
+        baseline: baseline?.m.configurations ?? [],
+      });
+      return { baseline, configs };
+    } catch (e) {
+      if (e instanceof ConfigChoiceError) throw new UsageError(e.message);
+      throw e;
+    }
+  });
+
+  const exp = regressExperiment(exp0, { iterations, warmup });
+  const err = process.stderr;
+  const quiet = o.quiet === true || o.json === true;
+  if (!quiet) {
+    err.write(`wayfinder regress: ${exp.name}: ${configs.length} configuration${configs.length === 1 ? '' : 's'}, ${iterations} iterations and ${Math.max(warmup, ...exp0.tests.map((t) => t.warmup))} warm-up each, one at a time\n`);
+  }
+  const ws = await Workspace.open({ workdir: o.workdir, ...(o.redis ? { redis: o.redis } : {}), ...(cpus ? { cpus } : {}) });
+  let interrupted = 0;
+  let study: Study | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupted++;
+    if (interrupted === 1) {
+      err.write(`\n${sig}: stopping; the runs measured so far stay in ${ws.workdir}.\n`);
+      study?.cancel();
+      void ws.worker?.close(true);
+    } else {
+      err.write(`${sig} again: exiting now.\n`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let current: Measurement;
+  try {
+    const progress = new Progress(configs.length, exp.objective, err, quiet);
+    current = await measure(ws, exp, configs, {
+      onStudy: (s) => {
+        study = s;
+        s.on('config-finished', (r) => progress.finished(r));
+        s.on('run-finished', () => progress.tick());
+      },
+    });
+    progress.end();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await ws.close({ force: interrupted > 0 });
+  }
+  if (interrupted > 0) return 130;
+
+  if (o.saveBaseline) {
+    writeFileSync(o.saveBaseline, `${JSON.stringify(current, null, 1)}\n`);
+    if (!quiet) err.write(`baseline saved to ${o.saveBaseline} (measurement ${current.experiment.id})\n`);
+  }
+  if (!baseline) {
+    if (o.json) process.stdout.write(`${JSON.stringify({ measurement: current }, null, 2)}\n`);
+    else process.stdout.write(describeMeasurement(current));
+    return current.configurations.some((c) => c.failure) ? 1 : 0;
+  }
+
+  const report = compareMeasurements(baseline.m, baseline.source, current, { threshold, confidence, inconclusive, seed });
+  if (!comparedAnything(report)) {
+    throw new UsageError(
+      `--baseline: nothing to compare: the baseline (${baseline.source}) has none of the measured configurations' metrics` +
+        `${report.warnings.length ? ` (${report.warnings.join('; ')})` : ''}; the measurement is kept as ${current.experiment.id}`,
+    );
+  }
+  if (o.junit) writeFileSync(o.junit, renderJunit(report, { hostname: hostname() }));
+  if (o.markdown) writeFileSync(o.markdown, renderMarkdown(report));
+  if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(renderText(report));
+  return report.exitStatus;
+}
+
+/** Without a baseline: what was measured, per configuration and metric. */
+function describeMeasurement(m: Measurement): string {
+  const rows = [['configuration', 'metric', 'median', '95% CI', 'n', 'CV']];
+  for (const c of m.configurations) {
+    const label = `${c.configId.slice(0, 12)}${c.isDefault ? ' (default)' : ''}`;
+    if (c.failure) rows.push([label, '-', `FAILED: ${c.failure.slice(0, 160)}`, '', '', '']);
+    for (const [name, xs] of Object.entries(c.metrics)) {
+      const s = summarize(xs);
+      rows.push([label, name, fmtNum(s.median), `${fmtNum(s.ci[0])} – ${fmtNum(s.ci[1])}`, String(s.n), `${(s.cv * 100).toFixed(1)}%`]);
+    }
+  }
+  return `${table(rows)}\n\nMeasured as ${m.experiment.id}; no --baseline given, so nothing was compared.\n`;
+}
