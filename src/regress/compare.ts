@@ -9,6 +9,7 @@
 //                 more iterations are needed, and about how many is estimated.
 // A metric whose direction is unknown is shown (`info`) and never decides anything.
 
+import { probit } from 'simple-statistics';
 import { summarize } from '../metrics/stats.js';
 import { mannWhitney, medianRatio, type RankTest } from './stats.js';
 
@@ -59,19 +60,22 @@ function side(xs: number[]): SideSummary {
 }
 
 /**
- * Samples per side that would make the interval exclude the limit, if the spread per sample stays as
- * it is: the interval's half-width on the side facing the limit shrinks like sqrt(1/nb + 1/nc), and
- * must come down to the point estimate's distance from the limit (in log space, where a ratio's
- * interval is close to symmetric).
+ * Samples per side that would settle the question with 80% probability, if the spread per sample
+ * stays as it is (a power calculation): the interval's half-width on the side facing the limit is
+ * z(confidence) standard errors and the standard error shrinks like sqrt(1/nb + 1/nc); the distance
+ * from the point estimate to the limit (in log space, where a ratio's interval is close to symmetric)
+ * must reach z(confidence) + z(power) standard errors.
  */
-export function iterationsToSettle(worse: number, worseCi: [number, number], limit: number, nb: number, nc: number): number {
+export function iterationsToSettle(worse: number, worseCi: [number, number], limit: number, nb: number, nc: number, confidence: number, power = 0.8): number {
   const e = Math.log(worse);
   const l = Math.log(limit);
   const half = e > l ? e - Math.log(worseCi[0]) : Math.log(worseCi[1]) - e;
   const distance = Math.abs(e - l);
   if (distance === 0 || !(half > 0)) return Infinity;
-  const shrink = (distance / half) ** 2;
-  const n = Math.ceil(2 / ((1 / nb + 1 / nc) * shrink));
+  const zc = probit(1 - (1 - confidence) / 2);
+  const se = half / zc;
+  const neededSe = distance / (zc + probit(power));
+  const n = Math.ceil(2 / ((1 / nb + 1 / nc) * (neededSe / se) ** 2));
   return Math.max(n, Math.max(nb, nc) + 1);
 }
 
@@ -88,7 +92,7 @@ export function compareMetric(metric: string, direction: Direction | undefined, 
   const p = direction === 'minimize' ? rank.pGreater : rank.pLess;
   const limit = 1 + o.threshold;
   const alpha = 1 - o.confidence;
-  const pct = (x: number): string => `${((x - 1) * 100).toFixed(1)}%`;
+  const pct = (x: number): string => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)}%`;
   const judged = { ...base, direction, worse, worseCi, rank, p };
   if (worseCi[0] > limit) {
     if (p < alpha) {
@@ -102,10 +106,10 @@ export function compareMetric(metric: string, direction: Direction | undefined, 
     };
   }
   if (worseCi[1] <= limit) {
-    const better = worseCi[1] < 1 ? ` (better by ${pct(1 / worseCi[1])} to ${pct(1 / worseCi[0])})` : '';
+    const better = worseCi[1] < 1 ? ` (better by ${((1 / worseCi[1] - 1) * 100).toFixed(1)}% to ${((1 / worseCi[0] - 1) * 100).toFixed(1)}%)` : '';
     return { ...judged, verdict: 'pass', reason: `within the ${(o.threshold * 100).toFixed(1)}% threshold${better}` };
   }
-  const needed = iterationsToSettle(worse, worseCi, limit, baseline.length, current.length);
+  const needed = iterationsToSettle(worse, worseCi, limit, baseline.length, current.length, o.confidence);
   return {
     ...judged,
     verdict: 'inconclusive',

@@ -2,7 +2,7 @@
 // configuration and metric; a regression is a failure, an inconclusive comparison is skipped when
 // the policy counts it as a pass and an error otherwise.
 
-import type { MetricComparison } from './compare.js';
+import { fmtP, type MetricComparison } from './compare.js';
 import type { RegressReport } from './report.js';
 import { changeText, configLabel, hostWarning, sideText, verdictText } from './format.js';
 
@@ -37,7 +37,7 @@ function details(m: MetricComparison): string {
     `baseline ${sideText(m.baseline)}`,
     `now ${sideText(m.current)}`,
     `change ${changeText(m)}`,
-    ...(m.p !== undefined ? [`Mann-Whitney U=${m.rank?.u} (${m.rank?.method}), one-sided p=${m.p}`] : []),
+    ...(m.p !== undefined ? [`Mann-Whitney U=${m.rank?.u} (${m.rank?.method}), one-sided p=${fmtP(m.p)}`] : []),
     m.reason,
   ].join('\n');
 }
