@@ -1,0 +1,147 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { marked } from 'marked';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT, requireTool, tempDir, wayfinder, writeFile } from '../helpers.js';
+
+const SLEEPER = join(ROOT, 'test', 'fixtures', 'regress', 'sleeper.sh');
+const XSD = join(ROOT, 'test', 'fixtures', 'junit', 'junit.xsd');
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((f) => f()));
+
+/** An experiment whose one test is the sleeper; how long it sleeps comes from the environment. */
+function setup(): { dir: string; file: string; workdir: string } {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const file = writeFile(
+    dir,
+    'exp.yaml',
+    `
+name: sleeper
+params:
+  - { name: MODE, type: string, only: [a, b], default: a, when: test }
+test:
+  name: nap
+  script: ${SLEEPER}
+  iterations: 3
+metrics:
+  - { name: elapsed_ms, parser: regex, pattern: 'elapsed_ms: ([0-9.]+)' }
+objective: { metric: elapsed_ms, direction: minimize }
+`,
+  );
+  return { dir, file, workdir: join(dir, '.wayfinder') };
+}
+
+function validJunit(path: string): void {
+  const r = spawnSync('xmllint', ['--noout', '--schema', XSD, path], { encoding: 'utf8' });
+  expect(r.status, `${r.stderr}\n${readFileSync(path, 'utf8')}`).toBe(0);
+}
+
+function noStack(stderr: string): void {
+  expect(stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('wayfinder regress', () => {
+  it('saves a baseline; an unchanged run passes, a 20% slower one is a regression (exit 1)', async () => {
+    requireTool('perl');
+    requireTool('xmllint', 'libxml2-utils');
+    const { dir, file, workdir } = setup();
+    const base = join(dir, 'baseline.json');
+    const save = await wayfinder(['regress', file, '-w', workdir, '--iterations', '10', '--save-baseline', base], { env: { SLEEPER_MS: '100' } });
+    expect(save.status, save.stderr).toBe(0);
+    noStack(save.stderr);
+    const saved = JSON.parse(readFileSync(base, 'utf8'));
+    expect(saved.format).toBe('wayfinder-baseline');
+    expect(saved.wayfinder).toMatch(/^\d+\.\d+\.\d+/);
+    expect(saved.host.cpu.cores).toBeGreaterThan(0);
+    expect(saved.noise.tests.nap).toEqual({ isolation: expect.any(String), cores: 1, warmup: 1, iterations: 10 });
+    expect(saved.configurations).toHaveLength(1);
+    expect(saved.configurations[0].isDefault).toBe(true);
+    expect(saved.configurations[0].params).toEqual({ MODE: 'a' });
+    const samples: number[] = saved.configurations[0].metrics.elapsed_ms;
+    expect(samples).toHaveLength(10);
+    for (const s of samples) expect(s).toBeGreaterThanOrEqual(100);
+
+    // Unchanged, against the stored measurement (an experiment id in the work directory).
+    const same = await wayfinder(['regress', file, '-w', workdir, '--iterations', '10', '--baseline', saved.experiment.id, '--junit', join(dir, 'same.xml'), '--markdown', join(dir, 'same.md')], {
+      env: { SLEEPER_MS: '100' },
+    });
+    expect(same.status, `${same.stdout}\n${same.stderr}`).toBe(0);
+    expect(same.stdout).toMatch(/NO REGRESSION: 0 regressions, 0 inconclusive, 1 passed/);
+    validJunit(join(dir, 'same.xml'));
+    const sameXml = readFileSync(join(dir, 'same.xml'), 'utf8');
+    expect(sameXml).toMatch(/<testcase classname="regress\.sleeper\.[0-9a-f]{12}\.default" name="elapsed_ms">/);
+    // A fresh measurement, never a resume of the baseline's.
+    const current = /<property name="current" value="([^"]+)"/.exec(sameXml)?.[1];
+    expect(current).toMatch(/^sleeper-[0-9a-f]+-regress-/);
+    expect(current).not.toBe(saved.experiment.id);
+    const html = await marked.parse(readFileSync(join(dir, 'same.md'), 'utf8'), { gfm: true });
+    expect(html).toMatch(/<table>[\s\S]*elapsed_ms[\s\S]*✅ pass[\s\S]*<\/table>/);
+
+    // 20% slower, against the file.
+    const slow = await wayfinder(['regress', file, '-w', workdir, '--iterations', '10', '--baseline', base, '--junit', join(dir, 'slow.xml'), '--markdown', join(dir, 'slow.md')], {
+      env: { SLEEPER_MS: '120' },
+    });
+    expect(slow.status, `${slow.stdout}\n${slow.stderr}`).toBe(1);
+    expect(slow.stdout).toMatch(/elapsed_ms .*\+(19|20|21)\.\d% \[.*REGRESSION/);
+    expect(slow.stdout).toMatch(/^REGRESSION: 1 regression, 0 inconclusive, 0 passed/m);
+    validJunit(join(dir, 'slow.xml'));
+    expect(readFileSync(join(dir, 'slow.xml'), 'utf8')).toMatch(/tests="1" failures="1" errors="0" skipped="0"/);
+    expect(await marked.parse(readFileSync(join(dir, 'slow.md'), 'utf8'), { gfm: true })).toMatch(/<h3>❌ wayfinder regress: sleeper<\/h3>[\s\S]*<table>[\s\S]*REGRESSION/);
+  }, 180_000);
+
+  it('heavy noise is inconclusive (exit 3) with how many iterations would settle it; the policy can count it as a pass', async () => {
+    requireTool('perl');
+    requireTool('xmllint', 'libxml2-utils');
+    const { dir, file, workdir } = setup();
+    const base = join(dir, 'baseline.json');
+    // 20 ms plus up to 150 ms of noise in every run.
+    const env = { SLEEPER_MS: '20', SLEEPER_JITTER_MS: '150', SLEEPER_SEED: '7' };
+    const save = await wayfinder(['regress', file, '-w', workdir, '--iterations', '6', '--save-baseline', base, '-q'], { env });
+    expect(save.status, save.stderr).toBe(0);
+    const noisy = await wayfinder(['regress', file, '-w', workdir, '--iterations', '6', '--baseline', base, '--junit', join(dir, 'j.xml')], { env });
+    expect(noisy.status, `${noisy.stdout}\n${noisy.stderr}`).toBe(3);
+    expect(noisy.stdout).toMatch(/inconclusive: more iterations needed \((about \d+|more than \d+) iterations\)/);
+    expect(noisy.stdout).toMatch(/^INCONCLUSIVE: 0 regressions, 1 inconclusive, 0 passed/m);
+    validJunit(join(dir, 'j.xml'));
+    expect(readFileSync(join(dir, 'j.xml'), 'utf8')).toMatch(/<error type="inconclusive" message="inconclusive: more iterations needed/);
+
+    const lenient = await wayfinder(['regress', file, '-w', workdir, '--iterations', '6', '--baseline', base, '--inconclusive', 'pass', '--junit', join(dir, 'k.xml'), '-q'], { env });
+    expect(lenient.status, `${lenient.stdout}\n${lenient.stderr}`).toBe(0);
+    expect(lenient.stdout).toMatch(/INCONCLUSIVE/);
+    validJunit(join(dir, 'k.xml'));
+    expect(readFileSync(join(dir, 'k.xml'), 'utf8')).toMatch(/<skipped message="inconclusive: more iterations needed/);
+  }, 180_000);
+
+  it('bad flags and files exit 2 with a clear message before anything is measured', async () => {
+    const { dir, file, workdir } = setup();
+    const notJson = writeFile(dir, 'not.json', '{ nope');
+    const wrong = writeFile(dir, 'wrong.json', JSON.stringify({ format: 'wayfinder-baseline', version: 1, configurations: 3 }));
+    const cases: [string[], RegExp][] = [
+      [['--threshold', 'lots'], /--threshold: expected a percentage such as 5%, got "lots"/],
+      [['--confidence', '1.5'], /--confidence: expected a level between 0\.5 and 1/],
+      [['--inconclusive', 'maybe'], /--inconclusive: expected exit3 \(exit status 3\), pass or fail/],
+      [['--iterations', '1'], /--iterations: expected a whole number ≥ 2/],
+      [['--baseline', join(dir, 'missing.json')], /--baseline: ".*missing\.json" is neither a baseline file nor an experiment in/],
+      [['--baseline', notJson], new RegExp(`${notJson}:1:1: not a baseline file \\(not JSON`)],
+      [['--baseline', wrong], new RegExp(`${wrong}:1:1: not a wayfinder baseline: at wayfinder: `)],
+      [['--configs', 'fast'], /--configs: "fast" is not default, best or a configuration id/],
+      [['--configs', 'abcdef12'], /--configs: no configuration abcdef12 of sleeper in the baseline or the work directory/],
+      [['--configs', 'best'], /--configs best: no measured configuration of sleeper in the work directory; explore it first with wayfinder run/],
+      [['--junit', join(dir, 'no', 'such', 'dir', 'j.xml')], /--junit: directory .*no\/such\/dir does not exist/],
+      [['--markdown', dir], /--markdown: .* is a directory/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await wayfinder(['regress', file, '-w', workdir, ...args]);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      noStack(r.stderr);
+    }
+    const missing = await wayfinder(['regress', join(dir, 'nope.yaml'), '-w', workdir]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('nope.yaml');
+    // Nothing was measured: no work directory was even made.
+    expect(existsSync(workdir)).toBe(false);
+  }, 120_000);
+});
