@@ -198,7 +198,7 @@ export class Study extends EventEmitter<StudyEvents> {
           this.strategy.tell([this.observation(existing)]);
           continue;
         }
-        this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: false, strategy: this.exp.exploration.strategy });
+        this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: false, strategy: this.strategy.name });
         rows.push(this.store.getConfiguration(this.id, configId) as ConfigRow);
       }
       this.store.saveStrategyState(this.id, this.strategy.state());
