@@ -55,3 +55,9 @@ export function containersWithLabel(key: string, value: string): string[] {
   const r = spawnSync('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=${key}=${value}`], { encoding: 'utf8' });
   return r.stdout.split('\n').filter(Boolean);
 }
+
+/** Force-remove what a failed test may have left on the engine for a work directory's label. */
+export function removeLabelled(key: string, value: string): void {
+  const ids = containersWithLabel(key, value);
+  if (ids.length > 0) spawnSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
+}

@@ -6,6 +6,8 @@
 #   DOCKERD_LOG     dockerd's log file (default /var/log/wayfinder-dockerd.log)
 #   DOCKERD_WAIT    seconds to wait for the daemon (default 60)
 #   DOCKERD_DRIVER  storage driver to force (default: overlay2 when an overlay mount works here, else vfs)
+#   DOCKERD_ROOT    where images and containers live (default /var/lib/docker)
+#   DOCKERD_EXEC_ROOT, DOCKERD_PIDFILE  dockerd's state directory and pid file (defaults /var/run/docker, /var/run/docker.pid)
 #
 # Wayfinder's containers run with network none, host or a named Docker network, never on the
 # default bridge, so the daemon is started without the bridge and without touching iptables or
@@ -33,7 +35,9 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-data_root=/var/lib/docker
+data_root=${DOCKERD_ROOT:-/var/lib/docker}
+exec_root=${DOCKERD_EXEC_ROOT:-/var/run/docker}
+pidfile=${DOCKERD_PIDFILE:-/var/run/docker.pid}
 mkdir -p "$data_root"
 
 # overlay2 needs a kernel with overlayfs and a backing filesystem it accepts (not overlay itself,
@@ -54,12 +58,11 @@ if [[ -z $driver ]]; then
 fi
 
 # A stale pid file or socket from a killed daemon makes dockerd refuse to start.
-pidfile=/var/run/docker.pid
 if [[ -f $pidfile ]] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then rm -f "$pidfile"; fi
 if [[ -S $socket ]] && ! answers; then rm -f "$socket"; fi
 mkdir -p "$(dirname "$log")" "$(dirname "$socket")"
 
-args=(--host "unix://$socket" --storage-driver "$driver" --bridge=none --iptables=false --ip-forward=false --ip-masq=false)
+args=(--host "unix://$socket" --data-root "$data_root" --exec-root "$exec_root" --pidfile "$pidfile" --storage-driver "$driver" --bridge=none --iptables=false --ip-forward=false --ip-masq=false)
 echo "start-dockerd: dockerd ${args[*]} (log $log)"
 setsid nohup dockerd "${args[@]}" >>"$log" 2>&1 </dev/null &
 pid=$!

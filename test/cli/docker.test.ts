@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_JOB, LABEL_WORKDIR, workdirHash } from '../../src/runners/docker/labels.js';
-import { containersWithLabel, importBusyboxImage, removeImage, requireDockerd } from '../docker-image.js';
+import { containersWithLabel, importBusyboxImage, removeImage, removeLabelled, requireDockerd } from '../docker-image.js';
 import { CLI, tempDir, waitFor, wayfinder, writeFile } from '../helpers.js';
 import { spawnSync } from 'node:child_process';
 
@@ -24,6 +24,7 @@ afterEach(() => cleanups.splice(0).forEach((f) => f()));
 function setup(): string {
   const { dir, cleanup } = tempDir('wf-docker-cli-');
   cleanups.push(cleanup);
+  cleanups.push(() => removeLabelled(LABEL_WORKDIR, workdirHash(join(dir, '.wayfinder'))));
   return dir;
 }
 

@@ -16,7 +16,7 @@ import type { BuildWork, Placement, RunResult, TestWork } from '../../src/runner
 import { parseExperiment } from '../../src/spec/index.js';
 import { InputError, type JobSpec } from '../../src/types.js';
 import { tempDir, waitFor } from '../helpers.js';
-import { containersWithLabel, importBusyboxImage, removeImage, requireDockerd } from '../docker-image.js';
+import { containersWithLabel, importBusyboxImage, removeImage, removeLabelled, requireDockerd } from '../docker-image.js';
 import { spawnSync } from 'node:child_process';
 
 const IMAGE = `wayfinder-test-busybox:${process.pid}`;
@@ -46,6 +46,7 @@ function setup(): { workdir: string; expDir: string; registry: ProcessRegistry }
   const { dir, cleanup } = tempDir('wf-docker-');
   cleanups.push(cleanup);
   const workdir = join(dir, 'wd');
+  cleanups.push(() => removeLabelled(LABEL_WORKDIR, workdirHash(workdir)));
   const expDir = join(dir, 'exp');
   mkdirSync(expDir, { recursive: true });
   return { workdir, expDir, registry: new ProcessRegistry(join(workdir, 'running')) };
@@ -186,6 +187,23 @@ describe('jobs in containers', () => {
     expect(r.error).toMatch(/timed out/);
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(readFileSync(join(buildDir(workdir, 'e1', 'b1'), 'stdout.log'), 'utf8')).toBe('started\n');
+    expect(containersWithLabel(LABEL_WORKDIR, workdirHash(workdir))).toEqual([]);
+  });
+
+  it('a stop (abort) kills and removes the running container; the run counts as aborted', async () => {
+    const { workdir, expDir, registry } = setup();
+    const work: BuildWork = { kind: 'build', experimentId: 'e1', buildId: 'b1', job: job({ run: 'sleep 300' }), env: {}, experimentDir: expDir };
+    const stop = new AbortController();
+    const pending = executeBuild(work, { workdir, placement: placement([0]), registry, signal: stop.signal }, 2);
+    const running = (): boolean =>
+      containersWithLabel(LABEL_WORKDIR, workdirHash(workdir)).some(
+        (id) => spawnSync('docker', ['inspect', '--format', '{{.State.Running}}', id], { encoding: 'utf8' }).stdout.trim() === 'true',
+      );
+    await waitFor(running, 20_000, 'the container to run');
+    stop.abort();
+    const r = await pending;
+    expect(r.status).toBe('failed');
+    expect(r.error).toContain('aborted');
     expect(containersWithLabel(LABEL_WORKDIR, workdirHash(workdir))).toEqual([]);
   });
 

@@ -131,6 +131,7 @@ export async function runContainer(req: ContainerRequest): Promise<ContainerResu
       kill();
     };
     req.signal?.addEventListener('abort', onAbort, { once: true });
+    if (req.signal?.aborted) onAbort(); // stopped while the container was starting
     let status: { StatusCode?: number };
     try {
       status = (await c.wait()) as { StatusCode?: number };
