@@ -16,8 +16,10 @@ export interface NoiseControl {
   host: HostSettings;
   /** Configurations measured at once. */
   parallel: number;
-  /** What isolation could not be had on the host, as the runs' placements say. */
+  /** What isolation or host tuning could not be had on the host. */
   notes: string[];
+  /** Host settings changed for the measurement ("governor=performance (was powersave)"). */
+  tuned?: string[];
 }
 
 export interface MeasuredConfig {
@@ -66,6 +68,7 @@ const schema = z.object({
     }),
     parallel: z.number(),
     notes: z.array(z.string()),
+    tuned: z.array(z.string()).optional(),
   }),
   configurations: z.array(
     z.object({
@@ -78,10 +81,10 @@ const schema = z.object({
   ),
 });
 
-export function noiseControl(exp: Experiment, notes: string[] = []): NoiseControl {
+export function noiseControl(exp: Experiment, notes: string[] = [], tuned?: string[]): NoiseControl {
   const tests: NoiseControl['tests'] = {};
   for (const t of exp.tests) tests[t.name] = { isolation: t.isolation, cores: t.cores, warmup: t.warmup, iterations: t.iterations };
-  return { tests, host: exp.host, parallel: exp.exploration.parallel, notes };
+  return { tests, host: exp.host, parallel: exp.exploration.parallel, notes, ...(tuned ? { tuned } : {}) };
 }
 
 /** Read and check a baseline file; anything wrong with it is an input error naming the file. */
@@ -180,6 +183,9 @@ export function noiseDifferences(a: NoiseControl, b: NoiseControl): string[] {
     if (o.cores !== t.cores) out.push(`test ${name}: ${o.cores} cores (baseline) vs ${t.cores} (now)`);
   }
   if (JSON.stringify(a.host) !== JSON.stringify(b.host)) out.push(`host tuning: ${JSON.stringify(a.host)} (baseline) vs ${JSON.stringify(b.host)} (now)`);
+  else if (a.tuned && b.tuned && JSON.stringify([...a.tuned].sort()) !== JSON.stringify([...b.tuned].sort())) {
+    out.push(`host settings changed for the measurement: ${a.tuned.join(', ') || 'none'} (baseline) vs ${b.tuned.join(', ') || 'none'} (now)`);
+  }
   if (a.parallel !== b.parallel) out.push(`configurations at once: ${a.parallel} (baseline) vs ${b.parallel} (now)`);
   return out;
 }

@@ -1,6 +1,7 @@
 // Measure fixed configurations through the same pipeline as an exploration (study loop, queue,
-// host worker, scheduler, isolation), each configuration on its own so that they do not disturb
-// each other, under a fresh experiment id so that a second measurement is never a resume.
+// host worker, scheduler, isolation) under the experiment's host tuning, each configuration on its
+// own so that they do not disturb each other, under a fresh experiment id so that a second
+// measurement is never a resume.
 
 import { configChecksum, defaultConfig, Space } from '../generator/index.js';
 import { hostFacts } from '../study/host-facts.js';
@@ -10,6 +11,7 @@ import type { Workspace } from '../study/workspace.js';
 import type { Config, Experiment } from '../types.js';
 import { wayfinderVersion } from '../util/version.js';
 import { configurationsFromStore, noiseControl, placementNotes, type Measurement } from './baseline.js';
+import { tuneHost } from './host.js';
 
 export interface MeasureOptions {
   /** Measured iterations per test. */
@@ -37,7 +39,12 @@ export async function measure(ws: Workspace, exp: Experiment, configs: Config[],
   const id = measurementId(exp);
   const study = new Study(exp, ws.store, ws.queues, { host, baseline: false, configs, id });
   hooks.onStudy?.(study);
-  await study.run();
+  const tuning = await tuneHost(ws.workdir, exp.host);
+  try {
+    await study.run();
+  } finally {
+    await tuning.restore();
+  }
   const defaultId = configChecksum(exp.params, new Space(exp.params).normalize(defaultConfig(exp.params)));
   return {
     format: 'wayfinder-baseline',
@@ -47,7 +54,7 @@ export async function measure(ws: Workspace, exp: Experiment, configs: Config[],
     experiment: { name: exp.name, id, file: exp.file, hash: exp.hash },
     objective: { metric: exp.objective.metric, direction: exp.objective.direction },
     host: host as unknown as Record<string, unknown>,
-    noise: noiseControl(exp, placementNotes(ws.store, id)),
+    noise: noiseControl(exp, [...tuning.unavailable, ...placementNotes(ws.store, id)], tuning.tuned),
     configurations: configurationsFromStore(ws.store, id).map((c) => ({ ...c, isDefault: c.configId === defaultId })),
   };
 }

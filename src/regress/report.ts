@@ -52,7 +52,7 @@ export function compareMeasurements(baseline: Measurement, baselineSource: strin
     warnings.push(`the baseline's objective was ${baseline.objective.direction} ${baseline.objective.metric}; now ${current.objective.direction} ${current.objective.metric}`);
   }
   warnings.push(...noiseDifferences(baseline.noise, current.noise));
-  for (const n of current.noise.notes) warnings.push(`isolation not available now: ${n}`);
+  for (const n of current.noise.notes) warnings.push(`not available now: ${n}`);
   const hostDiff = hostDifferences(baseline.host, current.host);
 
   const configs: ConfigComparison[] = [];
