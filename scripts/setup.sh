@@ -17,6 +17,7 @@ PACKAGES=(
   kconfig-frontends     # Kconfig build parameters (kconfig-conf --olddefconfig)
   chromium              # `wayfinder report` renders PNG figures; the report test opens the page
   libxml2-utils         # xmllint: the regress test validates JUnit XML against its schema
+  perl                  # Time::HiRes: the regress tests' sleeper workload times itself
 )
 
 if [ "$(id -u)" -ne 0 ]; then
