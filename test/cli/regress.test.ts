@@ -114,6 +114,54 @@ describe('wayfinder regress', () => {
     expect(readFileSync(join(dir, 'k.xml'), 'utf8')).toMatch(/<skipped message="inconclusive: more iterations needed/);
   }, 180_000);
 
+  it('--configs best and ids pick configurations an earlier run explored; a run experiment serves as the baseline', async () => {
+    requireTool('perl');
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const workdir = join(dir, '.wayfinder');
+    // MODE=b is the faster configuration (lower elapsed_ms is better).
+    const file = writeFile(
+      dir,
+      'exp.yaml',
+      `
+name: modes
+params:
+  - { name: MODE, type: string, only: [a, b], default: a, when: test }
+test:
+  name: nap
+  run: 'if [ "$MODE" = b ]; then SLEEPER_MS=10; else SLEEPER_MS=30; fi; export SLEEPER_MS; exec ${SLEEPER}'
+  iterations: 3
+metrics:
+  - { name: elapsed_ms, parser: regex, pattern: 'elapsed_ms: ([0-9.]+)' }
+objective: { metric: elapsed_ms, direction: minimize }
+`,
+    );
+    const run = await wayfinder(['run', file, '-w', workdir, '-q']);
+    expect(run.status, run.stderr).toBe(0);
+    const results = await wayfinder(['results', '-w', workdir, '--format', 'json']);
+    const explored = JSON.parse(results.stdout) as { experiment: string; configurations: { config_id: string; MODE: string }[] };
+    const idB = explored.configurations.find((c) => c.MODE === 'b')?.config_id as string;
+
+    const both = await wayfinder(['regress', file, '-w', workdir, '--configs', 'best,default', '--iterations', '3', '--json']);
+    expect(both.status, both.stderr).toBe(0);
+    const m = JSON.parse(both.stdout).measurement as { configurations: { configId: string; params: { MODE: string }; isDefault: boolean; metrics: { elapsed_ms: number[] } }[] };
+    expect(m.configurations.map((c) => [c.params.MODE, c.isDefault])).toEqual([
+      ['b', false],
+      ['a', true],
+    ]);
+    expect(m.configurations[0]?.configId).toBe(idB);
+    expect(m.configurations.every((c) => c.metrics.elapsed_ms.length === 3)).toBe(true);
+
+    // An id prefix, against the run's own measurements (three samples each) as the baseline.
+    const vsRun = await wayfinder(['regress', file, '-w', workdir, '--configs', idB.slice(0, 8), '--iterations', '4', '--baseline', explored.experiment, '--json']);
+    const report = JSON.parse(vsRun.stdout) as { exitStatus: number; baseline: { id: string }; configs: { configId: string; baselineConfigId: string; metrics: { metric: string; baseline: { n: number }; current: { n: number } }[] }[] };
+    expect(vsRun.status, vsRun.stderr).toBe(report.exitStatus);
+    expect(report.baseline.id).toBe(explored.experiment);
+    expect(report.configs).toHaveLength(1);
+    expect(report.configs[0]).toMatchObject({ configId: idB, baselineConfigId: idB });
+    expect(report.configs[0]?.metrics[0]).toMatchObject({ metric: 'elapsed_ms', baseline: { n: 3 }, current: { n: 4 } });
+  }, 180_000);
+
   it('bad flags and files exit 2 with a clear message before anything is measured', async () => {
     const { dir, file, workdir } = setup();
     const notJson = writeFile(dir, 'not.json', '{ nope');
