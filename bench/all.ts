@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 const BENCHES: Record<string, string[]> = {
   scheduler: ['scheduler.ts', '10'],
   strategies: ['strategies.ts', '--seeds', '20'],
+  report: ['report.ts'],
 };
 
 const wanted = process.argv.slice(2);

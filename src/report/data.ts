@@ -6,7 +6,8 @@ import { parseExperiment } from '../spec/index.js';
 import type { ConfigRow, ExperimentRow, Store } from '../store/store.js';
 import { better, rankConfigs } from '../study/summary.js';
 import type { Config, Objective, Param, Value } from '../types.js';
-import { MIN_SAMPLES, parameterImportance, type Importance, type Marginal } from './importance.js';
+import { codecFor } from '../strategies/encoding.js';
+import { MIN_SAMPLES, parameterImportance, samplePositions, type Importance } from './importance.js';
 
 export interface ConfigPoint {
   configId: string;
@@ -39,6 +40,8 @@ export interface EffectValue {
   value: Value;
   /** Measured configurations with this value, and the median of their objectives with its interval. */
   n: number;
+  /** In a large domain: the lowest and highest measured values counted at this one. */
+  bin?: [Value, Value];
   median?: number;
   ci?: [number, number];
   ciMethod?: string;
@@ -163,7 +166,7 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
       name: p.name,
       type: p.type,
       ...(p.default !== undefined ? { default: p.default } : {}),
-      values: domainSize(p),
+      values: codecFor(p).size,
       when: p.when,
     })),
     host: exp.host ?? null,
@@ -183,16 +186,6 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
     mainEffects: mainEffects(spec.params, done, importance, opts.effects ?? 6),
     runStats: runStats(store, exp.id, rows, metric),
   };
-}
-
-function domainSize(p: Param): number {
-  const d = p.domain;
-  if (d.kind === 'list') return d.values.length;
-  if (d.max < d.min) return 0;
-  if (d.stepMode === 'increment') return Math.floor((d.max - d.min) / d.step + 1e-9) + 1;
-  let n = 1;
-  if (d.min > 0 && d.step > 1) for (let v = d.min * d.step; v <= d.max; v *= d.step) n++;
-  return n;
 }
 
 function bestRows(rows: ConfigRow[], def: ConfigPoint | undefined, objective: Objective, top: number): BestRow[] {
@@ -247,27 +240,36 @@ function mainEffects(params: Param[], done: ConfigPoint[], imp: Importance | und
   // The most important parameters by the analysis; without one, the first parameters declared.
   const chosen = imp ? imp.params.filter((p) => p.total > 0.01).slice(0, k).map((p) => p.name) : params.slice(0, k).map((p) => p.name);
   return chosen.map((name) => {
+    const codec = codecFor(params.find((p) => p.name === name)!);
     const marginal = imp?.marginals.find((m) => m.name === name);
-    const seen = new Map<string, { value: Value; objectives: number[] }>();
+    // Large domains are shown at evenly spread values (the ones the marginal is computed at), each
+    // measured configuration counted at the nearest of them.
+    const shown = samplePositions(codec.size).sort((a, b) => codec.rank(a) - codec.rank(b));
+    const ranks = shown.map((i) => codec.rank(i));
+    const objectives = shown.map(() => [] as number[]);
+    const members = shown.map(() => [] as number[]);
     for (const p of done) {
       const v = p.params[name];
-      if (v === undefined) continue;
-      const key = JSON.stringify(v);
-      const e = seen.get(key) ?? { value: v, objectives: [] };
-      e.objectives.push(p.objective as number);
-      seen.set(key, e);
+      const i = v === undefined ? -1 : codec.indexOf(v);
+      if (i < 0 || !Number.isFinite(p.objective)) continue;
+      const b = nearest(ranks, codec.rank(i));
+      objectives[b]!.push(p.objective as number);
+      members[b]!.push(i);
     }
-    const values = orderValues(params.find((p) => p.name === name), marginal, [...seen.values()].map((e) => e.value));
     return {
       name,
       ...(imp ? { fraction: imp.params.find((p) => p.name === name)?.fraction ?? 0 } : {}),
-      values: values.map((value) => {
-        const obs = seen.get(JSON.stringify(value))?.objectives.filter(Number.isFinite) ?? [];
+      values: shown.map((pos, b) => {
+        const value = codec.valueAt(pos);
+        const obs = objectives[b]!;
         const s = obs.length > 0 ? summarize(obs) : undefined;
         const mi = marginal ? marginal.values.findIndex((v) => v === value) : -1;
+        const mem = members[b]!;
+        const binned = mem.some((i) => i !== pos);
         return {
           value,
           n: obs.length,
+          ...(binned ? { bin: [codec.valueAt(Math.min(...mem)), codec.valueAt(Math.max(...mem))] as [Value, Value] } : {}),
           ...(s ? { median: s.median, ci: s.ci, ciMethod: s.ciMethod } : {}),
           ...(marginal && mi >= 0 ? { marginal: marginal.mean[mi]!, marginalStd: marginal.std[mi]! } : {}),
         };
@@ -276,19 +278,11 @@ function mainEffects(params: Param[], done: ConfigPoint[], imp: Importance | und
   });
 }
 
-/** The values to show for one parameter, in domain order: the ones measured and the ones the marginal covers. */
-function orderValues(p: Param | undefined, marginal: Marginal | undefined, measured: Value[]): Value[] {
-  const all = [...(marginal?.values ?? [])];
-  for (const v of measured) if (!all.includes(v)) all.push(v);
-  if (p?.domain.kind === 'list') {
-    const pos = (v: Value): number => {
-      const i = (p.domain as { values: Value[] }).values.indexOf(v);
-      return i < 0 ? Infinity : i;
-    };
-    const numeric = all.every((v) => typeof v === 'number');
-    return all.sort((a, b) => (numeric ? (a as number) - (b as number) : pos(a) - pos(b)));
-  }
-  return all.sort((a, b) => Number(a) - Number(b));
+/** Index of the value in a sorted list closest to x. */
+function nearest(sorted: number[], x: number): number {
+  let best = 0;
+  for (let i = 1; i < sorted.length; i++) if (Math.abs(sorted[i]! - x) < Math.abs(sorted[best]! - x)) best = i;
+  return best;
 }
 
 function runStats(store: Store, experimentId: string, rows: ConfigRow[], metric: string): RunStats {

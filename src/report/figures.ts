@@ -239,7 +239,7 @@ export function mainEffectsFigure(effects: MainEffect[], d: ReportData): string 
       if (v.ci && v.ci[0] !== v.ci[1]) {
         out.push(`<line x1="${cx}" x2="${cx}" y1="${y(clampLog(v.ci[0], log)).toFixed(1)}" y2="${y(clampLog(v.ci[1], log)).toFixed(1)}" stroke="#111"/>`);
       }
-      out.push(`<circle class="effect" cx="${cx}" cy="${y(v.median).toFixed(1)}" r="3.5" fill="#111"><title>${esc(`${e.name}=${String(v.value)}: median ${fmtNum(v.median)} [${fmtNum(v.ci?.[0])}, ${fmtNum(v.ci?.[1])}] over ${v.n}`)}</title></circle>`);
+      out.push(`<circle class="effect" cx="${cx}" cy="${y(v.median).toFixed(1)}" r="3.5" fill="#111"><title>${esc(`${e.name}=${v.bin ? `${String(v.bin[0])}…${String(v.bin[1])}` : String(v.value)}: median ${fmtNum(v.median)} [${fmtNum(v.ci?.[0])}, ${fmtNum(v.ci?.[1])}] over ${v.n}`)}</title></circle>`);
     });
   });
   out.push('</svg>');

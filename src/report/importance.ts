@@ -68,6 +68,15 @@ export interface ImportanceOptions {
   maxMarginalValues?: number;
 }
 
+/** At most this many values of one parameter in a marginal or a main-effect figure. */
+export const MAX_EFFECT_VALUES = 40;
+
+/** Every position of a domain of K values, or `max` of them evenly spread over larger domains. */
+export function samplePositions(K: number, max = MAX_EFFECT_VALUES): number[] {
+  if (K <= max) return [...Array(K).keys()];
+  return [...new Set(Array.from({ length: max }, (_, k) => Math.round((k * (K - 1)) / (max - 1))))];
+}
+
 /** Fewer measured configurations than this and no importance is computed: the surrogate would be noise. */
 export const MIN_SAMPLES = 6;
 
@@ -77,7 +86,7 @@ export const MIN_SAMPLES = 6;
  * configurations best, and a feature with no main effect (one half of a pure interaction) still gets
  * chosen when the features that win greedily are not among those tried.
  */
-export function surrogateOptions(dims: number, trees = 64): ForestOptions {
+export function surrogateOptions(dims: number, trees = 32): ForestOptions {
   return { trees, mtry: Math.max(1, Math.ceil(dims / 3)), minSplit: 2, maxDepth: 32, bootstrap: false };
 }
 
@@ -143,10 +152,10 @@ export function parameterImportance(params: readonly Param[], rows: readonly Obs
   const byName = new Map(params_.map((p) => [p.name, p]));
   for (const p of pairs) for (const n of p.names) byName.get(n)!.total += p.fraction;
 
-  const maxVals = opts.maxMarginalValues ?? 40;
+  const maxVals = opts.maxMarginalValues ?? MAX_EFFECT_VALUES;
   const marginals: Marginal[] = enc.codecs.map((c, f) => {
     const K = c.size;
-    const idx = K <= maxVals ? [...Array(K).keys()] : [...new Set(Array.from({ length: maxVals }, (_, k) => Math.round((k * (K - 1)) / (maxVals - 1))))];
+    const idx = samplePositions(K, maxVals);
     const means: number[] = [];
     const stds: number[] = [];
     for (const i of idx) {
@@ -192,13 +201,19 @@ interface TreeDecomposition {
 
 interface Leaf {
   value: number;
+  /** Volume of the leaf's box: the product of `frac`. */
+  volume: number;
   /** Per used feature (by position in `used`): the fraction of its domain inside the leaf. */
   frac: Float64Array;
-  /** Per used feature: indices of its segments inside the leaf. */
-  members: Int32Array[];
+  /** Per used feature: the leaf's segments as inclusive index ranges [a0, b0, a1, b1, ...]. */
+  ranges: Int32Array[];
 }
 
-/** One tree's leaves as boxes over the domains, and its exact variance decomposition for main effects. */
+/**
+ * One tree's leaves as boxes over the domains, and its exact variance decomposition for main effects.
+ * Each used feature's domain is cut into segments at the tree's thresholds (categories for
+ * categorical features), so every leaf covers whole segments and marginals are constant on each.
+ */
 function decompose(tree: TreeView, sizes: number[], categories: Int32Array): TreeDecomposition {
   const usedSet = new Set<number>();
   const cuts = new Map<number, Set<number>>();
@@ -242,27 +257,30 @@ function decompose(tree: TreeView, sizes: number[], categories: Int32Array): Tre
     const f = tree.feature[node]!;
     if (f < 0) {
       const frac = new Float64Array(used.length);
-      const members: Int32Array[] = [];
+      const ranges: Int32Array[] = [];
       used.forEach((g, k) => {
         const K = sizes[g]!;
-        const segs = segments.get(g)!;
         const al = allowed[k];
         if (al) {
           let cnt = 0;
-          const mem: number[] = [];
-          for (let c = 0; c < K; c++) if (al[c]) (cnt++, mem.push(c));
+          const r: number[] = [];
+          for (let c = 0; c < K; c++) {
+            if (!al[c]) continue;
+            cnt++;
+            if (r.length > 0 && r[r.length - 1] === c - 1) r[r.length - 1] = c;
+            else r.push(c, c);
+          }
           frac[k] = cnt / K;
-          members.push(Int32Array.from(mem));
+          ranges.push(Int32Array.from(r));
         } else {
           frac[k] = Math.max(0, hi[k]! - lo[k]! + 1) / K;
-          const mem: number[] = [];
-          segs.forEach((s, i) => {
-            if (s.lo >= lo[k]! && s.hi <= hi[k]!) mem.push(i);
-          });
-          members.push(Int32Array.from(mem));
+          const segs = segments.get(g)!;
+          ranges.push(hi[k]! >= lo[k]! ? Int32Array.of(segmentOf(segs, lo[k]!), segmentOf(segs, hi[k]!)) : new Int32Array(0));
         }
       });
-      leaves.push({ value: tree.value[node]!, frac, members });
+      const volume = frac.reduce((a, b) => a * b, 1);
+      // A box empty along some feature holds no part of the space: it adds to no marginal.
+      if (volume > 0) leaves.push({ value: tree.value[node]!, volume, frac, ranges });
       return;
     }
     const k = pos.get(f)!;
@@ -290,25 +308,34 @@ function decompose(tree: TreeView, sizes: number[], categories: Int32Array): Tre
   walk(0);
 
   let mean = 0;
-  const vol = leaves.map((l) => l.frac.reduce((a, b) => a * b, 1));
-  leaves.forEach((l, i) => (mean += l.value * vol[i]!));
+  for (const l of leaves) mean += l.value * l.volume;
   let variance = 0;
-  leaves.forEach((l, i) => (variance += vol[i]! * (l.value - mean) ** 2));
+  for (const l of leaves) variance += l.volume * (l.value - mean) ** 2;
 
+  // Marginal of one feature: each leaf adds value x (volume outside that feature) over its ranges,
+  // accumulated in a difference array and summed once.
   const marg = new Map<number, Float64Array>();
   const mainVar = new Map<number, number>();
   const main = new Map<number, number>();
   used.forEach((f, k) => {
     const segs = segments.get(f)!;
-    const a = new Float64Array(segs.length);
+    const diff = new Float64Array(segs.length + 1);
     for (const l of leaves) {
-      let p = 1;
-      for (let j = 0; j < used.length; j++) if (j !== k) p *= l.frac[j]!;
-      if (p === 0) continue;
-      for (const s of l.members[k]!) a[s]! += l.value * p;
+      const x = (l.value * l.volume) / l.frac[k]!;
+      const r = l.ranges[k]!;
+      for (let q = 0; q < r.length; q += 2) {
+        diff[r[q]!]! += x;
+        diff[r[q + 1]! + 1]! -= x;
+      }
     }
+    const a = new Float64Array(segs.length);
+    let run = 0;
     let v = 0;
-    segs.forEach((s, i) => (v += s.w * (a[i]! - mean) ** 2));
+    segs.forEach((s, i) => {
+      run += diff[i]!;
+      a[i] = run;
+      v += s.w * (run - mean) ** 2;
+    });
     marg.set(f, a);
     mainVar.set(f, v);
     main.set(f, variance > 0 ? v / variance : 0);
@@ -326,13 +353,31 @@ function decompose(tree: TreeView, sizes: number[], categories: Int32Array): Tre
       const a = marg.get(f);
       if (!a) return mean;
       const segs = segments.get(f)!;
-      const i = segs.findIndex((s) => rank >= s.lo && rank <= s.hi);
+      const i = rank < 0 || rank > segs[segs.length - 1]!.hi ? -1 : segmentOf(segs, rank);
       return i < 0 ? mean : a[i]!;
     },
   };
 }
 
-/** Interaction shares of every pair of used features among the candidates, keyed f * dims + g (f < g). */
+/** Index of the segment holding a rank (segments are sorted and cover the domain). */
+function segmentOf(segs: Segment[], rank: number): number {
+  let a = 0;
+  let b = segs.length - 1;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (segs[mid]!.hi < rank) a = mid + 1;
+    else b = mid;
+  }
+  return a;
+}
+
+/** Reused across pairs and trees: the joint marginals are many and short-lived. */
+let scratch = new Float64Array(1024);
+
+/**
+ * Interaction shares of every pair of used features among the candidates, keyed f * dims + g (f < g):
+ * the pair's joint marginal from a two-dimensional difference array over their segments.
+ */
 function pairsOf(t: TreeDecomposition, cands: Set<number>, dims: number): Map<number, number> {
   const out = new Map<number, number>();
   const ks = t.used.map((f, k) => ({ f, k })).filter(({ f }) => cands.has(f));
@@ -342,16 +387,33 @@ function pairsOf(t: TreeDecomposition, cands: Set<number>, dims: number): Map<nu
       const { f: g, k: j } = ks[y]!;
       const sf = t.segments.get(f)!;
       const sg = t.segments.get(g)!;
-      const a = new Float64Array(sf.length * sg.length);
+      const W = sg.length + 1;
+      const size = (sf.length + 1) * W;
+      if (scratch.length < size) scratch = new Float64Array(2 * size);
+      const diff = scratch;
+      diff.fill(0, 0, size);
       for (const l of t.leaves) {
-        let p = 1;
-        for (let q = 0; q < t.used.length; q++) if (q !== k && q !== j) p *= l.frac[q]!;
-        if (p === 0) continue;
-        const vp = l.value * p;
-        for (const s of l.members[k]!) for (const u of l.members[j]!) a[s * sg.length + u]! += vp;
+        const c = (l.value * l.volume) / (l.frac[k]! * l.frac[j]!);
+        const rf = l.ranges[k]!;
+        const rg = l.ranges[j]!;
+        for (let p = 0; p < rf.length; p += 2) {
+          const a0 = rf[p]! * W;
+          const a1 = (rf[p + 1]! + 1) * W;
+          for (let q = 0; q < rg.length; q += 2) {
+            const b0 = rg[q]!;
+            const b1 = rg[q + 1]! + 1;
+            diff[a0 + b0]! += c;
+            diff[a0 + b1]! -= c;
+            diff[a1 + b0]! -= c;
+            diff[a1 + b1]! += c;
+          }
+        }
       }
+      // Prefix sums along both axes turn the corner updates into the joint marginal.
+      for (let s = 0; s <= sf.length; s++) for (let u = 1; u <= sg.length; u++) diff[s * W + u]! += diff[s * W + u - 1]!;
+      for (let s = 1; s <= sf.length; s++) for (let u = 0; u <= sg.length; u++) diff[s * W + u]! += diff[(s - 1) * W + u]!;
       let v = 0;
-      for (let s = 0; s < sf.length; s++) for (let u = 0; u < sg.length; u++) v += sf[s]!.w * sg[u]!.w * (a[s * sg.length + u]! - t.mean) ** 2;
+      for (let s = 0; s < sf.length; s++) for (let u = 0; u < sg.length; u++) v += sf[s]!.w * sg[u]!.w * (diff[s * W + u]! - t.mean) ** 2;
       v -= t.mainVar.get(f)! + t.mainVar.get(g)!;
       out.set(f * dims + g, Math.max(0, v) / t.variance);
     }
@@ -381,7 +443,7 @@ function crossValidatedR2(data: TrainingSet, fo: ForestOptions, seed: number): {
     const x = new Float64Array(m * data.dims);
     for (let f = 0; f < data.dims; f++) for (let i = 0; i < m; i++) x[f * m + i] = data.x[f * n + train[i]!]!;
     const sub: TrainingSet = { n: m, dims: data.dims, x, y: Float64Array.from(train.map((i) => data.y[i]!)), categories: data.categories };
-    const forest = new Forest(sub, { ...fo, trees: Math.min(fo.trees, 32) }, rng);
+    const forest = new Forest(sub, { ...fo, trees: Math.min(fo.trees, 16) }, rng);
     for (const i of test) {
       for (let f = 0; f < data.dims; f++) row[f] = data.x[f * n + i]!;
       const pred = forest.predict(row).mean;

@@ -95,6 +95,34 @@ describe('parameter importance (fANOVA over a random-forest surrogate)', () => {
     expect(m[3]! - m[0]!).toBeGreaterThan(20);
   });
 
+  it('shows a large domain at evenly spread values, each measurement counted at the nearest', () => {
+    const f = experiment(`  - { name: A, type: integer, min: 0, max: 999, step: 1, default: 0 }
+  - { name: B, type: string, only: [u, v], default: u }`);
+    const rng = new Rng(7);
+    const seen = new Set<number>();
+    for (let i = 0; i < 50; i++) {
+      let A = rng.int(1000);
+      while (seen.has(A)) A = rng.int(1000);
+      seen.add(A);
+      measure(f, { A, B: i % 2 ? 'u' : 'v' }, [1000 + A], { isDefault: i === 0 });
+    }
+    const { mainEffects, importance } = renderReport(f.store, f.id).json;
+    expect(importance!.params[importance!.params.length - 1]!.name).toBe('B');
+    const a = mainEffects.find((e) => e.name === 'A')!;
+    expect(a.values).toHaveLength(40);
+    expect(a.values[0]!.value).toBe(0);
+    expect(a.values[39]!.value).toBe(999);
+    expect(a.values.reduce((s, v) => s + v.n, 0)).toBe(50);
+    for (const v of a.values.filter((x) => x.bin)) {
+      expect(v.bin![0] as number).toBeLessThanOrEqual(v.bin![1] as number);
+      // Every value counted here is nearer to it than to the neighbouring shown values (about 25.6 apart).
+      expect(Math.abs((v.bin![0] as number) - (v.value as number))).toBeLessThanOrEqual(13);
+      expect(Math.abs((v.bin![1] as number) - (v.value as number))).toBeLessThanOrEqual(13);
+    }
+    // The surrogate's marginal follows y = 1000 + A.
+    expect(a.values[39]!.marginal! - a.values[0]!.marginal!).toBeGreaterThan(700);
+  });
+
   it('gives no importance from too few measurements, and says why', () => {
     const f = experiment(`  - { name: A, type: integer, only: [0, 1, 2], default: 0 }`);
     measure(f, { A: 0 }, [5, 5], { isDefault: true });
