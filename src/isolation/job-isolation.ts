@@ -12,6 +12,8 @@ import type { JobResources } from '../types.js';
 import { formatCpuList, parseCpuList } from '../util/cpulist.js';
 import { CpusetManager, type Cgroup, type CgroupVersion } from './cpuset.js';
 import { Resctrl, type ResctrlOptions } from './resctrl.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import { WayPool } from '../scheduler/ways.js';
 
 export interface JobIsolationOptions {
   workdir: string;
@@ -47,6 +49,10 @@ export interface ConfineRequest {
   cpus: number[];
   numaNodes: number[];
   resources?: JobResources;
+  /** The way masks the scheduler chose, by L3 domain. */
+  l3Masks?: Record<number, number>;
+  /** A container job: the engine confines it (its own cgroup with the grant's CPUs), not the launcher. */
+  container?: boolean;
 }
 
 /** Short and stable per work directory: cgroup names must not collide between work directories. */
@@ -113,6 +119,13 @@ export class JobIsolation {
 
   async confine(req: ConfineRequest): Promise<Confinement> {
     await this.start();
+    if (req.container) {
+      return {
+        enforced: { cgroup: 'none', cpuIsolationOnly: true, notes: ['container: CPUs confined by the container engine'] },
+        wrap: (argv) => argv,
+        release: async () => undefined,
+      };
+    }
     const name = jobGroupName(req.jobId);
     const notes: string[] = [];
     const files: string[] = [];
@@ -131,6 +144,7 @@ export class JobIsolation {
         const domains = [...this.resctrl.info.cpusOfDomain].filter(([, cpus]) => cpus.some((c) => req.cpus.includes(c))).map(([d]) => d);
         const g = await this.resctrl.allocate(name, {
           domains,
+          ...(req.l3Masks ? { l3Masks: req.l3Masks } : {}),
           ...(req.resources?.l3Ways !== undefined ? { l3Ways: req.resources.l3Ways } : {}),
           ...(req.resources?.mbPercent !== undefined ? { mbPercent: req.resources.mbPercent } : {}),
         });
@@ -225,4 +239,10 @@ export function isolationOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): O
     ...(cg ? { cgroupRoot: cg === 'none' ? false : cg } : {}),
     ...(rc ? { resctrl: rc === 'none' ? false : { root: rc } } : {}),
   };
+}
+
+/** Let the scheduler place jobs that ask for cache ways or bandwidth against what resctrl has here. */
+export function partitionScheduler(scheduler: Scheduler, isolation: JobIsolation): void {
+  const rc = isolation.resctrlHandle;
+  if (rc && !scheduler.partitions) scheduler.partitions = WayPool.fromInfo(rc.info);
 }

@@ -28,6 +28,8 @@ export interface ResctrlRequest {
   mbMBps?: number;
   /** L3 cache ids the job's CPUs are on. */
   domains: number[];
+  /** The masks to take (the scheduler's choice, see WayPool); default: chosen here. Must be free. */
+  l3Masks?: Record<number, number>;
 }
 
 export interface ResctrlGrant {
@@ -203,7 +205,11 @@ export class Resctrl {
       const geo = this.geometry();
       for (const d of req.domains) {
         const free = fullMask(geo.cbmLen) & ~this.heldOn(d);
-        const mask = chooseWays(geo, free, req.l3Ways);
+        const preset = req.l3Masks?.[d];
+        if (preset !== undefined && (preset & ~free) !== 0) {
+          throw new Error(`resctrl: ways ${formatCbm(preset)} on L3 domain ${d} for job "${jobId}" are not free (free ${formatCbm(free)})`);
+        }
+        const mask = preset ?? chooseWays(geo, free, req.l3Ways);
         if (mask === undefined) {
           throw new Error(
             `resctrl: no ${req.l3Ways} contiguous free ways on L3 domain ${d} for job "${jobId}" (free ${formatCbm(free)} of ${formatCbm(fullMask(geo.cbmLen))})`,

@@ -4,7 +4,7 @@
 import { WaitingError, Worker, type Job } from 'bullmq';
 import { hostname } from 'node:os';
 import type { Dispatcher } from '../scheduler/dispatch.js';
-import { enforcedPlacement, isolationOptionsFromEnv, JobIsolation, type JobIsolationOptions } from '../isolation/job-isolation.js';
+import { enforcedPlacement, isolationOptionsFromEnv, JobIsolation, partitionScheduler, type JobIsolationOptions } from '../isolation/job-isolation.js';
 import { netnsPrefix, reapNetns } from '../isolation/netns.js';
 import { reapContainers } from '../runners/docker/reap.js';
 import { executeBuild, executeTest, type ExecContext } from '../runners/job.js';
@@ -35,6 +35,7 @@ export class HostWorker {
   readonly isolation: JobIsolation;
   private readonly workers: Worker[] = [];
   private readonly aborter = new AbortController();
+  private isolationReady: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: HostWorkerOptions) {
     this.host = opts.host ?? hostname();
@@ -46,8 +47,9 @@ export class HostWorker {
   async start(): Promise<void> {
     this.registry.reap();
     reapNetns(netnsPrefix(this.opts.workdir));
-    // Stale cgroups and resctrl groups go before the first job is confined (which awaits this; a failure surfaces there).
-    this.isolation.start().catch(() => undefined);
+    // Stale cgroups and resctrl groups go before the first job is placed (which awaits this; a failure surfaces there).
+    this.isolationReady = this.isolation.start().then(() => partitionScheduler(this.opts.dispatcher.scheduler, this.isolation));
+    this.isolationReady.catch(() => undefined);
     await reapContainers(this.opts.workdir, this.opts.dockerSocket);
     const common = {
       connection: this.opts.queues.config.connection,
@@ -111,9 +113,10 @@ export class HostWorker {
   }
 
   private async placed<T>(id: string, job: TestWork['job'], group: string, fn: (p: Placement, wrap: (argv: string[]) => string[]) => Promise<T>): Promise<T> {
-    const grant = await this.opts.dispatcher.acquire({ id, cores: job.cores, isolation: job.isolation, group });
+    await this.isolationReady;
+    const grant = await this.opts.dispatcher.acquire({ id, cores: job.cores, isolation: job.isolation, group, partition: job.resources });
     try {
-      const conf = await this.isolation.confine({ jobId: id, cpus: grant.cpus, numaNodes: grant.numaNodes, resources: job.resources });
+      const conf = await this.isolation.confine({ jobId: id, cpus: grant.cpus, numaNodes: grant.numaNodes, resources: job.resources, container: job.image !== undefined, ...(grant.l3Masks ? { l3Masks: grant.l3Masks } : {}) });
       try {
         const placement = { host: this.host, cpus: grant.cpus, numaNodes: grant.numaNodes, isolation: grant.isolation, ...enforcedPlacement(conf.enforced) };
         return await fn(placement, conf.wrap);

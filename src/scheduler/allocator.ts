@@ -26,6 +26,7 @@
 import { InputError, ISOLATION_LEVELS, type Isolation } from '../types.js';
 import { cpuSetKey, formatCpuList } from '../util/cpulist.js';
 import { mergeOverlapping, type CapacityRow, type Topology } from './topology.js';
+import type { PartitionRequest } from './ways.js';
 
 export interface JobRequest {
   id: string;
@@ -38,6 +39,8 @@ export interface JobRequest {
   group?: string;
   /** Expected run time in seconds (past runs of the same job): longer jobs are started first. */
   estimateSec?: number;
+  /** Cache ways and memory bandwidth of its own (resctrl), where the scheduler has a WayPool. */
+  partition?: PartitionRequest;
 }
 
 export interface Grant {
@@ -51,6 +54,8 @@ export interface Grant {
   kind: string;
   /** CPUs kept off other jobs (cpus plus idle siblings, caches, packages, by level). */
   held: number[];
+  /** L3 domain -> way mask the job holds, when it asked for ways (set by the Scheduler). */
+  l3Masks?: Record<number, number>;
 }
 
 /** Where a waiting job will run once its blockers (running jobs in that place) have finished. */
@@ -267,6 +272,17 @@ export class Allocator {
     for (const c of grant.held) this.holders.get(c)?.add(req.id);
     if (req.group !== undefined && !this.groupKind.has(req.group)) this.groupKind.set(req.group, best.kind);
     return grant;
+  }
+
+  /** Run `fn` with these CPUs taken by no job: for what the allocator does not model (cache ways left). */
+  withCpusTaken<T>(cpus: number[], fn: () => T): T {
+    const tag = '\0taken';
+    for (const c of cpus) this.holders.get(c)?.add(tag);
+    try {
+      return fn();
+    } finally {
+      for (const c of cpus) this.holders.get(c)?.delete(tag);
+    }
   }
 
   release(id: string): void {

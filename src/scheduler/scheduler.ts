@@ -13,6 +13,7 @@
 import { InputError } from '../types.js';
 import { Allocator, type Grant, type JobRequest, type Reservation } from './allocator.js';
 import type { Topology } from './topology.js';
+import { WayPool } from './ways.js';
 
 /** Large enough that an experiment's queue is ordered longest first, small enough to bound any wait. */
 export const DEFAULT_MAX_OVERTAKES = 1000;
@@ -29,6 +30,8 @@ export class Scheduler {
   private queue: JobRequest[] = [];
   private readonly overtaken = new Map<string, number>();
   private rejections: Rejection[] = [];
+  /** Cache ways and resctrl groups, once the host is known to have resctrl; without it partitions are not enforced. */
+  partitions: WayPool | undefined;
 
   constructor(topo: Topology | Allocator, opts: { maxOvertakes?: number } = {}) {
     this.allocator = topo instanceof Allocator ? topo : new Allocator(topo);
@@ -38,6 +41,8 @@ export class Scheduler {
   /** Queue a job; returns the grants of the jobs that start now (this one or none, usually). */
   submit(req: JobRequest): Grant[] {
     if (!this.allocator.fits(req)) throw new InputError(this.allocator.explainUnfit(req));
+    const noWays = this.partitions && WayPool.wants(req.partition) ? this.partitions.explainUnfit(req.partition as object) : undefined;
+    if (noWays) throw new InputError(`job "${req.id}": ${noWays}`);
     if (this.allocator.running().some((g) => g.id === req.id) || this.queue.some((q) => q.id === req.id)) {
       throw new InputError(`job "${req.id}" was already submitted`);
     }
@@ -68,6 +73,7 @@ export class Scheduler {
   release(id: string): Grant[] {
     if (this.allocator.running().some((g) => g.id === id)) {
       this.allocator.release(id);
+      this.partitions?.free(id);
     } else {
       const i = this.queue.findIndex((q) => q.id === id);
       if (i < 0) throw new Error(`no running or queued job "${id}"`);
@@ -100,6 +106,26 @@ export class Scheduler {
     return [...this.rejections];
   }
 
+  private wantsWays(req: JobRequest): boolean {
+    return this.partitions !== undefined && WayPool.wants(req.partition);
+  }
+
+  /** Place on CPUs of cache domains with ways left, then take the ways there. */
+  private place(req: JobRequest): Grant | undefined {
+    if (!this.wantsWays(req)) return this.allocator.tryPlace(req);
+    const pool = this.partitions as WayPool;
+    const full = pool.cpusWithoutRoom(req.partition as object);
+    if (!full) return undefined;
+    const g = this.allocator.withCpusTaken(full, () => this.allocator.tryPlace(req));
+    if (!g) return undefined;
+    if (!pool.hold(req.id, g.cpus, req.partition as object)) {
+      this.allocator.release(req.id);
+      return undefined;
+    }
+    const masks = pool.masksOf(req.id);
+    return masks ? { ...g, l3Masks: masks } : g;
+  }
+
   private dispatch(): Grant[] {
     const started: Grant[] = [];
     for (;;) {
@@ -111,7 +137,7 @@ export class Scheduler {
         this.rejections.push({ request: head, error: new InputError(this.allocator.explainUnfit(head)) });
         continue;
       }
-      const g = this.allocator.tryPlace(head);
+      const g = this.place(head);
       if (!g) break;
       started.push(g);
       this.dequeue(0);
@@ -122,12 +148,15 @@ export class Scheduler {
       if (held) this.allocator.unreserve(held.id);
       if (!this.allocator.reserve(head)) throw new Error(`internal: no place to reserve for job "${head.id}"`);
     }
-    // Backfill. A shape that failed once in this pass fails again: placements only take room.
+    // Backfill. A shape that failed once in this pass fails again: placements only take room. While
+    // the head waits for cache ways, no later job takes ways, so the head's wait stays bounded.
     const failed = new Set<string>();
+    const waysHeld = this.wantsWays(head);
     for (let i = 1; i < this.queue.length; ) {
       const req = this.queue[i] as JobRequest;
-      const shape = `${req.cores}/${req.isolation}/${this.allocator.kindsFor(req).join(',')}`;
-      const g = failed.has(shape) ? undefined : this.allocator.tryPlace(req);
+      const ways = this.wantsWays(req);
+      const shape = `${req.cores}/${req.isolation}/${this.allocator.kindsFor(req).join(',')}/${ways ? `${req.partition?.l3Ways ?? 0}w${req.partition?.mbPercent ?? 0}` : ''}`;
+      const g = failed.has(shape) || (ways && waysHeld) ? undefined : this.place(req);
       if (g) {
         started.push(g);
         this.dequeue(i);

@@ -7,7 +7,7 @@ import pino, { type Logger } from 'pino';
 import { Redis } from 'ioredis';
 import { connectRedis, startEmbeddedRedis, type RedisTarget } from '../queue/redis.js';
 import { WorkQueues, queueConfig, QUEUE_BUILD, QUEUE_TEST } from '../queue/queues.js';
-import { HostWorker } from '../queue/host-worker.js';
+import { HostWorker, type HostWorkerOptions } from '../queue/host-worker.js';
 import { logsDir } from '../runners/paths.js';
 import { Dispatcher } from '../scheduler/dispatch.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -24,6 +24,8 @@ export interface WorkspaceOptions {
   worker?: boolean;
   /** The Docker engine's socket for container jobs (default: DOCKER_HOST, then /var/run/docker.sock). */
   dockerSocket?: string;
+  /** Where the worker's cgroups and resctrl live (tests point resctrl at a stand-in tree). */
+  isolation?: HostWorkerOptions['isolation'];
 }
 
 export class WorkdirBusyError extends Error {}
@@ -64,6 +66,7 @@ export class Workspace {
           lockDuration: 10_000,
           stalledInterval: opts.redis ? 5_000 : 1_000,
           ...(opts.dockerSocket ? { dockerSocket: opts.dockerSocket } : {}),
+          ...(opts.isolation ? { isolation: opts.isolation } : {}),
         });
         await worker.start();
       }
