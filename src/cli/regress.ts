@@ -4,6 +4,7 @@
 
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { checkContainerJobs } from '../runners/docker/preflight.js';
 import { loadExperiment } from '../spec/index.js';
 import { Store } from '../store/store.js';
 import { experimentId } from '../study/identity.js';
@@ -126,6 +127,8 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
   if (!quiet) {
     err.write(`wayfinder regress: ${exp.name}: ${configs.length} configuration${configs.length === 1 ? '' : 's'}, ${iterations} iterations and ${Math.max(warmup, ...exp0.tests.map((t) => t.warmup))} warm-up each, one at a time\n`);
   }
+  // Missing images, devices or networks of container jobs are found before anything runs.
+  await checkContainerJobs(exp);
   const ws = await Workspace.open({ workdir: o.workdir, ...(o.redis ? { redis: o.redis } : {}), ...(cpus ? { cpus } : {}) });
   let interrupted = 0;
   let study: Study | undefined;
