@@ -53,6 +53,14 @@ interface Candidate {
   feat: Float64Array;
 }
 
+/** A scored point of the space; `cand` once it has been made a configuration. */
+interface Point {
+  idx: Int32Array;
+  feat: Float64Array;
+  score: number;
+  cand?: Candidate;
+}
+
 interface Surrogate {
   predict(v: ArrayLike<number>, off?: number): { mean: number; variance: number };
 }
@@ -69,11 +77,14 @@ export class BayesianStrategy extends BaseStrategy {
   private readonly data = new Map<string, Measured>();
   private all: Candidate[] | null = null;
   readonly initial: number;
+  /** Some parameter has a condition: points must be normalised before they are scored. */
+  private readonly conditional: boolean;
 
   constructor(space: SearchSpace, opts: StrategyOptions) {
     super('bayesian', space, opts);
     this.enc = new Encoder(space.params);
     this.categories = Int32Array.from(this.enc.codecs.map((c) => (c.categorical ? c.size : 0)));
+    this.conditional = space.params.some((p) => p.if !== undefined) || space.contains !== undefined;
     this.initial = Math.max(5, Math.min(10, Math.ceil(Math.sqrt(space.params.length))));
     if (space.size === 0n) this.spaceDone = true;
     const saved = opts.state?.extra as { data: [string, number[], number][] } | undefined;
@@ -178,12 +189,17 @@ export class BayesianStrategy extends BaseStrategy {
       const start = this.rng.int(all.length);
       for (let k = 0; k < all.length; k++) consider(all[(start + k) % all.length]!);
     } else {
-      const pool: Candidate[] = [];
-      for (let i = 0; i < RANDOM_CANDIDATES; i++) pool.push(this.candidate(this.space.sample(this.rng)));
-      pool.forEach(consider);
-      const starts = this.localStarts(pool, score);
-      for (const s of starts) {
-        for (const c of this.localSearch(s, model)) consider(c);
+      // Score points as feature vectors; only the winners become configurations (normalised and
+      // keyed), which is what keeps an ask on 300 parameters within milliseconds.
+      const pool: Point[] = [];
+      for (let i = 0; i < RANDOM_CANDIDATES; i++) pool.push(this.randomPoint(score));
+      const points = [...pool];
+      for (const s of this.localStarts(pool)) points.push(...this.localSearch(s, model));
+      points.sort((a, b) => b.score - a.score);
+      for (const p of points) {
+        const c = p.cand ?? this.candidate(this.enc.config(p.idx));
+        if (!this.fresh(c, taken) || (this.space.contains && !this.space.contains(c.config))) continue;
+        return c;
       }
     }
     if (!best) return this.randomUnseen(taken);
@@ -247,14 +263,27 @@ export class BayesianStrategy extends BaseStrategy {
     return new Forest(data, classify ? classifierOptions(d) : forestOptions(d), this.rng);
   }
 
+  /** A random point of the space, scored; normalised (a configuration) only where conditions apply. */
+  private randomPoint(score: (f: Float64Array) => number): Point {
+    if (this.conditional) {
+      const cand = this.candidate(this.space.sample(this.rng));
+      return { idx: this.enc.indices(cand.config), feat: cand.feat, score: score(cand.feat), cand };
+    }
+    const idx = new Int32Array(this.enc.dims);
+    for (let f = 0; f < idx.length; f++) idx[f] = this.rng.int(this.enc.codecs[f]!.size);
+    const feat = new Float64Array(this.enc.dims);
+    this.enc.features(idx, feat);
+    return { idx, feat, score: score(feat) };
+  }
+
   /** The best measured points and the best-scoring random candidates. */
-  private localStarts(pool: Candidate[], score: (f: Float64Array) => number): Float64Array[] {
+  private localStarts(pool: Point[]): Float64Array[] {
     const measured = [...this.data.values()].filter((m) => m.ok.length > 0);
     const sign = this.opts.direction === 'maximize' ? -1 : 1;
     measured.sort((a, b) => sign * (avg(a.ok) - avg(b.ok)));
     const starts = measured.slice(0, LOCAL_STARTS - 2).map((m) => m.feat);
-    const scored = pool.map((c) => ({ c, s: score(c.feat) })).sort((a, b) => b.s - a.s);
-    for (const { c } of scored.slice(0, LOCAL_STARTS - starts.length)) starts.push(c.feat);
+    const scored = [...pool].sort((a, b) => b.score - a.score);
+    for (const p of scored.slice(0, LOCAL_STARTS - starts.length)) starts.push(p.feat);
     return starts;
   }
 
@@ -263,7 +292,7 @@ export class BayesianStrategy extends BaseStrategy {
    * current point can change the score, so only those are moved (scored incrementally). Returns the
    * points visited.
    */
-  private localSearch(start: Float64Array, model: Model): Candidate[] {
+  private localSearch(start: Float64Array, model: Model): Point[] {
     if (!(model.forest instanceof Forest)) return [];
     const reg = new IncrementalForest(model.forest);
     const works = model.works ? new IncrementalForest(model.works) : null;
@@ -275,7 +304,7 @@ export class BayesianStrategy extends BaseStrategy {
     const codecs = this.enc.codecs;
     const idx = new Int32Array(this.enc.dims);
     const feat = Float64Array.from(start);
-    const visited: Candidate[] = [];
+    const visited: Point[] = [];
     let cur = -Infinity;
     for (let step = 0; step < LOCAL_STEPS; step++) {
       // Features are ranks; map back to domain positions to move within each domain.
@@ -304,11 +333,16 @@ export class BayesianStrategy extends BaseStrategy {
       }
       if (bestF < 0) break;
       idx[bestF] = bestPos;
-      const cand = this.candidate(this.enc.config(idx));
-      visited.push(cand);
-      // Conditions may have reset other parameters: continue from the normalised point.
-      feat.set(cand.feat);
       cur = bestS;
+      if (this.conditional) {
+        // Conditions may have reset other parameters: continue from the normalised point.
+        const cand = this.candidate(this.enc.config(idx));
+        feat.set(cand.feat);
+        visited.push({ idx: this.enc.indices(cand.config), feat: cand.feat, score: bestS, cand });
+      } else {
+        feat[bestF] = codecs[bestF]!.rank(bestPos);
+        visited.push({ idx: Int32Array.from(idx), feat: Float64Array.from(feat), score: bestS });
+      }
     }
     return visited;
   }
@@ -320,7 +354,7 @@ function forestOptions(dims: number): ForestOptions {
   // Many dimensions: a few dozen features per split and at most 300 draws per tree keep a fit of
   // 1,000 points x 300 parameters within tens of milliseconds.
   return {
-    trees: dims <= 24 ? 32 : 20,
+    trees: dims <= 24 ? 32 : 10,
     mtry: dims <= 24 ? dims : Math.max(24, Math.ceil(2 * Math.sqrt(dims))),
     minSplit: 3,
     maxDepth: 24,

@@ -159,10 +159,12 @@ function build(
 ): number {
   const node = newNode(tree);
   const n = hi - lo;
+  const X = d.x;
+  const Y = d.y;
   let s = 0;
   let s2 = 0;
   for (let k = lo; k < hi; k++) {
-    const y = d.y[idx[k]!]!;
+    const y = Y[idx[k]!]!;
     s += y;
     s2 += y * y;
   }
@@ -184,31 +186,38 @@ function build(
     order[pick] = order[r]!;
     order[r] = f;
     const col = f * d.n;
-    let mn = Infinity;
-    let mx = -Infinity;
-    for (let k = lo; k < hi; k++) {
-      const x = d.x[col + idx[k]!]!;
-      if (x < mn) mn = x;
-      if (x > mx) mx = x;
-    }
-    if (mn === mx) continue;
-    tried++;
     const cats = d.categories[f]!;
     let t = 0;
-    let mask: Uint8Array | null = null;
-    if (cats > 0) {
-      mask = randomSubset(d, col, idx, lo, hi, cats, rng);
-    } else {
-      t = mn + rng.next() * (mx - mn);
-    }
     let sl = 0;
     let nl = 0;
-    for (let k = lo; k < hi; k++) {
-      const i = idx[k]!;
-      const x = d.x[col + i]!;
-      if (mask ? mask[x + 1] === 1 : x <= t) {
-        sl += d.y[i]!;
-        nl++;
+    if (cats > 0) {
+      // One pass gives per-category sums; the left side's sum and count follow from the mask.
+      if (!categorySums(d, col, idx, lo, hi, cats)) continue;
+      tried++;
+      orderedCut(cats, rng);
+      for (let c = 0; c <= cats; c++) {
+        if (scratchMask[c] === 1) {
+          sl += scratchSum[c]!;
+          nl += scratchCount[c]!;
+        }
+      }
+    } else {
+      let mn = Infinity;
+      let mx = -Infinity;
+      for (let k = lo; k < hi; k++) {
+        const x = X[col + idx[k]!]!;
+        if (x < mn) mn = x;
+        if (x > mx) mx = x;
+      }
+      if (mn === mx) continue;
+      tried++;
+      t = mn + rng.next() * (mx - mn);
+      for (let k = lo; k < hi; k++) {
+        const i = idx[k]!;
+        if (X[col + i]! <= t) {
+          sl += Y[i]!;
+          nl++;
+        }
       }
     }
     const nr = n - nl;
@@ -219,7 +228,7 @@ function build(
       bestScore = score;
       bestF = f;
       bestT = t;
-      bestMask = mask;
+      bestMask = cats > 0 ? scratchMask.slice(0, cats + 1) : null;
     }
   }
   if (bestF < 0) return node;
@@ -251,34 +260,69 @@ function build(
 /**
  * A random split of the categories present in the node, among the splits that respect their order
  * by mean target (Breiman: the best binary partition is one of those), so a category that matters
- * can be cut off cleanly instead of by luck among 2^k subsets.
+ * can be cut off cleanly instead of by luck among 2^k subsets. Scratch buffers are reused: this
+ * runs once per categorical feature tried per node.
  */
 let scratchSum = new Float64Array(64);
 let scratchCount = new Int32Array(64);
+let scratchMask = new Uint8Array(64);
+let scratchPresent = new Int32Array(64);
+let presentCount = 0;
 
-function randomSubset(d: TrainingSet, col: number, idx: Int32Array, lo: number, hi: number, cats: number, rng: Rng): Uint8Array {
-  // Scratch buffers reused across calls: this runs once per categorical feature tried per node.
+/** Per-category sums and counts of the node (value + 1 indexes, -1 "unknown" at 0); false if < 2 present. */
+function categorySums(d: TrainingSet, col: number, idx: Int32Array, lo: number, hi: number, cats: number): boolean {
   if (scratchSum.length < cats + 1) {
     scratchSum = new Float64Array(2 * (cats + 1));
     scratchCount = new Int32Array(2 * (cats + 1));
+    scratchMask = new Uint8Array(2 * (cats + 1));
+    scratchPresent = new Int32Array(2 * (cats + 1));
   }
   const sum = scratchSum;
   const count = scratchCount;
-  sum.fill(0, 0, cats + 1);
-  count.fill(0, 0, cats + 1);
+  const X = d.x;
+  const Y = d.y;
+  for (let c = 0; c <= cats; c++) {
+    sum[c] = 0;
+    count[c] = 0;
+  }
   for (let k = lo; k < hi; k++) {
     const i = idx[k]!;
-    const x = d.x[col + i]! + 1;
-    sum[x] = sum[x]! + d.y[i]!;
+    const x = X[col + i]! + 1;
+    sum[x] = sum[x]! + Y[i]!;
     count[x] = count[x]! + 1;
   }
-  const present: number[] = [];
-  for (let c = 0; c <= cats; c++) if (count[c]! > 0) present.push(c);
-  present.sort((a, b) => sum[a]! / count[a]! - sum[b]! / count[b]! || a - b);
-  const cut = 1 + rng.int(present.length - 1);
-  const mask = new Uint8Array(cats + 1);
+  presentCount = 0;
+  for (let c = 0; c <= cats; c++) if (count[c]! > 0) scratchPresent[presentCount++] = c;
+  return presentCount >= 2;
+}
+
+/** Fill scratchMask: the lowest-mean categories up to a random cut go left; absent ones by a coin flip. */
+function orderedCut(cats: number, rng: Rng): void {
+  const sum = scratchSum;
+  const count = scratchCount;
+  const present = scratchPresent;
+  // Insertion sort by mean (few categories), ties by category.
+  for (let a = 1; a < presentCount; a++) {
+    const c = present[a]!;
+    const m = sum[c]! / count[c]!;
+    let b = a - 1;
+    while (b >= 0) {
+      const o = present[b]!;
+      const mo = sum[o]! / count[o]!;
+      if (mo < m || (mo === m && o < c)) break;
+      present[b + 1] = o;
+      b--;
+    }
+    present[b + 1] = c;
+  }
+  const cut = 1 + rng.int(presentCount - 1);
+  const mask = scratchMask;
+  // Categories absent from the node follow a coin flip (a bit of a random word), so unseen values
+  // spread across trees.
+  let bits = 0;
+  for (let c = 0; c <= cats; c++) {
+    if ((c & 31) === 0) bits = rng.nextU32();
+    mask[c] = count[c] === 0 ? (bits >>> (c & 31)) & 1 : 0;
+  }
   for (let k = 0; k < cut; k++) mask[present[k]!] = 1;
-  // Categories absent from the node follow a coin flip, so unseen values spread across trees.
-  for (let c = 0; c <= cats; c++) if (count[c] === 0 && rng.next() < 0.5) mask[c] = 1;
-  return mask;
 }
