@@ -5,6 +5,7 @@ import { describeError } from './errors.js';
 import { planCommand } from './plan.js';
 import { regressCommand } from './regress.js';
 import { reportCommand } from './report.js';
+import { collect, replayCommand } from './replay.js';
 import { resultsCommand } from './results.js';
 import { runCommand } from './run.js';
 import { topologyCommand } from './topology.js';
@@ -97,6 +98,23 @@ export async function main(argv: string[]): Promise<number> {
     .option('-q, --quiet', 'no progress output')
     .action(async (file: string, opts) => {
       status = await regressCommand(file, opts);
+    });
+
+  program
+    .command('replay')
+    .description('judge search strategies on a recorded table of measured configurations, without running a benchmark')
+    .option('--table <file>', 'CSV: one row per configuration (e.g. from `wayfinder results --format csv`)')
+    .option('--objective <column>', 'the column holding the measured objective')
+    .option('--minimize', 'lower objective values are better')
+    .option('--failure <value>', 'objective value that marks a failed configuration')
+    .option('--params <a,b,c>', 'the parameter columns (default: all but the objective; an export\'s experiment parameters)')
+    .option('--strategy <name>', 'grid, random or bayesian; repeat for several (default: all)', collect)
+    .option('--budget <n>', 'evaluations per search; repeat for several (default: 10, 20, 40, 100)', collect)
+    .option('--seeds <k>', 'searches per strategy, each with its own seed', '30')
+    .option('--json', 'print {"results": [...]} as JSON')
+    .option('--plot <file.svg>', 'draw best-so-far against evaluations, per strategy')
+    .action((opts) => {
+      status = replayCommand(opts);
     });
 
   program

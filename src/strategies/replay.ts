@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { InputError, type Config, type Param, type StrategyName, type Value } from '../types.js';
-import { parseCsv } from './csv.js';
+import { parseCsvRows, type CsvRow } from './csv.js';
 import { PoolSpace } from './pool-space.js';
 import { ratioTo } from './ratio.js';
 import { simulate } from './simulate.js';
@@ -30,71 +30,97 @@ export interface Table {
 
 export interface LoadOptions {
   objective: string;
-  /** Parameter columns; default: every column but the objective. */
+  /**
+   * Parameter columns; default: the experiment's parameters in a `wayfinder results --format csv`
+   * export (the columns between "default" and "objective"), else every column but the objective.
+   */
   params?: string[];
   minimize?: boolean;
   /** Objective value that marks a failed configuration. */
   failure?: number;
 }
 
-export function loadTable(csvText: string, opts: LoadOptions): Table {
-  const cells = parseCsv(csvText);
-  const header = cells[0]?.map((h) => h.trim());
-  if (!header || header.length === 0 || cells.length < 2) throw new InputError('the table needs a header line and at least one row');
-  const dup = header.find((h, i) => header.indexOf(h) !== i);
-  if (dup !== undefined) throw new InputError(`column "${dup}" appears twice in the header`);
-  const column = (name: string, what: string): number => {
+/** Columns `wayfinder results --format csv` writes before and after the parameters. */
+const EXPORT_LEAD = ['config_id', 'build_id', 'status', 'default'];
+
+export function loadTable(csvText: string, opts: LoadOptions, file = 'table'): Table {
+  const parsed = parseCsvRows(csvText, file);
+  const head = parsed[0];
+  const header = head?.cells.map((h) => h.trim());
+  if (!head || !header || header.length === 0 || parsed.length < 2) {
+    throw new InputError('the table needs a header line and at least one row', { file, line: head?.line ?? 1, col: 1 });
+  }
+  const at = (r: CsvRow, col = 0) => ({ file, line: r.line, col: r.cols[col] ?? 1 });
+  const dup = header.findIndex((h, i) => header.indexOf(h) !== i);
+  if (dup >= 0) throw new InputError(`column "${header[dup]}" appears twice in the header`, at(head, dup));
+  const column = (name: string, what: string, flag: string): number => {
     const i = header.indexOf(name);
-    if (i < 0) throw new InputError(`unknown ${what} column "${name}"`, undefined, `columns: ${header.join(', ')}`);
+    if (i < 0) throw new InputError(`${flag}: unknown ${what} column "${name}"`, { file, line: head.line, col: 1 }, `columns: ${header.join(', ')}`);
     return i;
   };
-  const objCol = column(opts.objective, 'objective');
+  const objCol = column(opts.objective, 'objective', '--objective');
+  const exported = EXPORT_LEAD.every((c) => header.includes(c)) && header.includes('objective');
   const explicit = opts.params !== undefined;
-  const names = opts.params ?? header.filter((h) => h !== opts.objective);
+  const names =
+    opts.params ??
+    (exported ? header.slice(header.indexOf('default') + 1, header.indexOf('objective')) : header.filter((h) => h !== opts.objective));
   for (const n of names) {
-    column(n, 'parameter');
-    if (n === opts.objective) throw new InputError(`column "${n}" is the objective; it cannot also be a parameter`);
+    column(n, 'parameter', '--params');
+    if (n === opts.objective) throw new InputError(`--params: column "${n}" is the objective; it cannot also be a parameter`);
   }
-  const body = cells.slice(1);
-  body.forEach((r, k) => {
-    if (r.length !== header.length) {
-      throw new InputError(`row ${k + 1} (line ${k + 2}) has ${r.length} cells; the header has ${header.length}`);
+  const notes: string[] = [];
+  let body = parsed.slice(1);
+  body.forEach((r) => {
+    if (r.cells.length !== header.length) {
+      throw new InputError(`this row has ${r.cells.length} cells; the header has ${header.length}`, at(r));
     }
   });
-  const cell = (k: number, col: number): string => {
-    const v = body[k]![col]!.trim();
-    if (v === '') throw new InputError(`row ${k + 1} (line ${k + 2}), column "${header[col]}": missing value`);
+  // An export of an unfinished experiment lists configurations still queued: they have no result.
+  const statusCol = exported ? header.indexOf('status') : -1;
+  const status = (r: CsvRow): string => (statusCol >= 0 ? r.cells[statusCol]!.trim() : 'done');
+  if (statusCol >= 0) {
+    const unmeasured = body.filter((r) => !['done', 'failed'].includes(status(r)));
+    if (unmeasured.length > 0) notes.push(`skipped ${unmeasured.length} configurations not measured yet (lines ${unmeasured.map((r) => r.line).join(', ')})`);
+    body = body.filter((r) => ['done', 'failed'].includes(status(r)));
+    if (body.length === 0) throw new InputError('no configuration of this export has been measured', { file, line: head.line, col: 1 });
+  }
+  const cell = (r: CsvRow, col: number): string => {
+    const v = r.cells[col]!.trim();
+    if (v === '') throw new InputError(`column "${header[col]}": missing value`, at(r, col));
     return v;
   };
 
-  const notes: string[] = [];
   const params: Param[] = [];
+  const typed = new Map<number, Value[]>();
   for (const name of names) {
     const col = header.indexOf(name);
-    const raw = body.map((_, k) => cell(k, col));
+    const raw = body.map((r) => cell(r, col));
     const values = typedColumn(raw);
     const distinct = distinctValues(values);
     if (distinct.length < 2) {
-      if (explicit) throw new InputError(`parameter column "${name}" has a single value (${raw[0]}): nothing to choose`);
-      notes.push(`dropped column "${name}": every row has ${raw[0]}`);
-      continue;
+      throw new InputError(
+        `parameter column "${name}" has a single value (${raw[0]}) in every row: nothing to choose`,
+        { file, line: head.line, col: head.cols[col] ?? 1 },
+        explicit ? 'leave it out of --params' : 'name the parameter columns with --params, without this one',
+      );
     }
     const type = typeof distinct[0] === 'number' ? 'integer' : typeof distinct[0] === 'boolean' ? 'boolean' : 'string';
     params.push({ name, type, domain: { kind: 'list', values: distinct }, when: 'test' });
-    body.forEach((_, k) => ((body[k] as unknown as Value[])[col] = values[k]!));
+    typed.set(col, values);
   }
-  if (params.length === 0) throw new InputError('no parameter column varies: nothing to search');
 
-  const rows: Config[] = body.map((r) => {
+  const rows: Config[] = body.map((_, k) => {
     const c: Config = {};
-    for (const p of params) c[p.name] = (r as unknown as Value[])[header.indexOf(p.name)]!;
+    for (const p of params) c[p.name] = typed.get(header.indexOf(p.name))![k]!;
     return c;
   });
-  const values = body.map((_, k) => {
-    const text = cell(k, objCol);
+  const values = body.map((r) => {
+    // A failed configuration in an export has no objective: its status says so.
+    if (status(r) === 'failed') return undefined;
+    const text = cell(r, objCol);
     const v = Number(text);
     if (!Number.isFinite(v)) {
-      throw new InputError(`row ${k + 1} (line ${k + 2}), column "${opts.objective}": "${text}" is not a number`, undefined, 'mark failed runs with a number and pass it as the failure value');
+      throw new InputError(`column "${opts.objective}": "${text}" is not a number`, at(r, objCol), 'mark failed runs with a number and pass it as --failure');
     }
     return opts.failure !== undefined && v === opts.failure ? undefined : v;
   });
@@ -106,18 +132,24 @@ export function loadTable(csvText: string, opts: LoadOptions): Table {
     const prev = firstRow.get(key);
     if (prev !== undefined) {
       const what = params.map((p) => `${p.name}=${String(r[p.name])}`).join(', ');
-      throw new InputError(`rows ${prev + 1} and ${k + 1} have the same configuration (${what})`, undefined, 'aggregate repeated measurements first, or name more parameter columns');
+      throw new InputError(
+        `this row ties with line ${body[prev]!.line}: both are the configuration ${what}`,
+        at(body[k]!),
+        'aggregate repeated measurements into one row, or name more parameter columns with --params',
+      );
     }
     firstRow.set(key, k);
   });
 
   const minimize = opts.minimize ?? false;
   const ok = values.filter((v): v is number => v !== undefined);
-  if (ok.length === 0) throw new InputError('every row is a failure: no best value to compare with');
+  if (ok.length === 0) throw new InputError('every row is a failure: no best value to compare with', { file, line: head.line, col: 1 });
   const best = minimize ? Math.min(...ok) : Math.max(...ok);
   const bestRows = values.flatMap((v, k) => (v === best ? [k + 1] : []));
-  if (bestRows.length > 1) notes.push(`best value ${best} is reached by ${bestRows.length} rows (${bestRows.join(', ')})`);
-  if ((minimize && best <= 0) || (!minimize && best <= 0)) notes.push('the best value is not positive: ratios to it are not meaningful');
+  if (bestRows.length > 1) {
+    notes.push(`best value ${best} is reached by ${bestRows.length} rows (lines ${bestRows.map((k) => body[k - 1]!.line).join(', ')}); finding any of them counts as finding the best`);
+  }
+  if (best <= 0) notes.push('the best value is not positive: ratios to it are not meaningful');
   return { objective: opts.objective, minimize, params, rows, values, best, bestRows, notes, space };
 }
 
@@ -247,17 +279,12 @@ export function runReplay(args: ReplayArgs): { table: Table; results: ReplayResu
     if (!args.file) throw new InputError('replay needs a table: a CSV file');
     text = readFileSync(args.file, 'utf8');
   }
-  let table: Table;
-  try {
-    table = loadTable(text, args);
-  } catch (e) {
-    if (e instanceof InputError && args.file) throw new InputError(`${args.file}: ${e.message}`, e.loc, e.hint);
-    throw e;
-  }
+  const table = loadTable(text, args, args.file ?? 'table');
   const strategies = args.strategies ?? [...STRATEGY_NAMES];
   for (const s of strategies) if (!STRATEGY_NAMES.includes(s)) throw new InputError(`unknown strategy "${s}" (known: ${STRATEGY_NAMES.join(', ')})`);
   const n = table.rows.length;
-  const budgets = (args.budgets ?? [10, 20, 40, 100].filter((b) => b < n)).map((b) => Math.min(b, n));
+  // A budget beyond the table is allowed: the search simply runs out of configurations.
+  const budgets = args.budgets ?? [10, 20, 40, 100].filter((b) => b < n);
   if (budgets.length === 0) budgets.push(n);
   const seeds = args.seeds ?? 30;
   const { results, traces } = evaluateWithTraces(table, strategies, budgets, seeds);

@@ -16,15 +16,24 @@ const CSV = [
 ].join('\n');
 
 describe('loadTable', () => {
-  it('reads parameters, values, failures and the best row; drops constant columns with a note', () => {
-    const t = loadTable(CSV, { objective: 'rps', failure: -1 });
+  it('reads parameters, values, failures and the best row', () => {
+    const t = loadTable(CSV, { objective: 'rps', failure: -1, params: ['threads', 'sched', 'pin'] });
     expect(t.params.map((p) => p.name)).toEqual(['threads', 'sched', 'pin']);
     expect(t.params[0]!.domain).toEqual({ kind: 'list', values: [1, 2] });
     expect(t.rows).toHaveLength(12);
     expect(t.values.filter((v) => v === undefined)).toHaveLength(1);
     expect(t.best).toBe(257);
     expect(t.bestRows).toEqual([7]);
-    expect(t.notes.join('\n')).toMatch(/dropped column "host"/);
+    expect(t.notes).toEqual([]);
+  });
+
+  it('refuses a single-valued column, named or not, at its header cell', () => {
+    expect(() => loadTable(CSV, { objective: 'rps' }, 'runs.csv')).toThrow(/"host" has a single value \(bench1\)/);
+    try {
+      loadTable(CSV, { objective: 'rps' }, 'runs.csv');
+    } catch (e) {
+      expect((e as InputError).format()).toMatch(/^runs\.csv:1:23: .*\n  name the parameter columns with --params/);
+    }
   });
 
   it('names unknown columns', () => {
@@ -36,28 +45,29 @@ describe('loadTable', () => {
     const bad = CSV.replace('1,rr,off', '1,,off');
     const err = (() => {
       try {
-        loadTable(bad, { objective: 'rps' });
+        loadTable(bad, { objective: 'rps', params: ['threads', 'sched', 'pin'] }, 'runs.csv');
       } catch (e) {
         return e as InputError;
       }
     })();
     expect(err).toBeInstanceOf(InputError);
-    expect(err!.message).toBe('row 4 (line 5), column "sched": missing value');
+    expect(err!.format()).toBe('runs.csv:5:3: column "sched": missing value');
   });
 
   it('refuses a single-valued column named explicitly', () => {
     expect(() => loadTable(CSV, { objective: 'rps', params: ['threads', 'host'] })).toThrow(/"host" has a single value/);
   });
 
-  it('refuses duplicate configurations, naming both rows', () => {
-    expect(() => loadTable(CSV, { objective: 'rps', params: ['threads', 'sched'] })).toThrow(/rows 1 and 2 have the same configuration \(threads=1, sched=fifo\)/);
+  it('refuses rows that tie on every parameter, naming both lines', () => {
+    expect(() => loadTable(CSV, { objective: 'rps', params: ['threads', 'sched'] })).toThrow(/ties with line 2: both are the configuration threads=1, sched=fifo/);
   });
 
   it('refuses a non-numeric objective and reports ties in the best value', () => {
-    expect(() => loadTable(CSV.replace('157,bench1', 'fast,bench1'), { objective: 'rps' })).toThrow(/"fast" is not a number/);
-    const tied = loadTable(CSV.replace('250,bench1', '257,bench1'), { objective: 'rps' });
+    const params = ['threads', 'sched', 'pin'];
+    expect(() => loadTable(CSV.replace('157,bench1', 'fast,bench1'), { objective: 'rps', params })).toThrow(/"fast" is not a number/);
+    const tied = loadTable(CSV.replace('250,bench1', '257,bench1'), { objective: 'rps', params });
     expect(tied.bestRows).toEqual([7, 8]);
-    expect(tied.notes.join('\n')).toMatch(/reached by 2 rows \(7, 8\)/);
+    expect(tied.notes.join('\n')).toMatch(/reached by 2 rows \(lines 8, 9\)/);
   });
 
   it('handles quoted fields and minimisation', () => {
@@ -65,10 +75,35 @@ describe('loadTable', () => {
     expect(t.params[0]!.domain).toEqual({ kind: 'list', values: ['x,1', 'y "q"'] });
     expect(t.best).toBe(3);
   });
+
+  it('counts lines across quoted newlines and blank lines', () => {
+    const text = 'a,b,v\n"multi\nline",1,5\n\nz,2,\n';
+    expect(() => loadTable(text, { objective: 'v' }, 't.csv')).toThrow(InputError);
+    try {
+      loadTable(text, { objective: 'v' }, 't.csv');
+    } catch (e) {
+      expect((e as InputError).format()).toBe('t.csv:5:5: column "v": missing value');
+    }
+    expect(() => loadTable('a,v\n"open,1\n', { objective: 'v' }, 't.csv')).toThrow(/ends inside a quoted field/);
+  });
+
+  it('reads a wayfinder results export: parameters between "default" and "objective", failed rows by status', () => {
+    const text = [
+      'config_id,build_id,status,default,A,B,objective,v,v.ci_low,failure',
+      'c1,b1,done,true,1,x,10,10,9,',
+      'c2,b1,failed,false,1,y,,,,test',
+      'c3,b2,done,false,2,x,30,30,28,',
+      'c4,b2,running,false,2,y,,,,',
+    ].join('\n');
+    const t = loadTable(text, { objective: 'objective' });
+    expect(t.params.map((p) => p.name)).toEqual(['A', 'B']);
+    expect(t.values).toEqual([10, undefined, 30]);
+    expect(t.notes.join('\n')).toMatch(/skipped 1 configurations not measured yet \(lines 5\)/);
+  });
 });
 
 describe('replay', () => {
-  const table = loadTable(CSV, { objective: 'rps', failure: -1 });
+  const table = loadTable(CSV, { objective: 'rps', failure: -1, params: ['threads', 'sched', 'pin'] });
 
   it('picks only recorded rows, each once, and a run is a prefix of a longer one', () => {
     for (const s of ['grid', 'random', 'bayesian'] as const) {
@@ -88,7 +123,7 @@ describe('replay', () => {
   });
 
   it('runReplay prints a table and draws one line per strategy', () => {
-    const out = runReplay({ csv: CSV, objective: 'rps', failure: -1, budgets: [4, 8], seeds: 4 });
+    const out = runReplay({ csv: CSV, objective: 'rps', failure: -1, params: ['threads', 'sched', 'pin'], budgets: [4, 8], seeds: 4 });
     expect(out.results).toHaveLength(6);
     expect(out.text).toMatch(/12 configurations, 3 parameters/);
     expect(out.text).toMatch(/^bayesian\s+8/m);

@@ -1,0 +1,78 @@
+// `wayfinder replay`: judge search strategies on a recorded table of measured configurations,
+// without running a benchmark (see src/strategies/replay.ts).
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { runReplay } from '../strategies/replay.js';
+import { STRATEGY_NAMES } from '../strategies/strategy.js';
+import type { StrategyName } from '../types.js';
+import { UsageError, positiveInt } from './errors.js';
+
+export interface ReplayOptions {
+  table?: string;
+  objective?: string;
+  minimize?: boolean;
+  failure?: string;
+  params?: string;
+  strategy?: string[];
+  budget?: string[];
+  seeds?: string;
+  json?: boolean;
+  plot?: string;
+}
+
+/** Commander collector: a repeatable flag whose values may also be comma separated. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((v) => v.trim())];
+}
+
+export function replayCommand(o: ReplayOptions): number {
+  if (!o.table) throw new UsageError('--table: which recorded table to replay (a CSV file) is required');
+  if (!o.objective) throw new UsageError('--objective: the column that holds the measured objective is required');
+  let text: string;
+  try {
+    text = readFileSync(o.table, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--table: cannot read ${o.table}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const strategies = o.strategy?.map((s) => {
+    if (!(STRATEGY_NAMES as readonly string[]).includes(s)) throw new UsageError(`--strategy: unknown strategy "${s}" (known: ${STRATEGY_NAMES.join(', ')})`);
+    return s as StrategyName;
+  });
+  const budgets = o.budget?.map((b) => positiveInt(b, '--budget'));
+  let failure: number | undefined;
+  if (o.failure !== undefined) {
+    failure = Number(o.failure);
+    if (o.failure.trim() === '' || !Number.isFinite(failure)) throw new UsageError(`--failure: expected a number, got "${o.failure}"`);
+  }
+  const params = o.params?.split(',').map((p) => p.trim());
+  if (params?.some((p) => p === '')) throw new UsageError(`--params: empty column name in "${o.params}"`);
+
+  const out = runReplay({
+    file: o.table,
+    csv: text,
+    objective: o.objective,
+    ...(o.minimize ? { minimize: true } : {}),
+    ...(failure !== undefined ? { failure } : {}),
+    ...(params ? { params } : {}),
+    ...(strategies ? { strategies: [...new Set(strategies)] } : {}),
+    ...(budgets ? { budgets: [...new Set(budgets)].sort((a, b) => a - b) } : {}),
+    ...(o.seeds !== undefined ? { seeds: positiveInt(o.seeds, '--seeds') } : {}),
+  });
+  if (o.plot) writeFileSync(o.plot, out.svg);
+  if (o.json) {
+    const results = out.results.map((r) => ({
+      strategy: r.strategy,
+      budget: r.budget,
+      meanRatio: r.meanRatio,
+      stdRatio: r.stdRatio,
+      shareBest: r.shareBest,
+      share95: r.share95,
+      // JSON has no Infinity: null when most runs did not reach 95% within the budget.
+      medianEvalsTo95: Number.isFinite(r.medianEvalsTo95) ? r.medianEvalsTo95 : null,
+    }));
+    process.stdout.write(`${JSON.stringify({ results }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${out.text}\n${o.plot ? `\nbest-so-far plot written to ${o.plot}\n` : ''}`);
+  }
+  return 0;
+}
