@@ -186,7 +186,8 @@ export function replay(table: Table, strategyName: StrategyName, budget: number,
 }
 
 export interface ReplayResult {
-  strategy: StrategyName;
+  /** A strategy's name (or a benchmark baseline's). */
+  strategy: string;
   budget: number;
   /** Mean over seeds of best found / best in table (for minimise best / found): 1 is optimal. */
   meanRatio: number;
@@ -201,7 +202,7 @@ export interface ReplayResult {
 
 /** Figures per budget from traces run at the largest budget (a strategy's first k picks do not depend on its budget). */
 export function summarizeTraces(
-  strategy: StrategyName,
+  strategy: string,
   traces: { bestSoFar: number[]; optimum: number }[],
   budgets: number[],
   direction: 'maximize' | 'minimize',

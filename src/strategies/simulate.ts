@@ -3,7 +3,13 @@
 import type { Config, StrategyName } from '../types.js';
 import { configKey } from './encoding.js';
 import type { SearchSpace } from './space.js';
-import { createStrategy } from './strategy.js';
+import { createStrategy, type Strategy, type StrategyOptions } from './strategy.js';
+
+/** A search from outside src/strategies (the benchmark's baselines): only ask and tell are needed. */
+export interface SearchFactory {
+  name: string;
+  create(space: SearchSpace, opts: StrategyOptions): Pick<Strategy, 'ask' | 'tell'>;
+}
 
 export interface SimulateOptions {
   budget: number;
@@ -26,15 +32,16 @@ export interface Trace {
 export function simulate(
   space: SearchSpace,
   objective: (c: Config) => number | undefined,
-  name: StrategyName,
+  name: StrategyName | SearchFactory,
   opts: SimulateOptions,
 ): Trace {
-  const strategy = createStrategy(name, space, {
+  const sopts: StrategyOptions = {
     seed: opts.seed,
     budget: opts.budget,
     direction: opts.direction,
     randomStart: opts.randomStart ?? name === 'grid',
-  });
+  };
+  const strategy = typeof name === 'string' ? createStrategy(name, space, sopts) : name.create(space, sopts);
   const better = opts.direction === 'maximize' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;
   const seen = new Set<string>();
   const trace: Trace = { bestSoFar: [], configs: [], repeats: 0 };
