@@ -7,6 +7,7 @@ import type { ConfigRow, ExperimentRow, Store } from '../store/store.js';
 import { better, rankConfigs } from '../study/summary.js';
 import type { Config, Objective, Param, Value } from '../types.js';
 import { codecFor } from '../strategies/encoding.js';
+import { wantsLog } from './chart.js';
 import { MIN_SAMPLES, parameterImportance, samplePositions, type Importance } from './importance.js';
 
 export interface ConfigPoint {
@@ -45,9 +46,10 @@ export interface EffectValue {
   median?: number;
   ci?: [number, number];
   ciMethod?: string;
-  /** The surrogate's marginal prediction (fANOVA), mean and spread across trees. */
+  /** The surrogate's marginal prediction (fANOVA), and ±1 sd across trees. */
   marginal?: number;
-  marginalStd?: number;
+  marginalLow?: number;
+  marginalHigh?: number;
 }
 
 export interface MainEffect {
@@ -144,7 +146,8 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
   const def = points.find((p) => p.isDefault);
 
   const observed = done.filter((p) => Number.isFinite(p.objective)).map((p) => ({ config: p.params, value: p.objective as number }));
-  const importance = parameterImportance(spec.params, observed, { seed: opts.seed ?? 1 });
+  // An objective spanning orders of magnitude is analysed (and drawn) on a log scale.
+  const importance = parameterImportance(spec.params, observed, { seed: opts.seed ?? 1, log: wantsLog(observed.map((o) => o.value)) });
 
   return {
     generatedAt: new Date().toISOString(),
@@ -271,7 +274,7 @@ function mainEffects(params: Param[], done: ConfigPoint[], imp: Importance | und
           n: obs.length,
           ...(binned ? { bin: [codec.valueAt(Math.min(...mem)), codec.valueAt(Math.max(...mem))] as [Value, Value] } : {}),
           ...(s ? { median: s.median, ci: s.ci, ciMethod: s.ciMethod } : {}),
-          ...(marginal && mi >= 0 ? { marginal: marginal.mean[mi]!, marginalStd: marginal.std[mi]! } : {}),
+          ...(marginal && mi >= 0 ? { marginal: marginal.mean[mi]!, marginalLow: marginal.low[mi]!, marginalHigh: marginal.high[mi]! } : {}),
         };
       }),
     };

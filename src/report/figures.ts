@@ -95,7 +95,7 @@ export function objectiveFigure(d: ReportData): string {
   let row = 0;
   for (const [cause, n] of [...causes].sort((a, b) => b[1] - a[1])) {
     const yy = m.t + 26 + row * 22;
-    const marks = Math.min(n, 12);
+    const marks = Math.min(n, 8);
     for (let k = 0; k < marks; k++) {
       const cx = fx + 4 + k * 9;
       out.push(`<path class="failed" d="M${cx - 3} ${yy - 3} l6 6 M${cx + 3} ${yy - 3} l-6 6" stroke="${RED}" stroke-width="1.6"/>`);
@@ -144,17 +144,18 @@ export function importanceFigure(imp: Importance): string {
   const labelW = Math.min(260, 20 + 7 * Math.max(...rows.map((r) => r.label.length)));
   const W = 820;
   const rowH = 22;
-  const top = 74;
+  const top = 92;
   const H = top + rows.length * rowH + (pairs.length ? 12 : 0) + 46;
   const x0 = labelW;
   const x1 = W - 230;
   const maxV = Math.max(0.05, ...rows.map((r) => Math.max(r.v + r.sd, r.v + r.extra)));
   const x = scale([0, Math.min(1, maxV)], x0, x1, { zero: true });
   const out = open(W, H, `Parameter importance: ${imp.method}`);
-  const r2 = imp.cvR2 !== undefined ? `; surrogate ${imp.folds}-fold cross-validated R² = ${imp.cvR2.toFixed(2)}` : '';
-  out.push(`<text x="12" y="38" fill="#555">share of the surrogate's variance explained; ${imp.trees} trees fitted on ${imp.samples} measured configurations${esc(r2)}</text>`);
+  const r2 = imp.cvR2 !== undefined ? `; the surrogate predicts held-out configurations with R² = ${imp.cvR2.toFixed(2)} (${imp.folds}-fold)` : '';
+  out.push(`<text x="12" y="38" fill="#555">share of the surrogate's variance${imp.scale === 'log10' ? ' (of log10 of the objective)' : ''} explained</text>`);
+  out.push(`<text x="12" y="56" fill="#555">${imp.trees} trees fitted on ${imp.samples} measured configurations${esc(r2)}</text>`);
   out.push(
-    `<text x="12" y="56" fill="#555"><tspan fill="${BLUE}">■ main effect</tspan>  <tspan fill="#a9c8e6">■ in interactions</tspan>  <tspan fill="${ORANGE}">■ pairwise interaction</tspan>  whiskers: ±1 sd across trees</text>`,
+    `<text x="12" y="74" fill="#555"><tspan fill="${BLUE}">■ main effect</tspan>  <tspan fill="#a9c8e6">■ in interactions</tspan>  <tspan fill="${ORANGE}">■ pairwise interaction</tspan>  whiskers: ±1 sd across trees</text>`,
   );
   const bottom = top + rows.length * rowH + (pairs.length ? 12 : 0);
   for (const t of x.ticks) {
@@ -192,7 +193,7 @@ export function mainEffectsFigure(effects: MainEffect[], d: ReportData): string 
   const cols = Math.min(3, effects.length);
   const pw = 270;
   const ph = 230;
-  const W = cols * pw + 20;
+  const W = cols * pw + 60;
   const H = 60 + Math.ceil(effects.length / cols) * ph;
   const out = open(W, H, `Main effects on ${d.objective.metric}`);
   out.push(
@@ -209,10 +210,15 @@ export function mainEffectsFigure(effects: MainEffect[], d: ReportData): string 
     const all = e.values.flatMap((v) => [
       ...(v.median !== undefined ? [v.median] : []),
       ...(v.ci ?? []),
-      ...(v.marginal !== undefined ? [v.marginal - (v.marginalStd ?? 0), v.marginal + (v.marginalStd ?? 0)] : []),
+      ...(v.marginal !== undefined ? [v.marginalLow!, v.marginalHigh!] : []),
     ]);
-    const log = wantsLog(e.values.flatMap((v) => (v.median !== undefined ? [v.median] : [])));
-    const y = scale(all.length ? all.filter((v) => !log || v > 0) : [0, 1], yBot, yTop, { log });
+    const log = d.importance?.scale === 'log10' || wantsLog(e.values.flatMap((v) => (v.median !== undefined ? [v.median] : [])));
+    const shown = all.filter((v) => Number.isFinite(v) && (!log || v > 0));
+    const y = scale(shown.length ? shown : [1, 10], yBot, yTop, { log });
+    // Everything drawn stays inside the axis (an interval reaching below zero on a log axis, say).
+    const lo = y.ticks[0]!;
+    const hi = y.ticks[y.ticks.length - 1]!;
+    const yc = (v: number): string => y(Math.min(hi, Math.max(lo, v))).toFixed(1);
     const share = e.fraction !== undefined ? ` (${(e.fraction * 100).toFixed(1)}%)` : '';
     out.push(`<text class="effect-title" x="${ox + m.l}" y="${oy + 14}" font-weight="bold">${esc(e.name + share)}</text>`);
     yAxis(out, y, x0, x1, undefined, yTop, yBot);
@@ -228,26 +234,22 @@ export function mainEffectsFigure(effects: MainEffect[], d: ReportData): string 
     });
     const marg = e.values.map((v, i) => ({ v, i })).filter(({ v }) => v.marginal !== undefined);
     if (marg.length > 0) {
-      const upper = marg.map(({ v, i }) => `${px(i).toFixed(1)},${y(clampLog(v.marginal! + (v.marginalStd ?? 0), log)).toFixed(1)}`);
-      const lower = marg.map(({ v, i }) => `${px(i).toFixed(1)},${y(clampLog(v.marginal! - (v.marginalStd ?? 0), log)).toFixed(1)}`).reverse();
+      const upper = marg.map(({ v, i }) => `${px(i).toFixed(1)},${yc(v.marginalHigh!)}`);
+      const lower = marg.map(({ v, i }) => `${px(i).toFixed(1)},${yc(v.marginalLow!)}`).reverse();
       out.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${BLUE}" fill-opacity="0.15" stroke="none"/>`);
-      out.push(`<polyline class="marginal" points="${marg.map(({ v, i }) => `${px(i).toFixed(1)},${y(clampLog(v.marginal!, log)).toFixed(1)}`).join(' ')}" fill="none" stroke="${BLUE}" stroke-width="2"/>`);
+      out.push(`<polyline class="marginal" points="${marg.map(({ v, i }) => `${px(i).toFixed(1)},${yc(v.marginal!)}`).join(' ')}" fill="none" stroke="${BLUE}" stroke-width="2"/>`);
     }
     e.values.forEach((v, i) => {
       if (v.median === undefined || (log && v.median <= 0)) return;
       const cx = px(i).toFixed(1);
       if (v.ci && v.ci[0] !== v.ci[1]) {
-        out.push(`<line x1="${cx}" x2="${cx}" y1="${y(clampLog(v.ci[0], log)).toFixed(1)}" y2="${y(clampLog(v.ci[1], log)).toFixed(1)}" stroke="#111"/>`);
+        out.push(`<line x1="${cx}" x2="${cx}" y1="${yc(v.ci[0])}" y2="${yc(v.ci[1])}" stroke="#111"/>`);
       }
-      out.push(`<circle class="effect" cx="${cx}" cy="${y(v.median).toFixed(1)}" r="3.5" fill="#111"><title>${esc(`${e.name}=${v.bin ? `${String(v.bin[0])}…${String(v.bin[1])}` : String(v.value)}: median ${fmtNum(v.median)} [${fmtNum(v.ci?.[0])}, ${fmtNum(v.ci?.[1])}] over ${v.n}`)}</title></circle>`);
+      out.push(`<circle class="effect" cx="${cx}" cy="${yc(v.median)}" r="3.5" fill="#111"><title>${esc(`${e.name}=${v.bin ? `${String(v.bin[0])}…${String(v.bin[1])}` : String(v.value)}: median ${fmtNum(v.median)} [${fmtNum(v.ci?.[0])}, ${fmtNum(v.ci?.[1])}] over ${v.n}`)}</title></circle>`);
     });
   });
   out.push('</svg>');
   return out.join('\n');
-}
-
-function clampLog(v: number, log: boolean): number {
-  return log ? Math.max(v, 1e-300) : v;
 }
 
 export function runStatsFigure(s: RunStats): string {

@@ -40,12 +40,15 @@ export interface Marginal {
   values: Value[];
   /** Predicted objective with this value, averaged over every other parameter (mean over trees). */
   mean: number[];
-  /** Spread of that prediction across the trees. */
-  std: number[];
+  /** That prediction one standard deviation (across trees) below and above, in the objective's units. */
+  low: number[];
+  high: number[];
 }
 
 export interface Importance {
   method: string;
+  /** What the surrogate was fitted to: the objective, or log10 of it (when it spans orders of magnitude). */
+  scale: 'linear' | 'log10';
   /** Configurations the surrogate was fitted on. */
   samples: number;
   trees: number;
@@ -66,6 +69,11 @@ export interface ImportanceOptions {
   maxPairParams?: number;
   /** At most this many values per parameter in a marginal (evenly spread over larger domains). */
   maxMarginalValues?: number;
+  /**
+   * Fit log10 of the objective (every value must be positive): variance shares then measure
+   * multiplicative effects, and one huge outlier does not own the variance.
+   */
+  log?: boolean;
 }
 
 /** At most this many values of one parameter in a marginal or a main-effect figure. */
@@ -106,7 +114,9 @@ export function trainingSet(params: readonly Param[], rows: readonly Observed[])
 
 export function parameterImportance(params: readonly Param[], rows: readonly Observed[], opts: ImportanceOptions = {}): Importance | undefined {
   if (rows.length < MIN_SAMPLES || params.length === 0) return undefined;
-  const { enc, data } = trainingSet(params, rows);
+  const log = opts.log === true && rows.every((r) => r.value > 0);
+  const { enc, data } = trainingSet(params, log ? rows.map((r) => ({ config: r.config, value: Math.log10(r.value) })) : rows);
+  const back = (v: number): number => (log ? 10 ** v : v);
   const rng = new Rng(opts.seed ?? 1);
   const fo = surrogateOptions(data.dims, opts.trees);
   const forest = new Forest(data, fo, rng);
@@ -156,20 +166,22 @@ export function parameterImportance(params: readonly Param[], rows: readonly Obs
   const marginals: Marginal[] = enc.codecs.map((c, f) => {
     const K = c.size;
     const idx = samplePositions(K, maxVals);
-    const means: number[] = [];
-    const stds: number[] = [];
+    const m: Marginal = { name: c.name, values: idx.map((i) => c.valueAt(i)), mean: [], low: [], high: [] };
     for (const i of idx) {
-      const r = c.rank(i);
-      const per = trees.map((t) => t.marginalAt(f, r));
-      means.push(avg(per));
-      stds.push(sd(per));
+      const per = trees.map((t) => t.marginalAt(f, c.rank(i)));
+      const mu = avg(per);
+      const s = sd(per);
+      m.mean.push(back(mu));
+      m.low.push(back(mu - s));
+      m.high.push(back(mu + s));
     }
-    return { name: c.name, values: idx.map((i) => c.valueAt(i)), mean: means, std: stds };
+    return m;
   });
 
   const cv = crossValidatedR2(data, fo, opts.seed ?? 1);
   return {
     method: IMPORTANCE_METHOD,
+    scale: log ? 'log10' : 'linear',
     samples: rows.length,
     trees: fo.trees,
     ...(cv ? { cvR2: cv.r2, folds: cv.folds } : {}),

@@ -55,6 +55,29 @@ describe('parameter importance (fANOVA over a random-forest surrogate)', () => {
     mb.mean.forEach((v, i) => expect(v).toBeCloseTo(1 + 3 * (mb.values[i] as number), 6));
   });
 
+  it('analyses an objective spanning orders of magnitude on a log scale, where multiplicative effects add up', () => {
+    // y = 10^A · 3^B: log10 y = A + B·log10(3), no interaction at all. A uniform on {0..3} has variance
+    // 1.25; B on {0, 1, 2} has 2/3·log10(3)².
+    const f = experiment(`  - { name: A, type: integer, only: [0, 1, 2, 3], default: 0 }
+  - { name: B, type: integer, only: [0, 1, 2], default: 0 }
+  - { name: C, type: string, only: [x, y], default: x }`);
+    for (const c of grid({ A: [0, 1, 2, 3], B: [0, 1, 2], C: ['x', 'y'] })) {
+      measure(f, c, [10 ** (c.A as number) * 3 ** (c.B as number)], { isDefault: c.A === 0 && c.B === 0 && c.C === 'x' });
+    }
+    const r = renderReport(f.store, f.id);
+    const imp = r.json.importance!;
+    expect(imp.scale).toBe('log10');
+    const vb = (2 / 3) * Math.log10(3) ** 2;
+    expect(imp.params.find((p) => p.name === 'A')!.fraction).toBeCloseTo(1.25 / (1.25 + vb), 6);
+    expect(imp.params.find((p) => p.name === 'B')!.fraction).toBeCloseTo(vb / (1.25 + vb), 6);
+    expect(imp.pairs[0]!.fraction).toBeCloseTo(0, 9);
+    // Marginals come back in the objective's units: the geometric mean over B of 10^A · 3^B.
+    const ma = imp.marginals.find((m) => m.name === 'A')!;
+    ma.mean.forEach((v, i) => expect(v / (10 ** (ma.values[i] as number) * 3)).toBeCloseTo(1, 6));
+    expect(r.html).toContain('to log10 of the objective');
+    expect(r.figures.find((x) => x.name === 'objective')!.svg).toContain('log scale');
+  });
+
   it('ranks parameters that do not matter last and finds a planted interaction as the top pair, from a noisy sample', () => {
     // y = 100 + 40·(A xor B) + 10·C + noise; D and E do nothing. A and B have no main effect at all:
     // only as a pair do they matter.
