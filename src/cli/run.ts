@@ -3,6 +3,8 @@
 
 import { checkContainerJobs } from '../runners/docker/preflight.js';
 import { loadExperiment } from '../spec/index.js';
+import { hostRootsFromEnv } from '../isolation/host.js';
+import { tuneHost, type TunedHost } from '../regress/host.js';
 import { Study } from '../study/study.js';
 import { hostFacts } from '../study/host-facts.js';
 import { summarizeStudy, type StudySummary } from '../study/summary.js';
@@ -43,11 +45,20 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
   const cpus = o.cpus !== undefined ? parseCpus(o.cpus) : undefined;
   // Missing images, devices or networks are found before anything is queued or run.
   await checkContainerJobs(exp, o.dockerSocket ? { socket: o.dockerSocket } : {});
+  // The experiment's host settings, applied before any job can start and put back after the last
+  // (what a killed run left changed is put back first); what the host lacks is said once and recorded.
+  let tuning: TunedHost | undefined;
   const ws = await Workspace.open({
     workdir: o.workdir,
+    prepare: async (workdir) => {
+      tuning = await tuneHost(workdir, exp.host, hostRootsFromEnv());
+    },
     ...(o.redis ? { redis: o.redis } : {}),
     ...(cpus ? { cpus } : {}),
     ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
+  }).catch(async (e: unknown) => {
+    await tuning?.restore();
+    throw e;
   });
   const err = process.stderr;
   let interrupted = 0;
@@ -66,7 +77,8 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const host = await hostFacts();
+    for (const u of tuning?.unavailable ?? []) err.write(`wayfinder: ${u}\n`);
+    const host = { ...(await hostFacts()), tuning: { changed: tuning?.tuned ?? [], unavailable: tuning?.unavailable ?? [] } };
     study = new Study(exp, ws.store, ws.queues, { host });
     const budget = exp.exploration.budget;
     const total = Number(budget !== undefined && BigInt(budget) < study.space.size ? BigInt(budget) : study.space.size);
@@ -93,7 +105,11 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await ws.close({ force: interrupted > 0 });
+    try {
+      await ws.close({ force: interrupted > 0 });
+    } finally {
+      await tuning?.restore();
+    }
   }
 }
 

@@ -123,3 +123,11 @@ export class HostTuning {
     if (snap) await restoreFile(this.stateFile, snap);
   }
 }
+
+/** Roots for host tuning: WAYFINDER_SYSFS_ROOT and WAYFINDER_PROCFS_ROOT point it at a stand-in tree (tests). */
+export function hostRootsFromEnv(env: NodeJS.ProcessEnv = process.env): { sysfsRoot?: string; procRoot?: string } {
+  return {
+    ...(env.WAYFINDER_SYSFS_ROOT ? { sysfsRoot: env.WAYFINDER_SYSFS_ROOT } : {}),
+    ...(env.WAYFINDER_PROCFS_ROOT ? { procRoot: env.WAYFINDER_PROCFS_ROOT } : {}),
+  };
+}

@@ -24,6 +24,8 @@ export interface WorkspaceOptions {
   worker?: boolean;
   /** The Docker engine's socket for container jobs (default: DOCKER_HOST, then /var/run/docker.sock). */
   dockerSocket?: string;
+  /** Run once the work directory is locked and before any job can start (host tuning). */
+  prepare?: (workdir: string) => Promise<void>;
   /** Where the worker's cgroups and resctrl live (tests point resctrl at a stand-in tree). */
   isolation?: HostWorkerOptions['isolation'];
 }
@@ -46,6 +48,7 @@ export class Workspace {
     mkdirSync(logsDir(workdir), { recursive: true });
     const releaseLock = lockWorkdir(workdir);
     try {
+      await opts.prepare?.(workdir);
       const log = pino({ level: 'debug' }, pino.destination({ dest: join(logsDir(workdir), 'wayfinder.log'), sync: false, mkdir: true }));
       const store = new Store(join(workdir, 'wayfinder.db'));
       const redis = opts.redis ? await connectRedis(opts.redis) : await startEmbeddedRedis(workdir);
