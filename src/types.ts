@@ -33,7 +33,17 @@ export interface Param {
   kconfig?: boolean;
   /** A workload dimension (connections, loss rate) rather than a system knob. */
   workload?: boolean;
+  /** A constant set in a copy of the build's source tree (src/targets/patch.ts). */
+  patch?: PatchSpec;
   loc?: SourceLoc;
+}
+
+/** Where a `patch` parameter's value goes: the one match of `pattern` in `file`, its first group replaced. */
+export interface PatchSpec {
+  /** Relative to the source tree's root. */
+  file: string;
+  /** A regular expression with one capture group around the value; must match exactly once. */
+  pattern: string;
 }
 
 export type Isolation = 'none' | 'core' | 'cache' | 'socket' | 'full';
@@ -81,7 +91,48 @@ export interface JobSpec {
   outputs: PathMapping[];
   resources: JobResources;
   env: Record<string, string>;
+  /** Tests: boot this kernel in a fresh QEMU VM for each run (src/runners/qemu.ts). */
+  vm?: VmSpec;
+  /** Builds: resolve the Kconfig parameters into a .config first (src/targets/kconfig.ts). */
+  kconfig?: KconfigSpec;
+  /** Builds: copy this source tree into the build directory (patch parameters apply to the copy). */
+  source?: string;
   loc?: SourceLoc;
+}
+
+/**
+ * A VM a test boots. Strings may name parameters and WAYFINDER_* variables as ${NAME}; relative
+ * paths are resolved against the build directory (or the experiment's when there is no build).
+ */
+export interface VmSpec {
+  kernel: string;
+  initrd?: string;
+  /** Size ("64M") or MiB. */
+  memory: string;
+  cores: number;
+  args?: string;
+  accel: 'kvm' | 'tcg' | 'auto';
+  /** user: QEMU's user-mode networking with `forward`ed guest ports on 127.0.0.1; none: no NIC. */
+  net: 'user' | 'none';
+  /** Guest TCP ports reachable on 127.0.0.1 (user networking). */
+  forward: number[];
+  /** A regular expression the serial console prints once the guest is up. */
+  marker: string;
+  /** Time to the first successful connection to a forwarded port. */
+  probe?: { kind: 'tcp' | 'http'; port: number; path: string };
+  /** Find the least memory (MiB) the guest reaches its marker in, by bisection between these. */
+  footprint?: { min: number; max: number };
+  bootTimeoutSec: number;
+}
+
+/** How a build resolves its Kconfig parameters. */
+export interface KconfigSpec {
+  /** The .config to write, relative to the build directory. */
+  config: string;
+  /** A starting configuration copied in first (a defconfig, the application's .config). */
+  base?: string;
+  /** The target's own resolver, run in the build directory with KCONFIG_CONFIG set. */
+  resolve: string;
 }
 
 export type ParserKind = 'wrk' | 'redis-benchmark' | 'regex' | 'json' | 'tcp-echo';

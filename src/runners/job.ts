@@ -9,6 +9,7 @@ import type { JobSpec, PathMapping } from '../types.js';
 import { runContainerJob } from './docker/job.js';
 import { buildDir, runDir } from './paths.js';
 import { describeFailure, processSucceeded, runProcess, type ProcessResult } from './process.js';
+import { bootTestVm, type TestVm } from './qemu.js';
 import type { ProcessRegistry } from './registry.js';
 import type { BuildResult, BuildWork, Placement, RunResult, TestWork } from './work.js';
 
@@ -184,22 +185,39 @@ export async function executeTest(
     const startedAt = Date.now();
     const key = `test-${work.experimentId}-${work.configId}-${job.name}-${warmup ? 'w' : ''}${iteration}`;
     const build = work.hasBuild ? { dir: builtDir, outputs: work.buildOutputs ?? [] } : undefined;
-    const { result, attempts } = await attempt(
-      { job, dir, vars, key, experimentId: work.experimentId, experimentDir: work.experimentDir, ...(build ? { build } : {}) },
-      ctx,
-      allCpus,
-    );
-    const base = {
+    const vm = job.vm
+      ? await bootTestVm(job.vm, {
+          dir,
+          env: baseEnv(vars),
+          baseDir: builtDir || work.experimentDir,
+          cpus: ctx.placement.cpus,
+          registry: ctx.registry,
+          key,
+          measureFootprint: !warmup && iteration === pending[0],
+        })
+      : undefined;
+    const runBase = (durationMs: number, attempts: number) => ({
       kind: 'run' as const,
       experimentId: work.experimentId,
       configId: work.configId,
       test: job.name,
       iteration,
-      durationMs: Math.round(result.durationMs),
+      durationMs: Math.round(durationMs),
       attempts,
       placement: ctx.placement,
       startedAt,
-    };
+    });
+    if (vm && 'error' in vm) return { ...runBase(Date.now() - startedAt, 1), status: 'failed', failure: 'boot', error: vm.error, metrics: {} };
+    let ran: Awaited<ReturnType<typeof attempt>>;
+    let vmOut: Awaited<ReturnType<TestVm['finish']>> | undefined;
+    try {
+      const launch = { job, dir, vars: vm ? { ...vars, ...vm.env } : vars, key, experimentId: work.experimentId, experimentDir: work.experimentDir };
+      ran = await attempt({ ...launch, ...(build ? { build } : {}) }, ctx, allCpus);
+    } finally {
+      vmOut = await vm?.finish();
+    }
+    const { result, attempts } = ran;
+    const base = runBase(result.durationMs, attempts);
     if (!processSucceeded(result)) {
       return {
         ...base,
@@ -214,7 +232,8 @@ export async function executeTest(
     if (errors.length > 0) {
       return { ...base, status: 'failed', failure: 'parse', error: errors.join('; '), metrics: values };
     }
-    return { ...base, status: 'ok', metrics: values };
+    if (vmOut?.error) return { ...base, status: 'failed', failure: 'boot', error: vmOut.error, metrics: { ...values, ...vmOut.metrics } };
+    return { ...base, status: 'ok', metrics: { ...values, ...vmOut?.metrics } };
   };
 
   for (let w = 0; w < job.warmup; w++) {

@@ -121,7 +121,7 @@ let prefix: string[] | undefined;
  * included), so no measurement finishes behind the back of a dead coordinator; the leader's
  * group is reaped at the next start. Without setpriv, the reaping alone remains.
  */
-function deathSignalPrefix(): string[] {
+export function deathSignalPrefix(): string[] {
   if (prefix === undefined) {
     const probe = spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' });
     prefix = probe.status === 0 ? ['setpriv', '--pdeathsig', 'KILL', '--'] : [];

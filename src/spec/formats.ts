@@ -55,7 +55,7 @@ export function nativeDraft(f: NativeFile): Draft {
     tests: Array.isArray(f.test)
       ? f.test.map((raw, i): DraftJob => ({ raw, phase: 'test', path: ['test', i] }))
       : [{ raw: f.test, phase: 'test', path: ['test'] }],
-    metrics: f.metrics.map((raw, i) => ({ raw, path: ['metrics', i] })),
+    metrics: (f.metrics ?? []).map((raw, i) => ({ raw, path: ['metrics', i] })),
     objective: { raw: f.objective, path: ['objective'] },
   };
   if (f.build) draft.build = { raw: f.build, phase: 'build', path: ['build'] };

@@ -3,7 +3,8 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { InputError, type Isolation, type JobResources, type JobSpec, type PathMapping } from '../types.js';
+import { InputError, type Isolation, type JobResources, type JobSpec, type PathMapping, type VmSpec } from '../types.js';
+import type { RawVm } from './schema.js';
 import type { Path, SourceDoc } from './document.js';
 import type { DraftJob } from './draft.js';
 import { didYouMean } from './suggest.js';
@@ -22,7 +23,8 @@ export function normaliseJob(d: DraftJob, src: SourceDoc, dir: string): JobSpec 
   if (raw.run !== undefined && raw.script !== undefined) {
     throw new InputError(`give either 'run' or 'script', not both`, src.keyLoc(path('script')));
   }
-  if (raw.run === undefined && raw.script === undefined) {
+  // A VM test may only boot and measure: its command (a load generator) is optional.
+  if (raw.run === undefined && raw.script === undefined && raw.vm === undefined) {
     throw new InputError(`the ${d.phase} job needs a command: 'run' (a command line) or 'script' (a file)`, src.loc(d.path));
   }
   const defaults = DEFAULTS[d.phase];
@@ -48,7 +50,52 @@ export function normaliseJob(d: DraftJob, src: SourceDoc, dir: string): JobSpec 
   if (raw.script !== undefined) job.script = scriptOf(raw.script, dir, at('script'));
   if (raw.image !== undefined) job.image = raw.image;
   if (raw.network !== undefined) job.network = raw.network;
+  if (raw.vm !== undefined) job.vm = vmOf(raw.vm, job.cores, (...rest) => src.loc(path('vm', ...rest)));
+  if (raw.kconfig !== undefined) {
+    job.kconfig = { config: raw.kconfig.config ?? '.config', resolve: raw.kconfig.resolve ?? 'make olddefconfig' };
+    if (raw.kconfig.base !== undefined) job.kconfig.base = raw.kconfig.base;
+  }
+  if (raw.source !== undefined) job.source = raw.source;
   return job;
+}
+
+function vmOf(v: RawVm, jobCores: number, at: (...rest: Array<string | number>) => ReturnType<SourceDoc['loc']>): VmSpec {
+  const memory = typeof v.memory === 'number' ? `${v.memory}M` : (v.memory ?? '64M');
+  // A size that names a parameter is checked when the run expands it.
+  if (!memory.includes('${') && parseSize(memory) === undefined) {
+    throw new InputError(`bad size '${memory}' for 'memory'; expected MiB or a number with K, M or G (64M)`, at('memory'));
+  }
+  const marker = v.marker ?? '.';
+  try {
+    new RegExp(marker);
+  } catch (e) {
+    throw new InputError(`marker ${JSON.stringify(marker)} is not a valid regular expression: ${(e as Error).message.split(': ').pop()}`, at('marker'));
+  }
+  const forward = [...new Set(v.forward ?? [])];
+  const vm: VmSpec = {
+    kernel: v.kernel,
+    memory,
+    cores: v.cores ?? jobCores,
+    accel: v.accel ?? 'auto',
+    net: v.net ?? (forward.length > 0 || v.probe !== undefined ? 'user' : 'none'),
+    forward,
+    marker,
+    bootTimeoutSec: v.boot_timeout === undefined ? 60 : timeoutOf(v.boot_timeout, at('boot_timeout')),
+  };
+  if (v.initrd !== undefined) vm.initrd = v.initrd;
+  if (v.args !== undefined) vm.args = v.args;
+  if (v.probe !== undefined) {
+    const p = typeof v.probe === 'number' ? { port: v.probe } : v.probe;
+    vm.probe = { kind: typeof v.probe === 'number' ? 'http' : (v.probe.kind ?? 'http'), port: p.port, path: ('path' in p && p.path) || '/' };
+    if (!vm.forward.includes(p.port)) vm.forward.push(p.port);
+    if (vm.net === 'none') throw new InputError(`'probe' needs networking; remove 'net: none'`, at('probe'));
+  }
+  if (vm.net === 'none' && vm.forward.length > 0) throw new InputError(`'forward' needs 'net: user'`, at('forward'));
+  if (v.footprint !== undefined && v.footprint !== false) {
+    vm.footprint = v.footprint === true ? { min: 8, max: 1024 } : v.footprint;
+    if (vm.footprint.min > vm.footprint.max) throw new InputError(`footprint min (${vm.footprint.min}) is greater than its max (${vm.footprint.max})`, at('footprint'));
+  }
+  return vm;
 }
 
 function scriptOf(script: string, dir: string, loc: ReturnType<SourceDoc['loc']>): string {

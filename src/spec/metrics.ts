@@ -78,7 +78,12 @@ function producedNames(metrics: MetricSpec[]): string[] {
   return metrics.map((m) => (MULTI_VALUE_PARSERS.includes(m.parser) ? `${m.name}.<field>` : m.name));
 }
 
-export function normaliseObjective(o: Draft['objective'], metrics: MetricSpec[], src: SourceDoc): Objective {
+/** Metrics wayfinder measures itself, named `<prefix>.<field>`: a VM test's boot time, image size... */
+export function impliedPrefixes(tests: JobSpec[]): string[] {
+  return tests.some((t) => t.vm) ? ['vm'] : [];
+}
+
+export function normaliseObjective(o: Draft['objective'], metrics: MetricSpec[], src: SourceDoc, implied: string[] = []): Objective {
   const { raw } = o;
   const here = (key?: string): Path => (o.path ? (key ? [...o.path, key] : o.path) : []);
   const given = (['metric', 'maximize', 'minimize'] as const).filter((k) => raw[k] !== undefined);
@@ -100,8 +105,8 @@ export function normaliseObjective(o: Draft['objective'], metrics: MetricSpec[],
     direction = key;
   }
   const metric = raw[key] as string;
-  if (!metricExists(metric, metrics)) {
-    const known = producedNames(metrics);
+  if (!metricExists(metric, metrics) && !implied.some((p) => new RegExp(`^${p}\\.[A-Za-z0-9_]+$`).test(metric))) {
+    const known = [...producedNames(metrics), ...implied.map((p) => `${p}.<field>`)];
     const prefixes = metrics.map((m) => m.name);
     const guess = didYouMean(metric.split('.')[0] ?? metric, prefixes) || didYouMean(metric, known);
     throw new InputError(

@@ -6,7 +6,7 @@ import type { Experiment, Exploration, HostSettings } from '../types.js';
 import type { SourceDoc } from './document.js';
 import type { Draft } from './draft.js';
 import { checkTestNames, normaliseJob } from './jobs.js';
-import { normaliseMetrics, normaliseObjective } from './metrics.js';
+import { impliedPrefixes, normaliseMetrics, normaliseObjective } from './metrics.js';
 import { normaliseParams } from './params.js';
 
 export function normalise(draft: Draft, src: SourceDoc, file: string, dir: string): Experiment {
@@ -15,7 +15,7 @@ export function normalise(draft: Draft, src: SourceDoc, file: string, dir: strin
   const tests = draft.tests.map((t) => normaliseJob(t, src, dir));
   checkTestNames(tests, draft.tests, src);
   const metrics = normaliseMetrics(draft.metrics, tests, src);
-  const objective = normaliseObjective(draft.objective, metrics, src);
+  const objective = normaliseObjective(draft.objective, metrics, src, impliedPrefixes(tests));
   const experiment: Experiment = {
     name: draft.name,
     format: draft.format,

@@ -13,6 +13,9 @@ export const ALLOWED_DEVICES = ['/dev/kvm', '/dev/net/tun', '/dev/random', '/dev
 const name = z.string().regex(NAME_RE).describe('letters, digits, ".", "_" and "-"');
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const count = (min: number) => z.int().min(min);
+const duration = z
+  .union([z.number().positive(), z.string()])
+  .describe('seconds, or a number with a unit: "90s", "10m", "1h"');
 
 export const paramSchema = z.strictObject({
   name: z.string().regex(PARAM_NAME_RE).describe('an environment-variable name: [A-Za-z_][A-Za-z0-9_]*'),
@@ -29,16 +32,50 @@ export const paramSchema = z.strictObject({
   if: z.string().optional().describe('a condition on other parameters'),
   description: z.string().optional(),
   kconfig: z.boolean().optional().describe('a Kconfig symbol; implied by names starting with CONFIG_'),
+  patch: z
+    .strictObject({
+      file: z.string().describe("relative to the build's source tree"),
+      pattern: z.string().describe('a regular expression with one capture group around the value; must match exactly once'),
+    })
+    .optional()
+    .describe("sets a constant in a copy of the build's source tree"),
 }).meta({ id: 'param' });
+
+export const vmSchema = z.strictObject({
+  kernel: z.string().describe('the image to boot; relative to the build directory; ${NAME} expands'),
+  initrd: z.string().optional(),
+  memory: z.union([count(1), z.string()]).optional().describe('MiB, or "64M"; default 64M'),
+  cores: count(1).optional().describe("vCPUs; default the test's cores"),
+  args: z.string().optional().describe('the kernel command line'),
+  accel: z.enum(['kvm', 'tcg', 'auto']).optional().describe('auto (default): KVM when it really works, else TCG'),
+  net: z.enum(['user', 'none']).optional().describe('user (default when ports are forwarded): user-mode networking'),
+  forward: z.array(z.int().min(1).max(65535)).optional().describe('guest TCP ports reachable on 127.0.0.1'),
+  marker: z.string().optional().describe('a regular expression the console prints once booted'),
+  probe: z
+    .union([
+      z.int().min(1).max(65535),
+      z.strictObject({ kind: z.enum(['tcp', 'http']).optional(), port: z.int().min(1).max(65535), path: z.string().optional() }),
+    ])
+    .optional()
+    .describe('time to the first connection to this guest port (http by default)'),
+  footprint: z
+    .union([z.boolean(), z.strictObject({ min: count(1), max: count(1) })])
+    .optional()
+    .describe('find the least memory (MiB) it boots in, by bisection'),
+  boot_timeout: duration.optional(),
+}).meta({ id: 'vm' });
+
+export const kconfigSchema = z.strictObject({
+  config: z.string().optional().describe('the .config to write, relative to the build directory; default .config'),
+  base: z.string().optional().describe('a starting configuration to copy in first'),
+  resolve: z.string().optional().describe('the resolver command; default make olddefconfig'),
+}).meta({ id: 'kconfig' });
 
 const pathMapping = z.union([
   z.string().describe('"source:destination"'),
   z.strictObject({ source: z.string(), destination: z.string() }),
 ]);
 
-const duration = z
-  .union([z.number().positive(), z.string()])
-  .describe('seconds, or a number with a unit: "90s", "10m", "1h"');
 
 const jobShape = {
   name: name.optional(),
@@ -65,12 +102,19 @@ const jobShape = {
     .optional(),
 };
 
-export const buildJobSchema = z.strictObject(jobShape).meta({ id: 'buildJob' });
+export const buildJobSchema = z
+  .strictObject({
+    ...jobShape,
+    kconfig: kconfigSchema.optional(),
+    source: z.string().optional().describe('a source tree copied into the build directory first; ${NAME} expands'),
+  })
+  .meta({ id: 'buildJob' });
 export const testJobSchema = z
   .strictObject({
     ...jobShape,
     iterations: count(1).optional(),
     warmup: count(0).optional(),
+    vm: vmSchema.optional(),
   })
   .meta({ id: 'testJob' });
 
@@ -127,7 +171,7 @@ export const nativeSchema = z.strictObject({
   workload: z.array(paramSchema).optional(),
   build: buildJobSchema.optional(),
   test: z.union([testJobSchema, z.array(testJobSchema).min(1)]),
-  metrics: z.array(metricSchema).min(1),
+  metrics: z.array(metricSchema).min(1).optional().describe('may be left out when the objective is a vm.* metric'),
   objective: objectiveSchema,
 });
 
@@ -217,7 +261,9 @@ export const daemonSchema = z.strictObject({
 
 export type RawParam = z.infer<typeof paramSchema>;
 export type RawBuildJob = z.infer<typeof buildJobSchema>;
-export type RawTestJob = z.infer<typeof testJobSchema>;
+export type RawTestJob = z.infer<typeof testJobSchema> & { kconfig?: RawKconfig; source?: string };
+export type RawVm = z.infer<typeof vmSchema>;
+export type RawKconfig = z.infer<typeof kconfigSchema>;
 export type RawMetric = z.infer<typeof metricSchema>;
 export type RawObjective = z.infer<typeof objectiveSchema>;
 export type RawExploration = z.infer<typeof explorationSchema>;

@@ -22,7 +22,7 @@ describe('schema/experiment.schema.json', () => {
       $defs: Record<string, { properties: Record<string, { enum?: string[] }> }>;
     };
     expect(s.anyOf).toHaveLength(3);
-    expect(s.anyOf[0]?.required).toEqual(expect.arrayContaining(['name', 'params', 'test', 'metrics', 'objective']));
+    expect(s.anyOf[0]?.required).toEqual(expect.arrayContaining(['name', 'params', 'test', 'objective']));
     expect(s.anyOf[1]?.required).toEqual(expect.arrayContaining(['params', 'runs']));
     expect(s.anyOf[2]?.required).toEqual(expect.arrayContaining(['params', 'build', 'test']));
     expect(s.anyOf.every((f) => f.additionalProperties === false)).toBe(true);
