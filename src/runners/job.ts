@@ -10,6 +10,7 @@ import { runContainerJob } from './docker/job.js';
 import { buildDir, runDir } from './paths.js';
 import { describeFailure, processSucceeded, runProcess, type ProcessResult } from './process.js';
 import { bootTestVm, type TestVm } from './qemu.js';
+import { finishBuild, kconfigRunMetrics, prepareBuild } from '../targets/build-prep.js';
 import type { ProcessRegistry } from './registry.js';
 import type { BuildResult, BuildWork, Placement, RunResult, TestWork } from './work.js';
 
@@ -134,7 +135,18 @@ export async function executeBuild(work: BuildWork, ctx: ExecContext, allCpus: n
     WAYFINDER_EXPERIMENT_DIR: work.experimentDir,
   };
   const key = `build-${work.experimentId}-${work.buildId}`;
-  const { result } = await attempt({ job: work.job, dir, vars, key, experimentId: work.experimentId, experimentDir: work.experimentDir }, ctx, allCpus);
+  // Source copy, patches, Kconfig and ccache see the whole environment; what they add goes to the job.
+  const env = baseEnv(vars);
+  const prep = await prepareBuild({ workdir: ctx.workdir, dir, experimentDir: work.experimentDir, job: work.job, params: work.params ?? [], env, registry: ctx.registry, key });
+  const done = (status: 'ok' | 'failed', error?: string) => ({
+    kind: 'build' as const, experimentId: work.experimentId, buildId: work.buildId, status, ...(error ? { error } : {}),
+    durationMs: Date.now() - startedAt, host: ctx.placement.host, startedAt,
+  });
+  if (prep.status !== 'ready') return prep.status === 'cached' ? done('ok') : done('failed', `build: ${prep.error}`);
+  const added = Object.fromEntries(Object.entries(env).filter(([k, v]) => process.env[k] !== v && vars[k as keyof typeof vars] !== v));
+  const launch = { job: work.job, dir, vars: { ...vars, ...added }, key, experimentId: work.experimentId, experimentDir: work.experimentDir };
+  const { result } = await attempt(launch, ctx, allCpus);
+  if (processSucceeded(result)) finishBuild(ctx.workdir, dir, prep.cacheKey);
   return {
     kind: 'build',
     experimentId: work.experimentId,
@@ -233,7 +245,7 @@ export async function executeTest(
       return { ...base, status: 'failed', failure: 'parse', error: errors.join('; '), metrics: values };
     }
     if (vmOut?.error) return { ...base, status: 'failed', failure: 'boot', error: vmOut.error, metrics: { ...values, ...vmOut.metrics } };
-    return { ...base, status: 'ok', metrics: { ...values, ...vmOut?.metrics } };
+    return { ...base, status: 'ok', metrics: { ...values, ...vmOut?.metrics, ...kconfigRunMetrics(builtDir) } };
   };
 
   for (let w = 0; w < job.warmup; w++) {

@@ -11,6 +11,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseSize } from '../spec/units.js';
 import type { VmSpec } from '../types.js';
+import { ExpandError, expand } from '../util/expand.js';
 import { deathSignalPrefix, signalGroup } from './process.js';
 import type { ProcessRegistry } from './registry.js';
 import { QmpClient } from './qmp.js';
@@ -39,15 +40,6 @@ export interface RunningVm {
 }
 
 export class VmError extends Error {}
-
-/** ${NAME} replaced from the environment; an unknown name is an error, not an empty string. */
-export function expand(text: string, env: Record<string, string>): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-    const v = env[name];
-    if (v === undefined) throw new VmError(`vm: \${${name}} names no parameter or variable of this run`);
-    return v;
-  });
-}
 
 /** MiB of a memory setting such as "64M", "1G" or "128". */
 export function memoryMiB(text: string): number {
@@ -412,6 +404,7 @@ export async function bootTestVm(vm: VmSpec, ctx: VmContext): Promise<TestVm | {
     running = await startVm(vm, ctx);
   } catch (e) {
     if (e instanceof VmError) return { error: e.message };
+    if (e instanceof ExpandError) return { error: `vm: ${e.message}` };
     throw e;
   }
   if (running.notes.length > 0) appendFileSync(join(ctx.dir, 'stderr.log'), running.notes.map((n) => `wayfinder: ${n}\n`).join(''));

@@ -1,7 +1,7 @@
 // What a queued job carries: everything a worker on any host needs to run it, and what it sends
 // back. Paths are not carried: each worker derives them from its own work directory.
 
-import type { JobSpec, MetricSpec, PathMapping } from '../types.js';
+import type { JobSpec, MetricSpec, Param, PathMapping } from '../types.js';
 
 export interface BuildWork {
   kind: 'build';
@@ -10,6 +10,8 @@ export interface BuildWork {
   job: JobSpec;
   /** The build parameters, each under its own name. */
   env: Record<string, string>;
+  /** Their declarations: which are Kconfig symbols or source patches. */
+  params?: Param[];
   /** The experiment file's directory: scripts and inputs are resolved against it. */
   experimentDir: string;
 }

@@ -63,10 +63,27 @@ export function normaliseParams(drafts: DraftParam[], src: SourceDoc): Param[] {
     const kconfig = raw.kconfig ?? (raw.name.startsWith('CONFIG_') ? true : undefined);
     if (kconfig !== undefined) param.kconfig = kconfig;
     if (d.workload) param.workload = true;
+    if (raw.patch !== undefined) param.patch = patchOf(raw.patch, param, at);
     params.push(param);
   }
   checkConditions(drafts, params, src);
   return params;
+}
+
+function patchOf(patch: { file: string; pattern: string }, param: Param, at: (...rest: Array<string | number>) => ReturnType<SourceDoc['loc']>) {
+  if (param.when !== 'build') {
+    throw new InputError(`'${param.name}' patches the source, so it is a build parameter: remove 'when: test'`, at('when'));
+  }
+  let re: RegExp;
+  try {
+    re = new RegExp(patch.pattern);
+  } catch (e) {
+    throw new InputError(`patch pattern ${JSON.stringify(patch.pattern)} is not a valid regular expression: ${(e as Error).message.split(': ').pop()}`, at('patch', 'pattern'));
+  }
+  if ((new RegExp(`${re.source}|`).exec('')?.length ?? 1) < 2) {
+    throw new InputError(`patch pattern ${JSON.stringify(patch.pattern)} needs a capture group around the value, like 'SIZE: usize = (\\d+);'`, at('patch', 'pattern'));
+  }
+  return { file: patch.file, pattern: patch.pattern };
 }
 
 function domainOf(d: DraftParam, type: ParamType, src: SourceDoc): Domain {

@@ -223,7 +223,10 @@ export class Study extends EventEmitter<StudyEvents> {
           this.exp.params.filter((p) => p.when === 'build'),
           row.params,
         );
-        await this.queues.addBuild({ kind: 'build', experimentId: this.id, buildId: row.buildId, job: build, env: buildEnv, experimentDir: this.exp.dir });
+        await this.queues.addBuild({
+          kind: 'build', experimentId: this.id, buildId: row.buildId, job: build, env: buildEnv, experimentDir: this.exp.dir,
+          params: this.exp.params.filter((p) => p.when === 'build'),
+        });
         return;
       }
       if (b.status !== 'ok') {

@@ -1,0 +1,187 @@
+// What happens in a build's directory before its command runs: the source tree copied in and
+// patched, Kconfig parameters resolved into a .config, ccache put on the PATH; and the build cache,
+// which lets a build with the same inputs (its command, its build parameters) be reused instead of
+// rebuilt, also by a later experiment in the same work directory.
+
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { runProcess, processSucceeded, describeFailure } from '../runners/process.js';
+import type { ProcessRegistry } from '../runners/registry.js';
+import type { JobSpec, Param, Value } from '../types.js';
+import { ExpandError, expand } from '../util/expand.js';
+import { compareResolved, requestedValues, writeFragment } from './kconfig.js';
+import { applyPatch, PatchError } from './patch.js';
+
+const STAMP = '.wayfinder-built';
+
+export interface BuildPrepContext {
+  workdir: string;
+  dir: string;
+  experimentDir: string;
+  job: JobSpec;
+  params: Param[];
+  /** The build's environment; prepareBuild adds to it. */
+  env: Record<string, string>;
+  registry: ProcessRegistry;
+  key: string;
+}
+
+export type Prepared = { status: 'ready'; cacheKey: string } | { status: 'cached'; from: string } | { status: 'failed'; error: string };
+
+/** Identity of a build's inputs: its job (command, script text, kconfig, source) and its parameters' values. */
+export function buildCacheKey(job: JobSpec, params: Param[], env: Record<string, string>): string {
+  const h = createHash('sha256');
+  const { loc: _loc, ...spec } = job;
+  h.update(JSON.stringify(spec));
+  if (job.script && existsSync(job.script)) h.update(readFileSync(job.script));
+  for (const p of params) if (p.when === 'build') h.update(`${p.name}=${env[p.name] ?? ''}\n`);
+  return h.digest('hex').slice(0, 32);
+}
+
+function cacheEntry(workdir: string, key: string): string {
+  return join(workdir, 'build-cache', key);
+}
+
+function typed(p: Param, text: string): Value {
+  if (p.type === 'integer') return Number(text);
+  if (p.type === 'boolean') return text === 'true';
+  return text;
+}
+
+function note(dir: string, line: string): void {
+  appendFileSync(join(dir, 'stderr.log'), `wayfinder: ${line}\n`);
+}
+
+/** Copies `from` into `to`, hard-linking files where the filesystem allows (a cached build costs no space). */
+function copyTree(from: string, to: string, link: boolean): boolean {
+  mkdirSync(to, { recursive: true });
+  if (link && spawnSync('cp', ['-al', `${from}/.`, `${to}/`], { stdio: 'ignore' }).status === 0) return true;
+  return spawnSync('cp', ['-a', '--reflink=auto', `${from}/.`, `${to}/`], { stdio: 'ignore' }).status === 0;
+}
+
+export async function prepareBuild(ctx: BuildPrepContext): Promise<Prepared> {
+  try {
+    return await prepare(ctx);
+  } catch (e) {
+    if (e instanceof ExpandError) return { status: 'failed', error: e.message };
+    throw e;
+  }
+}
+
+async function prepare(ctx: BuildPrepContext): Promise<Prepared> {
+  const { dir, job, env } = ctx;
+  const cacheKey = buildCacheKey(job, ctx.params, env);
+  const entry = cacheEntry(ctx.workdir, cacheKey);
+  if (existsSync(join(entry, STAMP))) {
+    const from = realpathSync(entry);
+    if (from !== realpathSync(dir)) {
+      if (!copyTree(from, dir, true)) return { status: 'failed', error: `cannot copy the cached build ${from}` };
+      // The log is written to below: a file of its own, not a link to the original build's.
+      const log = join(dir, 'stderr.log');
+      if (existsSync(log)) {
+        const text = readFileSync(log);
+        rmSync(log);
+        writeFileSync(log, text);
+      }
+    }
+    note(dir, `reused the build of the same inputs in ${from}`);
+    return { status: 'cached', from };
+  }
+
+  // ccache where installed: Debian puts its compiler wrappers in /usr/lib/ccache.
+  if (existsSync('/usr/lib/ccache') && spawnSync('sh', ['-c', 'command -v ccache'], { stdio: 'ignore' }).status === 0) {
+    env.PATH = `/usr/lib/ccache:${env.PATH ?? '/usr/bin:/bin'}`;
+    env.CCACHE_DIR ??= join(ctx.workdir, 'ccache');
+  }
+
+  try {
+    if (job.source !== undefined) {
+      const src = expand(job.source, env);
+      const from = isAbsolute(src) ? src : resolve(ctx.experimentDir, src);
+      if (!existsSync(from)) return { status: 'failed', error: `the build's source tree ${from} does not exist (source: ${job.source})` };
+      const to = join(dir, 'src');
+      rmSync(to, { recursive: true, force: true });
+      if (!copyTree(from, to, false)) return { status: 'failed', error: `cannot copy the source tree ${from}` };
+      env.WAYFINDER_SOURCE_DIR = to;
+    }
+    for (const p of ctx.params) {
+      if (!p.patch || p.when !== 'build') continue;
+      if (env.WAYFINDER_SOURCE_DIR === undefined) {
+        return { status: 'failed', error: `patch parameter ${p.name} needs the build to name its source tree ('source:')` };
+      }
+      const changed = applyPatch(env.WAYFINDER_SOURCE_DIR, p.patch, p.name, env[p.name] ?? '');
+      appendFileSync(join(dir, 'patches.log'), `${p.name}=${env[p.name]}: ${changed}\n`);
+    }
+  } catch (e) {
+    if (e instanceof PatchError) return { status: 'failed', error: e.message };
+    throw e;
+  }
+
+  const requested = requestedValues(ctx.params, env, (p) => typed(p, env[p.name] as string));
+  if (Object.keys(requested).length > 0) {
+    const error = await resolveKconfig(ctx, requested);
+    if (error) return { status: 'failed', error };
+  }
+  return { status: 'ready', cacheKey };
+}
+
+async function resolveKconfig(ctx: BuildPrepContext, requested: Record<string, string>): Promise<string | undefined> {
+  const { dir, env } = ctx;
+  const spec = ctx.job.kconfig ?? { config: '.config', resolve: 'make olddefconfig' };
+  const config = resolve(dir, expand(spec.config, env));
+  mkdirSync(dirname(config), { recursive: true });
+  if (spec.base !== undefined) {
+    const base = expand(spec.base, env);
+    const from = isAbsolute(base) ? base : resolve(ctx.experimentDir, base);
+    if (!existsSync(from)) return `kconfig base ${from} does not exist (base: ${spec.base})`;
+    copyFileSync(from, config);
+  }
+  writeFragment(config, requested);
+  env.KCONFIG_CONFIG = config;
+  env.WAYFINDER_KCONFIG = config;
+  const r = await runProcess({
+    argv: ['/bin/sh', '-c', spec.resolve],
+    cwd: dir,
+    env,
+    stdoutPath: join(dir, 'kconfig.log'),
+    stderrPath: join(dir, 'kconfig.log'),
+    timeoutSec: ctx.job.timeoutSec,
+    registry: ctx.registry,
+    registryKey: `${ctx.key}-kconfig`,
+  });
+  if (!processSucceeded(r)) {
+    const log = readFileSync(join(dir, 'kconfig.log'), 'utf8').trim().split('\n').slice(-5).join(' | ');
+    return `kconfig resolver '${spec.resolve}' ${describeFailure(r)}${log ? `: ${log}` : ''}`;
+  }
+  const outcome = compareResolved(requested, readFileSync(config, 'utf8'));
+  writeFileSync(join(dir, 'kconfig.json'), `${JSON.stringify({ config, ...outcome }, null, 2)}\n`);
+  if (config !== join(dir, '.config')) copyFileSync(config, join(dir, 'config.effective'));
+  for (const o of outcome.overridden) {
+    note(dir, `kconfig: ${o.symbol} requested ${o.requested}, resolved to ${o.effective} (its dependencies decide); the effective value is recorded`);
+  }
+  return undefined;
+}
+
+/** After a successful build: stamp it and make it the cache's entry for its inputs. */
+export function finishBuild(workdir: string, dir: string, cacheKey: string): void {
+  writeFileSync(join(dir, STAMP), `${new Date().toISOString()}\n`);
+  const entry = cacheEntry(workdir, cacheKey);
+  mkdirSync(dirname(entry), { recursive: true });
+  try {
+    if (readlinkSync(entry) === dir) return;
+  } catch {
+    // no entry yet
+  }
+  rmSync(entry, { force: true });
+  symlinkSync(dir, entry);
+}
+
+/** For each test run: how many Kconfig values the build's resolver overrode (0 when none were). */
+export function kconfigRunMetrics(builtDir: string): Record<string, number> {
+  const file = join(builtDir, 'kconfig.json');
+  if (!builtDir || !existsSync(file)) return {};
+  const k = JSON.parse(readFileSync(file, 'utf8')) as { overridden: unknown[] };
+  return { 'kconfig.overridden': k.overridden.length };
+}
