@@ -1,0 +1,18 @@
+#!/bin/bash
+# Builds Demikernel's examples from the per-build copy of the tree that wayfinder made (the build's
+# `source:`), after the `patch` parameters set their constants in it. Output: the tree's bin/.
+set -euo pipefail
+
+src=${WAYFINDER_SOURCE_DIR:-}
+if [ -z "$src" ]; then
+  echo "demikernel: no source tree: set DEMIKERNEL_ROOT to a Demikernel checkout (git clone https://github.com/microsoft/demikernel) and name it in the build's 'source:'" >&2
+  exit 2
+fi
+[ -f "$src/Makefile" ] || { echo "demikernel: $src has no Makefile: DEMIKERNEL_ROOT must be the top of a Demikernel checkout" >&2; exit 2; }
+command -v cargo >/dev/null || { echo "demikernel: cargo is not installed (Rust toolchain, see the tree's README)" >&2; exit 3; }
+
+# Rebuilds reuse the dependencies compiled by earlier builds of this work directory.
+export CARGO_TARGET_DIR=${DEMIKERNEL_TARGET_DIR:-$src/target}
+make -C "$src" LIBOS="${LIBOS:-catpowder}" all-examples-rust -j"$(nproc)"
+ls "$src"/bin/examples/rust/ >&2
+echo "built LIBOS=${LIBOS:-catpowder} in $src"
