@@ -4,6 +4,7 @@
 import { WaitingError, Worker, type Job } from 'bullmq';
 import { hostname } from 'node:os';
 import type { Dispatcher } from '../scheduler/dispatch.js';
+import { Intake } from '../scheduler/intake.js';
 import { enforcedPlacement, isolationOptionsFromEnv, JobIsolation, partitionScheduler, type JobIsolationOptions } from '../isolation/job-isolation.js';
 import { netnsPrefix, reapNetns } from '../isolation/netns.js';
 import { reapContainers } from '../runners/docker/reap.js';
@@ -61,8 +62,13 @@ export class HostWorker {
       // only the runs in flight, and the results already sent are never measured again.
       maxStalledCount: 1_000_000,
     };
-    this.workers.push(new Worker(QUEUE_BUILD, (job: Job<BuildWork>, token?: string) => this.guard(job, token, () => this.build(job)), common));
-    this.workers.push(new Worker(QUEUE_TEST, (job: Job<TestWork>, token?: string) => this.guard(job, token, () => this.test(job)), common));
+    // A further job is taken only while every job taken is placed (see Intake).
+    const intake = new Intake(this.opts.dispatcher, this.opts.concurrency);
+    const build = new Worker(QUEUE_BUILD, (job: Job<BuildWork>, token?: string) => intake.hold(QUEUE_BUILD, () => this.guard(job, token, () => this.build(job))), { ...common, concurrency: 1 });
+    const test = new Worker(QUEUE_TEST, (job: Job<TestWork>, token?: string) => intake.hold(QUEUE_TEST, () => this.guard(job, token, () => this.test(job))), { ...common, concurrency: 1 });
+    intake.add(QUEUE_BUILD, build);
+    intake.add(QUEUE_TEST, test);
+    this.workers.push(build, test);
     for (const w of this.workers) w.on('error', () => undefined);
   }
 

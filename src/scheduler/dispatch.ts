@@ -14,6 +14,8 @@ export class Dispatcher {
   private readonly waiters = new Map<string, Waiter>();
   /** How many of the scheduler's rejections have been passed on. */
   private rejectionsSeen = 0;
+  /** Called after every change of the scheduler's queue or running set. */
+  onChange: (() => void) | undefined;
 
   constructor(readonly scheduler: Scheduler) {}
 
@@ -49,5 +51,6 @@ export class Dispatcher {
       w?.reject(r.error);
     }
     this.rejectionsSeen = rejections.length;
+    this.onChange?.();
   }
 }
