@@ -66,7 +66,7 @@ export interface RunResult {
   test: string;
   iteration: number;
   status: 'ok' | 'failed';
-  /** build | exit | timeout | parse | infra */
+  /** build | exit | timeout | parse | infra | boot (a test VM that did not come up) */
   failure?: string;
   error?: string;
   metrics: Record<string, number>;
