@@ -112,8 +112,13 @@ export interface VmSpec {
   cores: number;
   args?: string;
   accel: 'kvm' | 'tcg' | 'auto';
-  /** user: QEMU's user-mode networking with `forward`ed guest ports on 127.0.0.1; none: no NIC. */
-  net: 'user' | 'none';
+  /**
+   * user: QEMU's user-mode networking with `forward`ed guest ports on 127.0.0.1; tap: a tap device
+   * in a network namespace of the run's own (the test's command enters it); none: no NIC.
+   */
+  net: 'user' | 'tap' | 'none';
+  /** tap: the host side's address (CIDR) and the guest's, which the guest is told by its own args. */
+  tap?: { host: string; guest: string };
   /** Guest TCP ports reachable on 127.0.0.1 (user networking). */
   forward: number[];
   /** A regular expression the serial console prints once the guest is up. */

@@ -17,6 +17,32 @@ import type { ProcessRegistry } from './registry.js';
 import { QmpClient } from './qmp.js';
 
 export const QEMU = 'qemu-system-x86_64';
+const TAP = 'tap0';
+let netnsCount = 0;
+
+function ip(args: string[]): void {
+  const r = spawnSync('ip', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new VmError(`vm: ip ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`);
+}
+
+/**
+ * A network namespace of the VM's own with a tap device holding the host side's address. Named
+ * with the work directory's prefix, so that a wayfinder started after a crash deletes it.
+ */
+function makeTapNetns(vm: VmSpec, ctx: VmContext, tag: string): string {
+  const ns = `${ctx.env.WAYFINDER_NETNS_PREFIX ?? 'wf'}-vm-${process.pid}-${++netnsCount}${tag}`;
+  ip(['netns', 'add', ns]);
+  try {
+    ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+    ip(['-n', ns, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap']);
+    ip(['-n', ns, 'addr', 'add', (vm.tap as { host: string }).host, 'dev', TAP]);
+    ip(['-n', ns, 'link', 'set', TAP, 'up']);
+  } catch (e) {
+    spawnSync('ip', ['netns', 'del', ns]);
+    throw e;
+  }
+  return ns;
+}
 
 export interface VmContext {
   /** The run's directory: console, QMP socket and QEMU's own output go here. */
@@ -135,6 +161,8 @@ export function qemuArgv(
   if (vm.net === 'user') {
     const fwd = [...o.ports].map(([guest, host]) => `,hostfwd=tcp:127.0.0.1:${host}-:${guest}`).join('');
     argv.push('-netdev', `user,id=n0${fwd}`, '-device', 'virtio-net-pci,netdev=n0');
+  } else if (vm.net === 'tap') {
+    argv.push('-netdev', `tap,id=n0,ifname=${TAP},script=no,downscript=no`, '-device', 'virtio-net-pci,netdev=n0');
   } else {
     argv.push('-nic', 'none');
   }
@@ -171,6 +199,8 @@ interface Boot {
   exited: () => boolean;
   exitInfo: () => string;
   ports: Map<number, number>;
+  /** net: tap: the namespace holding the tap. */
+  netns?: string;
   stop: () => Promise<void>;
 }
 
@@ -182,9 +212,14 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
   rmSync(consolePath, { force: true });
   const ports = new Map<number, number>();
   for (const p of vm.forward) ports.set(p, await freePort());
+  const netns = vm.net === 'tap' ? makeTapNetns(vm, ctx, o.tag) : undefined;
   const argv = qemuArgv(vm, r, { ...o, console: consolePath, qmp: qmpPath, ports });
   // setpriv: the kernel kills QEMU if wayfinder dies; taskset: its other threads stay in the grant too.
-  const prefix = [...deathSignalPrefix(), ...(ctx.cpus.length > 0 ? ['taskset', '-c', ctx.cpus.join(',')] : [])];
+  const prefix = [
+    ...deathSignalPrefix(),
+    ...(netns ? ['ip', 'netns', 'exec', netns] : []),
+    ...(ctx.cpus.length > 0 ? ['taskset', '-c', ctx.cpus.join(',')] : []),
+  ];
   const errPath = join(ctx.dir, `qemu${o.tag}.log`);
   const err = openSync(errPath, 'a');
   const started = performance.now();
@@ -208,6 +243,7 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
     }
     ctx.registry.remove(key);
     rmSync(qmpPath, { force: true });
+    if (netns) spawnSync('ip', ['netns', 'del', netns]);
   };
   const boot: Boot = {
     pid: pid ?? -1,
@@ -215,6 +251,7 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
     exited: () => exit !== undefined,
     exitInfo: () => `${QEMU} ${exit ?? 'running'}: ${new Tail(errPath).poll().trim().split('\n').slice(-3).join(' | ')}`,
     ports,
+    ...(netns ? { netns } : {}),
     stop,
   };
   try {
@@ -277,11 +314,21 @@ function tryConnect(port: number, kind: 'tcp' | 'http', path: string): Promise<b
   });
 }
 
-async function waitConnect(boot: Boot, probe: NonNullable<VmSpec['probe']>, timeoutSec: number): Promise<number | undefined> {
+/** Inside the tap's namespace (no user-mode proxy there: a connection is the guest's own answer). */
+function tryConnectIn(netns: string, addr: string, probe: NonNullable<VmSpec['probe']>): boolean {
+  const script =
+    probe.kind === 'tcp'
+      ? `exec 3<>/dev/tcp/${addr}/${probe.port}`
+      : `exec 3<>/dev/tcp/${addr}/${probe.port}; printf 'GET ${probe.path} HTTP/1.0\r\n\r\n' >&3; head -c 12 <&3 | grep -q '^HTTP/'`;
+  return spawnSync('timeout', ['1', 'ip', 'netns', 'exec', netns, 'bash', '-c', script], { stdio: 'ignore' }).status === 0;
+}
+
+async function waitConnect(boot: Boot, vm: VmSpec, probe: NonNullable<VmSpec['probe']>, timeoutSec: number): Promise<number | undefined> {
   const port = boot.ports.get(probe.port) as number;
   const deadline = boot.started + timeoutSec * 1000;
   while (performance.now() < deadline && !boot.exited()) {
-    if (await tryConnect(port, probe.kind, probe.path)) return performance.now() - boot.started;
+    const ok = boot.netns ? tryConnectIn(boot.netns, (vm.tap as { guest: string }).guest, probe) : await tryConnect(port, probe.kind, probe.path);
+    if (ok) return performance.now() - boot.started;
     await sleep(5);
   }
   return undefined;
@@ -354,7 +401,7 @@ export async function startVm(vm: VmSpec, ctx: VmContext): Promise<RunningVm> {
   metrics.boot_ms = bootMs;
   metrics.kvm = accel === 'kvm' ? 1 : 0;
   if (vm.probe) {
-    const ms = await waitConnect(boot, vm.probe, vm.bootTimeoutSec);
+    const ms = await waitConnect(boot, vm, vm.probe, vm.bootTimeoutSec);
     if (ms === undefined) {
       await boot.stop();
       throw new VmError(`vm booted but guest port ${vm.probe.port} answered no ${vm.probe.kind} request within ${vm.bootTimeoutSec} s`);
@@ -368,6 +415,11 @@ export async function startVm(vm: VmSpec, ctx: VmContext): Promise<RunningVm> {
     WAYFINDER_VM_PID: String(boot.pid),
   };
   for (const [guest, host] of boot.ports) env[`WAYFINDER_VM_PORT_${guest}`] = String(host);
+  if (boot.netns && vm.tap) {
+    // The guest is reached at its own address from inside the namespace: `ip netns exec $WAYFINDER_VM_NETNS ...`.
+    env.WAYFINDER_VM_NETNS = boot.netns;
+    env.WAYFINDER_VM_ADDR = vm.tap.guest;
+  }
   const running: RunningVm = {
     metrics,
     env,

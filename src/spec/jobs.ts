@@ -90,7 +90,17 @@ function vmOf(v: RawVm, jobCores: number, at: (...rest: Array<string | number>) 
     if (!vm.forward.includes(p.port)) vm.forward.push(p.port);
     if (vm.net === 'none') throw new InputError(`'probe' needs networking; remove 'net: none'`, at('probe'));
   }
-  if (vm.net === 'none' && vm.forward.length > 0) throw new InputError(`'forward' needs 'net: user'`, at('forward'));
+  if (vm.net !== 'user' && vm.forward.length > 0 && v.forward !== undefined) {
+    throw new InputError(`'forward' needs 'net: user' (with a tap the guest is reached at its own address)`, at('forward'));
+  }
+  if (vm.net === 'tap') {
+    vm.forward = [];
+    vm.tap = { host: v.tap?.host ?? '10.0.3.1/24', guest: v.tap?.guest ?? '10.0.3.2' };
+    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(vm.tap.host)) throw new InputError(`tap host address must be an IPv4 CIDR like 10.0.3.1/24`, at('tap', 'host'));
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(vm.tap.guest)) throw new InputError(`tap guest address must be an IPv4 address like 10.0.3.2`, at('tap', 'guest'));
+  } else if (v.tap !== undefined) {
+    throw new InputError(`'tap' applies only with 'net: tap'`, at('tap'));
+  }
   if (v.footprint !== undefined && v.footprint !== false) {
     vm.footprint = v.footprint === true ? { min: 8, max: 1024 } : v.footprint;
     if (vm.footprint.min > vm.footprint.max) throw new InputError(`footprint min (${vm.footprint.min}) is greater than its max (${vm.footprint.max})`, at('footprint'));

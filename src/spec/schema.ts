@@ -48,7 +48,15 @@ export const vmSchema = z.strictObject({
   cores: count(1).optional().describe("vCPUs; default the test's cores"),
   args: z.string().optional().describe('the kernel command line'),
   accel: z.enum(['kvm', 'tcg', 'auto']).optional().describe('auto (default): KVM when it really works, else TCG'),
-  net: z.enum(['user', 'none']).optional().describe('user (default when ports are forwarded): user-mode networking'),
+  net: z
+    .enum(['user', 'tap', 'none'])
+    .optional()
+    .describe('user (default when ports are forwarded): user-mode networking; tap: a tap device in a network namespace of its own'),
+  tap: z
+    .strictObject({ host: z.string().describe('default 10.0.3.1/24'), guest: z.string().describe('default 10.0.3.2') })
+    .partial()
+    .optional()
+    .describe("addresses on the tap's link (net: tap)"),
   forward: z.array(z.int().min(1).max(65535)).optional().describe('guest TCP ports reachable on 127.0.0.1'),
   marker: z.string().optional().describe('a regular expression the console prints once booted'),
   probe: z

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { listNetns } from '../../src/isolation/netns.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryMiB, probeKvm, startVm } from '../../src/runners/qemu.js';
@@ -51,6 +52,32 @@ describe('QEMU runner', () => {
     expect(vm.metrics.kvm).toBe(probeKvm() ? 1 : 0);
     if (!probeKvm()) expect(vm.notes.join(' ')).toMatch(/TCG/);
     expect(readdirSync(join(dir, 'running'))).toEqual([]);
+  });
+
+  it('net: tap puts QEMU in a namespace of its own with the tap holding the host address, and removes it', async () => {
+    for (const [tool, pkg] of [['qemu-system-x86_64', 'qemu-system-x86'], ['ip', 'iproute2']]) requireTool(tool as string, pkg);
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const kernel = buildTinyKernel(dir, 1024);
+    const registry = new ProcessRegistry(join(dir, 'running'));
+    const prefix = `wftest${process.pid}`;
+    const spec: VmSpec = {
+      kernel, memory: '32M', cores: 1, accel: 'tcg', net: 'tap', forward: [], tap: { host: '10.0.3.1/24', guest: '10.0.3.2' }, marker: BOOTED, bootTimeoutSec: 20,
+    };
+    const vm = await startVm(spec, { dir, env: { WAYFINDER_NETNS_PREFIX: prefix }, baseDir: dir, cpus: [], registry, key: 'tap', measureFootprint: false });
+    const ns = vm.env.WAYFINDER_VM_NETNS as string;
+    try {
+      expect(ns.startsWith(`${prefix}-`)).toBe(true);
+      expect(vm.env.WAYFINDER_VM_ADDR).toBe('10.0.3.2');
+      expect(execFileSync('ip', ['-n', ns, '-o', 'addr', 'show', 'tap0'], { encoding: 'utf8' })).toContain('10.0.3.1/24');
+      // QEMU holds the tap open (carrier up) from inside that namespace.
+      expect(execFileSync('ip', ['-n', ns, 'link', 'show', 'tap0'], { encoding: 'utf8' })).toMatch(/LOWER_UP/);
+      const qemuNs = readlinkSync(`/proc/${vm.env.WAYFINDER_VM_PID}/ns/net`);
+      expect(execFileSync('ip', ['netns', 'exec', ns, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' }).trim()).toBe(qemuNs);
+    } finally {
+      await vm.stop();
+    }
+    expect(listNetns()).not.toContain(ns);
   });
 
   it('boots a tiny multiboot kernel under TCG per run, pinned, measured, footprint found, nothing left', async () => {

@@ -40,6 +40,9 @@ describe('vm on a test', () => {
       probe: { kind: 'http', port: 8080, path: '/' }, bootTimeoutSec: 60,
     });
     expect(parseExperiment(vmFile('    kernel: k\n    memory: 48\n    footprint: true'), FILE).tests[0]?.vm).toMatchObject({ memory: '48M', footprint: { min: 8, max: 1024 } });
+    expect(parseExperiment(vmFile('    kernel: k\n    net: tap\n    probe: 80'), FILE).tests[0]?.vm).toMatchObject({
+      net: 'tap', forward: [], tap: { host: '10.0.3.1/24', guest: '10.0.3.2' }, probe: { port: 80 },
+    });
   });
 
   it('refuses what cannot work, where it is written', () => {
@@ -49,6 +52,9 @@ describe('vm on a test', () => {
       ['    kernel: k\n    net: none\n    probe: 80', 11, 12, /'probe' needs networking/],
       ['    kernel: k\n    footprint: { min: 64, max: 8 }', 10, 16, /footprint min \(64\) is greater than its max \(8\)/],
       ['    kernel: k\n    accel: xen', 10, 12, /accel/],
+      ['    kernel: k\n    net: tap\n    forward: [80]', 11, 14, /'forward' needs 'net: user'/],
+      ['    kernel: k\n    net: tap\n    tap: { host: 10.0.3.1 }', 11, 18, /tap host address must be an IPv4 CIDR/],
+      ['    kernel: k\n    tap: { guest: 10.0.3.2 }', 10, 10, /'tap' applies only with 'net: tap'/],
     ];
     for (const [vm, line, col, message] of cases) {
       const e = errorOf(vmFile(vm));
