@@ -94,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
     .option('--redis <url>', 'use this Redis (redis://host:port/db) instead of an embedded redis-server')
     .option('--cpus <list>', 'run jobs only on these CPUs, e.g. 0-3')
+    .option('--docker-socket <path>', 'the Docker engine\'s socket for jobs with an image (default: DOCKER_HOST, then /var/run/docker.sock)')
     .option('--json', 'print the comparison as JSON on stdout, no progress')
     .option('-q, --quiet', 'no progress output')
     .action(async (file: string, opts) => {

@@ -4,6 +4,8 @@
 
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { hostRootsFromEnv } from '../isolation/host.js';
+import { tuneHost, type TunedHost } from '../regress/host.js';
 import { checkContainerJobs } from '../runners/docker/preflight.js';
 import { loadExperiment } from '../spec/index.js';
 import { Store } from '../store/store.js';
@@ -20,6 +22,7 @@ import { renderText } from '../regress/terminal.js';
 import { summarize } from '../metrics/stats.js';
 import { UsageError, positiveInt } from './errors.js';
 import { fmtNum, table } from './format.js';
+import { trapInterrupts } from './interrupt.js';
 import { Progress } from './progress.js';
 import { parseCpus } from './run.js';
 import { hostname } from 'node:os';
@@ -41,6 +44,7 @@ export interface RegressOptions {
   seed?: string;
   json?: boolean;
   quiet?: boolean;
+  dockerSocket?: string;
 }
 
 /** "5%", "5" (percent) or "0.5%"; 0 allowed (any worsening counts). */
@@ -127,28 +131,33 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
   if (!quiet) {
     err.write(`wayfinder regress: ${exp.name}: ${configs.length} configuration${configs.length === 1 ? '' : 's'}, ${iterations} iterations and ${Math.max(warmup, ...exp0.tests.map((t) => t.warmup))} warm-up each, one at a time\n`);
   }
-  // Missing images, devices or networks of container jobs are found before anything runs.
-  await checkContainerJobs(exp);
-  const ws = await Workspace.open({ workdir: o.workdir, ...(o.redis ? { redis: o.redis } : {}), ...(cpus ? { cpus } : {}) });
-  let interrupted = 0;
+  // Missing images, devices or networks are found before anything runs.
+  await checkContainerJobs(exp, o.dockerSocket ? { socket: o.dockerSocket } : {});
+  // The experiment's host settings, applied before any job can start and put back after the last
+  // (what a killed measurement left changed is put back first), as `run` does.
+  let tuning: TunedHost | undefined;
+  const ws = await Workspace.open({
+    workdir: o.workdir,
+    prepare: async (workdir) => {
+      tuning = await tuneHost(workdir, exp.host, hostRootsFromEnv());
+    },
+    ...(o.redis ? { redis: o.redis } : {}),
+    ...(cpus ? { cpus } : {}),
+    ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
+  }).catch(async (e: unknown) => {
+    await tuning?.restore();
+    throw e;
+  });
   let study: Study | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    interrupted++;
-    if (interrupted === 1) {
-      err.write(`\n${sig}: stopping; the runs measured so far stay in ${ws.workdir}.\n`);
-      study?.cancel();
-      void ws.worker?.close(true);
-    } else {
-      err.write(`${sig} again: exiting now.\n`);
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupts = trapInterrupts(err, `stopping; the runs measured so far stay in ${ws.workdir}.`, () => {
+    study?.cancel();
+    void ws.worker?.close(true);
+  });
   let current: Measurement;
   try {
     const progress = new Progress(configs.length, exp.objective, err, quiet);
-    current = await measure(ws, exp, configs, {
+    if (!quiet) for (const u of tuning?.unavailable ?? []) err.write(`wayfinder: ${u}\n`);
+    current = await measure(ws, exp, configs, { tuned: tuning?.tuned ?? [], unavailable: tuning?.unavailable ?? [] }, {
       onStudy: (s) => {
         study = s;
         s.on('config-finished', (r) => progress.finished(r));
@@ -157,11 +166,14 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
     });
     progress.end();
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await ws.close({ force: interrupted > 0 });
+    interrupts.release();
+    try {
+      await ws.close({ force: interrupts.count > 0 });
+    } finally {
+      await tuning?.restore();
+    }
   }
-  if (interrupted > 0) return 130;
+  if (interrupts.count > 0) return 130;
 
   if (o.saveBaseline) {
     writeFileSync(o.saveBaseline, `${JSON.stringify(current, null, 1)}\n`);

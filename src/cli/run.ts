@@ -12,6 +12,7 @@ import { Workspace } from '../study/workspace.js';
 import type { Experiment, StrategyName } from '../types.js';
 import { parseCpuList } from '../util/cpulist.js';
 import { fmtConfig, fmtNum } from './format.js';
+import { trapInterrupts } from './interrupt.js';
 import { Progress } from './progress.js';
 import { UsageError, positiveInt } from './errors.js';
 
@@ -61,21 +62,11 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     throw e;
   });
   const err = process.stderr;
-  let interrupted = 0;
   let study: Study | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    interrupted++;
-    if (interrupted === 1) {
-      err.write(`\n${sig}: stopping; running jobs are ended and re-run when you start again. Results so far are kept.\n`);
-      study?.cancel();
-      void ws.worker?.close(true);
-    } else {
-      err.write(`${sig} again: exiting now.\n`);
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupts = trapInterrupts(err, 'stopping; running jobs are ended and re-run when you start again. Results so far are kept.', () => {
+    study?.cancel();
+    void ws.worker?.close(true);
+  });
   try {
     for (const u of tuning?.unavailable ?? []) err.write(`wayfinder: ${u}\n`);
     const host = { ...(await hostFacts()), tuning: { changed: tuning?.tuned ?? [], unavailable: tuning?.unavailable ?? [] } };
@@ -100,13 +91,12 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     ws.log.info({ experiment: study.id, summary: { done: summary.done, failed: summary.failed } }, 'run finished');
     if (o.json) process.stdout.write(`${JSON.stringify(summaryJson(study.id, exp, summary), null, 2)}\n`);
     else process.stdout.write(describeSummary(exp, summary));
-    if (interrupted > 0) return 130;
+    if (interrupts.count > 0) return 130;
     return summary.done === 0 ? 1 : 0;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.release();
     try {
-      await ws.close({ force: interrupted > 0 });
+      await ws.close({ force: interrupts.count > 0 });
     } finally {
       await tuning?.restore();
     }

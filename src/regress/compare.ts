@@ -102,6 +102,7 @@ export function compareMetric(metric: string, direction: Direction | undefined, 
       ...judged,
       verdict: 'inconclusive',
       reason: `the interval lies beyond the threshold but the rank test does not confirm it (p=${fmtP(p)} ≥ ${fmtP(alpha)}): more iterations needed`,
+      // No power model covers the two tests together: doubling is a rough guide.
       iterationsNeeded: Math.max(baseline.length, current.length) * 2,
     };
   }

@@ -1,7 +1,6 @@
 // Measure fixed configurations through the same pipeline as an exploration (study loop, queue,
-// host worker, scheduler, isolation) under the experiment's host tuning, each configuration on its
-// own so that they do not disturb each other, under a fresh experiment id so that a second
-// measurement is never a resume.
+// host worker, scheduler, isolation), each configuration on its own so that they do not disturb
+// each other, under a fresh experiment id so that a second measurement is never a resume.
 
 import { configChecksum, defaultConfig, Space } from '../generator/index.js';
 import { hostFacts } from '../study/host-facts.js';
@@ -11,7 +10,6 @@ import type { Workspace } from '../study/workspace.js';
 import type { Config, Experiment } from '../types.js';
 import { wayfinderVersion } from '../util/version.js';
 import { configurationsFromStore, noiseControl, placementNotes, type Measurement } from './baseline.js';
-import { tuneHost } from './host.js';
 
 export interface MeasureOptions {
   /** Measured iterations per test. */
@@ -34,17 +32,22 @@ export function measurementId(exp: Experiment, now = Date.now()): string {
   return `${experimentId(exp)}-regress-${now.toString(36)}`;
 }
 
-export async function measure(ws: Workspace, exp: Experiment, configs: Config[], hooks: { onStudy?: (s: Study) => void } = {}): Promise<Measurement> {
-  const host = await hostFacts();
+/**
+ * Measure `configs` in an open work directory; `tuning` is what the experiment's host settings
+ * changed and could not change (applied when the work directory was opened, before any job).
+ */
+export async function measure(
+  ws: Workspace,
+  exp: Experiment,
+  configs: Config[],
+  tuning: { tuned: string[]; unavailable: string[] },
+  hooks: { onStudy?: (s: Study) => void } = {},
+): Promise<Measurement> {
+  const host = { ...(await hostFacts()), tuning: { changed: tuning.tuned, unavailable: tuning.unavailable } };
   const id = measurementId(exp);
   const study = new Study(exp, ws.store, ws.queues, { host, baseline: false, configs, id });
   hooks.onStudy?.(study);
-  const tuning = await tuneHost(ws.workdir, exp.host);
-  try {
-    await study.run();
-  } finally {
-    await tuning.restore();
-  }
+  await study.run();
   const defaultId = configChecksum(exp.params, new Space(exp.params).normalize(defaultConfig(exp.params)));
   return {
     format: 'wayfinder-baseline',

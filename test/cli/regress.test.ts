@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { marked } from 'marked';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, requireTool, tempDir, wayfinder, writeFile } from '../helpers.js';
@@ -161,6 +161,49 @@ objective: { metric: elapsed_ms, direction: minimize }
     expect(report.configs[0]).toMatchObject({ configId: idB, baselineConfigId: idB });
     expect(report.configs[0]?.metrics[0]).toMatchObject({ metric: 'elapsed_ms', baseline: { n: 3 }, current: { n: 4 } });
   }, 180_000);
+
+  it('applies the experiment\'s host settings while measuring, puts them back, and records both in the baseline', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    // A stand-in /proc and /sys: this machine's settings are never touched.
+    const procRoot = join(dir, 'proc');
+    const sysfsRoot = join(dir, 'sys');
+    const aslr = join(procRoot, 'sys/kernel/randomize_va_space');
+    mkdirSync(dirname(aslr), { recursive: true });
+    writeFileSync(aslr, '2\n');
+    mkdirSync(join(sysfsRoot, 'devices/system/cpu'), { recursive: true });
+    writeFileSync(join(sysfsRoot, 'devices/system/cpu/online'), '0-1\n');
+    const file = writeFile(
+      dir,
+      'exp.yaml',
+      `
+name: tuned
+params:
+  - { name: A, type: integer, only: [1, 2], default: 1, when: test }
+test:
+  run: 'echo "aslr=$(cat ${aslr})"'
+metrics:
+  - { name: aslr, parser: regex, pattern: 'aslr=(\\d+)' }
+objective: { metric: aslr, direction: minimize }
+host:
+  aslr: false
+  governor: performance
+`,
+    );
+    const base = join(dir, 'baseline.json');
+    const r = await wayfinder(['regress', file, '-w', join(dir, '.wayfinder'), '--iterations', '2', '--save-baseline', base], {
+      env: { WAYFINDER_PROCFS_ROOT: procRoot, WAYFINDER_SYSFS_ROOT: sysfsRoot },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/wayfinder: host governor: no cpufreq driver/);
+    const saved = JSON.parse(readFileSync(base, 'utf8'));
+    // Every measured run saw ASLR off; afterwards it is back on.
+    expect(saved.configurations[0].metrics.aslr).toEqual([0, 0]);
+    expect(readFileSync(aslr, 'utf8')).toBe('2\n');
+    expect(saved.noise.tuned).toEqual(['aslr=0 (was 2)']);
+    expect(saved.noise.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^host governor: no cpufreq driver/)]));
+    expect(saved.noise.host).toMatchObject({ aslr: false, governor: 'performance' });
+  }, 120_000);
 
   it('bad flags and files exit 2 with a clear message before anything is measured', async () => {
     const { dir, file, workdir } = setup();
