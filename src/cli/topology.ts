@@ -16,7 +16,11 @@ export async function topologyCommand(o: { sysfs?: string; cpus?: string; json?:
   } else if (o.sysfs === undefined) {
     allowed = await allowedCpusOfSelf();
   }
-  const topo = await readTopology({ ...(o.sysfs ? { sysfsRoot: o.sysfs } : {}), ...(allowed ? { allowedCpus: allowed } : {}) });
+  const topo = await readTopology({ ...(o.sysfs ? { sysfsRoot: o.sysfs } : {}), ...(allowed ? { allowedCpus: allowed } : {}) }).catch((e: unknown) => {
+    // A tree that is not a sysfs (or CPUs outside it) is the flags' fault: say which.
+    if (o.sysfs === undefined && o.cpus === undefined) throw e;
+    throw new UsageError(`${o.sysfs !== undefined ? '--sysfs' : '--cpus'}: ${(e as Error).message}`);
+  });
   if (topo.cpus.length === 0) throw new UsageError(`no usable CPUs found under ${o.sysfs ?? '/sys'}${o.cpus ? ` within --cpus ${o.cpus}` : ''}`);
   if (o.json) process.stdout.write(`${JSON.stringify({ ...topologyJson(topo), capacity: capacityTable(topo) }, null, 2)}\n`);
   else process.stdout.write(`${formatTopology(topo, capacityTable(topo))}\n`);

@@ -359,23 +359,25 @@ export async function readTopology(opts: ReadTopologyOptions = {}): Promise<Topo
 
 /** A plain object for `--json` output and for the results database's host facts. */
 export function topologyJson(t: Topology): Record<string, unknown> {
+  // CPU sets as arrays of CPU numbers (machine-readable); `cpuList` repeats the host's set as text.
   return {
-    cpus: formatCpuList(t.cpus),
-    offline: formatCpuList(t.offline),
-    isolated: formatCpuList(t.isolated),
+    cpus: [...t.cpus],
+    cpuList: formatCpuList(t.cpus),
+    offline: [...t.offline],
+    isolated: [...t.isolated],
     kinds: t.kinds,
-    packages: t.packages.map((p) => ({ cpus: formatCpuList(p.cpus), dies: p.dies.map((d) => formatCpuList(d)) })),
-    cores: t.cores.map((c) => ({ cpus: formatCpuList(c.cpus), kind: c.kind })),
+    packages: t.packages.map((p) => ({ cpus: [...p.cpus], dies: p.dies.map((d) => [...d]) })),
+    cores: t.cores.map((c) => ({ cpus: [...c.cpus], kind: c.kind })),
     caches: t.caches.map((c) => ({
       level: c.level,
       type: c.type,
       ...(c.sizeKiB !== undefined ? { sizeKiB: c.sizeKiB } : {}),
       ...(c.ways !== undefined ? { ways: c.ways } : {}),
       ...(c.id !== undefined ? { id: c.id } : {}),
-      cpus: formatCpuList(c.cpus),
+      cpus: [...c.cpus],
     })),
-    llcs: t.llcs.map((l) => formatCpuList(l)),
-    numaNodes: t.numaNodes.map((n) => ({ id: n.id, cpus: formatCpuList(n.cpus) })),
+    llcs: t.llcs.map((l) => [...l]),
+    numaNodes: t.numaNodes.map((n) => ({ id: n.id, cpus: [...n.cpus] })),
   };
 }
 

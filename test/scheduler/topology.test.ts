@@ -212,18 +212,20 @@ describe('readTopology options and fallbacks', () => {
 });
 
 describe('topologyJson and formatTopology', () => {
-  it('JSON carries cpus, packages, cores, caches and NUMA nodes as CPU lists', async () => {
+  it('JSON carries cpus, packages, cores, caches and NUMA nodes as arrays of CPU numbers', async () => {
     const j = topologyJson(await topoOf('32intel64-2p8co2t+8ve'));
+    const span = (a: number, b: number): number[] => Array.from({ length: b - a + 1 }, (_, i) => a + i);
     expect(j).toMatchObject({
-      cpus: '0-31',
-      packages: [{ cpus: '0-7,16-23' }, { cpus: '8-15,24-31' }],
+      cpus: span(0, 31),
+      cpuList: '0-31',
+      packages: [{ cpus: [...span(0, 7), ...span(16, 23)] }, { cpus: [...span(8, 15), ...span(24, 31)] }],
       numaNodes: [
-        { id: 0, cpus: '0-7,16-23' },
-        { id: 1, cpus: '8-15,24-31' },
+        { id: 0, cpus: [...span(0, 7), ...span(16, 23)] },
+        { id: 1, cpus: [...span(8, 15), ...span(24, 31)] },
       ],
     });
     expect((j.cores as unknown[]).length).toBe(16);
-    expect(j.caches).toEqual(expect.arrayContaining([expect.objectContaining({ level: 3, type: 'Unified', cpus: '0-7,16-23' })]));
+    expect(j.caches).toEqual(expect.arrayContaining([expect.objectContaining({ level: 3, type: 'Unified', cpus: [...span(0, 7), ...span(16, 23)] })]));
   });
 
   it('text nests packages > caches > cores and ends with how many jobs fit', async () => {
