@@ -180,6 +180,7 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
     if (!quiet) err.write(`baseline saved to ${o.saveBaseline} (measurement ${current.experiment.id})\n`);
   }
   if (!baseline) {
+    if (!quiet && (o.junit || o.markdown)) err.write('wayfinder: no --baseline, so no comparison: --junit and --markdown are not written\n');
     if (o.json) process.stdout.write(`${JSON.stringify({ measurement: current }, null, 2)}\n`);
     else process.stdout.write(describeMeasurement(current));
     return current.configurations.some((c) => c.failure) ? 1 : 0;

@@ -19,7 +19,7 @@ export function renderMarkdown(r: RegressReport): string {
   out.push(`Baseline \`${r.baseline.id}\` (${r.baseline.createdAt}, wayfinder ${mdEscape(r.baseline.wayfinder)}) against \`${r.current.id}\` (${r.current.createdAt}, wayfinder ${mdEscape(r.current.wayfinder)}).`, '');
   const host = hostWarning(r);
   if (host) out.push(`> **⚠️ Warning:** ${mdEscape(host)}`, '');
-  out.push('| Configuration | Metric | Baseline | Now | Change [CI] | p | Verdict |', '|---|---|---:|---:|---:|---:|---|');
+  out.push(`| Configuration | Metric | Baseline | Now | Change [${(r.options.confidence * 100).toFixed(0)}% CI] | p | Verdict |`, '|---|---|---:|---:|---:|---:|---|');
   for (const c of r.configs) {
     const label = mdEscape(configLabel(c));
     if (c.failure) out.push(`| ${label} | | | | | | ❌ failed to run: ${mdEscape(c.failure.slice(0, 300))} |`);

@@ -9,7 +9,7 @@ export function renderText(r: RegressReport): string {
   const host = hostWarning(r);
   if (host) out.push(`${'!'.repeat(72)}\nWARNING: ${host}\n${'!'.repeat(72)}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
-  const rows = [['configuration', 'metric', 'baseline', 'now', 'change [CI]', 'p', 'verdict']];
+  const rows = [['configuration', 'metric', 'baseline', 'now', `change [${(r.options.confidence * 100).toFixed(0)}% CI]`, 'p', 'verdict']];
   for (const c of r.configs) {
     if (c.failure) rows.push([configLabel(c), '-', '', '', '', '', `FAILED: ${c.failure.slice(0, 160)}`]);
     else if (c.noBaseline) rows.push([configLabel(c), '-', '', '', '', '', `no baseline: ${c.noBaseline}`]);
