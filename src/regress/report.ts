@@ -52,7 +52,8 @@ export function compareMeasurements(baseline: Measurement, baselineSource: strin
     warnings.push(`the baseline's objective was ${baseline.objective.direction} ${baseline.objective.metric}; now ${current.objective.direction} ${current.objective.metric}`);
   }
   warnings.push(...noiseDifferences(baseline.noise, current.noise));
-  for (const n of current.noise.notes) warnings.push(`not available now: ${n}`);
+  // What the host lacked both times is in both measurements' records; what it lacks only now is news.
+  for (const n of current.noise.notes) if (!baseline.noise.notes.includes(n)) warnings.push(`not available now, unlike for the baseline: ${n}`);
   const hostDiff = hostDifferences(baseline.host, current.host);
 
   const configs: ConfigComparison[] = [];
