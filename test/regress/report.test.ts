@@ -138,6 +138,20 @@ describe('the regress report', () => {
     expect(xmllint(xml).status).toBe(0);
   });
 
+  it('warns about isolation or tuning the baseline had and this measurement lacks, not about what both lacked', () => {
+    const cfg = { configId: 'e'.repeat(32), params: {}, isDefault: true, metrics: { 'req.latency_avg_ms': [10, 10.1, 10.2, 9.9, 10] } };
+    const b = measurement('b', [cfg]);
+    const n = measurement('n', [cfg]);
+    b.noise.notes = ['no resctrl'];
+    n.noise.notes = ['no resctrl', 'host governor: no cpufreq driver'];
+    n.noise.tests.wrk = { isolation: 'none', cores: 2, warmup: 1, iterations: 10 };
+    const r = compareMeasurements(b, 'b.json', n, { threshold: 0.05, confidence: 0.95, inconclusive: 'exit3', resamples: 1000 });
+    expect(r.warnings).toEqual([
+      'test wrk: isolation core (baseline) vs none (now)',
+      'not available now, unlike for the baseline: host governor: no cpufreq driver',
+    ]);
+  });
+
   it('the inconclusive policy sets the exit status', () => {
     const only = (policy: InconclusivePolicy) => {
       const b = measurement('b', [{ configId: 'c'.repeat(32), params: {}, isDefault: true, metrics: { 'req.latency_avg_ms': NOISY } }]);
