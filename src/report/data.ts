@@ -240,6 +240,7 @@ function bestSoFar(points: ConfigPoint[], fallback: string, objective: Objective
 }
 
 function mainEffects(params: Param[], done: ConfigPoint[], imp: Importance | undefined, k: number): MainEffect[] {
+  if (done.length === 0) return [];
   // The most important parameters by the analysis; without one, the first parameters declared.
   const chosen = imp ? imp.params.filter((p) => p.total > 0.01).slice(0, k).map((p) => p.name) : params.slice(0, k).map((p) => p.name);
   return chosen.map((name) => {

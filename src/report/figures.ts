@@ -119,8 +119,8 @@ export function bestSoFarFigure(d: ReportData): string | undefined {
   const done = d.configurations.filter((c) => c.status === 'done' && c.objective !== undefined && Number.isFinite(c.objective)).map((c) => c.objective as number);
   if (done.length === 0 || d.bestSoFar.length === 0) return undefined;
   const optimum = d.objective.direction === 'maximize' ? Math.max(...done) : Math.min(...done);
-  // A ratio to the best needs a positive best; otherwise there is nothing to normalise by.
-  if (!(optimum > 0)) return undefined;
+  // A ratio to the best needs a positive best; otherwise the values themselves are drawn.
+  if (!(optimum > 0)) return rawBestSoFar(d);
   return bestSoFarSvg(
     d.bestSoFar.map((s) => ({ label: s.strategy, bestSoFar: [s.values.map((v) => (v === null ? NaN : v))] })),
     {
@@ -132,6 +132,29 @@ export function bestSoFarFigure(d: ReportData): string | undefined {
       height: 380,
     },
   );
+}
+
+/** Best-so-far in the objective's own units, for objectives whose best is zero or negative. */
+function rawBestSoFar(d: ReportData): string {
+  const W = 820;
+  const H = 380;
+  const m = { l: 76, r: 120, t: 44, b: 44 };
+  const out = open(W, H, `Best ${d.objective.metric} so far against evaluations`);
+  const n = Math.max(1, ...d.bestSoFar.map((s) => s.values.length));
+  const vals = d.bestSoFar.flatMap((s) => s.values.filter((v): v is number => v !== null));
+  const y = scale(vals, H - m.b, m.t);
+  yAxis(out, y, m.l, W - m.r, d.objective.metric, m.t, H - m.b);
+  const x = (i: number): number => m.l + ((W - m.l - m.r) * (i + 1)) / n;
+  out.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="black"/>`);
+  out.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle">evaluations (${n})</text>`);
+  d.bestSoFar.forEach((s, k) => {
+    const colour = COLOURS[k % COLOURS.length]!;
+    const pts = s.values.map((v, i) => (v === null ? '' : `${x(i).toFixed(1)},${y(v).toFixed(1)}`)).filter(Boolean);
+    out.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${pts.join(' ')}"/>`);
+    out.push(`<text x="${W - m.r + 8}" y="${m.t + 16 + 18 * k}" fill="${colour}">${esc(s.strategy)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n');
 }
 
 export function importanceFigure(imp: Importance): string {

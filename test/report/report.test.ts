@@ -202,4 +202,38 @@ objective: { metric: latency, direction: minimize }
     expect(r.json.runStats.cv.configurations).toBe(4);
     expect(r.json.host).toMatchObject({ hostname: 'test-host' });
   });
+
+  it('renders an experiment with nothing measured yet, with only failures, and with a best of zero', () => {
+    const yaml = (direction: string): string =>
+      `name: edge\nparams:\n  - { name: A, type: integer, only: [0, 1], default: 0 }\ntest:\n  run: 'true'\nmetrics:\n  - { name: errors, parser: regex, pattern: '(\\d+)' }\nobjective: { metric: errors, direction: ${direction} }\n`;
+    const open = (direction: string) => {
+      const f = openExperiment(temp(), yaml(direction));
+      cleanups.push(() => f.store.close());
+      return f;
+    };
+    const empty = open('maximize');
+    let r = renderReport(empty.store, empty.id);
+    expect(r.json.counts.total).toBe(0);
+    expect(r.figures.map((x) => x.name)).toEqual(['objective', 'run-stats']);
+    expect(r.figures[0]!.svg).toContain('no configuration measured yet');
+    expect(r.html).toContain('No configuration measured yet');
+
+    measure(empty, { A: 0 }, { failure: 'build' }, { isDefault: true });
+    measure(empty, { A: 1 }, { failure: 'exit' });
+    r = renderReport(empty.store, empty.id);
+    expect(r.json.runStats.failuresByCause).toEqual({ build: 1, exit: 1 });
+    expect(r.figures[0]!.svg).toContain('the default failed');
+    expect(r.json.best).toEqual([]);
+
+    // Minimizing a count of errors down to 0: no ratio to the best exists, the values are drawn instead.
+    const zero = open('minimize');
+    measure(zero, { A: 0 }, [4, 4], { isDefault: true });
+    measure(zero, { A: 1 }, [0, 0]);
+    r = renderReport(zero.store, zero.id);
+    expect(r.json.best.map((b) => b.objective)).toEqual([0, 4]);
+    expect(r.json.best[0]!.ratio).toBeUndefined();
+    const bsf = r.figures.find((x) => x.name === 'best-so-far')!.svg;
+    expect(bsf).toContain('<polyline');
+    expect(bsf).toContain('evaluations (2)');
+  });
 });
