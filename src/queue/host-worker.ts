@@ -4,6 +4,7 @@
 import { WaitingError, Worker, type Job } from 'bullmq';
 import { hostname } from 'node:os';
 import type { Dispatcher } from '../scheduler/dispatch.js';
+import { DurationHistory } from '../scheduler/durations.js';
 import { Intake } from '../scheduler/intake.js';
 import { enforcedPlacement, isolationOptionsFromEnv, JobIsolation, partitionScheduler, type JobIsolationOptions } from '../isolation/job-isolation.js';
 import { netnsPrefix, reapNetns } from '../isolation/netns.js';
@@ -37,6 +38,8 @@ export class HostWorker {
   private readonly workers: Worker[] = [];
   private readonly aborter = new AbortController();
   private isolationReady: Promise<void> = Promise.resolve();
+  /** Past durations of each job, so the scheduler can start the longest first. */
+  private readonly durations = new DurationHistory();
 
   constructor(private readonly opts: HostWorkerOptions) {
     this.host = opts.host ?? hostname();
@@ -120,7 +123,10 @@ export class HostWorker {
 
   private async placed<T>(id: string, job: TestWork['job'], group: string, fn: (p: Placement, wrap: (argv: string[]) => string[]) => Promise<T>): Promise<T> {
     await this.isolationReady;
-    const grant = await this.opts.dispatcher.acquire({ id, cores: job.cores, isolation: job.isolation, group, partition: job.resources });
+    const key = DurationHistory.key(group, job.phase, job.name);
+    const estimateSec = this.durations.estimate(key);
+    const grant = await this.opts.dispatcher.acquire({ id, cores: job.cores, isolation: job.isolation, group, partition: job.resources, ...(estimateSec !== undefined ? { estimateSec } : {}) });
+    const started = performance.now();
     try {
       const conf = await this.isolation.confine({ jobId: id, cpus: grant.cpus, numaNodes: grant.numaNodes, resources: job.resources, container: job.image !== undefined, ...(grant.l3Masks ? { l3Masks: grant.l3Masks } : {}) });
       try {
@@ -130,6 +136,7 @@ export class HostWorker {
         await conf.release();
       }
     } finally {
+      this.durations.record(key, (performance.now() - started) / 1000);
       this.opts.dispatcher.release(id);
     }
   }
