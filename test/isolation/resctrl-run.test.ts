@@ -9,6 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadExperiment } from '../../src/spec/index.js';
 import { Study } from '../../src/study/study.js';
 import { Workspace } from '../../src/study/workspace.js';
+import { jobGroupName } from '../../src/isolation/job-isolation.js';
+import { Resctrl } from '../../src/isolation/resctrl.js';
 import { Store } from '../../src/store/store.js';
 import { tempDir, writeFile } from '../helpers.js';
 import { FakeResctrl } from './fake-resctrl.js';
@@ -99,5 +101,31 @@ exploration: { parallel: 3 }
     expect(readdirSync(root).filter((n) => n.startsWith('wf-'))).toEqual([]);
     expect(readFileSync(join(root, 'schemata'), 'utf8')).toMatch(/L3:0=fff;1=fff/);
     expect(existsSync(join(dir, '.wayfinder', 'state', 'resctrl-default.schemata'))).toBe(false);
+  });
+
+  it('groups and the shrunk default group a killed wayfinder left are put back when the worker starts', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const fake = new FakeResctrl();
+    cleanups.push(() => fake.dispose());
+    const workdir = join(dir, '.wayfinder');
+    const stateFile = join(workdir, 'state', 'resctrl-default.schemata');
+    // What a killed run leaves: its job's group with 4 ways, the default group shrunk, the original saved.
+    const killed = await Resctrl.detect({ fs: fake, procRoot: fake.procRoot, sysfsRoot: fake.sysfsRoot, stateFile });
+    await killed?.allocate(jobGroupName('t.exp.cfg.wrk'), { domains: [0], l3Ways: 4 });
+    expect(readdirSync(fake.root).filter((n) => n.startsWith('wf-'))).toHaveLength(1);
+    expect(readFileSync(join(fake.root, 'schemata'), 'utf8')).toMatch(/L3:0=ff;1=fff/);
+    expect(existsSync(stateFile)).toBe(true);
+
+    const ws = await Workspace.open({ workdir, isolation: { resctrl: { fs: fake, procRoot: fake.procRoot, sysfsRoot: fake.sysfsRoot } } });
+    try {
+      await ws.worker?.isolation.start();
+      expect(ws.worker?.isolation.hasResctrl).toBe(true);
+      expect(readdirSync(fake.root).filter((n) => n.startsWith('wf-'))).toEqual([]);
+      expect(readFileSync(join(fake.root, 'schemata'), 'utf8')).toMatch(/L3:0=fff;1=fff/);
+      expect(existsSync(stateFile)).toBe(false);
+    } finally {
+      await ws.close();
+    }
   });
 });
