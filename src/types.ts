@@ -185,6 +185,8 @@ export interface HostSettings {
   smt?: boolean;
   aslr?: boolean;
   sysctls: Record<string, string>;
+  /** Cache ways / bandwidth every test job gets unless it asks for its own (resctrl). */
+  cachePartition?: { l3Ways?: number; mbPercent?: number };
 }
 
 export type ExperimentFormat = 'native' | 'paper' | 'daemon';

@@ -31,6 +31,7 @@ export function normalise(draft: Draft, src: SourceDoc, file: string, dir: strin
     host: hostOf(draft.host),
     pool: draft.pool ?? 'default',
   };
+  partitionTests(tests, experiment.host);
   if (draft.description !== undefined) experiment.description = draft.description.trim();
   if (build) experiment.build = build;
   return experiment;
@@ -55,5 +56,22 @@ function hostOf(h: Draft['host']): HostSettings {
   if (h?.turbo !== undefined) out.turbo = h.turbo;
   if (h?.smt !== undefined) out.smt = h.smt;
   if (h?.aslr !== undefined) out.aslr = h.aslr;
+  const cp = h?.cache_partition;
+  if (cp) {
+    out.cachePartition = {};
+    if (cp.l3_ways !== undefined) out.cachePartition.l3Ways = cp.l3_ways;
+    if (cp.mb_percent !== undefined) out.cachePartition.mbPercent = cp.mb_percent;
+  }
   return out;
+}
+
+/** The experiment's cache partition goes to every test job that names no cache ways or bandwidth itself. */
+function partitionTests(tests: Experiment['tests'], host: HostSettings): void {
+  const cp = host.cachePartition;
+  if (!cp) return;
+  for (const t of tests) {
+    if (t.resources.l3Ways !== undefined || t.resources.mbPercent !== undefined) continue;
+    if (cp.l3Ways !== undefined) t.resources.l3Ways = cp.l3Ways;
+    if (cp.mbPercent !== undefined) t.resources.mbPercent = cp.mbPercent;
+  }
 }

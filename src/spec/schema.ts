@@ -159,6 +159,13 @@ export const hostSchema = z.strictObject({
   smt: z.boolean().optional(),
   aslr: z.boolean().optional(),
   sysctls: z.record(z.string(), scalar).optional(),
+  cache_partition: z
+    .strictObject({
+      l3_ways: count(1).optional(),
+      mb_percent: z.int().min(1).max(100).optional(),
+    })
+    .optional()
+    .describe('every test job gets cache ways / memory bandwidth of its own (resctrl), unless it names its own resources'),
 }).meta({ id: 'host' });
 
 /** Keys every format accepts at the top level, so a Wayfinder file can gain metrics and an objective. */
