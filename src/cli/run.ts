@@ -54,6 +54,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     prepare: async (workdir) => {
       tuning = await tuneHost(workdir, exp.host, hostRootsFromEnv());
     },
+    pool: exp.pool,
     ...(o.redis ? { redis: o.redis } : {}),
     ...(cpus ? { cpus } : {}),
     ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),

@@ -2,7 +2,9 @@
 // each on this host's CPUs under its isolation level, runs it, and sends the results back.
 
 import { WaitingError, Worker, type Job } from 'bullmq';
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Dispatcher } from '../scheduler/dispatch.js';
 import { DurationHistory } from '../scheduler/durations.js';
 import { Intake } from '../scheduler/intake.js';
@@ -13,7 +15,8 @@ import { executeBuild, executeTest, type ExecContext } from '../runners/job.js';
 import { registryDir } from '../runners/paths.js';
 import { ProcessRegistry } from '../runners/registry.js';
 import type { BuildWork, Placement, TestWork, Work } from '../runners/work.js';
-import { QUEUE_BUILD, QUEUE_TEST, runResultId, type WorkQueues } from './queues.js';
+import { readOwners, releaseLocks, writeOwners } from './locks.js';
+import { buildQueueName, runResultId, testQueueName, workerQueueName, type WorkQueues } from './queues.js';
 
 export interface HostWorkerOptions {
   queues: WorkQueues;
@@ -22,6 +25,8 @@ export interface HostWorkerOptions {
   /** How many jobs this host holds at once (they still wait for the scheduler's grant). */
   concurrency: number;
   host?: string;
+  /** The class of identical hosts this one belongs to: it takes that pool's jobs only. */
+  pool?: string;
   /** Milliseconds a job's lock lasts without renewal; a killed worker's jobs return to the queue after it. */
   lockDuration?: number;
   stalledInterval?: number;
@@ -31,8 +36,14 @@ export interface HostWorkerOptions {
   dockerSocket?: string;
 }
 
+/** Thrown into jobs still waiting for CPUs when the worker stops: they go back to the queue. */
+class StoppingError extends Error {}
+
 export class HostWorker {
   readonly host: string;
+  readonly pool: string;
+  /** This worker's name in the queue, stable across restarts: its host and work directory. */
+  readonly id: string;
   readonly registry: ProcessRegistry;
   readonly isolation: JobIsolation;
   private readonly workers: Worker[] = [];
@@ -40,11 +51,19 @@ export class HostWorker {
   private isolationReady: Promise<void> = Promise.resolve();
   /** Past durations of each job, so the scheduler can start the longest first. */
   private readonly durations = new DurationHistory();
+  private stopping = false;
 
   constructor(private readonly opts: HostWorkerOptions) {
     this.host = opts.host ?? hostname();
+    this.pool = opts.pool ?? 'default';
+    this.id = `${this.host}.${createHash('sha256').update(opts.workdir).digest('hex').slice(0, 8)}`;
     this.registry = new ProcessRegistry(registryDir(opts.workdir));
     this.isolation = new JobIsolation({ workdir: opts.workdir, ...(opts.isolation ?? isolationOptionsFromEnv()) });
+  }
+
+  /** The queues this worker takes jobs from. */
+  queueNames(): string[] {
+    return [buildQueueName(this.pool), testQueueName(this.pool), workerQueueName(this.id)];
   }
 
   /** End what a killed predecessor left running, then start taking jobs. */
@@ -55,6 +74,9 @@ export class HostWorker {
     this.isolationReady = this.isolation.start().then(() => partitionScheduler(this.opts.dispatcher.scheduler, this.isolation));
     this.isolationReady.catch(() => undefined);
     await reapContainers(this.opts.workdir, this.opts.dockerSocket);
+    // The predecessor's jobs go back to the queue now rather than when their locks expire.
+    const ownersFile = join(this.opts.workdir, 'queue-owners.json');
+    await releaseLocks(this.opts.queues.client, this.opts.queues.config.prefix, this.queueNames(), readOwners(ownersFile));
     const common = {
       connection: this.opts.queues.config.connection,
       prefix: this.opts.queues.config.prefix,
@@ -67,12 +89,18 @@ export class HostWorker {
     };
     // A further job is taken only while every job taken is placed (see Intake).
     const intake = new Intake(this.opts.dispatcher, this.opts.concurrency);
-    const build = new Worker(QUEUE_BUILD, (job: Job<BuildWork>, token?: string) => intake.hold(QUEUE_BUILD, () => this.guard(job, token, () => this.build(job))), { ...common, concurrency: 1 });
-    const test = new Worker(QUEUE_TEST, (job: Job<TestWork>, token?: string) => intake.hold(QUEUE_TEST, () => this.guard(job, token, () => this.test(job))), { ...common, concurrency: 1 });
-    intake.add(QUEUE_BUILD, build);
-    intake.add(QUEUE_TEST, test);
-    this.workers.push(build, test);
+    const [buildQ, poolQ, ownQ] = this.queueNames() as [string, string, string];
+    const build = new Worker(buildQ, (job: Job<BuildWork>, token?: string) => intake.hold(buildQ, () => this.guard(job, token, () => this.build(job))), { ...common, concurrency: 1 });
+    intake.add(buildQ, build);
+    this.workers.push(build);
+    // Tests of the pool, and tests of configurations this worker built (it has their artifacts).
+    for (const q of [poolQ, ownQ]) {
+      const test = new Worker(q, (job: Job<TestWork>, token?: string) => intake.hold(q, () => this.guard(job, token, () => this.test(job))), { ...common, concurrency: 1 });
+      intake.add(q, test);
+      this.workers.push(test);
+    }
     for (const w of this.workers) w.on('error', () => undefined);
+    writeOwners(ownersFile, this.workers.map((w) => w.id));
   }
 
   /**
@@ -83,7 +111,7 @@ export class HostWorker {
     try {
       await fn();
     } catch (e) {
-      if (this.aborter.signal.aborted) {
+      if (this.aborter.signal.aborted || e instanceof StoppingError) {
         await job.moveToWait(token);
         throw new WaitingError();
       }
@@ -91,11 +119,11 @@ export class HostWorker {
       const w = job.data;
       const placement = { host: this.host, cpus: [], isolation: w.job.isolation };
       if (w.kind === 'build') {
-        await this.opts.queues.addResult({ kind: 'build', experimentId: w.experimentId, buildId: w.buildId, status: 'failed', error, durationMs: 0, host: this.host, startedAt: Date.now() });
+        await this.opts.queues.addResult({ kind: 'build', experimentId: w.experimentId, buildId: w.buildId, status: 'failed', error, durationMs: 0, host: this.host, worker: this.id, startedAt: Date.now() });
       } else {
         for (let iteration = 0; iteration < w.job.iterations; iteration++) {
           const id = runResultId({ ...w, test: w.job.name, iteration });
-          if (await this.opts.queues.hasResult(id)) continue;
+          if (await this.opts.queues.hasResult(w.experimentId, id)) continue;
           await this.opts.queues.addResult({
             kind: 'run', experimentId: w.experimentId, configId: w.configId, test: w.job.name, iteration,
             status: 'failed', failure: 'infra', error, metrics: {}, durationMs: 0, attempts: 0, placement, startedAt: Date.now(),
@@ -127,6 +155,7 @@ export class HostWorker {
     const estimateSec = this.durations.estimate(key);
     const grant = await this.opts.dispatcher.acquire({ id, cores: job.cores, isolation: job.isolation, group, partition: job.resources, ...(estimateSec !== undefined ? { estimateSec } : {}) });
     const started = performance.now();
+    this.opts.queues.announce({ kind: 'started', experimentId: group, job: id, host: this.host, worker: this.id, at: Date.now() });
     try {
       const conf = await this.isolation.confine({ jobId: id, cpus: grant.cpus, numaNodes: grant.numaNodes, resources: job.resources, container: job.image !== undefined, ...(grant.l3Masks ? { l3Masks: grant.l3Masks } : {}) });
       try {
@@ -147,7 +176,8 @@ export class HostWorker {
       executeBuild(w, this.execContext(placement, wrap), this.allCpus()),
     );
     if (this.aborter.signal.aborted) throw new Error('worker stopping');
-    await this.opts.queues.addResult(result);
+    // The tests of this configuration come to this worker: it has the artifacts.
+    await this.opts.queues.addResult({ ...result, worker: this.id });
   }
 
   private async test(job: Job<TestWork>): Promise<void> {
@@ -155,7 +185,7 @@ export class HostWorker {
     const queues = this.opts.queues;
     await this.placed(job.id as string, w.job, w.experimentId, (placement, wrap) =>
       executeTest(w, this.execContext(placement, wrap), this.allCpus(), {
-        done: (iteration) => queues.hasResult(runResultId({ ...w, test: w.job.name, iteration })),
+        done: (iteration) => queues.hasResult(w.experimentId, runResultId({ ...w, test: w.job.name, iteration })),
         emit: (r) => queues.addResult(r),
       }),
     );
@@ -166,7 +196,26 @@ export class HostWorker {
   /** Stop taking jobs; with `force`, also end the running ones (they are run again later). */
   async close(force = false): Promise<void> {
     if (force) this.aborter.abort();
+    this.stopping = true;
+    this.opts.dispatcher.cancelWaiting(new StoppingError('worker stopping'));
     await Promise.all(this.workers.map((w) => w.close(force)));
     await this.isolation.close();
+  }
+
+  /**
+   * SIGTERM: take no new jobs, hand back those still waiting for CPUs, let running ones finish
+   * for up to `graceMs`, then end them (they return to the queue and run again elsewhere or later).
+   */
+  async drain(graceMs: number): Promise<void> {
+    const timer = setTimeout(() => this.aborter.abort(), graceMs);
+    try {
+      await this.close(false);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
   }
 }

@@ -1,13 +1,12 @@
-// The three BullMQ queues every wayfinder process shares: builds and tests go to workers,
-// results come back to the one process that writes the store.
+// The BullMQ queues every wayfinder process shares. Builds go to the experiment's pool (a class of
+// identical hosts); tests go to the pool too, or, when the configuration was built, to the one
+// worker that holds the build's artifacts; results come back on a queue of their experiment, to the
+// one process that writes its store.
 
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { RedisTarget } from './redis.js';
 import type { BuildWork, ResultMessage, TestWork } from '../runners/work.js';
-
-export const QUEUE_BUILD = 'build';
-export const QUEUE_TEST = 'test';
-export const QUEUE_RESULTS = 'results';
 
 export interface QueueConfig {
   connection: ConnectionOptions;
@@ -20,6 +19,28 @@ export function queueConfig(target: RedisTarget, prefix = 'wayfinder'): QueueCon
   return { connection: { ...target.connection, maxRetriesPerRequest: null }, prefix };
 }
 
+// Queue names become parts of Redis keys, where ':' separates parts.
+const safe = (s: string): string => s.replace(/[^A-Za-z0-9._@-]/g, '_');
+export const buildQueueName = (pool: string): string => `build.${safe(pool)}`;
+export const testQueueName = (pool: string): string => `test.${safe(pool)}`;
+/** The tests of configurations built by one worker: only that worker has their artifacts. */
+export const workerQueueName = (workerId: string): string => `test@${safe(workerId)}`;
+export const resultsQueueName = (experimentId: string): string => `results.${safe(experimentId)}`;
+
+/** Channel on which workers announce the jobs they start (live events; not needed for correctness). */
+export const eventsChannel = (prefix: string): string => `${prefix}:events`;
+
+export interface JobStarted {
+  kind: 'started';
+  experimentId: string;
+  job: string;
+  configId?: string;
+  buildId?: string;
+  host: string;
+  worker: string;
+  at: number;
+}
+
 /**
  * Kept after completion for a week: a job id that still exists makes re-adding it a no-op, which
  * is what makes a resumed coordinator's re-submission idempotent.
@@ -30,24 +51,38 @@ const KEEP: JobsOptions = {
 };
 
 export class WorkQueues {
-  readonly build: Queue;
-  readonly test: Queue;
-  readonly results: Queue;
+  /** One connection for every queue this process adds to (queues are made per pool, worker and experiment). */
+  readonly client: Redis;
+  private readonly queues = new Map<string, Queue>();
 
   constructor(readonly config: QueueConfig) {
-    const opts = { connection: config.connection, prefix: config.prefix };
-    this.build = new Queue(QUEUE_BUILD, opts);
-    this.test = new Queue(QUEUE_TEST, opts);
-    this.results = new Queue(QUEUE_RESULTS, opts);
+    this.client = new Redis(config.connection as never);
+    this.client.on('error', () => undefined);
+  }
+
+  queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.client, prefix: this.config.prefix });
+      q.on('error', () => undefined);
+      this.queues.set(name, q);
+    }
+    return q;
   }
 
   /** Build jobs go by build checksum: many configurations wait on one build. */
-  async addBuild(work: BuildWork, priority?: number): Promise<void> {
-    await this.build.add('build', work, { ...KEEP, jobId: buildJobId(work.experimentId, work.buildId), ...(priority ? { priority } : {}) });
+  async addBuild(work: BuildWork, pool: string, priority?: number): Promise<void> {
+    await this.queue(buildQueueName(pool)).add('build', work, {
+      ...KEEP,
+      jobId: buildJobId(work.experimentId, work.buildId),
+      ...(priority ? { priority } : {}),
+    });
   }
 
-  async addTest(work: TestWork, priority?: number): Promise<void> {
-    await this.test.add('test', work, {
+  /** A test goes to the worker that built its configuration, or to any worker of the pool. */
+  async addTest(work: TestWork, route: { pool: string; worker?: string }, priority?: number): Promise<void> {
+    const name = route.worker ? workerQueueName(route.worker) : testQueueName(route.pool);
+    await this.queue(name).add('test', work, {
       ...KEEP,
       jobId: testJobId(work.experimentId, work.configId, work.job.name),
       ...(priority ? { priority } : {}),
@@ -55,16 +90,41 @@ export class WorkQueues {
   }
 
   async addResult(msg: ResultMessage): Promise<void> {
-    await this.results.add(msg.kind, msg, { ...KEEP, jobId: resultJobId(msg) });
+    await this.queue(resultsQueueName(msg.experimentId)).add(msg.kind, msg, { ...KEEP, jobId: resultJobId(msg) });
   }
 
   /** Whether a result with this id was already sent (then a re-delivered job must not measure it again). */
-  async hasResult(id: string): Promise<boolean> {
-    return (await this.results.getJob(id)) !== undefined;
+  async hasResult(experimentId: string, id: string): Promise<boolean> {
+    return (await this.client.exists(`${this.config.prefix}:${resultsQueueName(experimentId)}:${id}`)) === 1;
+  }
+
+  /** Announce a started job; losing an announcement loses only a line of a live view. */
+  announce(e: JobStarted): void {
+    this.client.publish(eventsChannel(this.config.prefix), JSON.stringify(e)).catch(() => undefined);
+  }
+
+  /**
+   * Take back the jobs of an experiment that no worker has started (a cancelled experiment);
+   * returns the ids removed. Jobs already running finish.
+   */
+  async removeWaiting(experimentId: string, queueNames: string[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (const name of queueNames) {
+      const q = this.queue(name);
+      const jobs = await q.getJobs(['waiting', 'prioritized', 'delayed']);
+      for (const job of jobs) {
+        const data = job?.data as { experimentId?: string } | undefined;
+        if (!job?.id || data?.experimentId !== experimentId) continue;
+        // remove() refuses a job a worker has just locked: that one runs.
+        if ((await q.remove(job.id)) === 1) removed.push(job.id);
+      }
+    }
+    return removed;
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.build.close(), this.test.close(), this.results.close()]);
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    this.client.disconnect();
   }
 }
 

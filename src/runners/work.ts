@@ -56,6 +56,8 @@ export interface BuildResult {
   error?: string;
   durationMs: number;
   host: string;
+  /** The worker (host and work directory) that holds the build's artifacts; its tests go there. */
+  worker?: string;
   startedAt: number;
 }
 

@@ -38,6 +38,20 @@ export class Dispatcher {
     this.deliver(this.scheduler.release(id));
   }
 
+  /** Refuse every job still waiting for a grant: a stopping worker hands them back to the queue. */
+  cancelWaiting(reason: Error): void {
+    const waiting = [...this.waiters.entries()];
+    this.waiters.clear();
+    for (const [id, w] of waiting) {
+      try {
+        this.scheduler.release(id);
+      } catch {
+        // already refused by the scheduler
+      }
+      w.reject(reason);
+    }
+  }
+
   private deliver(grants: Grant[]): void {
     for (const g of grants) {
       const w = this.waiters.get(g.id);

@@ -81,4 +81,22 @@ export const MIGRATIONS: string[] = [
     mb_percent = json_extract(placement_json, '$.mbPercent'),
     cpu_isolation_only = json_extract(placement_json, '$.cpuIsolationOnly');
   `,
+  // The daemon's queue of submitted experiments, and which worker holds each build's artifacts.
+  `
+  ALTER TABLE builds ADD COLUMN worker TEXT;
+  CREATE TABLE submissions (
+    experiment_id TEXT PRIMARY KEY REFERENCES experiments(id),
+    seq           INTEGER NOT NULL,
+    priority      INTEGER NOT NULL DEFAULT 0,
+    pool          TEXT NOT NULL,
+    file          TEXT NOT NULL,
+    text          TEXT NOT NULL,
+    options_json  TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    error         TEXT,
+    submitted_at  INTEGER NOT NULL,
+    started_at    INTEGER,
+    finished_at   INTEGER
+  );
+  `,
 ];

@@ -200,18 +200,25 @@ export class Store {
   recordBuild(r: BuildResult): boolean {
     const info = this.db
       .prepare(
-        `INSERT OR IGNORE INTO builds (experiment_id, build_id, status, error, duration_ms, host, started_at, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO builds (experiment_id, build_id, status, error, duration_ms, host, worker, started_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.experimentId, r.buildId, r.status, r.error ?? null, r.durationMs, r.host, r.startedAt, Date.now());
+      .run(r.experimentId, r.buildId, r.status, r.error ?? null, r.durationMs, r.host, r.worker ?? null, r.startedAt, Date.now());
     return info.changes > 0;
   }
 
-  getBuild(experimentId: string, buildId: string): { status: string; error?: string; durationMs?: number } | undefined {
-    const r = this.db.prepare('SELECT status, error, duration_ms FROM builds WHERE experiment_id = ? AND build_id = ?').get(experimentId, buildId) as
-      | { status: string; error: string | null; duration_ms: number | null }
+  getBuild(experimentId: string, buildId: string): { status: string; error?: string; durationMs?: number; worker?: string } | undefined {
+    const r = this.db.prepare('SELECT status, error, duration_ms, worker FROM builds WHERE experiment_id = ? AND build_id = ?').get(experimentId, buildId) as
+      | { status: string; error: string | null; duration_ms: number | null; worker: string | null }
       | undefined;
-    return r ? { status: r.status, ...(r.error ? { error: r.error } : {}), ...(r.duration_ms !== null ? { durationMs: r.duration_ms } : {}) } : undefined;
+    return r
+      ? {
+          status: r.status,
+          ...(r.error ? { error: r.error } : {}),
+          ...(r.duration_ms !== null ? { durationMs: r.duration_ms } : {}),
+          ...(r.worker ? { worker: r.worker } : {}),
+        }
+      : undefined;
   }
 
   /** Store a measured run exactly once: a repeated delivery of the same (configuration, test, iteration) is ignored. */

@@ -8,8 +8,8 @@ import { Worker, type Job } from 'bullmq';
 import { buildChecksum, configChecksum, defaultConfig, paramEnv, Space } from '../generator/index.js';
 import { createStrategy, ListStrategy, type Strategy } from '../strategies/index.js';
 import type { ConfigRow, Store } from '../store/store.js';
-import type { WorkQueues } from '../queue/queues.js';
-import { QUEUE_RESULTS } from '../queue/queues.js';
+import { releaseLocks } from '../queue/locks.js';
+import { resultsQueueName, type WorkQueues } from '../queue/queues.js';
 import type { BuildResult, ResultMessage, RunResult } from '../runners/work.js';
 import type { Config, Experiment, Observation } from '../types.js';
 import { aggregateRuns } from './aggregate.js';
@@ -93,7 +93,11 @@ export class Study extends EventEmitter<StudyEvents> {
     });
     await this.resubmitInFlight();
     if (this.opts.baseline !== false) await this.ensureDefault();
-    this.resultsWorker = new Worker(QUEUE_RESULTS, async (job: Job<ResultMessage>) => this.onResult(job.data), {
+    // This process is the one reader of the experiment's results: a result still marked active
+    // was being stored by a killed predecessor, and is taken again now (storing it is idempotent).
+    const resultsQueue = resultsQueueName(this.id);
+    await releaseLocks(this.queues.client, this.queues.config.prefix, [resultsQueue], 'all');
+    this.resultsWorker = new Worker(resultsQueue, async (job: Job<ResultMessage>) => this.onResult(job.data), {
       connection: this.queues.config.connection,
       prefix: this.queues.config.prefix,
       concurrency: 1,
@@ -109,6 +113,12 @@ export class Study extends EventEmitter<StudyEvents> {
   /** Stop asking for new configurations; those in flight still finish. */
   cancel(): void {
     this.cancelled = true;
+    this.checkDone();
+  }
+
+  /** After cancel(): configurations whose queued work was taken back will get no results. */
+  abandon(configIds: string[]): void {
+    for (const id of configIds) this.finishFailed(id, 'cancelled', 'experiment cancelled before this configuration ran');
     this.checkDone();
   }
 
@@ -223,22 +233,29 @@ export class Study extends EventEmitter<StudyEvents> {
           this.exp.params.filter((p) => p.when === 'build'),
           row.params,
         );
-        await this.queues.addBuild({
-          kind: 'build', experimentId: this.id, buildId: row.buildId, job: build, env: buildEnv, experimentDir: this.exp.dir,
-          params: this.exp.params.filter((p) => p.when === 'build'),
-        });
+        await this.queues.addBuild(
+          {
+            kind: 'build', experimentId: this.id, buildId: row.buildId, job: build, env: buildEnv, experimentDir: this.exp.dir,
+            params: this.exp.params.filter((p) => p.when === 'build'),
+          },
+          this.exp.pool,
+        );
         return;
       }
       if (b.status !== 'ok') {
         this.finishFailed(row.configId, 'build', b.error ?? 'build failed');
         return;
       }
+      await this.submitTests(row, b.worker);
+      return;
     }
     await this.submitTests(row);
   }
 
-  private async submitTests(row: ConfigRow): Promise<void> {
+  /** A built configuration's tests go to the worker that built it; others to any worker of the pool. */
+  private async submitTests(row: ConfigRow, builtBy?: string): Promise<void> {
     const env = paramEnv(this.exp.params, row.params);
+    const route = { pool: this.exp.pool, ...(builtBy ? { worker: builtBy } : {}) };
     for (const test of this.exp.tests) {
       await this.queues.addTest({
         kind: 'test',
@@ -251,7 +268,7 @@ export class Study extends EventEmitter<StudyEvents> {
         env,
         metrics: this.exp.metrics,
         experimentDir: this.exp.dir,
-      });
+      }, route);
     }
   }
 
@@ -266,7 +283,8 @@ export class Study extends EventEmitter<StudyEvents> {
       for (const configId of waiting) {
         const row = this.store.getConfiguration(this.id, configId);
         if (!row || row.status !== 'running') continue;
-        if (b?.status === 'ok') await this.submitTests(row);
+        if (this.cancelled) this.finishFailed(configId, 'cancelled', 'experiment cancelled before this configuration was tested');
+        else if (b?.status === 'ok') await this.submitTests(row, b.worker);
         else this.finishFailed(configId, 'build', b?.error ?? 'build failed');
       }
     } else {

@@ -4,9 +4,9 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { Redis } from 'ioredis';
 import { connectRedis, startEmbeddedRedis, type RedisTarget } from '../queue/redis.js';
-import { WorkQueues, queueConfig, QUEUE_BUILD, QUEUE_TEST } from '../queue/queues.js';
+import { queuesWithActive, releaseLocks } from '../queue/locks.js';
+import { WorkQueues, queueConfig } from '../queue/queues.js';
 import { HostWorker, type HostWorkerOptions } from '../queue/host-worker.js';
 import { logsDir } from '../runners/paths.js';
 import { Dispatcher } from '../scheduler/dispatch.js';
@@ -28,6 +28,10 @@ export interface WorkspaceOptions {
   prepare?: (workdir: string) => Promise<void>;
   /** Where the worker's cgroups and resctrl live (tests point resctrl at a stand-in tree). */
   isolation?: HostWorkerOptions['isolation'];
+  /** The pool this host's worker serves (default: "default"). */
+  pool?: string;
+  /** The name results record for this host (default: its hostname). */
+  host?: string;
 }
 
 export class WorkdirBusyError extends Error {}
@@ -60,7 +64,7 @@ export class Workspace {
         const topo = await readTopology(allowedCpus ? { allowedCpus } : {});
         // We hold the work directory's lock, so no live worker of this directory owns a job that is
         // still marked active: those were a killed predecessor's, and go back to the queue now.
-        if (!opts.redis) await releaseOrphanedLocks(redis, queues.config.prefix);
+        if (!opts.redis) await releaseLocks(queues.client, queues.config.prefix, await queuesWithActive(queues.client, queues.config.prefix), 'all');
         worker = new HostWorker({
           queues,
           workdir,
@@ -70,6 +74,8 @@ export class Workspace {
           stalledInterval: opts.redis ? 5_000 : 1_000,
           ...(opts.dockerSocket ? { dockerSocket: opts.dockerSocket } : {}),
           ...(opts.isolation ? { isolation: opts.isolation } : {}),
+          ...(opts.pool ? { pool: opts.pool } : {}),
+          ...(opts.host ? { host: opts.host } : {}),
         });
         await worker.start();
       }
@@ -91,20 +97,8 @@ export class Workspace {
   }
 }
 
-async function releaseOrphanedLocks(redis: RedisTarget, prefix: string): Promise<void> {
-  const client = new Redis({ ...redis.connection, maxRetriesPerRequest: 3 });
-  try {
-    for (const q of [QUEUE_BUILD, QUEUE_TEST]) {
-      const active = await client.lrange(`${prefix}:${q}:active`, 0, -1);
-      for (const id of active) await client.del(`${prefix}:${q}:${id}:lock`);
-    }
-  } finally {
-    client.disconnect();
-  }
-}
-
 /** One wayfinder per work directory: a pid file, taken over when its process is gone. */
-function lockWorkdir(workdir: string): () => void {
+export function lockWorkdir(workdir: string): () => void {
   const path = join(workdir, 'lock');
   for (let tries = 0; tries < 2; tries++) {
     try {
