@@ -10,6 +10,8 @@ import { resultsCommand } from './results.js';
 import { runCommand } from './run.js';
 import { topologyCommand } from './topology.js';
 import { wayfinderVersion } from '../util/version.js';
+import { registerDaemonCommands } from './commands-daemon.js';
+import { remoteResultsCommand } from './remote.js';
 
 const WORKDIR_HELP = 'work directory: results database, logs, build artifacts, embedded Redis';
 const DEFAULT_WORKDIR = '.wayfinder';
@@ -59,8 +61,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
     .option('--format <fmt>', 'table, csv or json', 'table')
     .option('--top <n>', 'only the best n configurations')
-    .action((ref: string | undefined, opts) => {
-      status = resultsCommand(ref, opts);
+    .option('--server <url>', 'ask a running daemon instead of reading the work directory')
+    .option('--token-file <file>', "file holding the daemon's token")
+    .action(async (ref: string | undefined, opts) => {
+      status = opts.server ? await remoteResultsCommand(ref, opts) : resultsCommand(ref, opts);
     });
 
   program
@@ -127,6 +131,8 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts) => {
       status = await topologyCommand(opts);
     });
+
+  registerDaemonCommands(program, (code) => (status = code), { workdirHelp: WORKDIR_HELP, version: wayfinderVersion() });
 
   try {
     await program.parseAsync(argv);

@@ -30,7 +30,7 @@ export function resultsCommand(ref: string | undefined, o: ResultsOptions): numb
     let rows = store.configurations(exp.id);
     const objective = parseExperiment(exp.text, exp.file).objective;
     if (o.top !== undefined) rows = rankConfigs(rows, objective).slice(0, positiveInt(o.top, '--top'));
-    process.stdout.write(render(exp, rows, format, objective.metric, format === 'json' ? runsByConfig(store, exp.id) : undefined));
+    process.stdout.write(renderResults(exp, rows, format, objective.metric, format === 'json' ? runsByConfig(store, exp.id) : undefined));
     return 0;
   } finally {
     store.close();
@@ -61,7 +61,7 @@ export function resultRecords(rows: ConfigRow[]): Record<string, unknown>[] {
 }
 
 /** Each configuration's measured runs with where and how isolated they ran, for the JSON output. */
-function runsByConfig(store: Store, experimentId: string): Map<string, Record<string, unknown>[]> {
+export function runsByConfig(store: Store, experimentId: string): Map<string, Record<string, unknown>[]> {
   const out = new Map<string, Record<string, unknown>[]>();
   for (const r of store.runs(experimentId)) {
     const p = (r.placement ?? {}) as Partial<Placement>;
@@ -88,7 +88,7 @@ function runsByConfig(store: Store, experimentId: string): Map<string, Record<st
   return out;
 }
 
-function render(exp: ExperimentRow, rows: ConfigRow[], format: string, metric: string, runs?: Map<string, Record<string, unknown>[]>): string {
+export function renderResults(exp: ExperimentRow, rows: ConfigRow[], format: string, metric: string, runs?: Map<string, Record<string, unknown>[]>): string {
   const records = resultRecords(rows);
   if (runs) records.forEach((rec, i) => (rec.runs = runs.get((rows[i] as ConfigRow).configId) ?? []));
   if (format === 'json') return `${JSON.stringify({ experiment: exp.id, name: exp.name, objective: metric, configurations: records }, null, 2)}\n`;

@@ -129,7 +129,7 @@ export function summaryJson(id: string, exp: Experiment, s: StudySummary): unkno
   };
 }
 
-export function describeSummary(exp: Experiment, s: StudySummary): string {
+export function describeSummary(exp: Pick<Experiment, 'objective'>, s: StudySummary): string {
   const m = exp.objective.metric;
   const lines: string[] = [];
   lines.push(`\n${s.done + s.failed} configurations measured: ${s.done} ok, ${s.failed} failed.`);

@@ -6,7 +6,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { RedisTarget } from './redis.js';
-import type { BuildWork, ResultMessage, TestWork } from '../runners/work.js';
+import type { BuildWork, ResultMessage, TestWork, Work } from '../runners/work.js';
 
 export interface QueueConfig {
   connection: ConnectionOptions;
@@ -105,10 +105,10 @@ export class WorkQueues {
 
   /**
    * Take back the jobs of an experiment that no worker has started (a cancelled experiment);
-   * returns the ids removed. Jobs already running finish.
+   * returns what was removed. Jobs already running finish.
    */
-  async removeWaiting(experimentId: string, queueNames: string[]): Promise<string[]> {
-    const removed: string[] = [];
+  async removeWaiting(experimentId: string, queueNames: string[]): Promise<Work[]> {
+    const removed: Work[] = [];
     for (const name of queueNames) {
       const q = this.queue(name);
       const jobs = await q.getJobs(['waiting', 'prioritized', 'delayed']);
@@ -116,7 +116,7 @@ export class WorkQueues {
         const data = job?.data as { experimentId?: string } | undefined;
         if (!job?.id || data?.experimentId !== experimentId) continue;
         // remove() refuses a job a worker has just locked: that one runs.
-        if ((await q.remove(job.id)) === 1) removed.push(job.id);
+        if ((await q.remove(job.id)) === 1) removed.push(job.data as Work);
       }
     }
     return removed;

@@ -85,7 +85,7 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE builds ADD COLUMN worker TEXT;
   CREATE TABLE submissions (
-    experiment_id TEXT PRIMARY KEY REFERENCES experiments(id),
+    experiment_id TEXT PRIMARY KEY,
     seq           INTEGER NOT NULL,
     priority      INTEGER NOT NULL DEFAULT 0,
     pool          TEXT NOT NULL,

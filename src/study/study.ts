@@ -116,6 +116,11 @@ export class Study extends EventEmitter<StudyEvents> {
     this.checkDone();
   }
 
+  /** Stop taking results without changing the experiment's state (the daemon shuts down; a restart resumes). */
+  async detach(): Promise<void> {
+    await this.resultsWorker?.close();
+  }
+
   /** After cancel(): configurations whose queued work was taken back will get no results. */
   abandon(configIds: string[]): void {
     for (const id of configIds) this.finishFailed(id, 'cancelled', 'experiment cancelled before this configuration ran');
@@ -204,8 +209,9 @@ export class Study extends EventEmitter<StudyEvents> {
         const config = this.space.normalize(raw);
         const configId = configChecksum(this.exp.params, config);
         const existing = this.store.getConfiguration(this.id, configId);
-        if (existing && existing.status !== 'running') {
-          this.strategy.tell([this.observation(existing)]);
+        if (existing) {
+          // Measured already: told now. In flight (the baseline): told when it finishes.
+          if (existing.status !== 'running') this.strategy.tell([this.observation(existing)]);
           continue;
         }
         this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: false, strategy: this.strategy.name });

@@ -1,0 +1,83 @@
+// Registers the daemon, worker and client commands on the `wayfinder` program.
+
+import type { Command } from 'commander';
+import { DEFAULT_SERVER } from '../daemon/client.js';
+import { daemonCommand, workerCommand } from './daemon.js';
+import { cancelCommand, logsCommand, remoteResultsCommand, statusCommand, submitCommand } from './remote.js';
+
+const RUNS_COMMANDS =
+  '\nSecurity: every experiment submitted to the daemon runs its build and test commands on this host (and on its\n' +
+  'workers) as the user running the daemon. Anyone who can reach the API can do that. The daemon listens on\n' +
+  'loopback only, unless --token-file is given; then every request must send "Authorization: Bearer <token>".\n';
+
+export function registerDaemonCommands(program: Command, setStatus: (code: number) => void, o: { workdirHelp: string; version: string }): void {
+  const server = (c: Command): Command =>
+    c
+      .option('--server <url>', `the daemon's address (default $WAYFINDER_SERVER or ${DEFAULT_SERVER})`)
+      .option('--token-file <file>', "file holding the daemon's token (default $WAYFINDER_TOKEN)");
+
+  program
+    .command('daemon')
+    .description('serve the HTTP API: queue submitted experiments, run them, survive restarts (submitted experiments run commands on this host)')
+    .option('--listen <host:port>', 'address to listen on; anything but loopback needs --token-file', '127.0.0.1:7077')
+    .option('-w, --workdir <dir>', o.workdirHelp, '.wayfinder')
+    .option('--redis <url>', 'use this Redis (redis://host:port/db) instead of an embedded redis-server; workers on other hosts need one')
+    .option('--token-file <file>', 'require this token (first line of the file, ≥ 16 characters) on every request')
+    .option('--pool <name>', "the pool this host's own worker serves", 'default')
+    .option('--no-worker', 'run no jobs in this process, only on `wayfinder worker`s')
+    .option('--cpus <list>', "this host's worker runs jobs only on these CPUs, e.g. 0-3")
+    .option('--max-body <bytes>', 'largest request body accepted', String(1024 * 1024))
+    .option('--grace <seconds>', 'on SIGTERM, how long running jobs may take to finish before they are ended and requeued', '30')
+    .addHelpText('after', RUNS_COMMANDS)
+    .action(async (opts) => setStatus(await daemonCommand(opts, o.version)));
+
+  program
+    .command('worker')
+    .description("run jobs from a daemon's queue on this host (another benchmark server of a pool)")
+    .option('--redis <url>', "the daemon's Redis: redis://host:port/db or unix:///path/redis.sock")
+    .option('--pool <name>', 'the class of identical hosts this one belongs to', 'default')
+    .option('--cpus <list>', 'run jobs only on these CPUs, e.g. 0-3')
+    .option('-w, --workdir <dir>', "this worker's work directory: build artifacts, job outputs, logs", '.wayfinder-worker')
+    .option('--name <host>', 'the host name results record (default: the hostname)')
+    .option('--grace <seconds>', 'on SIGTERM, how long running jobs may take to finish before they are ended and requeued', '30')
+    .addHelpText('after', '\nThe experiments in the queue run their build and test commands on this host as the current user.\n')
+    .action(async (opts) => setStatus(await workerCommand(opts)));
+
+  server(
+    program
+      .command('submit')
+      .description('send an experiment to a daemon; with --wait, follow it to the end as `run` would')
+      .argument('<file>', 'experiment file (YAML)')
+      .option('--wait', 'show progress until it finishes, then the best configuration against the default')
+      .option('--budget <n>', 'try at most this many configurations')
+      .option('--parallel <n>', 'configurations in flight at once')
+      .option('--strategy <name>', 'grid, random or bayesian')
+      .option('--seed <n>', 'random seed')
+      .option('--priority <n>', 'higher runs first (default 0: submission order)')
+      .option('--pool <name>', "run on this pool's hosts (overrides the file's pool)")
+      .option('--json', 'machine-readable output')
+      .option('-q, --quiet', 'no progress output'),
+  )
+    .addHelpText('after', '\nThe experiment\'s commands run on the daemon\'s hosts as the user running the daemon.\n')
+    .action(async (file: string, opts) => setStatus(await submitCommand(file, opts)));
+
+  server(
+    program
+      .command('status')
+      .description("the daemon's experiments, or one experiment's progress and best configuration")
+      .argument('[experiment]', 'experiment id, id prefix or name')
+      .option('--json', 'machine-readable output'),
+  ).action(async (ref: string | undefined, opts) => setStatus(await statusCommand(ref, opts)));
+
+  server(program.command('cancel').description('stop an experiment: nothing more is asked, queued work is taken back').argument('<experiment>', 'experiment id, id prefix or name')).action(
+    async (ref: string, opts) => setStatus(await cancelCommand(ref, opts)),
+  );
+
+  server(
+    program
+      .command('logs')
+      .description("an experiment's log on the daemon: queued, started, finished and failed jobs, best so far")
+      .argument('<experiment>', 'experiment id, id prefix or name')
+      .option('-f, --follow', 'keep printing events until the experiment ends'),
+  ).action(async (ref: string, opts) => setStatus(await logsCommand(ref, opts)));
+}

@@ -1,0 +1,113 @@
+// `wayfinder daemon` and `wayfinder worker`: long-running processes that stop cleanly on SIGTERM
+// (no new jobs, running ones finish within the grace period, the rest go back to the queue).
+
+import { startDaemon } from '../daemon/daemon.js';
+import { Workspace } from '../study/workspace.js';
+import { parseCpuList } from '../util/cpulist.js';
+import { UsageError, positiveInt } from './errors.js';
+
+export interface DaemonCliOptions {
+  listen: string;
+  workdir: string;
+  redis?: string;
+  tokenFile?: string;
+  worker: boolean;
+  pool?: string;
+  cpus?: string;
+  maxBody: string;
+  grace: string;
+}
+
+export interface WorkerCliOptions {
+  redis?: string;
+  workdir: string;
+  pool?: string;
+  cpus?: string;
+  name?: string;
+  grace: string;
+}
+
+function parseCpus(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const cpus = parseCpuList(text);
+    if (cpus.length > 0) return cpus;
+  } catch {
+    // reported below
+  }
+  throw new UsageError(`--cpus: not a CPU list: "${text}" (for example 0-3,8)`);
+}
+
+function checkPool(pool: string | undefined): void {
+  if (pool !== undefined && !/^[A-Za-z0-9._-]+$/.test(pool)) throw new UsageError(`--pool: expected a name of letters, digits, ".", "_" and "-", got "${pool}"`);
+}
+
+/** Resolves with the first SIGTERM/SIGINT; a second one exits at once. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((res) => {
+    let n = 0;
+    const on = (sig: NodeJS.Signals): void => {
+      n++;
+      if (n === 1) res(sig);
+      else {
+        process.stderr.write(`${sig} again: exiting now; running jobs are run again at the next start.\n`);
+        process.exit(130);
+      }
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}
+
+export async function daemonCommand(o: DaemonCliOptions, version: string): Promise<number> {
+  const grace = positiveInt(o.grace, '--grace', 0) * 1000;
+  checkPool(o.pool);
+  const cpus = parseCpus(o.cpus);
+  const d = await startDaemon({
+    listen: o.listen,
+    workdir: o.workdir,
+    worker: o.worker,
+    maxBody: positiveInt(o.maxBody, '--max-body'),
+    version,
+    ...(o.redis ? { redis: o.redis } : {}),
+    ...(o.tokenFile !== undefined ? { tokenFile: o.tokenFile } : {}),
+    ...(o.pool ? { pool: o.pool } : {}),
+    ...(cpus ? { cpus } : {}),
+  });
+  const err = process.stderr;
+  err.write(
+    `wayfinder daemon: listening on ${d.url}\n` +
+      `  work directory ${d.workspace.workdir}; queue on ${d.workspace.redis.describe}\n` +
+      (d.workspace.worker ? `  this host works for pool "${d.workspace.worker.pool}" as ${d.workspace.worker.id}\n` : '  no worker in this process: jobs wait for `wayfinder worker`\n'),
+  );
+  const sig = await untilSignal();
+  err.write(`wayfinder daemon: ${sig}: taking no new jobs; running ones have ${grace / 1000} s to finish\n`);
+  await d.stop(grace);
+  err.write('wayfinder daemon: stopped\n');
+  // Study loops of unfinished experiments are left pending on purpose: the next start resumes them.
+  process.exit(0);
+}
+
+export async function workerCommand(o: WorkerCliOptions): Promise<number> {
+  if (!o.redis) throw new UsageError('--redis: a worker needs the URL of the daemon\'s Redis (redis://host:port/db or unix:///path/redis.sock)');
+  const grace = positiveInt(o.grace, '--grace', 0) * 1000;
+  checkPool(o.pool);
+  const cpus = parseCpus(o.cpus);
+  const ws = await Workspace.open({
+    workdir: o.workdir,
+    redis: o.redis,
+    ...(o.pool ? { pool: o.pool } : {}),
+    ...(cpus ? { cpus } : {}),
+    ...(o.name ? { host: o.name } : {}),
+  });
+  const w = ws.worker;
+  if (!w) throw new Error('worker did not start');
+  const err = process.stderr;
+  err.write(`wayfinder worker: ${w.id} takes jobs of pool "${w.pool}" from ${ws.redis.describe}\n`);
+  const sig = await untilSignal();
+  err.write(`wayfinder worker: ${sig}: taking no new jobs; running ones have ${grace / 1000} s to finish\n`);
+  await w.drain(grace);
+  await ws.close();
+  err.write('wayfinder worker: stopped\n');
+  process.exit(0);
+}

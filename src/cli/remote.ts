@@ -1,0 +1,175 @@
+// The client commands: submit, status, results, cancel and logs, against a running daemon. They
+// show what `wayfinder run` shows locally (progress lines, best against default).
+
+import { resolve } from 'node:path';
+import { DaemonClient } from '../daemon/client.js';
+import type { ExperimentStatus } from '../daemon/manager.js';
+import { formatEvent } from '../daemon/manager.js';
+import type { SubmitOptions } from '../daemon/submissions.js';
+import { loadExperiment } from '../spec/index.js';
+import type { ExperimentRow } from '../store/store.js';
+import { UsageError, positiveInt } from './errors.js';
+import { fmtDuration, fmtNum, table } from './format.js';
+import { Progress } from './progress.js';
+import { renderResults } from './results.js';
+import { describeSummary } from './run.js';
+
+export interface ClientOptions {
+  server?: string;
+  tokenFile?: string;
+}
+
+export interface SubmitCliOptions extends ClientOptions {
+  wait?: boolean;
+  budget?: string;
+  parallel?: string;
+  strategy?: string;
+  seed?: string;
+  priority?: string;
+  pool?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+const client = (o: ClientOptions): DaemonClient => new DaemonClient(o.server, o.tokenFile);
+const FINISHED = ['done', 'cancelled', 'failed'];
+
+export async function submitCommand(file: string, o: SubmitCliOptions): Promise<number> {
+  // Checked here first: a bad file is reported with its location before anything is sent.
+  const exp = loadExperiment(file);
+  const options: SubmitOptions = {};
+  if (o.budget !== undefined) options.budget = positiveInt(o.budget, '--budget');
+  if (o.parallel !== undefined) options.parallel = positiveInt(o.parallel, '--parallel');
+  if (o.seed !== undefined) options.seed = positiveInt(o.seed, '--seed', 0);
+  if (o.strategy !== undefined) {
+    if (!['grid', 'random', 'bayesian'].includes(o.strategy)) throw new UsageError(`--strategy: unknown strategy "${o.strategy}" (grid, random or bayesian)`);
+    options.strategy = o.strategy;
+  }
+  if (o.priority !== undefined) {
+    if (!/^-?\d+$/.test(o.priority.trim())) throw new UsageError(`--priority: expected a whole number, got "${o.priority}"`);
+    options.priority = Number(o.priority);
+  }
+  if (o.pool !== undefined) options.pool = o.pool;
+  const c = client(o);
+  const r = await c.submit(exp.text, resolve(file), options);
+  const err = process.stderr;
+  if (!o.json && !o.quiet) err.write(`wayfinder: ${r.existing ? 'already submitted' : 'submitted'} ${r.id} (${r.state})\n`);
+  if (!o.wait) {
+    if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else process.stdout.write(`${r.id}\n`);
+    return 0;
+  }
+  return waitFor(c, r.id, o);
+}
+
+/** Follow an experiment to its end, drawing the same progress as `run`, then print its summary. */
+async function waitFor(c: DaemonClient, id: string, o: SubmitCliOptions): Promise<number> {
+  let state = '';
+  let progress: Progress | undefined;
+  const early: ExperimentStatus['summary']['best'][] = [];
+  const stream = await c.follow(id, (e) => {
+    if (e.type === 'config-finished') {
+      const row = e.data.row as NonNullable<ExperimentStatus['summary']['best']>;
+      if (progress) progress.finished(row);
+      else early.push(row);
+    } else if (e.type === 'job-finished' || e.type === 'job-failed') progress?.tick();
+    else if (e.type === 'state') {
+      state = String(e.data.state);
+      return FINISHED.includes(state);
+    }
+    return false;
+  });
+  // Subscribed first, then read: nothing that happens in between is missed.
+  const st = await c.status(id);
+  progress = new Progress(st.total, st.objective, process.stderr, o.json === true || o.quiet === true);
+  const rows = await c.configurations(id);
+  progress.preload(rows);
+  const seen = new Set(rows.filter((r) => r.status === 'done' || r.status === 'failed').map((r) => r.configId));
+  for (const r of early) if (r && !seen.has(r.configId)) progress.finished(r);
+  if (!FINISHED.includes(st.state)) await stream.ended;
+  else stream.close();
+  progress.end();
+  const final = await c.status(id);
+  if (o.json) process.stdout.write(`${JSON.stringify(final, null, 2)}\n`);
+  else process.stdout.write(`${describeSummary(final, final.summary)}${final.state !== 'done' ? `Experiment ${final.state}${final.error ? `: ${final.error}` : ''}.\n` : ''}`);
+  if (final.state === 'failed') return 1;
+  return final.summary.done === 0 ? 1 : 0;
+}
+
+export async function statusCommand(ref: string | undefined, o: ClientOptions & { json?: boolean }): Promise<number> {
+  const c = client(o);
+  if (ref === undefined) {
+    const { experiments } = await c.list();
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(experiments, null, 2)}\n`);
+      return 0;
+    }
+    if (experiments.length === 0) {
+      process.stdout.write('no experiments submitted\n');
+      return 0;
+    }
+    const head = ['experiment', 'state', 'pool', 'priority', 'progress', 'failed', 'best', 'vs default'];
+    const body = experiments.map((s) => [
+      s.id,
+      s.state,
+      s.pool,
+      String(s.priority),
+      `${s.summary.done + s.summary.failed}/${s.total}`,
+      String(s.summary.failed),
+      s.summary.best ? `${s.objective.metric}=${fmtNum(s.summary.best.objective)}` : '-',
+      s.summary.ratio !== undefined ? `${s.summary.ratio.toFixed(3)}×` : '-',
+    ]);
+    process.stdout.write(`${table([head, ...body])}\n`);
+    return 0;
+  }
+  const s = await c.status(ref);
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    return 0;
+  }
+  const since = s.startedAt ? `, for ${fmtDuration((s.finishedAt ?? Date.now()) - s.startedAt)}` : '';
+  process.stdout.write(
+    `${s.id} (${s.name}): ${s.state}${since}${s.error ? `: ${s.error}` : ''}\n` +
+      `  pool ${s.pool}, priority ${s.priority}, ${s.strategy} search; ${s.summary.done + s.summary.failed}/${s.total} configurations measured, ${s.summary.running} in flight` +
+      describeSummary(s, s.summary),
+  );
+  return 0;
+}
+
+export async function remoteResultsCommand(ref: string | undefined, o: ClientOptions & { format?: string }): Promise<number> {
+  const format = o.format ?? 'table';
+  if (!['table', 'csv', 'json'].includes(format)) throw new UsageError(`--format: expected table, csv or json, got "${format}"`);
+  if (ref === undefined) throw new UsageError('results --server: name the experiment (see `wayfinder status`)');
+  const c = client(o);
+  if (format === 'table') {
+    const s = await c.status(ref);
+    const rows = await c.configurations(s.id);
+    process.stdout.write(renderResults({ id: s.id, name: s.name } as ExperimentRow, rows, 'table', s.objective.metric));
+  } else {
+    process.stdout.write(await c.results(ref, format as 'csv' | 'json'));
+  }
+  return 0;
+}
+
+export async function cancelCommand(ref: string, o: ClientOptions): Promise<number> {
+  const r = await client(o).cancel(ref);
+  process.stdout.write(`${r.id}: ${r.state}\n`);
+  return 0;
+}
+
+export async function logsCommand(ref: string, o: ClientOptions & { follow?: boolean }): Promise<number> {
+  const c = client(o);
+  if (!o.follow) {
+    process.stdout.write(await c.logs(ref));
+    return 0;
+  }
+  const s = await c.status(ref);
+  process.stdout.write(await c.logs(s.id));
+  if (FINISHED.includes(s.state)) return 0;
+  const stream = await c.follow(s.id, (e) => {
+    process.stdout.write(`${formatEvent(e)}\n`);
+    return e.type === 'state' && FINISHED.includes(String(e.data.state));
+  });
+  await stream.ended;
+  return 0;
+}

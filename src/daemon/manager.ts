@@ -1,0 +1,320 @@
+// The daemon's experiments: accepts submissions, runs them one pool at a time in priority then
+// submission order, turns each study's progress into events (live stream and a per-experiment
+// log), and on start resumes what a stopped or killed daemon left unfinished.
+
+import { EventEmitter } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { Space } from '../generator/index.js';
+import { buildQueueName, eventsChannel, testQueueName, workerQueueName, type JobStarted } from '../queue/queues.js';
+import { experimentDir } from '../runners/paths.js';
+import { parseExperiment } from '../spec/index.js';
+import type { ConfigRow } from '../store/store.js';
+import { experimentId } from '../study/identity.js';
+import { Study } from '../study/study.js';
+import { better, summarizeStudy, type StudySummary } from '../study/summary.js';
+import type { Workspace } from '../study/workspace.js';
+import type { Experiment, Objective } from '../types.js';
+import { applyOverrides } from '../cli/run.js';
+import { Submissions, type Submission, type SubmissionState, type SubmitOptions } from './submissions.js';
+
+export type EventType =
+  | 'state'
+  | 'config-queued'
+  | 'job-started'
+  | 'job-finished'
+  | 'job-failed'
+  | 'config-finished'
+  | 'best';
+
+export interface DaemonEvent {
+  experimentId: string;
+  type: EventType;
+  at: number;
+  data: Record<string, unknown>;
+}
+
+export interface ExperimentStatus {
+  id: string;
+  name: string;
+  state: SubmissionState;
+  pool: string;
+  priority: number;
+  seq: number;
+  submittedAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  error?: string;
+  strategy: string;
+  objective: Objective;
+  /** Configurations it will try at most (budget or space size). */
+  total: number;
+  summary: StudySummary;
+}
+
+export class NotFoundError extends Error {}
+
+const FINISHED: SubmissionState[] = ['done', 'cancelled', 'failed'];
+
+export class Manager extends EventEmitter<{ event: [DaemonEvent] }> {
+  readonly submissions: Submissions;
+  private readonly running = new Map<string, { study: Study; exp: Experiment; pool: string; done: Promise<void> }>();
+  private readonly logs = new Map<string, WriteStream>();
+  private readonly best = new Map<string, number>();
+  private subscriber?: Redis;
+  private stopped = false;
+
+  constructor(private readonly ws: Workspace) {
+    super();
+    this.submissions = new Submissions(ws.store);
+  }
+
+  get store(): Workspace['store'] {
+    return this.ws.store;
+  }
+
+  /** Listen for workers' job-started announcements and resume unfinished experiments. */
+  async start(): Promise<void> {
+    this.subscriber = this.ws.queues.client.duplicate();
+    this.subscriber.on('error', () => undefined);
+    this.subscriber.on('message', (_channel: string, text: string) => {
+      try {
+        const e = JSON.parse(text) as JobStarted;
+        if (!this.running.has(e.experimentId)) return;
+        this.emitEvent(e.experimentId, 'job-started', { job: e.job, host: e.host, worker: e.worker });
+      } catch {
+        // not ours
+      }
+    });
+    await this.subscriber.subscribe(eventsChannel(this.ws.queues.config.prefix));
+    this.schedule();
+  }
+
+  /** Parse and queue an experiment. Throws InputError (with file:line:column) for a bad file. */
+  submit(input: { yaml: string; file: string; options: SubmitOptions }): { submission: Submission; existing: boolean } {
+    const exp = this.experimentOf(input.yaml, input.file, input.options);
+    const id = experimentId(exp);
+    const current = this.submissions.get(id);
+    if (current && !FINISHED.includes(current.state)) return { submission: current, existing: true };
+    const submission = this.submissions.put({
+      experimentId: id,
+      priority: input.options.priority ?? 0,
+      pool: exp.pool,
+      file: input.file,
+      text: input.yaml,
+      options: input.options,
+    });
+    this.emitEvent(id, 'state', { state: 'queued' });
+    this.schedule();
+    return { submission, existing: false };
+  }
+
+  find(ref: string): Submission {
+    const s = this.submissions.find(ref);
+    if (!s) throw new NotFoundError(`no experiment "${ref}"`);
+    return s;
+  }
+
+  list(): ExperimentStatus[] {
+    return this.submissions.list().map((s) => this.statusOf(s));
+  }
+
+  status(ref: string): ExperimentStatus {
+    return this.statusOf(this.find(ref));
+  }
+
+  configurations(ref: string): ConfigRow[] {
+    return this.ws.store.configurations(this.find(ref).experimentId);
+  }
+
+  /** Stop an experiment: a queued one never starts; a running one asks for nothing more, its queued work is taken back. */
+  async cancel(ref: string): Promise<Submission> {
+    const sub = this.find(ref);
+    if (FINISHED.includes(sub.state)) return sub;
+    this.submissions.setState(sub.experimentId, 'cancelled');
+    const r = this.running.get(sub.experimentId);
+    if (r) {
+      r.study.cancel();
+      const workers = this.ws.store.db
+        .prepare('SELECT DISTINCT worker FROM builds WHERE experiment_id = ? AND worker IS NOT NULL')
+        .all(sub.experimentId) as { worker: string }[];
+      const names = [buildQueueName(r.pool), testQueueName(r.pool), ...workers.map((w) => workerQueueName(w.worker))];
+      const removed = await this.ws.queues.removeWaiting(sub.experimentId, names);
+      const builds = new Set(removed.filter((w) => w.kind === 'build').map((w) => w.buildId));
+      const configs = new Set(removed.flatMap((w) => (w.kind === 'test' ? [w.configId] : [])));
+      for (const c of this.ws.store.configurations(sub.experimentId, 'running')) if (builds.has(c.buildId)) configs.add(c.configId);
+      r.study.abandon([...configs]);
+    } else {
+      this.emitEvent(sub.experimentId, 'state', { state: 'cancelled' });
+    }
+    return this.find(sub.experimentId);
+  }
+
+  /** The experiment's log: one line per event, oldest first. */
+  logText(ref: string): string {
+    const path = this.logPath(this.find(ref).experimentId);
+    if (!existsSync(path)) return '';
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => formatEvent(JSON.parse(l) as DaemonEvent))
+      .join('\n')
+      .concat('\n');
+  }
+
+  /** Stop taking results (running jobs' results wait in the queue for the next start). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.running.values()].map((r) => r.study.detach()));
+    await this.subscriber?.quit().catch(() => undefined);
+    await Promise.all([...this.logs.values()].map((s) => new Promise<void>((res) => s.end(res))));
+  }
+
+  /** Whether nothing is running or queued (for tests and the benchmark). */
+  idle(): boolean {
+    return this.running.size === 0 && !this.submissions.list().some((s) => s.state === 'queued');
+  }
+
+  private experimentOf(text: string, file: string, o: SubmitOptions): Experiment {
+    const exp = applyOverrides(parseExperiment(text, file), {
+      workdir: '',
+      ...(o.budget !== undefined ? { budget: String(o.budget) } : {}),
+      ...(o.parallel !== undefined ? { parallel: String(o.parallel) } : {}),
+      ...(o.seed !== undefined ? { seed: String(o.seed) } : {}),
+      ...(o.strategy !== undefined ? { strategy: o.strategy } : {}),
+    });
+    return o.pool ? { ...exp, pool: o.pool } : exp;
+  }
+
+  private statusOf(s: Submission): ExperimentStatus {
+    const exp = this.running.get(s.experimentId)?.exp ?? this.experimentOf(s.text, s.file, s.options);
+    const size = new Space(exp.params).size;
+    const budget = exp.exploration.budget;
+    return {
+      id: s.experimentId,
+      name: exp.name,
+      state: s.state,
+      pool: s.pool,
+      priority: s.priority,
+      seq: s.seq,
+      submittedAt: s.submittedAt,
+      ...(s.startedAt ? { startedAt: s.startedAt } : {}),
+      ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
+      ...(s.error ? { error: s.error } : {}),
+      strategy: exp.exploration.strategy,
+      objective: exp.objective,
+      total: Number(budget !== undefined && BigInt(budget) < size ? BigInt(budget) : size),
+      summary: summarizeStudy(this.ws.store, s.experimentId, exp.objective),
+    };
+  }
+
+  /** Start the next experiment of every pool that has none running. */
+  private schedule(): void {
+    if (this.stopped) return;
+    const busy = new Set([...this.running.values()].map((r) => r.pool));
+    for (const s of this.submissions.list()) {
+      if ((s.state !== 'queued' && s.state !== 'running') || busy.has(s.pool) || this.running.has(s.experimentId)) continue;
+      busy.add(s.pool);
+      this.launch(s);
+    }
+  }
+
+  private launch(s: Submission): void {
+    const id = s.experimentId;
+    let exp: Experiment;
+    try {
+      exp = this.experimentOf(s.text, s.file, s.options);
+    } catch (e) {
+      this.finish(id, 'failed', e instanceof Error ? e.message : String(e));
+      return;
+    }
+    const study = new Study(exp, this.ws.store, this.ws.queues);
+    this.best.delete(id);
+    for (const r of this.ws.store.configurations(id)) this.noteBest(id, exp, r, false);
+    study.on('config-queued', (r) => this.emitEvent(id, 'config-queued', { configId: r.configId, params: r.params, default: r.isDefault }));
+    study.on('build-finished', (b) =>
+      this.emitEvent(id, b.status === 'ok' ? 'job-finished' : 'job-failed', { kind: 'build', buildId: b.buildId, status: b.status, error: b.error, host: b.host, durationMs: b.durationMs }),
+    );
+    study.on('run-finished', (r) =>
+      this.emitEvent(id, r.status === 'ok' ? 'job-finished' : 'job-failed', {
+        kind: 'test', configId: r.configId, test: r.test, iteration: r.iteration, status: r.status, failure: r.failure, error: r.error,
+        metrics: r.metrics, host: r.placement.host, durationMs: r.durationMs,
+      }),
+    );
+    study.on('config-finished', (r) => {
+      this.emitEvent(id, 'config-finished', { row: r });
+      this.noteBest(id, exp, r, true);
+    });
+    this.submissions.setState(id, 'running');
+    this.emitEvent(id, 'state', { state: 'running' });
+    this.ws.log.info({ experiment: id }, 'experiment started');
+    const done = study.run().then(
+      () => this.finish(id, this.submissions.get(id)?.state === 'cancelled' ? 'cancelled' : 'done'),
+      (e: unknown) => this.finish(id, 'failed', e instanceof Error ? e.message : String(e)),
+    );
+    this.running.set(id, { study, exp, pool: exp.pool, done });
+  }
+
+  private finish(id: string, state: SubmissionState, error?: string): void {
+    this.running.delete(id);
+    if (this.stopped) return;
+    this.submissions.setState(id, state, error);
+    this.emitEvent(id, 'state', { state, ...(error ? { error } : {}) });
+    this.ws.log.info({ experiment: id, state, error }, 'experiment finished');
+    this.schedule();
+  }
+
+  private noteBest(id: string, exp: Experiment, r: ConfigRow, announce: boolean): void {
+    if (r.status !== 'done' || r.objective === undefined) return;
+    const cur = this.best.get(id);
+    if (cur !== undefined && !better(r.objective, cur, exp.objective.direction)) return;
+    this.best.set(id, r.objective);
+    if (announce) this.emitEvent(id, 'best', { configId: r.configId, objective: r.objective, params: r.params, metric: exp.objective.metric });
+  }
+
+  private logPath(id: string): string {
+    return join(experimentDir(this.ws.workdir, id), 'events.jsonl');
+  }
+
+  private emitEvent(experimentId: string, type: EventType, data: Record<string, unknown>): void {
+    const e: DaemonEvent = { experimentId, type, at: Date.now(), data };
+    let log = this.logs.get(experimentId);
+    if (!log && !this.stopped) {
+      mkdirSync(experimentDir(this.ws.workdir, experimentId), { recursive: true });
+      log = createWriteStream(this.logPath(experimentId), { flags: 'a' });
+      log.on('error', () => undefined);
+      this.logs.set(experimentId, log);
+    }
+    log?.write(`${JSON.stringify(e)}\n`);
+    this.emit('event', e);
+  }
+}
+
+/** One log line for a person. */
+export function formatEvent(e: DaemonEvent): string {
+  const t = new Date(e.at).toISOString();
+  const d = e.data as Record<string, unknown>;
+  const cfg = (id: unknown): string => String(id ?? '').slice(0, 8);
+  switch (e.type) {
+    case 'state':
+      return `${t} experiment ${String(d.state)}${d.error ? `: ${String(d.error)}` : ''}`;
+    case 'config-queued':
+      return `${t} queued ${cfg(d.configId)}${d.default ? ' (default)' : ''} ${Object.entries((d.params ?? {}) as object).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`;
+    case 'job-started':
+      return `${t} started ${String(d.job)} on ${String(d.host)}`;
+    case 'job-finished':
+    case 'job-failed': {
+      const what = d.kind === 'build' ? `build ${cfg(d.buildId)}` : `${cfg(d.configId)} ${String(d.test)}#${String(d.iteration)}`;
+      const out = e.type === 'job-failed' ? `failed (${String(d.failure ?? 'error')}): ${String(d.error ?? '').slice(0, 300)}` : 'ok';
+      const metrics = d.metrics && Object.keys(d.metrics as object).length > 0 ? ` ${Object.entries(d.metrics as object).map(([k, v]) => `${k}=${String(v)}`).join(' ')}` : '';
+      return `${t} ${what} ${out}${metrics} on ${String(d.host)} in ${String(d.durationMs)} ms`;
+    }
+    case 'config-finished': {
+      const r = d.row as ConfigRow;
+      return `${t} finished ${cfg(r.configId)} ${r.status}${r.objective !== undefined ? ` objective=${r.objective}` : ''}${r.error ? `: ${r.error.slice(0, 300)}` : ''}`;
+    }
+    case 'best':
+      return `${t} best so far ${cfg(d.configId)}: ${String(d.metric)} = ${String(d.objective)}`;
+  }
+}
