@@ -289,6 +289,20 @@ export class Store {
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
+
+  /**
+   * A transaction that is not flushed to disk on its own (WAL, synchronous NORMAL): safe against a
+   * kill of the process, and made durable by the next ordinary transaction. For writes that a power
+   * loss may undo without harm (what the strategy asked, with its state: the same is asked again).
+   */
+  lazyTransaction<T>(fn: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
 }
 
 function experimentFromRow(r: Record<string, unknown>): ExperimentRow {

@@ -204,7 +204,7 @@ export class Study extends EventEmitter<StudyEvents> {
   /** Store what the strategy asked for; a configuration measured already is told, not re-measured. */
   private record(asked: Config[]): ConfigRow[] {
     const rows: ConfigRow[] = [];
-    this.store.transaction(() => {
+    this.store.lazyTransaction(() => {
       for (const raw of asked) {
         const config = this.space.normalize(raw);
         const configId = configChecksum(this.exp.params, config);

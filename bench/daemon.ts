@@ -1,0 +1,105 @@
+// The daemon's cost per job: 1,000 trivial jobs (`true`) submitted to a real `wayfinder daemon`
+// (embedded redis-server, SQLite store, its own worker), against the same 1,000 commands run by
+// a plain loop of child processes. Overhead per job = daemon wall time per job minus the plain
+// loop's time per job (the job itself). Target: under 5 ms per job on a 2-core machine.
+//
+//   npx tsx bench/daemon.ts [JOBS] [PARALLEL ...]     (default 1000 jobs, parallel 1 and 2)
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+const JOBS = Number(process.argv[2] ?? 1000);
+const PARALLEL = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [1, 2];
+const CLI = fileURLToPath(new URL('../bin/wayfinder.js', import.meta.url));
+
+async function plainLoop(n: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    await new Promise<void>((res, rej) => {
+      const c = spawn('/bin/sh', ['-c', 'true'], { stdio: 'ignore' });
+      c.once('error', rej);
+      c.once('exit', () => res());
+    });
+  }
+  return performance.now() - t0;
+}
+
+async function startDaemon(workdir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [CLI, 'daemon', '--listen', '127.0.0.1:0', '--workdir', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise((r) => child.once('exit', r));
+  for (let i = 0; i < 600; i++) {
+    const m = /listening on (http:\/\/\S+)/.exec(err);
+    if (m) return { url: m[1] as string, stop: async () => void (child.kill('SIGTERM'), await exited) };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`daemon did not start: ${err}`);
+}
+
+async function throughDaemon(n: number, parallel: number): Promise<{ wallMs: number; jobMs: number; stored: number; once: boolean }> {
+  const dir = mkdtempSync(join(tmpdir(), 'wf-bench-daemon-'));
+  try {
+    const file = join(dir, 'trivial.yaml');
+    // `true` prints no metric: every configuration is stored as a parse failure, which costs the
+    // same path (run, result, transaction) as a measured one.
+    writeFileSync(
+      file,
+      `
+name: trivial
+params:
+  - { name: N, type: integer, min: 1, max: ${n}, default: 1, when: test }
+test: { run: 'true', iterations: 1 }
+metrics: [{ name: v, parser: regex, pattern: 'v=(\\d+)' }]
+objective: { metric: v, direction: maximize }
+exploration: { strategy: grid, parallel: ${parallel} }
+`,
+    );
+    const d = await startDaemon(join(dir, 'wd'));
+    try {
+      const t0 = performance.now();
+      const res = await fetch(`${d.url}/experiments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ yaml: (await import('node:fs')).readFileSync(file, 'utf8'), file }),
+      });
+      const { id } = (await res.json()) as { id: string };
+      for (;;) {
+        const st = (await (await fetch(`${d.url}/experiments/${id}`)).json()) as { state: string };
+        if (st.state === 'done' || st.state === 'failed') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const wallMs = performance.now() - t0;
+      const db = new Database(join(dir, 'wd', 'wayfinder.db'), { readonly: true });
+      const r = db.prepare('SELECT COUNT(*) AS n, SUM(duration_ms) AS ms FROM runs').get() as { n: number; ms: number };
+      const dup = db.prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM runs GROUP BY config_id, iteration HAVING COUNT(*) > 1)').get() as { n: number };
+      db.close();
+      return { wallMs, jobMs: r.ms, stored: r.n, once: dup.n === 0 };
+    } finally {
+      await d.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const plain = await plainLoop(JOBS);
+const perPlain = plain / JOBS;
+console.log(`plain loop of child processes: ${JOBS} × sh -c true in ${(plain / 1000).toFixed(2)} s = ${perPlain.toFixed(2)} ms/job`);
+let worst = 0;
+for (const p of PARALLEL) {
+  const r = await throughDaemon(JOBS, p);
+  const per = r.wallMs / JOBS;
+  const overhead = per - perPlain;
+  worst = Math.max(worst, p === 1 ? overhead : 0);
+  console.log(
+    `daemon, parallel ${p}: ${r.stored} jobs stored${r.once ? ', each once' : ', DUPLICATES'} in ${(r.wallMs / 1000).toFixed(2)} s = ${per.toFixed(2)} ms/job ` +
+      `(runner-timed job ${(r.jobMs / r.stored).toFixed(2)} ms); overhead ${overhead.toFixed(2)} ms/job; ratio daemon/plain ${(per / perPlain).toFixed(2)}×`,
+  );
+}
+console.log(`target: overhead under 5 ms/job at parallel 1: ${worst < 5 ? 'met' : 'NOT met'} (${worst.toFixed(2)} ms)`);

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { requireTool, tempDir, writeFile } from '../helpers.js';
+import { api, query, startDaemon, startWorker, submitBody, waitState, type Proc } from './helpers.js';
+
+const procs: Proc[] = [];
+const cleanups: (() => void)[] = [];
+afterEach(async () => {
+  for (const p of procs.splice(0)) await p.kill('SIGKILL');
+  cleanups.splice(0).forEach((f) => f());
+});
+
+describe('workers on several hosts', () => {
+  it("an experiment's jobs go only to its pool, and each configuration is tested where it was built", async () => {
+    requireTool('redis-server');
+    const { dir, cleanup } = tempDir('wf-workers-');
+    cleanups.push(cleanup);
+    const workdir = join(dir, 'wd');
+    const d = await startDaemon(workdir, ['--no-worker']);
+    procs.push(d);
+    const redis = `unix://${join(workdir, 'redis', 'redis.sock')}`;
+    // Two hosts of pool "fast", one of pool "slow", each with its own work directory (its own artifacts).
+    for (const [name, pool] of [['fast-1', 'fast'], ['fast-2', 'fast'], ['slow-1', 'slow']] as const) {
+      procs.push(await startWorker(['--redis', redis, '--workdir', join(dir, name), '--pool', pool, '--name', name]));
+    }
+    // The test reads what the build wrote into the build directory: on a host without it, it fails.
+    const file = writeFile(
+      dir,
+      'pools.yaml',
+      `
+name: pools
+pool: fast
+params:
+  - { name: X, type: integer, min: 1, max: 4, default: 1, when: build }
+  - { name: Y, type: integer, only: [1, 2, 3], default: 1, when: test }
+build:
+  run: 'sleep 0.2; echo "$X" > "$WAYFINDER_OUTPUT_DIR/built"'
+test:
+  run: 'echo "v=$(( $(cat "$WAYFINDER_BUILD_DIR/built") * Y ))"'
+  iterations: 2
+metrics:
+  - { name: v, parser: regex, pattern: 'v=(\\d+)' }
+objective: { metric: v, direction: maximize }
+exploration: { parallel: 4 }
+`,
+    );
+    const sub = await api<{ id: string }>(d.url, '/experiments', submitBody(readFileSync(file, 'utf8'), file));
+    await waitState(d.url, sub.body.id, ['done'], 120_000);
+    const configs = query<{ status: string; n: number }>(workdir, 'SELECT status, COUNT(*) AS n FROM configurations GROUP BY status');
+    expect(configs).toEqual([{ status: 'done', n: 12 }]);
+    const runs = query<{ run_host: string; build_host: string }>(
+      workdir,
+      `SELECT r.host AS run_host, b.host AS build_host FROM runs r
+       JOIN configurations c ON c.experiment_id = r.experiment_id AND c.config_id = r.config_id
+       JOIN builds b ON b.experiment_id = c.experiment_id AND b.build_id = c.build_id`,
+    );
+    expect(runs).toHaveLength(24);
+    for (const r of runs) {
+      expect(['fast-1', 'fast-2']).toContain(r.run_host);
+      expect(r.run_host).toBe(r.build_host);
+    }
+    const st = await api<{ summary: { best: { objective: number } } }>(d.url, `/experiments/${sub.body.id}`);
+    expect(st.body.summary.best.objective).toBe(12);
+
+    // Submitted to pool "slow" instead: only slow-1 measures it.
+    const slow = await api<{ id: string }>(d.url, '/experiments', submitBody(readFileSync(file, 'utf8').replace('name: pools', 'name: pools-slow'), file, { pool: 'slow', budget: 3 }));
+    await waitState(d.url, slow.body.id, ['done'], 120_000);
+    const hosts = query<{ host: string }>(workdir, 'SELECT DISTINCT host FROM runs WHERE experiment_id = ?', slow.body.id);
+    expect(hosts).toEqual([{ host: 'slow-1' }]);
+  }, 240000);
+});
