@@ -138,6 +138,7 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
   let tuning: TunedHost | undefined;
   const ws = await Workspace.open({
     workdir: o.workdir,
+    pool: exp.pool,
     prepare: async (workdir) => {
       tuning = await tuneHost(workdir, exp.host, hostRootsFromEnv());
     },
