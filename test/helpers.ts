@@ -2,9 +2,10 @@
 // child process, and tools that must be installed (a missing one fails the test, never skips it).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { cgroupPrefix } from '../src/isolation/job-isolation.js';
 
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 export const CLI = join(ROOT, 'bin', 'wayfinder.js');
@@ -15,6 +16,7 @@ export function tempDir(prefix = 'wf-test-'): { dir: string; cleanup: () => void
     dir,
     cleanup: () => {
       stopEmbeddedRedis(dir);
+      removeJobCgroups(dir);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -28,6 +30,45 @@ export function stopEmbeddedRedis(dir: string): void {
       process.kill(Number(readFileSync(pidfile, 'utf8').trim()), 'SIGKILL');
     } catch {
       // already stopped
+    }
+  }
+}
+
+/**
+ * A run killed by a test and never started again in its work directory leaves its jobs' cpuset
+ * groups (and what still runs in them): kill that and remove them, as the next start would have.
+ */
+export function removeJobCgroups(dir: string): void {
+  const found = spawnSync('find', [dir, '-maxdepth', '4', '-name', 'wayfinder.db'], { encoding: 'utf8' });
+  for (const db of found.stdout.split('\n').filter(Boolean)) {
+    for (const base of ['/sys/fs/cgroup/cpuset', '/sys/fs/cgroup']) {
+      const parent = join(base, cgroupPrefix(dirname(db)));
+      if (!existsSync(parent)) continue;
+      const groups = readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory());
+      for (const g of groups) {
+        const path = join(parent, g.name);
+        for (let tries = 0; tries < 100; tries++) {
+          const pids = readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+          for (const pid of pids) {
+            try {
+              process.kill(Number(pid), 'SIGKILL');
+            } catch {
+              // gone already
+            }
+          }
+          try {
+            rmdirSync(path);
+            break;
+          } catch {
+            spawnSync('sleep', ['0.05']);
+          }
+        }
+      }
+      try {
+        rmdirSync(parent);
+      } catch {
+        // a group still busy: the test that made it reports what it left
+      }
     }
   }
 }

@@ -87,6 +87,8 @@ export class JobIsolation {
   private resctrl: Resctrl | undefined;
   private version: CgroupVersion = 'none';
   private ready: Promise<void> | undefined;
+  /** Creating a job's group and removing the emptied parent must not interleave. */
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: JobIsolationOptions) {
     this.cpusets = opts.cgroupRoot === false ? undefined : new CpusetManager({ root: opts.cgroupRoot ?? '/sys/fs/cgroup', prefix: cgroupPrefix(opts.workdir) });
@@ -131,7 +133,9 @@ export class JobIsolation {
     const files: string[] = [];
     let cg: Cgroup | undefined;
     if (this.cpusets && this.version !== 'none') {
-      cg = await this.cpusets.create(name, req.cpus, await this.memsFor(req.numaNodes));
+      const cpusets = this.cpusets;
+      const mems = await this.memsFor(req.numaNodes);
+      cg = await this.serial(() => cpusets.create(name, req.cpus, mems));
       files.push(cg.procsFile);
     } else {
       notes.push('no cpuset cgroup hierarchy: CPUs enforced by affinity only');
@@ -176,6 +180,9 @@ export class JobIsolation {
             errors.push((e as Error).message);
           }
         }
+        // The last job's group gone, the parent goes too: a work directory deleted later leaves nothing.
+        const cpusets = this.cpusets;
+        if (cg && cpusets) await this.serial(() => fsp.rmdir(cpusets.parentDir(this.version)).catch(() => undefined));
         if (rcGroup && resctrl) {
           try {
             await resctrl.release(name);
@@ -197,6 +204,12 @@ export class JobIsolation {
       await fsp.rmdir(this.cpusets.parentDir(this.version)).catch(() => undefined);
     }
     if (this.resctrl && this.resctrl.allocations().length === 0) await this.resctrl.reapStale();
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
   }
 
   /** The grant's NUMA nodes that the parent cpuset allows; all it allows when none of them is. */
