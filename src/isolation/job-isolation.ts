@@ -31,6 +31,8 @@ export interface Enforced {
   l3Masks?: Record<number, string>;
   /** Bandwidth written per domain (percent, or the mount's unit). */
   mb?: Record<number, number>;
+  /** The bandwidth cap in percent the job got (the values in `mb` are in the mount's unit). */
+  mbPercent?: number;
   /** No cache or bandwidth partition: the host has no resctrl, or the job asked for none. */
   cpuIsolationOnly: boolean;
   notes: string[];
@@ -155,7 +157,10 @@ export class JobIsolation {
         rcGroup = g.group;
         files.push(join(this.resctrl.fs.root, g.group, 'tasks'));
         if (Object.keys(g.l3Masks).length > 0) enforced.l3Masks = g.l3Masks;
-        if (Object.keys(g.mb).length > 0) enforced.mb = g.mb;
+        if (Object.keys(g.mb).length > 0) {
+          enforced.mb = g.mb;
+          if (req.resources?.mbPercent !== undefined) enforced.mbPercent = req.resources.mbPercent;
+        }
         enforced.cpuIsolationOnly = false;
       } catch (e) {
         await cg?.remove().catch(() => undefined);
@@ -234,12 +239,11 @@ export class JobIsolation {
 
 /** The placement fields of what was enforced: masks as schemata cells ("0=f00;1=f00"). */
 export function enforcedPlacement(e: Enforced): { cgroup: string; cpuIsolationOnly: boolean; l3Mask?: string; mbPercent?: number; notes?: string[] } {
-  const mbValues = Object.values(e.mb ?? {});
   return {
     cgroup: e.cgroup,
     cpuIsolationOnly: e.cpuIsolationOnly,
     ...(e.l3Masks ? { l3Mask: Object.entries(e.l3Masks).map(([d, m]) => `${d}=${m}`).join(';') } : {}),
-    ...(mbValues.length > 0 ? { mbPercent: mbValues[0] as number } : {}),
+    ...(e.mbPercent !== undefined ? { mbPercent: e.mbPercent } : {}),
     ...(e.notes.length > 0 ? { notes: e.notes } : {}),
   };
 }
