@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 const BENCHES: Record<string, string[]> = {
   scheduler: ['scheduler.ts', '10'],
   strategies: ['strategies.ts', '--seeds', '20'],
+  daemon: ['daemon.ts', '1000'],
   report: ['report.ts'],
 };
 

@@ -43,6 +43,8 @@ export class Study extends EventEmitter<StudyEvents> {
   private finished?: () => void;
   private failedWith?: (e: Error) => void;
   private cancelled = false;
+  private readonly batch: { msg: RunResult; settle: (e?: Error) => void }[] = [];
+  private storing: Promise<void> = Promise.resolve();
   private filling = false;
   private refill = false;
 
@@ -100,7 +102,8 @@ export class Study extends EventEmitter<StudyEvents> {
     this.resultsWorker = new Worker(resultsQueue, async (job: Job<ResultMessage>) => this.onResult(job.data), {
       connection: this.queues.config.connection,
       prefix: this.queues.config.prefix,
-      concurrency: 1,
+      // Several results are taken at once so that those arriving together are stored together.
+      concurrency: 64,
     });
     this.resultsWorker.on('error', (e) => this.failedWith?.(e));
     await this.fill();
@@ -278,29 +281,53 @@ export class Study extends EventEmitter<StudyEvents> {
     }
   }
 
-  private async onResult(msg: ResultMessage): Promise<void> {
-    if (msg.experimentId !== this.id) return;
-    if (msg.kind === 'build') {
-      const fresh = this.store.recordBuild(msg);
-      if (fresh) this.emit('build-finished', msg);
-      const waiting = this.waitingOnBuild.get(msg.buildId) ?? [];
-      this.waitingOnBuild.delete(msg.buildId);
-      const b = this.store.getBuild(this.id, msg.buildId);
-      for (const configId of waiting) {
-        const row = this.store.getConfiguration(this.id, configId);
-        if (!row || row.status !== 'running') continue;
-        if (this.cancelled) this.finishFailed(configId, 'cancelled', 'experiment cancelled before this configuration was tested');
-        else if (b?.status === 'ok') await this.submitTests(row, b.worker);
-        else this.finishFailed(configId, 'build', b?.error ?? 'build failed');
-      }
-    } else {
-      let finishedRow: ConfigRow | undefined;
+  /**
+   * A result's queue job completes only once the result is committed. Run results that arrive while
+   * others are being stored wait and are stored together: one transaction, one flush to disk.
+   */
+  private onResult(msg: ResultMessage): Promise<void> {
+    if (msg.experimentId !== this.id) return Promise.resolve();
+    if (msg.kind === 'build') return this.onBuild(msg);
+    return new Promise<void>((resolve, reject) => {
+      this.batch.push({ msg, settle: (e) => (e === undefined ? resolve() : reject(e)) });
+      if (this.batch.length === 1) this.storing = this.storing.then(() => this.storeBatch());
+    });
+  }
+
+  private async storeBatch(): Promise<void> {
+    const batch = this.batch.splice(0);
+    try {
+      const fresh: RunResult[] = [];
+      const finished: ConfigRow[] = [];
       this.store.transaction(() => {
-        if (!this.store.recordRun(msg)) return;
-        finishedRow = this.completeIfMeasured(msg.configId);
+        for (const { msg } of batch) {
+          if (!this.store.recordRun(msg)) continue;
+          fresh.push(msg);
+          const row = this.completeIfMeasured(msg.configId);
+          if (row) finished.push(row);
+        }
       });
-      this.emit('run-finished', msg);
-      if (finishedRow) this.emit('config-finished', finishedRow);
+      for (const r of fresh) this.emit('run-finished', r);
+      for (const r of finished) this.emit('config-finished', r);
+      await this.fill();
+      for (const b of batch) b.settle();
+    } catch (e) {
+      for (const b of batch) b.settle(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private async onBuild(msg: BuildResult): Promise<void> {
+    const fresh = this.store.recordBuild(msg);
+    if (fresh) this.emit('build-finished', msg);
+    const waiting = this.waitingOnBuild.get(msg.buildId) ?? [];
+    this.waitingOnBuild.delete(msg.buildId);
+    const b = this.store.getBuild(this.id, msg.buildId);
+    for (const configId of waiting) {
+      const row = this.store.getConfiguration(this.id, configId);
+      if (!row || row.status !== 'running') continue;
+      if (this.cancelled) this.finishFailed(configId, 'cancelled', 'experiment cancelled before this configuration was tested');
+      else if (b?.status === 'ok') await this.submitTests(row, b.worker);
+      else this.finishFailed(configId, 'build', b?.error ?? 'build failed');
     }
     await this.fill();
   }
