@@ -14,6 +14,10 @@ done
 [ "$(id -u)" = 0 ] || { echo "dupack-wrk: network namespaces need root" >&2; exit 3; }
 
 loss=${LOSS_PERMILLE:-0}
+# both: each direction loses packets; data: only the server's data to the client (requests and
+# ACKs get through, so every loss is one the sender's loss recovery must repair).
+direction=${LOSS_DIRECTION:-both}
+case $direction in both | data) ;; *) echo "dupack-wrk: LOSS_DIRECTION must be both or data, got '$direction'" >&2; exit 2 ;; esac
 case $loss in '' | *[!0-9]*) echo "dupack-wrk: LOSS_PERMILLE must be an integer 0..1000, got '$loss'" >&2; exit 2 ;; esac
 [ "$loss" -le 1000 ] || { echo "dupack-wrk: LOSS_PERMILLE must be at most 1000, got $loss" >&2; exit 2; }
 cc=${TCP_CONGESTION_CONTROL:-cubic}
@@ -58,13 +62,15 @@ ip -n "$srv" route replace 10.99.0.0/24 dev eth0 proto kernel scope link src 10.
 ip -n "$cli" route replace 10.99.0.0/24 dev eth0 proto kernel scope link src 10.99.0.2 congctl "$cc"
 
 how=none
+# netem drops on a sender's egress, nftables on a receiver's ingress: name the ends for each.
+if [ "$direction" = both ]; then senders=("$srv" "$cli"); receivers=("$cli" "$srv"); else senders=("$srv"); receivers=("$cli"); fi
 if [ "$loss" -gt 0 ]; then
   pct=$(awk -v l="$loss" 'BEGIN { printf "%.1f", l / 10 }')
-  if tc -n "$srv" qdisc add dev eth0 root netem loss "$pct%" 2>/dev/null; then
-    tc -n "$cli" qdisc add dev eth0 root netem loss "$pct%"
+  if tc -n "${senders[0]}" qdisc add dev eth0 root netem loss "$pct%" 2>/dev/null; then
+    for ns in "${senders[@]:1}"; do tc -n "$ns" qdisc add dev eth0 root netem loss "$pct%"; done
     how=netem
   else
-    for ns in "$srv" "$cli"; do
+    for ns in "${receivers[@]}"; do
       ip netns exec "$ns" nft -f - <<NFT
 table netdev wayfinder_loss {
   chain ingress {
@@ -77,7 +83,7 @@ NFT
     how=nftables
   fi
 fi
-echo "loss: $loss/1000 each way by $how; reordering ${TCP_REORDERING:-3} recovery ${TCP_RECOVERY:-1} early_retrans ${TCP_EARLY_RETRANS:-3} cc $cc"
+echo "loss: $loss/1000 ($direction) by $how; reordering ${TCP_REORDERING:-3} recovery ${TCP_RECOVERY:-1} early_retrans ${TCP_EARLY_RETRANS:-3} cc $cc"
 
 mkdir -p "$run_dir/logs" "$run_dir/tmp" "$run_dir/html"
 # A response of many segments, so that a lost one can be repaired by duplicate ACKs at all.

@@ -15,7 +15,8 @@ describe('experiments/linux-dupack-quick.yaml on this machine', () => {
     }
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
-    // The shipped experiment, shortened: two thresholds without RACK at 2% loss, one second each.
+    // The shipped experiment, shortened: two thresholds without RACK at 2% loss (both ways, and on
+    // the data direction only), one second each.
     const exp = parse(readFileSync(join(ROOT, 'experiments', 'linux-dupack-quick.yaml'), 'utf8')) as Record<string, any>;
     exp.test.script = join(ROOT, 'scripts', 'test', 'dupack-wrk.sh');
     exp.test.iterations = 1;
@@ -28,17 +29,18 @@ describe('experiments/linux-dupack-quick.yaml on this machine', () => {
     only('TCP_REORDERING', [1, 3]);
     only('TCP_RECOVERY', [0]);
     only('LOSS_PERMILLE', [20]);
+    exp.workload.push({ name: 'LOSS_DIRECTION', type: 'string', only: ['both', 'data'], default: 'both' });
     const file = writeFile(dir, 'dupack.yaml', stringify(exp));
     const workdir = join(dir, '.wayfinder');
 
     const r = await wayfinder(['run', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { done: number; failed: number };
-    expect(out).toMatchObject({ done: 2, failed: 0 });
+    expect(out).toMatchObject({ done: 4, failed: 0 });
 
     const res = await wayfinder(['results', '--workdir', workdir, '--format', 'json']);
     const rows = (JSON.parse(res.stdout) as { configurations: Record<string, number | string>[] }).configurations;
-    expect(rows.map((x) => x.TCP_REORDERING).sort()).toEqual([1, 3]);
+    expect(rows.map((x) => `${x.TCP_REORDERING}/${x.LOSS_DIRECTION}`).sort()).toEqual(['1/both', '1/data', '3/both', '3/data']);
     for (const row of rows) {
       expect(row['wrk.requests_per_sec']).toBeGreaterThan(0);
       expect(row['wrk.latency_p99_ms']).toBeGreaterThanOrEqual(row['wrk.latency_p50_ms'] as number);
