@@ -34,7 +34,8 @@ import type { Json, StrategyOptions } from './strategy.js';
 
 /** Spaces up to this size are scored exhaustively. */
 export const EXHAUSTIVE_LIMIT = 20_000n;
-const RANDOM_CANDIDATES = 256;
+/** Random candidates per ask on large spaces: many where they are cheap, fewer on wide spaces. */
+const RANDOM_CANDIDATES = (dims: number): number => (dims <= 30 ? 1_000 : 256);
 const LOCAL_STARTS = 6;
 const LOCAL_STEPS = 25;
 const MAX_DRAWS = 2_000;
@@ -192,7 +193,7 @@ export class BayesianStrategy extends BaseStrategy {
       // Score points as feature vectors; only the winners become configurations (normalised and
       // keyed), which is what keeps an ask on 300 parameters within milliseconds.
       const pool: Point[] = [];
-      for (let i = 0; i < RANDOM_CANDIDATES; i++) pool.push(this.randomPoint(score));
+      for (let i = 0, k = RANDOM_CANDIDATES(this.enc.dims); i < k; i++) pool.push(this.randomPoint(score));
       const points = [...pool];
       for (const s of this.localStarts(pool)) points.push(...this.localSearch(s, model));
       points.sort((a, b) => b.score - a.score);
