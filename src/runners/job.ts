@@ -203,6 +203,7 @@ export async function executeTest(
           env: baseEnv(vars),
           baseDir: builtDir || work.experimentDir,
           cpus: ctx.placement.cpus,
+          ...(ctx.wrap ? { wrap: ctx.wrap } : {}),
           registry: ctx.registry,
           key,
           measureFootprint: !warmup && iteration === pending[0],

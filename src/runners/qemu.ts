@@ -52,6 +52,8 @@ export interface VmContext {
   /** Relative kernel and initrd paths are resolved against this directory. */
   baseDir: string;
   cpus: number[];
+  /** The job's confinement (cpuset cgroup, resctrl group, affinity); without it, taskset to `cpus`. */
+  wrap?: (argv: string[]) => string[];
   registry: ProcessRegistry;
   key: string;
   measureFootprint: boolean;
@@ -214,16 +216,14 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
   for (const p of vm.forward) ports.set(p, await freePort());
   const netns = vm.net === 'tap' ? makeTapNetns(vm, ctx, o.tag) : undefined;
   const argv = qemuArgv(vm, r, { ...o, console: consolePath, qmp: qmpPath, ports });
-  // setpriv: the kernel kills QEMU if wayfinder dies; taskset: its other threads stay in the grant too.
-  const prefix = [
-    ...deathSignalPrefix(),
-    ...(netns ? ['ip', 'netns', 'exec', netns] : []),
-    ...(ctx.cpus.length > 0 ? ['taskset', '-c', ctx.cpus.join(',')] : []),
-  ];
+  // setpriv: the kernel kills QEMU if wayfinder dies. The job's confinement (or taskset) keeps all
+  // of QEMU's threads in the grant; the vCPUs are then pinned one CPU each.
+  const inNetns = [...(netns ? ['ip', 'netns', 'exec', netns] : []), ...argv];
+  const confined = ctx.wrap ? ctx.wrap(inNetns) : [...(ctx.cpus.length > 0 ? ['taskset', '-c', ctx.cpus.join(',')] : []), ...inNetns];
   const errPath = join(ctx.dir, `qemu${o.tag}.log`);
   const err = openSync(errPath, 'a');
   const started = performance.now();
-  const [cmd, ...rest] = [...prefix, ...argv] as [string, ...string[]];
+  const [cmd, ...rest] = [...deathSignalPrefix(), ...confined] as [string, ...string[]];
   const child = spawn(cmd, rest, {
     cwd: ctx.dir,
     stdio: ['ignore', err, err],

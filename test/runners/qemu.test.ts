@@ -105,6 +105,7 @@ test:
   # Runs while the VM is up: records its threads' CPU affinity and what the console said.
   run: |
     for t in /proc/$WAYFINDER_VM_PID/task/*; do echo "$(cat $t/comm)|$(awk '/Cpus_allowed_list/ {print $2}' $t/status)"; done > threads.txt
+    cat /proc/$WAYFINDER_VM_PID/cgroup > vm-cgroup.txt; cat /proc/self/cgroup > job-cgroup.txt
     grep -c ${BOOTED} "$WAYFINDER_VM_CONSOLE"
   vm:
     kernel: ${kernel}
@@ -152,6 +153,11 @@ objective:
       if (!online.includes(',') && !online.includes('-')) continue;
       expect(allowed).not.toBe(online);
     }
+    // QEMU ran in the job's own confinement (its cpuset group where the host has one), like the command.
+    for (const f of findFiles(workdir, 'vm-cgroup.txt')) {
+      expect(readFileSync(f, 'utf8')).toBe(readFileSync(join(f, '..', 'job-cgroup.txt'), 'utf8'));
+    }
+    expect(findFiles(workdir, 'vm-cgroup.txt')).toHaveLength(4);
     expect(qemuProcessesWith(dir)).toEqual([]);
   }, 300_000);
 
