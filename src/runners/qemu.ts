@@ -290,7 +290,7 @@ async function waitMarker(boot: Boot, consolePath: string, marker: RegExp, timeo
   }
 }
 
-function tryConnect(port: number, kind: 'tcp' | 'http', path: string): Promise<boolean> {
+export function tryConnect(port: number, kind: 'tcp' | 'http', path: string): Promise<boolean> {
   return new Promise((res) => {
     const s: Socket = connect({ host: '127.0.0.1', port });
     let got = '';

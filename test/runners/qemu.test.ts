@@ -3,7 +3,8 @@ import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { listNetns } from '../../src/isolation/netns.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { memoryMiB, probeKvm, startVm } from '../../src/runners/qemu.js';
+import { memoryMiB, probeKvm, startVm, tryConnect } from '../../src/runners/qemu.js';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { ProcessRegistry } from '../../src/runners/registry.js';
 import type { VmSpec } from '../../src/types.js';
 import { requireTool, tempDir, wayfinder, writeFile } from '../helpers.js';
@@ -36,6 +37,33 @@ describe('QEMU runner', () => {
     expect(memoryMiB('1G')).toBe(1024);
     expect(memoryMiB('48')).toBe(48);
     expect(() => memoryMiB('lots')).toThrow(/bad memory size/);
+  });
+
+  it('counts a connection as the guest up only when it answers, not when a proxy merely accepts', async () => {
+    const servers: Server[] = [];
+    const listen = async (onConn: (s: Socket) => void) => {
+      const srv = createServer(onConn);
+      servers.push(srv);
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      return (srv.address() as AddressInfo).port;
+    };
+    try {
+      const http = await listen((s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')));
+      // What user-mode networking does while the guest is not listening yet: accept, then close.
+      const closes = await listen((s) => s.destroy());
+      const silent = await listen(() => undefined);
+      const banner = await listen((s) => s.write('hello\n'));
+      expect(await tryConnect(http, 'http', '/')).toBe(true);
+      expect(await tryConnect(closes, 'http', '/')).toBe(false);
+      expect(await tryConnect(closes, 'tcp', '/')).toBe(false);
+      expect(await tryConnect(silent, 'tcp', '/')).toBe(true);
+      expect(await tryConnect(banner, 'tcp', '/')).toBe(true);
+      const free = await listen(() => undefined);
+      await new Promise<void>((r) => (servers.pop() as Server).close(() => r()));
+      expect(await tryConnect(free, 'tcp', '/')).toBe(false);
+    } finally {
+      for (const srv of servers) srv.close();
+    }
   });
 
   it('auto uses KVM only where it boots a guest, else TCG with a note', async () => {
