@@ -96,9 +96,12 @@ exploration: { parallel: 4 }
     let polling = true;
     const poll = (async () => {
       while (polling) {
-        const [b, t, wb, wt] = await Promise.all([ws.queues.build.getActiveCount(), ws.queues.test.getActiveCount(), ws.queues.build.getWaitingCount(), ws.queues.test.getWaitingCount()]);
-        most = Math.max(most, b + t);
-        queuedSeen = Math.max(queuedSeen, wb + wt);
+        // The host's queues: builds and tests of its pool, and the tests of what it built.
+        const queues = ws.worker!.queueNames().map((n) => ws.queues.queue(n));
+        const active = await Promise.all(queues.map((q) => q.getActiveCount()));
+        const waiting = await Promise.all(queues.map((q) => q.getWaitingCount()));
+        most = Math.max(most, active.reduce((x, y) => x + y, 0));
+        queuedSeen = Math.max(queuedSeen, waiting.reduce((x, y) => x + y, 0));
         await new Promise((r) => setTimeout(r, 25));
       }
     })();
