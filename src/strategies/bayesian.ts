@@ -36,6 +36,8 @@ import type { Json, StrategyOptions } from './strategy.js';
 export const EXHAUSTIVE_LIMIT = 20_000n;
 /** Random candidates per ask on large spaces: many where they are cheap, fewer on wide spaces. */
 const RANDOM_CANDIDATES = (dims: number): number => (dims <= 30 ? 1_000 : 256);
+/** Candidates recombined from the best measured configurations per ask on large spaces (<= 30 parameters). */
+const RECOMBINED = 256;
 const LOCAL_STARTS = 6;
 const LOCAL_STEPS = 25;
 const MAX_DRAWS = 2_000;
@@ -194,6 +196,7 @@ export class BayesianStrategy extends BaseStrategy {
       // keyed), which is what keeps an ask on 300 parameters within milliseconds.
       const pool: Point[] = [];
       for (let i = 0, k = RANDOM_CANDIDATES(this.enc.dims); i < k; i++) pool.push(this.randomPoint(score));
+      if (!this.conditional && this.enc.dims <= 30) pool.push(...this.recombined(score));
       const points = [...pool];
       for (const s of this.localStarts(pool)) points.push(...this.localSearch(s, model));
       points.sort((a, b) => b.score - a.score);
@@ -275,6 +278,36 @@ export class BayesianStrategy extends BaseStrategy {
     const feat = new Float64Array(this.enc.dims);
     this.enc.features(idx, feat);
     return { idx, feat, score: score(feat) };
+  }
+
+  /**
+   * Candidates that take each parameter's value from one of the best measured configurations (and
+   * now and then a random value): where effects mostly add up, the best values of different good
+   * configurations combine, and uniform random points in a space of millions are far from all of
+   * them. Up to 30 parameters only: on wider spaces they cost the ask more time than they gained in
+   * the benchmark.
+   */
+  private recombined(score: (f: Float64Array) => number): Point[] {
+    const measured = [...this.data.values()].filter((m) => m.ok.length > 0);
+    const sign = this.opts.direction === 'maximize' ? -1 : 1;
+    measured.sort((a, b) => sign * (avg(a.ok) - avg(b.ok)));
+    const parents = measured.slice(0, Math.min(10, Math.max(2, Math.ceil(0.2 * measured.length)))).map((m) => {
+      const idx = new Int32Array(this.enc.dims);
+      for (let f = 0; f < idx.length; f++) idx[f] = positionOfRank(this.enc.codecs[f]!, m.feat[f]!);
+      return idx;
+    });
+    const mutate = 1 / this.enc.dims;
+    const out: Point[] = [];
+    for (let i = 0; i < RECOMBINED; i++) {
+      const idx = new Int32Array(this.enc.dims);
+      for (let f = 0; f < idx.length; f++) {
+        idx[f] = this.rng.next() < mutate ? this.rng.int(this.enc.codecs[f]!.size) : parents[this.rng.int(parents.length)]![f]!;
+      }
+      const feat = new Float64Array(this.enc.dims);
+      this.enc.features(idx, feat);
+      out.push({ idx, feat, score: score(feat) });
+    }
+    return out;
   }
 
   /** The best measured points and the best-scoring random candidates. */
