@@ -5,6 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { UsageError } from '../cli/errors.js';
 import { renderResults, runsByConfig } from '../cli/results.js';
+import { esc } from '../report/chart.js';
+import { renderReport, type RenderedReport } from '../report/index.js';
 import type { ExperimentRow } from '../store/store.js';
 import { InputError } from '../types.js';
 import { NotFoundError, type DaemonEvent, type Manager } from './manager.js';
@@ -39,8 +41,14 @@ export interface ApiOptions {
 
 const NAME_RE = /^[A-Za-z0-9._-]+$/;
 
+/** A report is rendered at most this often per experiment: it takes seconds on large experiments. */
+const REPORT_TTL_MS = 5_000;
+/** A running experiment's page reloads itself this often, so it follows the results as they arrive. */
+const REPORT_REFRESH_S = 10;
+
 export class Api {
   private readonly table: { route: Route; handler: Handler }[];
+  private readonly reports = new Map<string, { at: number; state: string; report: RenderedReport }>();
 
   constructor(private readonly o: ApiOptions) {
     const m = o.manager;
@@ -54,6 +62,7 @@ export class Api {
         handler: (_q, res, p) => json(res, 200, { configurations: m.configurations(p.id as string) }),
       },
       { route: { method: 'GET', path: '/experiments/{id}/results' }, handler: (_q, res, p, q) => this.results(res, p.id as string, q) },
+      { route: { method: 'GET', path: '/experiments/{id}/report' }, handler: (_q, res, p, q) => this.report(res, p.id as string, q) },
       {
         route: { method: 'POST', path: '/experiments/{id}/cancel' },
         handler: async (req, res, p) => {
@@ -129,6 +138,29 @@ export class Api {
     const exp = { id: st.id, name: st.name } as ExperimentRow;
     const body = renderResults(exp, rows, format, st.objective.metric, format === 'json' ? runsByConfig(this.o.manager.store, st.id) : undefined);
     res.writeHead(200, { 'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json' }).end(body);
+  }
+
+  /** The experiment's report (HTML, or its numbers as JSON), rendered afresh at most every few seconds. */
+  private report(res: ServerResponse, ref: string, q: URLSearchParams): void {
+    const format = q.get('format') ?? 'html';
+    if (format !== 'html' && format !== 'json') throw new HttpError(400, `format: expected html or json, got "${format}"`);
+    const st = this.o.manager.status(ref);
+    const live = st.state === 'queued' || st.state === 'running';
+    if (!this.o.manager.store.getExperiment(st.id)) {
+      // Queued and not started: nothing is in the results database yet.
+      if (format === 'json') throw new HttpError(404, `experiment "${st.id}" is ${st.state} and has no results yet`);
+      const page = `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><meta http-equiv="refresh" content="${REPORT_REFRESH_S}"><title>${esc(st.name)}: wayfinder report</title></head><body><p>${esc(st.id)} is ${st.state}: no results yet. This page reloads itself.</p></body></html>\n`;
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }).end(page);
+      return;
+    }
+    let cached = this.reports.get(st.id);
+    if (!cached || cached.state !== st.state || Date.now() - cached.at > REPORT_TTL_MS) {
+      const report = renderReport(this.o.manager.store, st.id, live ? { refreshSeconds: REPORT_REFRESH_S } : {});
+      cached = { at: Date.now(), state: st.state, report };
+      this.reports.set(st.id, cached);
+    }
+    if (format === 'json') return json(res, 200, cached.report.json);
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }).end(cached.report.html);
   }
 
   /** Server-sent events: one `event:`/`data:` record per daemon event, a comment every 15 s to keep proxies open. */
@@ -236,3 +268,4 @@ export function checkSubmission(body: unknown, defaultDir: string): { yaml: stri
   const file = typeof b.file === 'string' ? resolve(defaultDir, b.file) : resolve(defaultDir, 'submitted.yaml');
   return { yaml: b.yaml, file, options };
 }
+

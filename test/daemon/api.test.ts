@@ -118,6 +118,17 @@ describe('daemon HTTP API', () => {
     expect(logs.text).toMatch(/best so far [0-9a-f]{8}: v = 12/);
     expect(logs.text).toMatch(/experiment done/);
 
+    // The report of the finished experiment: a self-contained page with its figures, and its numbers.
+    const page = await api(daemon.url, `/experiments/${sub.body.id}/report`);
+    expect(page.status).toBe(200);
+    expect(page.text).toMatch(/^<!DOCTYPE html>/i);
+    expect(page.text.match(/<svg/g)?.length).toBeGreaterThanOrEqual(3);
+    expect(page.text).not.toMatch(/http-equiv="refresh"/);
+    const numbers = await api<{ counts: { done: number }; best: { objective: number }[] }>(daemon.url, `/experiments/${sub.body.id}/report?format=json`);
+    expect(numbers.body.counts.done).toBe(12);
+    expect(numbers.body.best[0]!.objective).toBe(12);
+    expect((await api(daemon.url, `/experiments/${sub.body.id}/report?format=pdf`)).status).toBe(400);
+
     const list = await api<{ experiments: Status[] }>(daemon.url, '/experiments');
     expect(list.body.experiments.map((e) => e.id)).toContain(sub.body.id);
 
@@ -144,6 +155,16 @@ describe('daemon HTTP API', () => {
       ids[name] = r.body.id;
     }
     await waitState(daemon.url, ids.first!, ['running'], 30_000);
+    // A running experiment's report is served as results arrive, and reloads itself to follow them;
+    // a waiting one's page says it has no results yet.
+    const running = await api(daemon.url, `/experiments/${ids.first}/report`);
+    expect(running.status).toBe(200);
+    expect(running.text).toMatch(/http-equiv="refresh" content="10"/);
+    expect(running.text).toMatch(/<svg/);
+    const waiting = await api(daemon.url, `/experiments/${ids.second}/report`);
+    expect(waiting.status).toBe(200);
+    expect(waiting.text).toMatch(/is queued: no results yet/);
+    expect(waiting.text).toMatch(/http-equiv="refresh" content="10"/);
     const cancelled = await api<{ state: string }>(daemon.url, `/experiments/${ids.first}/cancel`, { method: 'POST' });
     expect(cancelled.body.state).toBe('cancelled');
     for (const id of Object.values(ids)) await waitState(daemon.url, id, ['done', 'cancelled'], 60_000);
