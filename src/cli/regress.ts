@@ -5,7 +5,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { hostRootsFromEnv } from '../isolation/host.js';
-import { tuneHost, type TunedHost } from '../regress/host.js';
+import { tuneHost, type TunedHost } from '../isolation/tune-host.js';
 import { checkContainerJobs } from '../runners/docker/preflight.js';
 import { loadExperiment } from '../spec/index.js';
 import { Store } from '../store/store.js';

@@ -4,7 +4,7 @@
 import { checkContainerJobs } from '../runners/docker/preflight.js';
 import { loadExperiment } from '../spec/index.js';
 import { hostRootsFromEnv } from '../isolation/host.js';
-import { tuneHost, type TunedHost } from '../regress/host.js';
+import { tuneHost, type TunedHost } from '../isolation/tune-host.js';
 import { Study } from '../study/study.js';
 import { hostFacts } from '../study/host-facts.js';
 import { summarizeStudy, type StudySummary } from '../study/summary.js';

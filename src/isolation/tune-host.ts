@@ -1,9 +1,9 @@
-// Host tuning around a regress measurement (governor, turbo, SMT, ASLR, sysctls, as the experiment's
+// Host tuning around a measurement (governor, turbo, SMT, ASLR, sysctls, as the experiment's
 // `host` asks): what a killed earlier measurement left is put back first, the settings are applied,
 // and put back afterwards. What was changed and what the host could not do are recorded.
 
 import { join } from 'node:path';
-import { HostTuning, type HostReport } from '../isolation/host.js';
+import { HostTuning, type HostReport } from './host.js';
 import type { HostSettings } from '../types.js';
 
 export interface TunedHost {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tuneHost } from '../../src/regress/host.js';
+import { tuneHost } from '../../src/isolation/tune-host.js';
 import { tempDir } from '../helpers.js';
 
 const cleanups: (() => void)[] = [];
