@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_SERVER } from '../daemon/client.js';
 import { daemonCommand, workerCommand } from './daemon.js';
-import { cancelCommand, logsCommand, remoteResultsCommand, statusCommand, submitCommand } from './remote.js';
+import { cancelCommand, logsCommand, statusCommand, submitCommand } from './remote.js';
 
 const RUNS_COMMANDS =
   '\nSecurity: every experiment submitted to the daemon runs its build and test commands on this host (and on its\n' +

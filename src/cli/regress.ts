@@ -4,14 +4,10 @@
 
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { hostRootsFromEnv } from '../isolation/host.js';
-import { tuneHost, type TunedHost } from '../isolation/tune-host.js';
-import { checkContainerJobs } from '../runners/docker/preflight.js';
 import { loadExperiment } from '../spec/index.js';
 import { Store } from '../store/store.js';
 import { experimentId } from '../study/identity.js';
 import type { Study } from '../study/study.js';
-import { Workspace } from '../study/workspace.js';
 import { baselineFromStore, loadBaseline, type Measurement } from '../regress/baseline.js';
 import { chooseConfigs, ConfigChoiceError } from '../regress/configs.js';
 import { renderJunit } from '../regress/junit.js';
@@ -23,6 +19,7 @@ import { summarize } from '../metrics/stats.js';
 import { UsageError, positiveInt } from './errors.js';
 import { fmtNum, table } from './format.js';
 import { trapInterrupts } from './interrupt.js';
+import { openForExperiment } from './open-workspace.js';
 import { Progress } from './progress.js';
 import { parseCpus } from './run.js';
 import { hostname } from 'node:os';
@@ -132,22 +129,11 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
     err.write(`wayfinder regress: ${exp.name}: ${configs.length} configuration${configs.length === 1 ? '' : 's'}, ${iterations} iterations and ${Math.max(warmup, ...exp0.tests.map((t) => t.warmup))} warm-up each, one at a time\n`);
   }
   // Missing images, devices or networks are found before anything runs.
-  await checkContainerJobs(exp, o.dockerSocket ? { socket: o.dockerSocket } : {});
-  // The experiment's host settings, applied before any job can start and put back after the last
-  // (what a killed measurement left changed is put back first), as `run` does.
-  let tuning: TunedHost | undefined;
-  const ws = await Workspace.open({
+  const { ws, tuning } = await openForExperiment(exp, {
     workdir: o.workdir,
-    pool: exp.pool,
-    prepare: async (workdir) => {
-      tuning = await tuneHost(workdir, exp.host, hostRootsFromEnv());
-    },
     ...(o.redis ? { redis: o.redis } : {}),
     ...(cpus ? { cpus } : {}),
     ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
-  }).catch(async (e: unknown) => {
-    await tuning?.restore();
-    throw e;
   });
   let study: Study | undefined;
   const interrupts = trapInterrupts(err, `stopping; the runs measured so far stay in ${ws.workdir}.`, () => {

@@ -1,18 +1,15 @@
 // `wayfinder run FILE`: explore an experiment's space on this host, from start or from where a
 // previous run in the same work directory stopped.
 
-import { checkContainerJobs } from '../runners/docker/preflight.js';
 import { loadExperiment } from '../spec/index.js';
-import { hostRootsFromEnv } from '../isolation/host.js';
-import { tuneHost, type TunedHost } from '../isolation/tune-host.js';
 import { Study } from '../study/study.js';
 import { hostFacts } from '../study/host-facts.js';
 import { summarizeStudy, type StudySummary } from '../study/summary.js';
-import { Workspace } from '../study/workspace.js';
 import type { Experiment, StrategyName } from '../types.js';
 import { parseCpuList } from '../util/cpulist.js';
 import { fmtConfig, fmtNum } from './format.js';
 import { trapInterrupts } from './interrupt.js';
+import { openForExperiment } from './open-workspace.js';
 import { Progress } from './progress.js';
 import { UsageError, positiveInt } from './errors.js';
 
@@ -44,23 +41,11 @@ export function applyOverrides(exp: Experiment, o: RunOptions): Experiment {
 export async function runCommand(file: string, o: RunOptions): Promise<number> {
   const exp = applyOverrides(loadExperiment(file), o);
   const cpus = o.cpus !== undefined ? parseCpus(o.cpus) : undefined;
-  // Missing images, devices or networks are found before anything is queued or run.
-  await checkContainerJobs(exp, o.dockerSocket ? { socket: o.dockerSocket } : {});
-  // The experiment's host settings, applied before any job can start and put back after the last
-  // (what a killed run left changed is put back first); what the host lacks is said once and recorded.
-  let tuning: TunedHost | undefined;
-  const ws = await Workspace.open({
+  const { ws, tuning } = await openForExperiment(exp, {
     workdir: o.workdir,
-    prepare: async (workdir) => {
-      tuning = await tuneHost(workdir, exp.host, hostRootsFromEnv());
-    },
-    pool: exp.pool,
     ...(o.redis ? { redis: o.redis } : {}),
     ...(cpus ? { cpus } : {}),
     ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
-  }).catch(async (e: unknown) => {
-    await tuning?.restore();
-    throw e;
   });
   const err = process.stderr;
   let study: Study | undefined;

@@ -1,0 +1,36 @@
+// What `run` and `regress` do before measuring: check the experiment's container jobs, then open the
+// work directory with the experiment's host settings applied before any job can start (what a
+// killed run left changed is put back first). If opening fails, the settings are put back.
+
+import { hostRootsFromEnv } from '../isolation/host.js';
+import { tuneHost, type TunedHost } from '../isolation/tune-host.js';
+import { checkContainerJobs } from '../runners/docker/preflight.js';
+import { Workspace } from '../study/workspace.js';
+import type { Experiment } from '../types.js';
+
+export interface OpenOptions {
+  workdir: string;
+  redis?: string;
+  cpus?: number[];
+  dockerSocket?: string;
+}
+
+export async function openForExperiment(exp: Experiment, o: OpenOptions): Promise<{ ws: Workspace; tuning: TunedHost | undefined }> {
+  // Missing images, devices or networks are found before anything is queued or run.
+  await checkContainerJobs(exp, o.dockerSocket ? { socket: o.dockerSocket } : {});
+  let tuning: TunedHost | undefined;
+  const ws = await Workspace.open({
+    workdir: o.workdir,
+    pool: exp.pool,
+    prepare: async (workdir) => {
+      tuning = await tuneHost(workdir, exp.host, hostRootsFromEnv());
+    },
+    ...(o.redis ? { redis: o.redis } : {}),
+    ...(o.cpus ? { cpus: o.cpus } : {}),
+    ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
+  }).catch(async (e: unknown) => {
+    await tuning?.restore();
+    throw e;
+  });
+  return { ws, tuning };
+}
