@@ -208,7 +208,10 @@ export class JobIsolation {
       await this.cpusets.reapStale();
       await fsp.rmdir(this.cpusets.parentDir(this.version)).catch(() => undefined);
     }
-    if (this.resctrl && this.resctrl.allocations().length === 0) await this.resctrl.reapStale();
+    if (this.resctrl && this.resctrl.allocations().length === 0) {
+      await this.resctrl.reapStale();
+      await this.resctrl.unmountIfOurs();
+    }
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

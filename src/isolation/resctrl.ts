@@ -7,6 +7,7 @@ import { readIfExists, removeIfExists, writeFileAtomic } from './atomic-file.js'
 import { chooseWays, fullMask, rootMaskFrom, roundBandwidth, type CacheGeometry } from './resctrl-alloc.js';
 import { NodeResctrlFs, type ResctrlFs } from './resctrl-fs.js';
 import { findResctrlMount, readInfo, type ResctrlInfo } from './resctrl-info.js';
+import { markerFor, mountResctrl, unmountIfOurs, type MountCommands } from './resctrl-mount.js';
 import { formatCbm, formatSchemata, parseCbm, parseSchemata, type Schemata } from './resctrl-schemata.js';
 
 export interface ResctrlOptions {
@@ -17,6 +18,11 @@ export interface ResctrlOptions {
   sysfsRoot?: string;
   /** Where the default group's schemata is saved before it is first shrunk. */
   stateFile?: string;
+  /**
+   * Mount resctrl when the kernel offers it and nobody has (root only; unmounted again by
+   * unmountIfOurs). Default true; false never mounts. Commands are replaceable for tests.
+   */
+  mountIfAbsent?: boolean | MountCommands;
 }
 
 export interface ResctrlRequest {
@@ -64,6 +70,8 @@ interface JobState {
   mb: Map<number, number>;
 }
 
+const DEFAULT_STATE_FILE = '/run/wayfinder/resctrl-default.schemata';
+
 export class Resctrl {
   private readonly jobs = new Map<string, JobState>();
   private chain: Promise<unknown> = Promise.resolve();
@@ -73,16 +81,28 @@ export class Resctrl {
     readonly info: ResctrlInfo,
     private readonly stateFile: string,
     private readonly procRoot: string,
+    private readonly mountCommands: MountCommands,
   ) {}
+
+  /** Unmount resctrl if this process (or a killed predecessor) mounted it; call with no groups left. */
+  unmountIfOurs(): Promise<boolean> {
+    return this.serial(() => unmountIfOurs(markerFor(this.stateFile), this.mountCommands));
+  }
 
   /** The mounted resctrl, or undefined when the host has none (pinning-only isolation then). */
   static async detect(opts: ResctrlOptions = {}): Promise<Resctrl | undefined> {
     const procRoot = opts.procRoot ?? '/proc';
-    const mount = await findResctrlMount(procRoot);
+    let mount = await findResctrlMount(procRoot);
+    if (!mount && opts.root === undefined && opts.mountIfAbsent !== false) {
+      const cmds = typeof opts.mountIfAbsent === 'object' ? opts.mountIfAbsent : {};
+      const target = join(opts.sysfsRoot ?? '/sys', 'fs/resctrl');
+      const marker = markerFor(opts.stateFile ?? DEFAULT_STATE_FILE);
+      if (await mountResctrl({ ...cmds, procRoot, target, marker })) mount = await findResctrlMount(procRoot);
+    }
     if (!mount) return undefined;
     const fs = opts.fs ?? new NodeResctrlFs(opts.root ?? mount.mountPoint);
     const info = await readInfo(fs, mount.options, opts.sysfsRoot ?? '/sys');
-    return new Resctrl(fs, info, opts.stateFile ?? '/run/wayfinder/resctrl-default.schemata', procRoot);
+    return new Resctrl(fs, info, opts.stateFile ?? DEFAULT_STATE_FILE, procRoot, typeof opts.mountIfAbsent === 'object' ? opts.mountIfAbsent : {});
   }
 
   static groupName(jobId: string): string {

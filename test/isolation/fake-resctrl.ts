@@ -19,6 +19,8 @@ export interface FakeOptions {
   minCbmBits?: number;
   shareableBits?: number;
   mbClosids?: number;
+  /** The kernel offers resctrl (in /proc/filesystems) but it is not in /proc/mounts yet. */
+  unmounted?: boolean;
 }
 
 interface Model {
@@ -104,7 +106,7 @@ export class FakeResctrl implements ResctrlFs {
     this.domains = [...new Set(Array.from({ length: t.ncpus }, (_, n) => t.l3Of(n)))].sort((a, b) => a - b);
     const rdt = opts.variant !== 'no-rdt';
     const mounts = ['proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0', 'sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0'];
-    if (rdt) mounts.push(`resctrl /sys/fs/resctrl resctrl ${this.m.mountOptions} 0 0`);
+    if (rdt && !opts.unmounted) mounts.push(`resctrl /sys/fs/resctrl resctrl ${this.m.mountOptions} 0 0`);
     this.put(join(this.procRoot, 'mounts'), mounts.join('\n'));
     this.put(join(this.procRoot, 'filesystems'), ['nodev\tsysfs', 'nodev\tproc', ...(rdt ? ['nodev\tresctrl'] : [])].join('\n'));
     if (rdt) this.layoutMount();

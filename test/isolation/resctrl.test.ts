@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Resctrl, ResctrlError } from '../../src/isolation/resctrl.js';
@@ -70,6 +70,39 @@ describe('Resctrl.detect', () => {
     const fake = new FakeResctrl({ variant: 'no-rdt' });
     fakes.push(fake);
     expect(await Resctrl.detect({ procRoot: fake.procRoot, sysfsRoot: fake.sysfsRoot })).toBeUndefined();
+  });
+
+  it('mounts resctrl where the kernel offers it unmounted, and unmounts it when done (also for a killed predecessor)', async () => {
+    const fake = new FakeResctrl({ unmounted: true });
+    fakes.push(fake);
+    const mounts = join(fake.procRoot, 'mounts');
+    const calls = join(fake.base, 'calls.log');
+    // Stand-ins for mount(8) and umount(8) that change the fake /proc/mounts as the kernel would.
+    const mountIfAbsent = {
+      mount: ['sh', '-c', `echo "mount $*" >> ${calls}; echo "resctrl $4 resctrl rw,relatime 0 0" >> ${mounts}`, 'mount'],
+      umount: ['sh', '-c', `echo "umount $*" >> ${calls}; grep -v ' resctrl ' ${mounts} > ${mounts}.new; mv ${mounts}.new ${mounts}`, 'umount'],
+    };
+    const stateFile = join(fake.base, 'state/resctrl-default.schemata');
+    const marker = join(fake.base, 'state/resctrl-mounted-by-wayfinder');
+    const target = join(fake.sysfsRoot, 'fs/resctrl');
+    const opts = { fs: fake, procRoot: fake.procRoot, sysfsRoot: fake.sysfsRoot, stateFile, mountIfAbsent };
+
+    const rc = await Resctrl.detect(opts);
+    expect(rc?.info.domains).toEqual([0, 1]);
+    expect(readFileSync(calls, 'utf8')).toBe(`mount -t resctrl resctrl ${target}\n`);
+    expect(readFileSync(marker, 'utf8').trim()).toBe(target);
+    // A second process finds it mounted and mounts nothing; the mount stays ours until unmounted.
+    const again = await Resctrl.detect(opts);
+    expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+    expect(await again?.unmountIfOurs()).toBe(true);
+    expect(readFileSync(calls, 'utf8')).toMatch(new RegExp(`umount ${target}\n$`));
+    expect(readFileSync(mounts, 'utf8')).not.toMatch(/resctrl/);
+    expect(existsSync(marker)).toBe(false);
+    expect(await rc?.unmountIfOurs()).toBe(false);
+
+    // Told not to mount, it does not.
+    expect(await Resctrl.detect({ ...opts, mountIfAbsent: false })).toBeUndefined();
+    expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
   });
 });
 
