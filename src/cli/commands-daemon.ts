@@ -2,8 +2,10 @@
 
 import type { Command } from 'commander';
 import { DEFAULT_SERVER } from '../daemon/client.js';
-import { daemonCommand, workerCommand } from './daemon.js';
-import { cancelCommand, logsCommand, statusCommand, submitCommand } from './remote.js';
+
+// Loaded when the command runs (see main.ts).
+const daemon = () => import('./daemon.js');
+const remote = () => import('./remote.js');
 
 const RUNS_COMMANDS =
   '\nSecurity: every experiment submitted to the daemon runs its build and test commands on this host (and on its\n' +
@@ -29,7 +31,7 @@ export function registerDaemonCommands(program: Command, setStatus: (code: numbe
     .option('--max-body <bytes>', 'largest request body accepted', String(1024 * 1024))
     .option('--grace <seconds>', 'on SIGTERM, how long running jobs may take to finish before they are ended and requeued', '30')
     .addHelpText('after', RUNS_COMMANDS)
-    .action(async (opts) => setStatus(await daemonCommand(opts, o.version)));
+    .action(async (opts) => setStatus(await (await daemon()).daemonCommand(opts, o.version)));
 
   program
     .command('worker')
@@ -41,7 +43,7 @@ export function registerDaemonCommands(program: Command, setStatus: (code: numbe
     .option('--name <host>', 'the host name results record (default: the hostname)')
     .option('--grace <seconds>', 'on SIGTERM, how long running jobs may take to finish before they are ended and requeued', '30')
     .addHelpText('after', '\nThe experiments in the queue run their build and test commands on this host as the current user.\n')
-    .action(async (opts) => setStatus(await workerCommand(opts)));
+    .action(async (opts) => setStatus(await (await daemon()).workerCommand(opts)));
 
   server(
     program
@@ -59,7 +61,7 @@ export function registerDaemonCommands(program: Command, setStatus: (code: numbe
       .option('-q, --quiet', 'no progress output'),
   )
     .addHelpText('after', '\nThe experiment\'s commands run on the daemon\'s hosts as the user running the daemon.\n')
-    .action(async (file: string, opts) => setStatus(await submitCommand(file, opts)));
+    .action(async (file: string, opts) => setStatus(await (await remote()).submitCommand(file, opts)));
 
   server(
     program
@@ -67,10 +69,10 @@ export function registerDaemonCommands(program: Command, setStatus: (code: numbe
       .description("the daemon's experiments, or one experiment's progress and best configuration")
       .argument('[experiment]', 'experiment id, id prefix or name')
       .option('--json', 'machine-readable output'),
-  ).action(async (ref: string | undefined, opts) => setStatus(await statusCommand(ref, opts)));
+  ).action(async (ref: string | undefined, opts) => setStatus(await (await remote()).statusCommand(ref, opts)));
 
   server(program.command('cancel').description('stop an experiment: nothing more is asked, queued work is taken back').argument('<experiment>', 'experiment id, id prefix or name')).action(
-    async (ref: string, opts) => setStatus(await cancelCommand(ref, opts)),
+    async (ref: string, opts) => setStatus(await (await remote()).cancelCommand(ref, opts)),
   );
 
   server(
@@ -79,5 +81,5 @@ export function registerDaemonCommands(program: Command, setStatus: (code: numbe
       .description("an experiment's log on the daemon: queued, started, finished and failed jobs, best so far")
       .argument('<experiment>', 'experiment id, id prefix or name')
       .option('-f, --follow', 'keep printing events until the experiment ends'),
-  ).action(async (ref: string, opts) => setStatus(await logsCommand(ref, opts)));
+  ).action(async (ref: string, opts) => setStatus(await (await remote()).logsCommand(ref, opts)));
 }

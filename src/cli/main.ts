@@ -2,16 +2,16 @@
 
 import { Command, CommanderError } from 'commander';
 import { describeError } from './errors.js';
-import { planCommand } from './plan.js';
-import { regressCommand } from './regress.js';
-import { reportCommand } from './report.js';
-import { collect, replayCommand } from './replay.js';
-import { resultsCommand } from './results.js';
-import { runCommand } from './run.js';
-import { topologyCommand } from './topology.js';
 import { wayfinderVersion } from '../util/version.js';
 import { registerDaemonCommands } from './commands-daemon.js';
-import { remoteResultsCommand } from './remote.js';
+
+// Each command's module is loaded when that command runs: `wayfinder --help` or `plan` need not
+// load BullMQ, the Docker client, the report's browser driver and the rest.
+
+/** Repeatable option values, also comma-separated: --strategy a --strategy b,c. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((v) => v.trim())];
+}
 
 const WORKDIR_HELP = 'work directory: results database, logs, build artifacts, embedded Redis';
 const DEFAULT_WORKDIR = '.wayfinder';
@@ -41,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nThe experiment\'s build and test commands run on this host as the current user, or in containers of their image.')
     .action(async (file: string, opts) => {
-      status = await runCommand(file, opts);
+      status = await (await import('./run.js')).runCommand(file, opts);
     });
 
   program
@@ -50,8 +50,8 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<file>', 'experiment file (YAML)')
     .option('--json', 'machine-readable output')
     .option('--show <n>', 'how many configurations to list', '10')
-    .action((file: string, opts) => {
-      status = planCommand(file, opts);
+    .action(async (file: string, opts) => {
+      status = (await import('./plan.js')).planCommand(file, opts);
     });
 
   program
@@ -64,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--server <url>', 'ask a running daemon instead of reading the work directory')
     .option('--token-file <file>', "file holding the daemon's token")
     .action(async (ref: string | undefined, opts) => {
-      status = opts.server ? await remoteResultsCommand(ref, opts) : resultsCommand(ref, opts);
+      status = opts.server ? await (await import('./remote.js')).remoteResultsCommand(ref, opts) : (await import('./results.js')).resultsCommand(ref, opts);
     });
 
   program
@@ -77,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-png', 'write the figures as SVG only (PNG needs the system Chromium)')
     .option('--top <n>', 'how many best configurations to compare with the default', '5')
     .action(async (ref: string | undefined, opts) => {
-      status = await reportCommand(ref, opts);
+      status = await (await import('./report.js')).reportCommand(ref, opts);
     });
 
   program
@@ -102,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the comparison as JSON on stdout, no progress')
     .option('-q, --quiet', 'no progress output')
     .action(async (file: string, opts) => {
-      status = await regressCommand(file, opts);
+      status = await (await import('./regress.js')).regressCommand(file, opts);
     });
 
   program
@@ -118,8 +118,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seeds <k>', 'searches per strategy, each with its own seed', '30')
     .option('--json', 'print {"results": [...]} as JSON')
     .option('--plot <file.svg>', 'draw best-so-far against evaluations, per strategy')
-    .action((opts) => {
-      status = replayCommand(opts);
+    .action(async (opts) => {
+      status = (await import('./replay.js')).replayCommand(opts);
     });
 
   program
@@ -129,7 +129,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--cpus <list>', 'only these CPUs')
     .option('--json', 'machine-readable output')
     .action(async (opts) => {
-      status = await topologyCommand(opts);
+      status = await (await import('./topology.js')).topologyCommand(opts);
     });
 
   registerDaemonCommands(program, (code) => (status = code), { workdirHelp: WORKDIR_HELP, version: wayfinderVersion() });

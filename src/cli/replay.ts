@@ -20,11 +20,6 @@ export interface ReplayOptions {
   plot?: string;
 }
 
-/** Commander collector: a repeatable flag whose values may also be comma separated. */
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(',').map((v) => v.trim())];
-}
-
 export function replayCommand(o: ReplayOptions): number {
   if (!o.table) throw new UsageError('--table: which recorded table to replay (a CSV file) is required');
   if (!o.objective) throw new UsageError('--objective: the column that holds the measured objective is required');
