@@ -123,8 +123,8 @@ export function describeSummary(exp: Pick<Experiment, 'objective'>, s: StudySumm
     if (!r) return;
     const sm = r.summary?.[m];
     // Too few runs for a distribution-free interval of the median: the interval is the mean's, and says so.
-    const of = sm?.ciMethod === 'student-t' ? ` of the mean ${fmtNum(sm.mean)}` : '';
-    const ci = sm ? ` (95% CI${of} ${fmtNum(sm.ci[0])} – ${fmtNum(sm.ci[1])}, n=${sm.n}, CV ${(sm.cv * 100).toFixed(1)}%)` : '';
+    const of = sm?.ciMethod === 'student-t' ? `mean ${fmtNum(sm.mean)}, its ` : '';
+    const ci = sm ? ` (${of}95% CI ${fmtNum(sm.ci[0])} – ${fmtNum(sm.ci[1])}, n=${sm.n}, CV ${(sm.cv * 100).toFixed(1)}%)` : '';
     lines.push(`${label} ${r.configId.slice(0, 12)}: ${m} = ${fmtNum(r.objective)}${ci}`);
     lines.push(`  ${fmtConfig(r.params)}`);
   };

@@ -26,8 +26,8 @@ describe('the summary a run ends with', () => {
   it('names the interval of the mean when there are too few runs for one of the median', () => {
     const best = row('b'.repeat(32), [10, 30, 50], false);
     const text = describeSummary(exp, { total: 2, done: 2, failed: 0, running: 0, best, baseline: row('d'.repeat(32), [5, 5, 6], true), ratio: 6, highCv: 1 });
-    expect(text).toMatch(/Best {4}bbbbbbbbbbbb: v = 30\.00 \(95% CI of the mean 30\.00 /);
-    expect(text).toMatch(/Default dddddddddddd: v = 5\.00 \(95% CI of the mean 5\.33 /);
+    expect(text).toMatch(/Best {4}bbbbbbbbbbbb: v = 30\.00 \(mean 30\.00, its 95% CI /);
+    expect(text).toMatch(/Default dddddddddddd: v = 5\.00 \(mean 5\.33, its 95% CI /);
     expect(text).toContain('Best is 6.000× the default');
   });
 
