@@ -46,9 +46,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # npm ci refuses this lock file on some npm versions (optional platform packages of msgpackr);
-# npm install with the lock file present installs the same versions.
+# npm install with the lock file present installs the same versions, and its `prepare` script
+# builds dist/.
 npm install --no-audit --no-fund --loglevel=error
-npx tsc -p tsconfig.json
 # Container jobs (and their tests) need a Docker engine that answers.
 bash scripts/ci/start-dockerd.sh
 echo "setup: done"
