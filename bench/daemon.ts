@@ -6,7 +6,7 @@
 //   npx tsx bench/daemon.ts [JOBS] [PARALLEL ...]     (default 1000 jobs, parallel 1 and 2)
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,21 +28,54 @@ async function plainLoop(n: number): Promise<number> {
   return performance.now() - t0;
 }
 
-async function startDaemon(workdir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+/** CPU milliseconds (user + system) of a process and of its children it has waited for. */
+function cpuOf(pid: number): { own: number; reaped: number; comm: string } | undefined {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ').map(Number);
+    const tick = 10; // USER_HZ is 100 on Linux
+    return { own: ((f[11] as number) + (f[12] as number)) * tick, reaped: ((f[13] as number) + (f[14] as number)) * tick, comm: st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU per role in the daemon's process tree: the daemon, its redis-server, the job launcher, and the jobs (the launcher's reaped children). */
+function cpuByRole(daemonPid: number): Record<string, number> {
+  const out: Record<string, number> = { daemon: cpuOf(daemonPid)?.own ?? 0 };
+  let kids: number[] = [];
+  try {
+    kids = readFileSync(`/proc/${daemonPid}/task/${daemonPid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+  } catch {
+    // gone
+  }
+  for (const k of kids) {
+    const c = cpuOf(k);
+    if (!c) continue;
+    if (c.comm.startsWith('redis')) out.redis = (out.redis ?? 0) + c.own;
+    else {
+      out.launcher = (out.launcher ?? 0) + c.own;
+      out.jobs = (out.jobs ?? 0) + c.reaped;
+    }
+  }
+  return out;
+}
+
+async function startDaemon(workdir: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [CLI, 'daemon', '--listen', '127.0.0.1:0', '--workdir', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise((r) => child.once('exit', r));
   for (let i = 0; i < 600; i++) {
     const m = /listening on (http:\/\/\S+)/.exec(err);
-    if (m) return { url: m[1] as string, stop: async () => void (child.kill('SIGTERM'), await exited) };
+    if (m) return { url: m[1] as string, pid: child.pid as number, stop: async () => void (child.kill('SIGTERM'), await exited) };
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');
   throw new Error(`daemon did not start: ${err}`);
 }
 
-async function throughDaemon(n: number, parallel: number): Promise<{ wallMs: number; jobMs: number; stored: number; once: boolean }> {
+async function throughDaemon(n: number, parallel: number): Promise<{ wallMs: number; jobMs: number; stored: number; once: boolean; cpu: Record<string, number> }> {
   const dir = mkdtempSync(join(tmpdir(), 'wf-bench-daemon-'));
   try {
     const file = join(dir, 'trivial.yaml');
@@ -62,6 +95,7 @@ exploration: { strategy: grid, parallel: ${parallel} }
     );
     const d = await startDaemon(join(dir, 'wd'));
     try {
+      const cpu0 = cpuByRole(d.pid);
       const t0 = performance.now();
       const res = await fetch(`${d.url}/experiments`, {
         method: 'POST',
@@ -82,11 +116,13 @@ exploration: { strategy: grid, parallel: ${parallel} }
       }
       await reader.cancel();
       const wallMs = performance.now() - t0;
+      const cpu1 = cpuByRole(d.pid);
+      const cpu = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, v - (cpu0[k] ?? 0)]));
       const db = new Database(join(dir, 'wd', 'wayfinder.db'), { readonly: true });
       const r = db.prepare('SELECT COUNT(*) AS n, SUM(duration_ms) AS ms FROM runs').get() as { n: number; ms: number };
       const dup = db.prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM runs GROUP BY config_id, iteration HAVING COUNT(*) > 1)').get() as { n: number };
       db.close();
-      return { wallMs, jobMs: r.ms, stored: r.n, once: dup.n === 0 };
+      return { wallMs, jobMs: r.ms, stored: r.n, once: dup.n === 0, cpu };
     } finally {
       await d.stop();
     }
@@ -95,9 +131,11 @@ exploration: { strategy: grid, parallel: ${parallel} }
   }
 }
 
+const plainCpu0 = cpuOf(process.pid);
 const plain = await plainLoop(JOBS);
+const plainCpu = (cpuOf(process.pid)?.reaped ?? 0) - (plainCpu0?.reaped ?? 0);
 const perPlain = plain / JOBS;
-console.log(`plain loop of child processes: ${JOBS} × sh -c true in ${(plain / 1000).toFixed(2)} s = ${perPlain.toFixed(2)} ms/job`);
+console.log(`plain loop of child processes: ${JOBS} × sh -c true in ${(plain / 1000).toFixed(2)} s = ${perPlain.toFixed(2)} ms/job (the jobs' CPU ${(plainCpu / JOBS).toFixed(2)} ms/job)`);
 let worst = 0;
 for (const p of PARALLEL) {
   const r = await throughDaemon(JOBS, p);
@@ -110,5 +148,6 @@ for (const p of PARALLEL) {
       `overhead ${overhead.toFixed(2)} ms/job over the plain loop (ratio ${(per / perPlain).toFixed(2)}×); ` +
       `the job as the runner timed it (launcher, affinity, process group) ${runner.toFixed(2)} ms, queue and store ${(per - runner).toFixed(2)} ms`,
   );
+  console.log(`  CPU per job: ${Object.entries(r.cpu).map(([k, v]) => `${k} ${(v / r.stored).toFixed(2)} ms`).join(', ')}`);
 }
 console.log(`target: overhead under 5 ms/job at parallel 1: ${worst < 5 ? 'met' : 'NOT met'} (${worst.toFixed(2)} ms)`);

@@ -16,6 +16,8 @@ export interface Cgroup {
   /** Wait until no process is left, then rmdir; nothing happens when already removed. */
   remove(): Promise<void>;
   pids(): Promise<number[]>;
+  /** Give the (empty) group other CPUs and memory nodes. */
+  configure(cpus: number[], mems: number[]): Promise<void>;
 }
 
 export interface CpusetOptions {
@@ -65,6 +67,24 @@ class CgroupDir implements Cgroup {
     await writeCgroupFile(this.procsFile, String(pid));
   }
 
+  async configure(cpus: number[], mems: number[]): Promise<void> {
+    await writeCgroupFile(join(this.path, 'cpuset.cpus'), formatCpuList(cpus));
+    await writeCgroupFile(join(this.path, 'cpuset.mems'), formatCpuList(mems));
+  }
+
+  private pidsSync(): number[] {
+    const files = this.version === 'v1' ? ['cgroup.procs', 'tasks'] : ['cgroup.procs'];
+    const out: number[] = [];
+    for (const f of files) {
+      try {
+        for (const line of readFileSync(join(this.path, f), 'utf8').split('\n')) if (line.trim() !== '') out.push(Number(line));
+      } catch (e) {
+        if (errno(e) !== 'ENOENT') throw e;
+      }
+    }
+    return out;
+  }
+
   async pids(): Promise<number[]> {
     const files = this.version === 'v1' ? ['cgroup.procs', 'tasks'] : ['cgroup.procs'];
     const out = new Set<number>();
@@ -83,6 +103,8 @@ class CgroupDir implements Cgroup {
 
   async kill(): Promise<void> {
     if (!existsSync(this.path)) return;
+    // The common case, a job that left nothing behind, costs two small reads and no thread hand-off.
+    if (this.pidsSync().length === 0) return;
     const killFile = join(this.path, 'cgroup.kill');
     if (this.version === 'v2' && existsSync(killFile)) {
       await writeCgroupFile(killFile, '1');

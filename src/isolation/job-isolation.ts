@@ -1,9 +1,10 @@
-// Enforcement of a job's grant on this host: its own cpuset cgroup (the grant's CPUs and the memory
-// nodes of its NUMA node), sched affinity, and where resctrl exists and the job asks for it, a
-// resctrl group with its cache ways and memory bandwidth. The job's launcher shell enters its
-// groups before it execs the job, so every process of the job starts confined. Names derive from
-// the work directory and the job id, so a wayfinder restarted after a kill removes exactly what its
-// predecessor left (reapStale).
+// Enforcement of a job's grant on this host: a cpuset cgroup that holds that job alone (the grant's
+// CPUs and the memory nodes of its NUMA node; emptied groups are reused by later jobs), sched
+// affinity, and where resctrl exists and the job asks for it, a resctrl group with its cache ways
+// and memory bandwidth. The job's launcher shell enters its groups before it runs the job, so every
+// process of the job starts confined. Names derive from the work directory (and for resctrl, the
+// job id), so a wayfinder restarted after a kill removes exactly what its predecessor left
+// (reapStale).
 
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -57,6 +58,10 @@ export interface ConfineRequest {
   container?: boolean;
 }
 
+const IDLE_MS = 2000;
+
+const groupKey = (cpus: number[], mems: number[]): string => `${formatCpuList(cpus)}/${formatCpuList(mems)}`;
+
 /** Short and stable per work directory: cgroup names must not collide between work directories. */
 export function cgroupPrefix(workdir: string): string {
   return `wayfinder-${createHash('sha1').update(workdir).digest('hex').slice(0, 8)}`;
@@ -68,20 +73,21 @@ export function jobGroupName(jobId: string): string {
   return `${readable}-${createHash('sha1').update(jobId).digest('hex').slice(0, 10)}`;
 }
 
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
 /**
  * An argv whose shell writes its own pid into each of `files` (cgroup.procs, resctrl tasks), pins
- * itself to `cpus`, then execs `argv`: the job's first instruction already runs confined. If any
- * step fails the job never starts (exit status 126 with the reason on stderr).
+ * itself to `cpus` when given (without a cpuset cgroup: entering one sets the affinity already),
+ * then runs `argv`: the job's first instruction already runs confined. If any step fails the job
+ * never starts (exit status 126 with the reason on stderr). A shell command (`/bin/sh -c CMD`) runs
+ * in the launcher's own shell, which saves a process start per job.
  */
 export function launcherCommand(files: string[], cpus: number[] | undefined, argv: string[]): string[] {
   if (argv.length === 0) throw new Error('isolation: launcherCommand needs a command to run');
+  const enter = files.map((f) => `echo $$ > ${quote(f)} || { echo ${quote(`wayfinder: cannot enter ${f}`)} >&2; exit 126; }\n`).join('');
   const pin = cpus && cpus.length > 0 ? ['taskset', '-c', formatCpuList(cpus)] : [];
-  const script = [
-    'n=$1; shift',
-    'while [ "$n" -gt 0 ]; do echo $$ > "$1" || { echo "wayfinder: cannot enter $1" >&2; exit 126; }; shift; n=$((n-1)); done',
-    'exec "$@"',
-  ].join('\n');
-  return ['/bin/sh', '-c', script, 'wayfinder-launcher', String(files.length), ...files, ...pin, ...argv];
+  if (pin.length === 0 && argv.length === 3 && argv[0] === '/bin/sh' && argv[1] === '-c') return ['/bin/sh', '-c', enter + (argv[2] as string)];
+  return ['/bin/sh', '-c', `${enter}exec "$@"`, 'wayfinder-launcher', ...pin, ...argv];
 }
 
 export class JobIsolation {
@@ -91,6 +97,14 @@ export class JobIsolation {
   private ready: Promise<void> | undefined;
   /** Creating a job's group and removing the emptied parent must not interleave. */
   private chain: Promise<unknown> = Promise.resolve();
+  /**
+   * Emptied job groups, kept for the next jobs: making and removing a cgroup per job costs
+   * milliseconds (a v1 rmdir waits for the kernel's RCU grace period), a job of `true` less. A
+   * group holds one job at a time; the spares go once no job has ended for IDLE_MS.
+   */
+  private readonly spare: { cg: Cgroup; key: string }[] = [];
+  private groups = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: JobIsolationOptions) {
     this.cpusets = opts.cgroupRoot === false ? undefined : new CpusetManager({ root: opts.cgroupRoot ?? '/sys/fs/cgroup', prefix: cgroupPrefix(opts.workdir) });
@@ -134,10 +148,11 @@ export class JobIsolation {
     const notes: string[] = [];
     const files: string[] = [];
     let cg: Cgroup | undefined;
+    let mems: number[] = [];
     if (this.cpusets && this.version !== 'none') {
       const cpusets = this.cpusets;
-      const mems = await this.memsFor(req.numaNodes);
-      cg = await this.serial(() => cpusets.create(name, req.cpus, mems));
+      mems = await this.memsFor(req.numaNodes);
+      cg = await this.serial(() => this.takeGroup(cpusets, req.cpus, mems));
       files.push(cg.procsFile);
     } else {
       notes.push('no cpuset cgroup hierarchy: CPUs enforced by affinity only');
@@ -174,20 +189,21 @@ export class JobIsolation {
     const resctrl = this.resctrl;
     return {
       enforced,
-      wrap: (argv) => launcherCommand(files, req.cpus, argv),
+      // In a cpuset cgroup the kernel sets the affinity on entry; without one, taskset does.
+      wrap: (argv) => launcherCommand(files, cg ? undefined : req.cpus, argv),
       release: async () => {
         const errors: string[] = [];
         if (cg) {
           try {
+            // Whatever escaped the job's process group dies here; the emptied group is kept.
             await cg.kill();
-            await cg.remove();
+            this.spare.push({ cg, key: groupKey(req.cpus, mems) });
+            this.sweepLater();
           } catch (e) {
             errors.push((e as Error).message);
+            await cg.remove().catch(() => undefined);
           }
         }
-        // The last job's group gone, the parent goes too: a work directory deleted later leaves nothing.
-        const cpusets = this.cpusets;
-        if (cg && cpusets) await this.serial(() => fsp.rmdir(cpusets.parentDir(this.version)).catch(() => undefined));
         if (rcGroup && resctrl) {
           try {
             await resctrl.release(name);
@@ -200,10 +216,36 @@ export class JobIsolation {
     };
   }
 
+  /** A spare group (one with the same CPUs and nodes first), or a new one. */
+  private async takeGroup(cpusets: CpusetManager, cpus: number[], mems: number[]): Promise<Cgroup> {
+    const key = groupKey(cpus, mems);
+    const same = this.spare.findIndex((s) => s.key === key);
+    const taken = same >= 0 ? this.spare.splice(same, 1)[0] : this.spare.shift();
+    if (taken) {
+      if (taken.key !== key) await taken.cg.configure(cpus, mems);
+      return taken.cg;
+    }
+    return cpusets.create(`job-${++this.groups}`, cpus, mems);
+  }
+
+  private sweepLater(): void {
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = setTimeout(() => void this.serial(() => this.removeSpares()), IDLE_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** The spare groups go, and with the last group the parent: a work directory deleted later leaves nothing. */
+  private async removeSpares(): Promise<void> {
+    for (const { cg } of this.spare.splice(0)) await cg.remove().catch(() => undefined);
+    if (this.cpusets) await fsp.rmdir(this.cpusets.parentDir(this.version)).catch(() => undefined);
+  }
+
   /** Remove what is left (groups of jobs still running are the caller's to release first) and the parent group. */
   async close(): Promise<void> {
     if (!this.ready) return;
     await this.ready.catch(() => undefined);
+    clearTimeout(this.sweepTimer);
+    await this.serial(() => this.removeSpares());
     if (this.cpusets && this.version !== 'none') {
       await this.cpusets.reapStale();
       await fsp.rmdir(this.cpusets.parentDir(this.version)).catch(() => undefined);
@@ -227,7 +269,15 @@ export class JobIsolation {
     return within.length > 0 ? within : allowed;
   }
 
-  private async parentMems(): Promise<number[]> {
+  private parentMemsRead: Promise<number[]> | undefined;
+
+  /** Read once: the memory nodes of a host do not change under a running wayfinder. */
+  private parentMems(): Promise<number[]> {
+    this.parentMemsRead ??= this.readParentMems();
+    return this.parentMemsRead;
+  }
+
+  private async readParentMems(): Promise<number[]> {
     const root = this.cpusets?.root ?? '/sys/fs/cgroup';
     const file = this.version === 'v1' ? join(root, 'cpuset', 'cpuset.mems') : join(root, 'cpuset.mems.effective');
     try {

@@ -1,9 +1,10 @@
-// Runs one command as a host process in a process group of its own, with stdout and stderr going
-// straight to files (so output survives a crash of ours) and a timeout that kills the whole group.
+// Runs one command as a host process in a process group of its own (started by the job launcher
+// process, see launcher.ts), with stdout and stderr going straight to files (so output survives a
+// crash of ours) and a timeout that kills the whole group.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
-import { ProcessRegistry } from './registry.js';
+import { spawnSync } from 'node:child_process';
+import { launcher } from './launcher.js';
+import type { ProcessRegistry } from './registry.js';
 
 export interface ProcessRequest {
   argv: string[];
@@ -43,65 +44,46 @@ export function describeFailure(r: ProcessResult): string {
 }
 
 export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
-  const out = openSync(req.stdoutPath, 'a');
-  const err = openSync(req.stderrPath, 'a');
-  const started = performance.now();
+  const argv = [...deathSignalPrefix(), ...req.argv];
+  if (argv.length === 0) throw new Error('empty command');
+  let pid: number | undefined;
+  let timedOut = false;
+  let aborted = false;
+  let killRequested = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const killGroup = (): void => {
+    // Before the launcher has told the pid, the kill waits for it.
+    if (pid === undefined) return void (killRequested = true);
+    const target = pid;
+    signalGroup(target, 'SIGTERM');
+    killTimer = setTimeout(() => signalGroup(target, 'SIGKILL'), (req.killGraceSec ?? 5) * 1000);
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, req.timeoutSec * 1000);
+  const onAbort = (): void => {
+    aborted = true;
+    killGroup();
+  };
+  req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const [cmd, ...args] = [...deathSignalPrefix(), ...req.argv];
-    if (!cmd) throw new Error('empty command');
-    // detached: the child calls setsid(), so it leads a new process group we can kill as a whole.
-    const child = spawn(cmd, args, {
-      cwd: req.cwd,
-      env: req.env,
-      stdio: ['ignore', out, err],
-      detached: true,
+    const launched = await launcher().launch({ argv, cwd: req.cwd, env: req.env, stdout: req.stdoutPath, stderr: req.stderrPath }, (p) => {
+      pid = p;
+      if (req.registry && req.registryKey) req.registry.add(req.registryKey, p);
+      if (killRequested) killGroup();
     });
-    const pid = child.pid;
-    if (pid !== undefined && req.registry && req.registryKey) req.registry.add(req.registryKey, pid);
-
-    let timedOut = false;
-    let aborted = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const killGroup = (): void => {
-      if (pid === undefined) return;
-      signalGroup(pid, 'SIGTERM');
-      killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), (req.killGraceSec ?? 5) * 1000);
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, req.timeoutSec * 1000);
-    const onAbort = (): void => {
-      aborted = true;
-      killGroup();
-    };
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-
-    const result = await new Promise<ProcessResult>((resolve) => {
-      child.once('error', (e) => {
-        resolve({
-          exitCode: null,
-          signal: null,
-          timedOut: false,
-          aborted: false,
-          durationMs: performance.now() - started,
-          spawnError: `cannot start ${cmd}: ${(e as NodeJS.ErrnoException).code ?? e.message}`,
-        });
-      });
-      child.once('exit', (code, sig) => {
-        resolve({ exitCode: code, signal: sig, timedOut, aborted, durationMs: performance.now() - started });
-      });
-    });
+    if ('spawnError' in launched) {
+      return { exitCode: null, signal: null, timedOut: false, aborted: false, durationMs: launched.durationMs, spawnError: launched.spawnError };
+    }
+    return { exitCode: launched.exitCode, signal: launched.signal, timedOut, aborted, durationMs: launched.durationMs };
+  } finally {
     clearTimeout(timer);
     if (killTimer) clearTimeout(killTimer);
     req.signal?.removeEventListener('abort', onAbort);
     // The leader is gone; whatever it left running in its group must not outlive the job.
     if (pid !== undefined) signalGroup(pid, 'SIGKILL');
     if (req.registry && req.registryKey) req.registry.remove(req.registryKey);
-    return result;
-  } finally {
-    closeSync(out);
-    closeSync(err);
   }
 }
 

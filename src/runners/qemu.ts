@@ -92,7 +92,8 @@ export function probeKvm(): boolean {
     const log = join(dir, 'debugcon.log');
     spawnSync(
       'timeout',
-      ['5', QEMU, '-M', 'pc', '-accel', 'kvm', '-m', '16M', '-nodefaults', '-display', 'none', '-no-reboot', '-debugcon', `file:${log}`, '-global', 'isa-debugcon.iobase=0x402'],
+      // The same CPU model as a KVM guest gets (launch): some hosts accept KVM but not the host CPU's MSRs.
+      ['5', QEMU, '-M', 'pc', '-accel', 'kvm', '-cpu', 'host', '-m', '16M', '-nodefaults', '-display', 'none', '-no-reboot', '-debugcon', `file:${log}`, '-global', 'isa-debugcon.iobase=0x402'],
       { stdio: 'ignore' },
     );
     const text = existsSync(log) ? readFileSync(log, 'latin1') : '';

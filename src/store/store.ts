@@ -80,6 +80,8 @@ export interface StoredBuild {
 
 export class Store {
   readonly db: Database.Database;
+  /** Compiled statements by text: compiling one costs more than running it, and each runs once per job. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -107,10 +109,18 @@ export class Store {
     this.db.close();
   }
 
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   upsertExperiment(e: Omit<ExperimentRow, 'state' | 'createdAt' | 'updatedAt' | 'strategyState'>): ExperimentRow {
     const now = Date.now();
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO experiments (id, name, file, text, hash, format, space_size, host_json, strategy, created_at, updated_at)
          VALUES (@id, @name, @file, @text, @hash, @format, @spaceSize, @host, @strategy, @now, @now)
          ON CONFLICT (id) DO UPDATE SET file = excluded.file, text = excluded.text, hash = excluded.hash,
@@ -121,37 +131,35 @@ export class Store {
   }
 
   getExperiment(id: string): ExperimentRow | undefined {
-    const r = this.db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const r = this.sql('SELECT * FROM experiments WHERE id = ?').get(id) as Record<string, unknown> | undefined;
     return r ? experimentFromRow(r) : undefined;
   }
 
   listExperiments(): ExperimentRow[] {
-    return (this.db.prepare('SELECT * FROM experiments ORDER BY created_at').all() as Record<string, unknown>[]).map(experimentFromRow);
+    return (this.sql('SELECT * FROM experiments ORDER BY created_at').all() as Record<string, unknown>[]).map(experimentFromRow);
   }
 
   /** Find an experiment by id, unique id prefix or name (the newest of that name). */
   findExperiment(ref: string): ExperimentRow | undefined {
     const exact = this.getExperiment(ref);
     if (exact) return exact;
-    const rows = this.db
-      .prepare('SELECT * FROM experiments WHERE id LIKE ? OR name = ? ORDER BY updated_at DESC')
+    const rows = this.sql('SELECT * FROM experiments WHERE id LIKE ? OR name = ? ORDER BY updated_at DESC')
       .all(`${ref}%`, ref) as Record<string, unknown>[];
     return rows[0] ? experimentFromRow(rows[0]) : undefined;
   }
 
   setExperimentState(id: string, state: string): void {
-    this.db.prepare('UPDATE experiments SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), id);
+    this.sql('UPDATE experiments SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), id);
   }
 
   saveStrategyState(id: string, state: unknown): void {
-    this.db.prepare('UPDATE experiments SET strategy_json = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(state), Date.now(), id);
+    this.sql('UPDATE experiments SET strategy_json = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(state), Date.now(), id);
   }
 
   /** Record a configuration the strategy asked for; a second call for the same one changes nothing. */
   addConfiguration(c: { experimentId: string; configId: string; buildId: string; params: Config; isDefault: boolean; strategy?: string }): void {
-    const seq = (this.db.prepare('SELECT COUNT(*) AS n FROM configurations WHERE experiment_id = ?').get(c.experimentId) as { n: number }).n;
-    this.db
-      .prepare(
+    const seq = (this.sql('SELECT COUNT(*) AS n FROM configurations WHERE experiment_id = ?').get(c.experimentId) as { n: number }).n;
+    this.sql(
         `INSERT OR IGNORE INTO configurations (experiment_id, config_id, build_id, seq, params_json, is_default, strategy, status, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
       )
@@ -161,14 +169,14 @@ export class Store {
   configurations(experimentId: string, status?: ConfigStatus): ConfigRow[] {
     const rows = (
       status
-        ? this.db.prepare('SELECT * FROM configurations WHERE experiment_id = ? AND status = ? ORDER BY seq').all(experimentId, status)
-        : this.db.prepare('SELECT * FROM configurations WHERE experiment_id = ? ORDER BY seq').all(experimentId)
+        ? this.sql('SELECT * FROM configurations WHERE experiment_id = ? AND status = ? ORDER BY seq').all(experimentId, status)
+        : this.sql('SELECT * FROM configurations WHERE experiment_id = ? ORDER BY seq').all(experimentId)
     ) as Record<string, unknown>[];
     return rows.map(configFromRow);
   }
 
   getConfiguration(experimentId: string, configId: string): ConfigRow | undefined {
-    const r = this.db.prepare('SELECT * FROM configurations WHERE experiment_id = ? AND config_id = ?').get(experimentId, configId) as
+    const r = this.sql('SELECT * FROM configurations WHERE experiment_id = ? AND config_id = ?').get(experimentId, configId) as
       | Record<string, unknown>
       | undefined;
     return r ? configFromRow(r) : undefined;
@@ -179,8 +187,7 @@ export class Store {
     configId: string,
     f: { status: 'done' | 'failed'; objective?: number; summary?: Record<string, MetricSummaryRow>; failure?: string; error?: string },
   ): void {
-    this.db
-      .prepare(
+    this.sql(
         `UPDATE configurations SET status = ?, objective = ?, summary_json = ?, failure = ?, error = ?, finished_at = ?
          WHERE experiment_id = ? AND config_id = ?`,
       )
@@ -198,8 +205,7 @@ export class Store {
 
   /** Store a build's result; only the first result for a build counts. */
   recordBuild(r: BuildResult): boolean {
-    const info = this.db
-      .prepare(
+    const info = this.sql(
         `INSERT OR IGNORE INTO builds (experiment_id, build_id, status, error, duration_ms, host, worker, started_at, finished_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -208,7 +214,7 @@ export class Store {
   }
 
   getBuild(experimentId: string, buildId: string): { status: string; error?: string; durationMs?: number; worker?: string } | undefined {
-    const r = this.db.prepare('SELECT status, error, duration_ms, worker FROM builds WHERE experiment_id = ? AND build_id = ?').get(experimentId, buildId) as
+    const r = this.sql('SELECT status, error, duration_ms, worker FROM builds WHERE experiment_id = ? AND build_id = ?').get(experimentId, buildId) as
       | { status: string; error: string | null; duration_ms: number | null; worker: string | null }
       | undefined;
     return r
@@ -223,8 +229,7 @@ export class Store {
 
   /** Store a measured run exactly once: a repeated delivery of the same (configuration, test, iteration) is ignored. */
   recordRun(r: RunResult): boolean {
-    const info = this.db
-      .prepare(
+    const info = this.sql(
         `INSERT OR IGNORE INTO runs (experiment_id, config_id, test, iteration, status, failure, error, metrics_json, duration_ms,
            attempts, host, placement_json, started_at, stored_at, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -256,8 +261,8 @@ export class Store {
   runs(experimentId: string, configId?: string): StoredRun[] {
     const rows = (
       configId
-        ? this.db.prepare('SELECT * FROM runs WHERE experiment_id = ? AND config_id = ? ORDER BY test, iteration').all(experimentId, configId)
-        : this.db.prepare('SELECT * FROM runs WHERE experiment_id = ? ORDER BY config_id, test, iteration').all(experimentId)
+        ? this.sql('SELECT * FROM runs WHERE experiment_id = ? AND config_id = ? ORDER BY test, iteration').all(experimentId, configId)
+        : this.sql('SELECT * FROM runs WHERE experiment_id = ? ORDER BY config_id, test, iteration').all(experimentId)
     ) as Record<string, unknown>[];
     return rows.map((r) => ({
       configId: r.config_id as string,
@@ -275,7 +280,7 @@ export class Store {
   }
 
   builds(experimentId: string): StoredBuild[] {
-    const rows = this.db.prepare('SELECT * FROM builds WHERE experiment_id = ? ORDER BY started_at').all(experimentId) as Record<string, unknown>[];
+    const rows = this.sql('SELECT * FROM builds WHERE experiment_id = ? ORDER BY started_at').all(experimentId) as Record<string, unknown>[];
     return rows.map((r) => ({
       buildId: r.build_id as string,
       status: r.status as string,
@@ -296,11 +301,11 @@ export class Store {
    * loss may undo without harm (what the strategy asked, with its state: the same is asked again).
    */
   lazyTransaction<T>(fn: () => T): T {
-    this.db.pragma('synchronous = NORMAL');
+    this.sql('PRAGMA synchronous = NORMAL').run();
     try {
       return this.db.transaction(fn)();
     } finally {
-      this.db.pragma('synchronous = FULL');
+      this.sql('PRAGMA synchronous = FULL').run();
     }
   }
 }

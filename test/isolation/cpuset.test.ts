@@ -174,12 +174,16 @@ describe('CpusetManager on a v2 layout (writes only)', () => {
     rmSync(root, { recursive: true });
   });
 
-  it('kill writes cgroup.kill and returns once cgroup.procs is empty', async () => {
+  it('kill writes cgroup.kill when the group holds processes, and leaves an empty group alone', async () => {
     const root = v2Tree();
-    const cg = await new CpusetManager({ root }).create('r-3', [0], [0]);
+    const cg = await new CpusetManager({ root, timeoutMs: 100 }).create('r-3', [0], [0]);
     writeFileSync(join(cg.path, 'cgroup.kill'), '');
     writeFileSync(join(cg.path, 'cgroup.procs'), '');
     await cg.kill();
+    expect(readFileSync(join(cg.path, 'cgroup.kill'), 'utf8')).toBe('');
+    // A file tree does not empty itself as the kernel would: the write is what is checked here.
+    writeFileSync(join(cg.path, 'cgroup.procs'), '4242\n');
+    await expect(cg.kill()).rejects.toThrow(/still holds pids 4242/);
     expect(readFileSync(join(cg.path, 'cgroup.kill'), 'utf8')).toBe('1');
     rmSync(root, { recursive: true });
   });

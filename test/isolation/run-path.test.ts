@@ -30,12 +30,14 @@ describe('jobs run confined to their grant', () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const seen = join(dir, 'seen.log');
-    // Each job records what the kernel says about its own process: CPUs allowed, cpuset cgroup, and the grant it was told.
+    // Each job records what the kernel says about its own process: CPUs allowed, cpuset cgroup, and
+    // the grant it was told; and the sessions of every process in its group (a job is a session).
     const probe = `sh ${writeFile(
       dir,
       'probe.sh',
       `cg=$(grep -E ':cpuset:' /proc/self/cgroup | cut -d: -f3)
-echo "$WAYFINDER_CORES|$(grep Cpus_allowed_list /proc/self/status | cut -f2)|$cg|$(cat /sys/fs/cgroup/cpuset$cg/cpuset.mems)" >> ${seen}
+sids=$(for p in $(cat /sys/fs/cgroup/cpuset$cg/cgroup.procs); do ps -o sid= -p $p; done | tr -d ' ' | sort -u | tr '\\n' ' ')
+echo "$WAYFINDER_CORES|$(grep Cpus_allowed_list /proc/self/status | cut -f2)|$cg|$(cat /sys/fs/cgroup/cpuset$cg/cpuset.mems)|$(cat /sys/fs/cgroup/cpuset$cg/cpuset.cpus)|$sids|$(ps -o sid= -p $$ | tr -d ' ')" >> ${seen}
 `,
     )}`;
     const file = writeFile(
@@ -69,15 +71,16 @@ exploration: { parallel: 2 }
     expect(seenLines).toHaveLength(2 + 12);
     const prefix = cgroupPrefix(workdir);
     for (const l of seenLines) {
-      const [cores, allowed, cgroup, mems] = l.split('|') as [string, string, string, string];
+      const [cores, allowed, cgroup, mems, groupCpus, sids, ownSid] = l.split('|') as [string, string, string, string, string, string, string];
       expect(cores).toMatch(/^\d+(,\d+)*$/);
       // The kernel's own list (ranges) equals the grant.
       expect(allowed.split(',').flatMap(expand).join(',')).toBe(cores);
       expect(cgroup).toMatch(new RegExp(`^/${prefix}/[A-Za-z0-9_.-]+$`));
       expect(mems).toBe('0');
+      // The group was set to this job's grant and held this job alone (groups are reused, never shared).
+      expect(groupCpus.split(',').flatMap(expand).join(',')).toBe(cores);
+      expect(sids.trim()).toBe(ownSid);
     }
-    // Each job (one build or one test with its iterations) had a group of its own: 2 builds + 6 tests.
-    expect(new Set(seenLines.map((l) => l.split('|')[2])).size).toBe(8);
     expect(existsSync(join(CPUSET, prefix))).toBe(false);
 
     const db = new Database(join(workdir, 'wayfinder.db'), { readonly: true });

@@ -71,6 +71,26 @@ describe('runProcess', () => {
     await waitFor(() => !alive(orphan.pid as number), 5000, 'the orphan to die');
   });
 
+  it('a job dies with a SIGKILLed owner, and a Ctrl-C at the owner\'s terminal does not reach it', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const owner = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'launcher-owner.ts'), dir], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    let out = '';
+    owner.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const pidFile = join(dir, 'job.pid');
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 30_000, 'the job to start');
+    const job = Number(readFileSync(pidFile, 'utf8'));
+    expect(alive(job)).toBe(true);
+    // SIGINT to the owner's whole process group, as a terminal's Ctrl-C: the owner decides, the job runs on.
+    process.kill(-(owner.pid as number), 'SIGINT');
+    await waitFor(() => out.includes('interrupted'), 10_000, 'the owner to see the interrupt');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(alive(job)).toBe(true);
+    expect(out).not.toContain('job ended');
+    owner.kill('SIGKILL');
+    await waitFor(() => !alive(job), 10_000, 'the job to die with its owner');
+  });
+
   it('does not kill a process whose pid merely matches a stale entry', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);

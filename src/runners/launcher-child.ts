@@ -1,0 +1,52 @@
+// The job launcher: a small process that starts wayfinder's jobs on its behalf. Starting a process
+// copies the page tables of the one that forks it, which costs milliseconds per hundred megabytes
+// of a busy coordinator's memory; this process stays small, so a job starts as fast as from a
+// plain shell loop. It imports nothing but Node's own modules to stay that way.
+//
+// It lives exactly as long as its parent's IPC channel: when wayfinder exits or is killed, the
+// channel closes and this process exits, and the jobs it started (each under setpriv --pdeathsig)
+// are killed by the kernel. Terminal signals are not for it: the jobs run in sessions of their own
+// and wayfinder decides what happens to them.
+
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import type { LaunchReply, LaunchRequest } from './launcher-protocol.js';
+
+const reply = (m: LaunchReply): void => {
+  process.send?.(m);
+};
+
+function launch(req: LaunchRequest): void {
+  let out: number;
+  let err: number;
+  try {
+    out = openSync(req.stdout, 'a');
+  } catch (e) {
+    reply({ id: req.id, openError: (e as Error).message });
+    return;
+  }
+  try {
+    err = openSync(req.stderr, 'a');
+  } catch (e) {
+    closeSync(out);
+    reply({ id: req.id, openError: (e as Error).message });
+    return;
+  }
+  const started = performance.now();
+  const [cmd, ...args] = req.argv as [string, ...string[]];
+  // detached: the job leads a new session and process group, which wayfinder kills as a whole.
+  const child = spawn(cmd, args, { cwd: req.cwd, env: req.env, stdio: ['ignore', out, err], detached: true });
+  closeSync(out);
+  closeSync(err);
+  if (child.pid !== undefined) reply({ id: req.id, pid: child.pid });
+  child.once('error', (e) => {
+    reply({ id: req.id, spawnError: `cannot start ${cmd}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, durationMs: performance.now() - started });
+  });
+  child.once('exit', (code, signal) => {
+    reply({ id: req.id, exitCode: code, signal, durationMs: performance.now() - started });
+  });
+}
+
+process.on('message', (m: LaunchRequest) => launch(m));
+process.on('disconnect', () => process.exit(0));
+for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(s, () => undefined);
