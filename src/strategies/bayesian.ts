@@ -24,6 +24,7 @@
 import type { Config, Observation } from '../types.js';
 import { Rng } from '../util/random.js';
 import { expectedImprovement } from './acquisition.js';
+import { AdditiveModel } from './additive.js';
 import { BaseStrategy } from './base.js';
 import { configOfKey, Encoder } from './encoding.js';
 import { Forest, type ForestOptions, type TrainingSet } from './forest.js';
@@ -36,8 +37,22 @@ import type { Json, StrategyOptions } from './strategy.js';
 export const EXHAUSTIVE_LIMIT = 20_000n;
 /** Random candidates per ask on large spaces: many where they are cheap, fewer on wide spaces. */
 const RANDOM_CANDIDATES = (dims: number): number => (dims <= 30 ? 1_000 : 256);
-/** Candidates recombined from the best measured configurations per ask on large spaces (<= 30 parameters). */
+/** Candidates recombined from the best measured configurations per ask on large spaces. */
 const RECOMBINED = 256;
+/**
+ * Above this many parameters a space is wide: the forest's mean is blended half and half with an
+ * additive model's (ridge penalty 3 observations per value, the same pulling neighbouring values
+ * of an ordinal together), which also opens its 16 strongest
+ * parameters to local search, and recombined candidates redraw a fifth of their values at random
+ * (one value in 1/dims would leave them near-copies of their parents). Settings from the wide-120
+ * landscape of bench/landscapes.ts.
+ */
+const WIDE = 30;
+const ADDITIVE_WEIGHT = 0.5;
+const ADDITIVE_LAMBDA = 3;
+const ADDITIVE_SMOOTH = 3;
+const ADDITIVE_MOVES = 16;
+const WIDE_MUTATION = 0.2;
 const LOCAL_STARTS = 6;
 const LOCAL_STEPS = 25;
 const MAX_DRAWS = 2_000;
@@ -70,6 +85,9 @@ interface Surrogate {
 
 interface Model {
   forest: Surrogate;
+  additive: AdditiveModel | null;
+  /** Weight of the additive model's mean beside the forest's. */
+  w: number;
   best: number;
   works: Forest | null;
 }
@@ -77,6 +95,9 @@ interface Model {
 export class BayesianStrategy extends BaseStrategy {
   private readonly enc: Encoder;
   private readonly categories: Int32Array;
+  private readonly sizes: number[];
+  /** Ordinals of more than two values: neighbouring values' effects are pulled together. */
+  private readonly smoothable: boolean[];
   private readonly data = new Map<string, Measured>();
   private all: Candidate[] | null = null;
   readonly initial: number;
@@ -86,6 +107,8 @@ export class BayesianStrategy extends BaseStrategy {
   constructor(space: SearchSpace, opts: StrategyOptions) {
     super('bayesian', space, opts);
     this.enc = new Encoder(space.params);
+    this.sizes = this.enc.codecs.map((c) => c.size);
+    this.smoothable = this.enc.codecs.map((c) => !c.categorical && c.size > 2);
     this.categories = Int32Array.from(this.enc.codecs.map((c) => (c.categorical ? c.size : 0)));
     this.conditional = space.params.some((p) => p.if !== undefined) || space.contains !== undefined;
     this.initial = Math.max(5, Math.min(10, Math.ceil(Math.sqrt(space.params.length))));
@@ -172,7 +195,8 @@ export class BayesianStrategy extends BaseStrategy {
     const model = this.fit(chosen);
     const score = (feat: Float64Array, off = 0): number => {
       const p = model.forest.predict(feat, off);
-      const ei = expectedImprovement(p.mean, Math.sqrt(p.variance), model.best);
+      const mean = model.additive ? (1 - model.w) * p.mean + model.w * model.additive.predict(feat, off) : p.mean;
+      const ei = expectedImprovement(mean, Math.sqrt(p.variance), model.best);
       return model.works ? ei * model.works.predict(feat, off).mean : ei;
     };
     let best: Candidate | null = null;
@@ -196,7 +220,7 @@ export class BayesianStrategy extends BaseStrategy {
       // keyed), which is what keeps an ask on 300 parameters within milliseconds.
       const pool: Point[] = [];
       for (let i = 0, k = RANDOM_CANDIDATES(this.enc.dims); i < k; i++) pool.push(this.randomPoint(score));
-      if (!this.conditional && this.enc.dims <= 30) pool.push(...this.recombined(score));
+      if (!this.conditional) pool.push(...this.recombined(score));
       const points = [...pool];
       for (const s of this.localStarts(pool)) points.push(...this.localSearch(s, model));
       points.sort((a, b) => b.score - a.score);
@@ -255,7 +279,10 @@ export class BayesianStrategy extends BaseStrategy {
         true,
       );
     }
-    return { forest, best, works };
+    // Wide spaces: per-value main effects beside the trees (see additive.ts). Fitted on measured
+    // values only: a fantasy sits at the prediction and would hardly move them.
+    const additive = !gp && this.enc.dims > WIDE ? new AdditiveModel(feats, y, this.sizes, this.smoothable, ADDITIVE_LAMBDA, ADDITIVE_SMOOTH) : null;
+    return { forest, best, works, additive, w: additive ? ADDITIVE_WEIGHT : 0 };
   }
 
   private forest(feats: Float64Array[], y: number[], classify = false): Forest {
@@ -284,8 +311,8 @@ export class BayesianStrategy extends BaseStrategy {
    * Candidates that take each parameter's value from one of the best measured configurations (and
    * now and then a random value): where effects mostly add up, the best values of different good
    * configurations combine, and uniform random points in a space of millions are far from all of
-   * them. Up to 30 parameters only: on wider spaces they cost the ask more time than they gained in
-   * the benchmark.
+   * them. On wide spaces a fifth of the values are redrawn, so candidates also try the good
+   * configurations with several parameters changed at once.
    */
   private recombined(score: (f: Float64Array) => number): Point[] {
     const measured = [...this.data.values()].filter((m) => m.ok.length > 0);
@@ -296,7 +323,7 @@ export class BayesianStrategy extends BaseStrategy {
       for (let f = 0; f < idx.length; f++) idx[f] = positionOfRank(this.enc.codecs[f]!, m.feat[f]!);
       return idx;
     });
-    const mutate = 1 / this.enc.dims;
+    const mutate = this.enc.dims > WIDE ? WIDE_MUTATION : 1 / this.enc.dims;
     const out: Point[] = [];
     for (let i = 0; i < RECOMBINED; i++) {
       const idx = new Int32Array(this.enc.dims);
@@ -330,9 +357,14 @@ export class BayesianStrategy extends BaseStrategy {
     if (!(model.forest instanceof Forest)) return [];
     const reg = new IncrementalForest(model.forest);
     const works = model.works ? new IncrementalForest(model.works) : null;
+    const add = model.additive;
+    const addMoves = add ? add.strongest(ADDITIVE_MOVES) : [];
+    let addCur = 0;
+    let addFrom = 0;
     const scoreMove = (feat: Float64Array, f: number): number => {
       const p = reg.predictChanged(feat, f);
-      const ei = expectedImprovement(p.mean, Math.sqrt(p.variance), model.best);
+      const mean = add ? (1 - model.w) * p.mean + model.w * (f < 0 ? addCur : addCur + add.delta(f, addFrom, feat[f]!)) : p.mean;
+      const ei = expectedImprovement(mean, Math.sqrt(p.variance), model.best);
       return works ? ei * works.predictChanged(feat, f).mean : ei;
     };
     const codecs = this.enc.codecs;
@@ -345,15 +377,18 @@ export class BayesianStrategy extends BaseStrategy {
       for (let f = 0; f < this.enc.dims; f++) idx[f] = positionOfRank(codecs[f]!, feat[f]!);
       reg.reset(feat);
       works?.reset(feat);
+      if (add) addCur = add.predict(feat);
       if (step === 0) cur = scoreMove(feat, -1);
       const movable = new Set(reg.features());
       if (works) for (const f of works.features()) movable.add(f);
+      for (const f of addMoves) movable.add(f);
       let bestF = -1;
       let bestPos = -1;
       let bestS = cur;
       for (const f of movable) {
         const c = codecs[f]!;
         const old = feat[f]!;
+        addFrom = old;
         for (const pos of moves(c.size, idx[f]!, c.categorical, this.rng)) {
           feat[f] = c.rank(pos);
           const s = scoreMove(feat, f);
