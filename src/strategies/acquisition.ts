@@ -8,9 +8,13 @@ export function normalPdf(z: number): number {
 
 /** Standard normal CDF (Abramowitz and Stegun 26.2.17, absolute error below 1e-7). */
 export function normalCdf(z: number): number {
+  return cdfGivenPdf(z, normalPdf(z));
+}
+
+function cdfGivenPdf(z: number, pdf: number): number {
   const t = 1 / (1 + 0.2316419 * Math.abs(z));
   const poly = t * (0.31938153 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
-  const tail = normalPdf(z) * poly;
+  const tail = pdf * poly;
   return z >= 0 ? 1 - tail : tail;
 }
 
@@ -19,5 +23,7 @@ export function expectedImprovement(mean: number, sd: number, best: number): num
   const gain = best - mean;
   if (sd <= 1e-12) return Math.max(gain, 0);
   const z = gain / sd;
-  return gain * normalCdf(z) + sd * normalPdf(z);
+  // One exponential serves both the density and the tail of the CDF: EI is scored tens of thousands of times an ask.
+  const pdf = normalPdf(z);
+  return gain * cdfGivenPdf(z, pdf) + sd * pdf;
 }

@@ -8,106 +8,172 @@
 const MAX_BINS = 16;
 
 export class AdditiveModel {
-  /** Per feature: effect of each bin (bin 0 holds unknown/inactive values). */
-  readonly effect: Float64Array[];
-  private readonly binOf: ((rank: number) => number)[];
+  /** Effects of all bins, feature after feature: feature f's bins start at offset[f]; bin 0 holds unknown values. */
+  private readonly effect: Float64Array;
+  private readonly offset: Int32Array;
+  /** Values per bin for features with more values than bins, else 0 (a bin per value). */
+  private readonly width: Float64Array;
+  private readonly sol = new Float64Array(MAX_BINS + 1);
 
   /**
-   * feats: row vectors of ranks (-1 unknown); sizes: values per feature; y: centred targets;
-   * lambda: ridge penalty per coefficient (in units of one observation).
+   * feats: row vectors of ranks (-1 unknown); y: centred targets; sizes: values per feature;
+   * smoothable: features whose neighbouring values' effects are pulled together (ordinals);
+   * lambda: ridge penalty per effect, smooth: penalty per difference of neighbours, curve: penalty
+   * per second difference (a trend carries on past the last value tried), all in units of one
+   * observation.
    */
   constructor(
     feats: readonly Float64Array[],
     y: ArrayLike<number>,
     sizes: readonly number[],
-    ordinal: readonly boolean[],
+    smoothable: readonly boolean[],
     lambda: number,
     smooth: number,
+    curve: number,
     sweeps = 4,
   ) {
     const d = sizes.length;
     const n = feats.length;
-    this.binOf = sizes.map((s) => {
-      if (s <= MAX_BINS) return (r: number) => (r < 0 ? 0 : r + 1);
-      const w = s / MAX_BINS;
-      return (r: number) => (r < 0 ? 0 : 1 + Math.min(MAX_BINS - 1, Math.floor(r / w)));
-    });
-    this.effect = sizes.map((s) => new Float64Array(Math.min(s, MAX_BINS) + 1));
-    const bins = new Int32Array(n * d);
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) bins[j * n + i] = this.binOf[j]!(feats[i]![j]!);
+    this.offset = new Int32Array(d + 1);
+    this.width = new Float64Array(d);
+    for (let j = 0; j < d; j++) {
+      const s = sizes[j]!;
+      this.width[j] = s <= MAX_BINS ? 0 : s / MAX_BINS;
+      this.offset[j + 1] = this.offset[j]! + Math.min(s, MAX_BINS) + 1;
+    }
+    this.effect = new Float64Array(this.offset[d]!);
+    const bins = new Uint8Array(n * d);
+    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) bins[j * n + i] = this.bin(j, feats[i]![j]!);
     const r = Float64Array.from(y);
+    const count = new Float64Array(this.effect.length);
+    for (let j = 0; j < d; j++) {
+      const o = this.offset[j]!;
+      for (let i = 0; i < n; i++) count[o + bins[j * n + i]!]! += 1;
+    }
+    const chol = sizes.map((_, j) =>
+      smoothable[j] ? this.factor(count, this.offset[j]!, this.offset[j + 1]! - this.offset[j]! - 1, lambda, smooth, curve) : null,
+    );
     const sum = new Float64Array(MAX_BINS + 1);
-    const count = new Float64Array(MAX_BINS + 1);
+    const e = this.effect;
     for (let sweep = 0; sweep < sweeps; sweep++) {
       for (let j = 0; j < d; j++) {
-        const e = this.effect[j]!;
+        const o = this.offset[j]!;
+        const k = this.offset[j + 1]! - o;
         const col = j * n;
-        sum.fill(0);
-        count.fill(0);
-        for (let i = 0; i < n; i++) {
-          const b = bins[col + i]!;
-          sum[b] = sum[b]! + r[i]! + e[b]!;
-          count[b] = count[b]! + 1;
-        }
-        const next = this.solve(sum, count, e.length, lambda, ordinal[j] ? smooth : 0);
-        for (let b = 0; b < e.length; b++) {
+        for (let b = 0; b < k; b++) sum[b] = 0;
+        for (let i = 0; i < n; i++) sum[bins[col + i]!]! += r[i]!;
+        // Partial residuals: this feature's own effects put back.
+        for (let b = 0; b < k; b++) sum[b] = sum[b]! + e[o + b]! * count[o + b]!;
+        const next = this.solve(sum, count, o, k, lambda, chol[j]!);
+        for (let b = 0; b < k; b++) {
           // Residuals of the points in bin b move by the change of its effect.
-          sum[b] = next[b]! - e[b]!;
-          e[b] = next[b]!;
+          sum[b] = next[b]! - e[o + b]!;
+          e[o + b] = next[b]!;
         }
         for (let i = 0; i < n; i++) r[i] = r[i]! - sum[bins[col + i]!]!;
       }
     }
   }
 
-  private readonly diag = new Float64Array(MAX_BINS + 1);
-  private readonly sol = new Float64Array(MAX_BINS + 1);
+  private bin(j: number, rank: number): number {
+    if (rank < 0) return 0;
+    const w = this.width[j]!;
+    return w === 0 ? rank + 1 : 1 + Math.min(MAX_BINS - 1, Math.floor(rank / w));
+  }
 
   /**
-   * Effects of one parameter's bins given the sums and counts of its partial residuals: ridge
-   * (lambda) plus, for ordinals, a penalty on differences between neighbouring values (smooth), a
-   * tridiagonal system solved by elimination. Bin 0 (unknown) stands apart.
+   * Cholesky factor of one ordinal's system over its value bins (1..m): counts plus ridge on the
+   * diagonal, plus the penalties on first differences (smooth) and second differences (curve, which
+   * lets a trend carry on past the last value tried). The matrix has two bands beside the diagonal,
+   * so does its factor: rows of (diagonal, first, second subdiagonal). Factored once per fit.
    */
-  private solve(sum: Float64Array, count: Float64Array, k: number, lambda: number, smooth: number): Float64Array {
-    const x = this.sol;
-    x[0] = sum[0]! / (count[0]! + lambda);
-    const m = k - 1;
-    if (m <= 0) return x;
-    const c = this.diag;
-    // Forward sweep over bins 1..m: a_b x_{b-1} + d_b x_b + a_b x_{b+1} = sum_b with a = -smooth.
-    let prevC = 0;
-    let prevX = 0;
-    for (let b = 1; b <= m; b++) {
-      const links = (b > 1 ? 1 : 0) + (b < m ? 1 : 0);
-      const d = count[b]! + lambda + smooth * links - (b > 1 ? smooth * prevC : 0);
-      c[b] = b < m ? smooth / d : 0;
-      x[b] = (sum[b]! + (b > 1 ? smooth * prevX : 0)) / d;
-      prevC = c[b]!;
-      prevX = x[b]!;
+  private factor(count: Float64Array, o: number, m: number, lambda: number, smooth: number, curve: number): Float64Array {
+    const l = new Float64Array(3 * m);
+    // The matrix's bands first, in the same layout.
+    for (let b = 0; b < m; b++) l[3 * b] = count[o + 1 + b]! + lambda;
+    for (let b = 0; b + 1 < m; b++) {
+      l[3 * b] = l[3 * b]! + smooth;
+      l[3 * (b + 1)] = l[3 * (b + 1)]! + smooth;
+      l[3 * (b + 1) + 1] = l[3 * (b + 1) + 1]! - smooth;
     }
-    for (let b = m - 1; b >= 1; b--) x[b] = x[b]! + c[b]! * x[b + 1]!;
+    for (let b = 0; b + 2 < m; b++) {
+      // (x_b - 2 x_{b+1} + x_{b+2})^2
+      l[3 * b] = l[3 * b]! + curve;
+      l[3 * (b + 1)] = l[3 * (b + 1)]! + 4 * curve;
+      l[3 * (b + 2)] = l[3 * (b + 2)]! + curve;
+      l[3 * (b + 1) + 1] = l[3 * (b + 1) + 1]! - 2 * curve;
+      l[3 * (b + 2) + 1] = l[3 * (b + 2) + 1]! - 2 * curve;
+      l[3 * (b + 2) + 2] = l[3 * (b + 2) + 2]! + curve;
+    }
+    for (let b = 0; b < m; b++) {
+      const l2 = b >= 2 ? l[3 * b + 2]! / l[3 * (b - 2)]! : 0;
+      const l1 = b >= 1 ? (l[3 * b + 1]! - l2 * (b >= 2 ? l[3 * (b - 1) + 1]! : 0)) / l[3 * (b - 1)]! : 0;
+      l[3 * b + 2] = l2;
+      l[3 * b + 1] = l1;
+      l[3 * b] = Math.sqrt(l[3 * b]! - l1 * l1 - l2 * l2);
+    }
+    return l;
+  }
+
+  /** Effects of one feature's bins given the sums of its partial residuals (counts from offset o). */
+  private solve(sum: Float64Array, count: Float64Array, o: number, k: number, lambda: number, chol: Float64Array | null): Float64Array {
+    const x = this.sol;
+    if (!chol) {
+      for (let b = 0; b < k; b++) x[b] = sum[b]! / (count[o + b]! + lambda);
+      return x;
+    }
+    // Bin 0 (unknown values) stands apart from the ordered bins.
+    x[0] = sum[0]! / (count[o]! + lambda);
+    const m = k - 1;
+    for (let b = 0; b < m; b++) {
+      let v = sum[b + 1]!;
+      if (b >= 1) v -= chol[3 * b + 1]! * x[b]!;
+      if (b >= 2) v -= chol[3 * b + 2]! * x[b - 1]!;
+      x[b + 1] = v / chol[3 * b]!;
+    }
+    for (let b = m - 1; b >= 0; b--) {
+      let v = x[b + 1]!;
+      if (b + 1 < m) v -= chol[3 * (b + 1) + 1]! * x[b + 2]!;
+      if (b + 2 < m) v -= chol[3 * (b + 2) + 2]! * x[b + 3]!;
+      x[b + 1] = v / chol[3 * b]!;
+    }
     return x;
   }
 
   predict(v: ArrayLike<number>, off = 0): number {
     let s = 0;
-    for (let j = 0; j < this.effect.length; j++) s += this.effect[j]![this.binOf[j]!(v[off + j]!)]!;
+    const e = this.effect;
+    const o = this.offset;
+    const w = this.width;
+    for (let j = 0, d = w.length; j < d; j++) {
+      const r = v[off + j]!;
+      const wj = w[j]!;
+      s += e[o[j]! + (r < 0 ? 0 : wj === 0 ? r + 1 : 1 + Math.min(MAX_BINS - 1, Math.floor(r / wj)))]!;
+    }
     return s;
   }
 
   /** The n features whose values' effects differ most. */
   strongest(n: number): number[] {
-    const spread = this.effect.map((e) => Math.max(...e) - Math.min(...e));
-    return spread
-      .map((_, f) => f)
+    const d = this.width.length;
+    const spread = new Float64Array(d);
+    for (let j = 0; j < d; j++) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let b = this.offset[j]!; b < this.offset[j + 1]!; b++) {
+        lo = Math.min(lo, this.effect[b]!);
+        hi = Math.max(hi, this.effect[b]!);
+      }
+      spread[j] = hi - lo;
+    }
+    return Array.from({ length: d }, (_, f) => f)
       .sort((a, b) => spread[b]! - spread[a]! || a - b)
       .slice(0, n);
   }
 
   /** Change of the prediction when feature f goes from rank a to rank b. */
   delta(f: number, a: number, b: number): number {
-    const e = this.effect[f]!;
-    const bin = this.binOf[f]!;
-    return e[bin(b)]! - e[bin(a)]!;
+    const o = this.offset[f]!;
+    return this.effect[o + this.bin(f, b)]! - this.effect[o + this.bin(f, a)]!;
   }
 }

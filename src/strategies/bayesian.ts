@@ -11,6 +11,9 @@
 //   of the trees, categorical splits along the order of category means, irrelevant parameters ignored
 //   by the splits, inactive ones just one more value. Fit in milliseconds where a GP's O(n^3) with
 //   hyper-parameter search would blow the 200 ms budget at 1,000 measurements x 300 parameters.
+//   On wide spaces (over 30 parameters) the forest's mean is blended with an additive model's
+//   (additive.ts): with few measurements, per-value effects find the parameters that matter long
+//   before tree splits do.
 //   A tree-Parzen estimator was set aside: it models parameters one at a time and misses the
 //   interactions that decide real landscapes.
 //
@@ -18,7 +21,7 @@
 // each run's samples, repeats averaged, log scale when they span more than 100x), multiply expected
 // improvement by P(works) from a forest trained on ok/failed (failed runs never enter the
 // regression), and maximise it over every unseen configuration when the space is small, else over
-// random candidates refined by one-parameter local search from the best points. Configurations in
+// random and recombined candidates refined by one-parameter local search from the best points. Configurations in
 // flight enter as fantasies at the predicted mean (kriging believer), so a batch spreads out.
 
 import type { Config, Observation } from '../types.js';
@@ -35,25 +38,26 @@ import type { Json, StrategyOptions } from './strategy.js';
 
 /** Spaces up to this size are scored exhaustively. */
 export const EXHAUSTIVE_LIMIT = 20_000n;
-/** Random candidates per ask on large spaces: many where they are cheap, fewer on wide spaces. */
-const RANDOM_CANDIDATES = (dims: number): number => (dims <= 30 ? 1_000 : 256);
-/** Candidates recombined from the best measured configurations per ask on large spaces. */
-const RECOMBINED = 256;
 /**
  * Above this many parameters a space is wide: the forest's mean is blended half and half with an
  * additive model's (ridge penalty 3 observations per value, the same pulling neighbouring values
- * of an ordinal together), which also opens its 16 strongest
- * parameters to local search, and recombined candidates redraw a fifth of their values at random
- * (one value in 1/dims would leave them near-copies of their parents). Settings from the wide-120
- * landscape of bench/landscapes.ts.
+ * of an ordinal together), which also opens its 16 strongest parameters to local search, and
+ * recombined candidates redraw a fifth of their values at random (one value in 1/dims would leave
+ * them near-copies of their parents). Settings from the wide-120 landscape of bench/landscapes.ts.
  */
 const WIDE = 30;
 const ADDITIVE_WEIGHT = 0.5;
 const ADDITIVE_LAMBDA = 3;
 const ADDITIVE_SMOOTH = 3;
+const ADDITIVE_CURVE = 0;
 const ADDITIVE_MOVES = 16;
 const WIDE_MUTATION = 0.2;
-const LOCAL_STARTS = 6;
+/** Random candidates per ask on large spaces: many where they are cheap, fewer on wide spaces. */
+const RANDOM_CANDIDATES = (dims: number): number => (dims <= WIDE ? 1_000 : 256);
+/** Candidates recombined from the best measured configurations per ask on large spaces. */
+const RECOMBINED = 256;
+/** Hill-climbs per ask, from the best measured points and the best candidates. */
+const LOCAL_STARTS = (_dims: number): number => 6;
 const LOCAL_STEPS = 25;
 const MAX_DRAWS = 2_000;
 const GP_MAX_POINTS = 150;
@@ -71,13 +75,46 @@ interface Candidate {
   feat: Float64Array;
 }
 
-/** A scored point of the space; `cand` once it has been made a configuration. */
-interface Point {
-  idx: Int32Array;
-  feat: Float64Array;
-  score: number;
-  cand?: Candidate;
+/**
+ * Scored points of the space as rows of one buffer kept across asks, so an ask allocates no object
+ * per candidate; `cand` holds the configurations already made (conditional spaces only).
+ */
+class Points {
+  feat = new Float64Array(0);
+  score = new Float64Array(0);
+  cand: (Candidate | undefined)[] = [];
+  count = 0;
+
+  constructor(private readonly dims: number) {}
+
+  clear(): void {
+    this.count = 0;
+    this.cand.length = 0;
+  }
+
+  /** Offset of a new row (its score to be set). */
+  add(): number {
+    if (this.count === this.score.length) {
+      const rows = Math.max(1024, 2 * this.count);
+      const feat = new Float64Array(rows * this.dims);
+      feat.set(this.feat);
+      const score = new Float64Array(rows);
+      score.set(this.score);
+      this.feat = feat;
+      this.score = score;
+    }
+    return this.count++ * this.dims;
+  }
+
+  /** Row indices from..to by score, best first (ties by row). */
+  ranked(from: number, to: number): number[] {
+    const rows = Array.from({ length: to - from }, (_, i) => from + i);
+    const sc = this.score;
+    return rows.sort((a, b) => sc[b]! - sc[a]! || a - b);
+  }
 }
+
+type Score = (v: Float64Array, off: number) => number;
 
 interface Surrogate {
   predict(v: ArrayLike<number>, off?: number): { mean: number; variance: number };
@@ -88,6 +125,8 @@ interface Model {
   additive: AdditiveModel | null;
   /** Weight of the additive model's mean beside the forest's. */
   w: number;
+  /** The additive model's strongest features, open to local search. */
+  addMoves: number[];
   best: number;
   works: Forest | null;
 }
@@ -100,6 +139,9 @@ export class BayesianStrategy extends BaseStrategy {
   private readonly smoothable: boolean[];
   private readonly data = new Map<string, Measured>();
   private all: Candidate[] | null = null;
+  private readonly points: Points;
+  private readonly moveBuf = new Int32Array(8);
+  private xbuf = new Float64Array(0);
   readonly initial: number;
   /** Some parameter has a condition: points must be normalised before they are scored. */
   private readonly conditional: boolean;
@@ -107,6 +149,7 @@ export class BayesianStrategy extends BaseStrategy {
   constructor(space: SearchSpace, opts: StrategyOptions) {
     super('bayesian', space, opts);
     this.enc = new Encoder(space.params);
+    this.points = new Points(this.enc.dims);
     this.sizes = this.enc.codecs.map((c) => c.size);
     this.smoothable = this.enc.codecs.map((c) => !c.categorical && c.size > 2);
     this.categories = Int32Array.from(this.enc.codecs.map((c) => (c.categorical ? c.size : 0)));
@@ -193,7 +236,7 @@ export class BayesianStrategy extends BaseStrategy {
   /** Fit on measured values plus fantasies for everything in flight, then maximise EI x P(works). */
   private modelPick(chosen: Candidate[], taken: Set<string>): Candidate | null {
     const model = this.fit(chosen);
-    const score = (feat: Float64Array, off = 0): number => {
+    const score: Score = (feat, off) => {
       const p = model.forest.predict(feat, off);
       const mean = model.additive ? (1 - model.w) * p.mean + model.w * model.additive.predict(feat, off) : p.mean;
       const ei = expectedImprovement(mean, Math.sqrt(p.variance), model.best);
@@ -204,7 +247,7 @@ export class BayesianStrategy extends BaseStrategy {
     const consider = (c: Candidate): void => {
       if (!this.fresh(c, taken)) return;
       if (this.space.contains && !this.space.contains(c.config)) return;
-      const s = score(c.feat);
+      const s = score(c.feat, 0);
       if (s > bestScore) {
         bestScore = s;
         best = c;
@@ -218,14 +261,21 @@ export class BayesianStrategy extends BaseStrategy {
     } else {
       // Score points as feature vectors; only the winners become configurations (normalised and
       // keyed), which is what keeps an ask on 300 parameters within milliseconds.
-      const pool: Point[] = [];
-      for (let i = 0, k = RANDOM_CANDIDATES(this.enc.dims); i < k; i++) pool.push(this.randomPoint(score));
-      if (!this.conditional) pool.push(...this.recombined(score));
-      const points = [...pool];
-      for (const s of this.localStarts(pool)) points.push(...this.localSearch(s, model));
-      points.sort((a, b) => b.score - a.score);
-      for (const p of points) {
-        const c = p.cand ?? this.candidate(this.enc.config(p.idx));
+      const pts = this.points;
+      pts.clear();
+      for (let i = 0, k = RANDOM_CANDIDATES(this.enc.dims); i < k; i++) this.randomPoint(pts, score);
+      if (!this.conditional) this.recombined(pts, score);
+      const pool = pts.count;
+      const inc = model.forest instanceof Forest ? new IncrementalForest(model.forest, this.enc.dims) : null;
+      const works = inc && model.works ? new IncrementalForest(model.works, this.enc.dims) : null;
+      if (inc) for (const s of this.localStarts(pts, pool)) this.localSearch(s, model, inc, works, pts);
+      const pos = new Int32Array(this.enc.dims);
+      for (const r of pts.ranked(0, pts.count)) {
+        let c = pts.cand[r];
+        if (!c) {
+          for (let f = 0, o = r * this.enc.dims; f < pos.length; f++) pos[f] = this.enc.positionOf(f, pts.feat[o + f]!);
+          c = this.candidate(this.enc.config(pos));
+        }
         if (!this.fresh(c, taken) || (this.space.contains && !this.space.contains(c.config))) continue;
         return c;
       }
@@ -281,30 +331,37 @@ export class BayesianStrategy extends BaseStrategy {
     }
     // Wide spaces: per-value main effects beside the trees (see additive.ts). Fitted on measured
     // values only: a fantasy sits at the prediction and would hardly move them.
-    const additive = !gp && this.enc.dims > WIDE ? new AdditiveModel(feats, y, this.sizes, this.smoothable, ADDITIVE_LAMBDA, ADDITIVE_SMOOTH) : null;
-    return { forest, best, works, additive, w: additive ? ADDITIVE_WEIGHT : 0 };
+    const additive = !gp && this.enc.dims > WIDE ? new AdditiveModel(feats, y, this.sizes, this.smoothable, ADDITIVE_LAMBDA, ADDITIVE_SMOOTH, ADDITIVE_CURVE) : null;
+    return { forest, best, works, additive, w: additive ? ADDITIVE_WEIGHT : 0, addMoves: additive?.strongest(ADDITIVE_MOVES) ?? [] };
   }
 
   private forest(feats: Float64Array[], y: number[], classify = false): Forest {
     const n = feats.length;
     const d = this.enc.dims;
-    const x = new Float64Array(n * d);
-    for (let i = 0; i < n; i++) for (let f = 0; f < d; f++) x[f * n + i] = feats[i]![f]!;
+    // One buffer for every fit (the trees keep nothing of it): 1,000 x 300 features are 2.4 MB.
+    if (this.xbuf.length < n * d) this.xbuf = new Float64Array(2 * n * d);
+    const x = this.xbuf.subarray(0, n * d);
+    for (let i = 0; i < n; i++) {
+      const v = feats[i]!;
+      for (let f = 0; f < d; f++) x[f * n + i] = v[f]!;
+    }
     const data: TrainingSet = { n, dims: d, x, y: Float64Array.from(y), categories: this.categories };
     return new Forest(data, classify ? classifierOptions(d) : forestOptions(d), this.rng);
   }
 
   /** A random point of the space, scored; normalised (a configuration) only where conditions apply. */
-  private randomPoint(score: (f: Float64Array) => number): Point {
+  private randomPoint(pts: Points, score: Score): void {
+    const o = pts.add();
+    const row = pts.count - 1;
     if (this.conditional) {
       const cand = this.candidate(this.space.sample(this.rng));
-      return { idx: this.enc.indices(cand.config), feat: cand.feat, score: score(cand.feat), cand };
+      pts.feat.set(cand.feat, o);
+      pts.cand[row] = cand;
+    } else {
+      const feat = pts.feat;
+      for (let f = 0; f < this.enc.dims; f++) feat[o + f] = this.enc.rankAt(f, this.rng.int(this.enc.codecs[f]!.size));
     }
-    const idx = new Int32Array(this.enc.dims);
-    for (let f = 0; f < idx.length; f++) idx[f] = this.rng.int(this.enc.codecs[f]!.size);
-    const feat = new Float64Array(this.enc.dims);
-    this.enc.features(idx, feat);
-    return { idx, feat, score: score(feat) };
+    pts.score[row] = score(pts.feat, o);
   }
 
   /**
@@ -314,37 +371,43 @@ export class BayesianStrategy extends BaseStrategy {
    * them. On wide spaces a fifth of the values are redrawn, so candidates also try the good
    * configurations with several parameters changed at once.
    */
-  private recombined(score: (f: Float64Array) => number): Point[] {
-    const measured = [...this.data.values()].filter((m) => m.ok.length > 0);
-    const sign = this.opts.direction === 'maximize' ? -1 : 1;
-    measured.sort((a, b) => sign * (avg(a.ok) - avg(b.ok)));
-    const parents = measured.slice(0, Math.min(10, Math.max(2, Math.ceil(0.2 * measured.length)))).map((m) => {
-      const idx = new Int32Array(this.enc.dims);
-      for (let f = 0; f < idx.length; f++) idx[f] = positionOfRank(this.enc.codecs[f]!, m.feat[f]!);
-      return idx;
-    });
+  private recombined(pts: Points, score: Score): void {
+    const parents = this.bestMeasured(Math.min(10, Math.max(2, Math.ceil(0.2 * this.okCount())))).map((m) =>
+      // Values outside the domain (rank -1) stand for its first value.
+      Float64Array.from(m.feat, (r, f) => (r < 0 ? this.enc.rankAt(f, 0) : r)),
+    );
     const mutate = this.enc.dims > WIDE ? WIDE_MUTATION : 1 / this.enc.dims;
-    const out: Point[] = [];
-    for (let i = 0; i < RECOMBINED; i++) {
-      const idx = new Int32Array(this.enc.dims);
-      for (let f = 0; f < idx.length; f++) {
-        idx[f] = this.rng.next() < mutate ? this.rng.int(this.enc.codecs[f]!.size) : parents[this.rng.int(parents.length)]![f]!;
+    const codecs = this.enc.codecs;
+    for (let i = 0, k = RECOMBINED; i < k; i++) {
+      const o = pts.add();
+      const feat = pts.feat;
+      for (let f = 0; f < this.enc.dims; f++) {
+        feat[o + f] = this.rng.next() < mutate ? this.enc.rankAt(f, this.rng.int(codecs[f]!.size)) : parents[this.rng.int(parents.length)]![f]!;
       }
-      const feat = new Float64Array(this.enc.dims);
-      this.enc.features(idx, feat);
-      out.push({ idx, feat, score: score(feat) });
+      pts.score[pts.count - 1] = score(feat, o);
     }
-    return out;
   }
 
-  /** The best measured points and the best-scoring random candidates. */
-  private localStarts(pool: Point[]): Float64Array[] {
+  private okCount(): number {
+    let n = 0;
+    for (const m of this.data.values()) if (m.ok.length > 0) n++;
+    return n;
+  }
+
+  /** The k best measured configurations, best first. */
+  private bestMeasured(k: number): Measured[] {
     const measured = [...this.data.values()].filter((m) => m.ok.length > 0);
     const sign = this.opts.direction === 'maximize' ? -1 : 1;
     measured.sort((a, b) => sign * (avg(a.ok) - avg(b.ok)));
-    const starts = measured.slice(0, LOCAL_STARTS - 2).map((m) => m.feat);
-    const scored = [...pool].sort((a, b) => b.score - a.score);
-    for (const p of scored.slice(0, LOCAL_STARTS - starts.length)) starts.push(p.feat);
+    return measured.slice(0, k);
+  }
+
+  /** The best measured points and the best-scoring candidates of the pool (rows below `pool`). */
+  private localStarts(pts: Points, pool: number): Float64Array[] {
+    const k = LOCAL_STARTS(this.enc.dims);
+    const starts = this.bestMeasured(k - 2).map((m) => m.feat);
+    const d = this.enc.dims;
+    for (const r of pts.ranked(0, pool).slice(0, k - starts.length)) starts.push(pts.feat.slice(r * d, r * d + d));
     return starts;
   }
 
@@ -353,44 +416,56 @@ export class BayesianStrategy extends BaseStrategy {
    * current point can change the score, so only those are moved (scored incrementally). Returns the
    * points visited.
    */
-  private localSearch(start: Float64Array, model: Model): Point[] {
-    if (!(model.forest instanceof Forest)) return [];
-    const reg = new IncrementalForest(model.forest);
-    const works = model.works ? new IncrementalForest(model.works) : null;
+  private localSearch(start: Float64Array, model: Model, reg: IncrementalForest, works: IncrementalForest | null, pts: Points): void {
     const add = model.additive;
-    const addMoves = add ? add.strongest(ADDITIVE_MOVES) : [];
+    const addMoves = model.addMoves;
     let addCur = 0;
     let addFrom = 0;
     const scoreMove = (feat: Float64Array, f: number): number => {
-      const p = reg.predictChanged(feat, f);
-      const mean = add ? (1 - model.w) * p.mean + model.w * (f < 0 ? addCur : addCur + add.delta(f, addFrom, feat[f]!)) : p.mean;
-      const ei = expectedImprovement(mean, Math.sqrt(p.variance), model.best);
-      return works ? ei * works.predictChanged(feat, f).mean : ei;
+      reg.predictChanged(feat, f);
+      const mean = add ? (1 - model.w) * reg.mean + model.w * (f < 0 ? addCur : addCur + add.delta(f, addFrom, feat[f]!)) : reg.mean;
+      const ei = expectedImprovement(mean, Math.sqrt(reg.variance), model.best);
+      if (!works) return ei;
+      works.predictChanged(feat, f);
+      return ei * works.mean;
     };
+    const d = this.enc.dims;
     const codecs = this.enc.codecs;
-    const idx = new Int32Array(this.enc.dims);
     const feat = Float64Array.from(start);
-    const visited: Point[] = [];
+    // Features whose moves are tried this step, without duplicates (stamped per step).
+    const movable = new Int32Array(d);
+    const mark = new Int32Array(d);
+    const mv = this.moveBuf;
     let cur = -Infinity;
     for (let step = 0; step < LOCAL_STEPS; step++) {
-      // Features are ranks; map back to domain positions to move within each domain.
-      for (let f = 0; f < this.enc.dims; f++) idx[f] = positionOfRank(codecs[f]!, feat[f]!);
       reg.reset(feat);
       works?.reset(feat);
-      if (add) addCur = add.predict(feat);
+      if (add) addCur = add.predict(feat, 0);
       if (step === 0) cur = scoreMove(feat, -1);
-      const movable = new Set(reg.features());
-      if (works) for (const f of works.features()) movable.add(f);
-      for (const f of addMoves) movable.add(f);
+      let nm = 0;
+      const stamp = step + 1;
+      const take = (f: number): void => {
+        if (mark[f] !== stamp) {
+          mark[f] = stamp;
+          movable[nm++] = f;
+        }
+      };
+      for (let k = 0; k < reg.count; k++) take(reg.features[k]!);
+      if (works) for (let k = 0; k < works.count; k++) take(works.features[k]!);
+      for (const f of addMoves) take(f);
       let bestF = -1;
       let bestPos = -1;
       let bestS = cur;
-      for (const f of movable) {
+      for (let k = 0; k < nm; k++) {
+        const f = movable[k]!;
         const c = codecs[f]!;
         const old = feat[f]!;
         addFrom = old;
-        for (const pos of moves(c.size, idx[f]!, c.categorical, this.rng)) {
-          feat[f] = c.rank(pos);
+        // Features are ranks; moves are made between domain positions.
+        const m = moves(c.size, this.enc.positionOf(f, old), c.categorical, this.rng, mv);
+        for (let j = 0; j < m; j++) {
+          const pos = mv[j]!;
+          feat[f] = this.enc.rankAt(f, pos);
           const s = scoreMove(feat, f);
           if (s > bestS) {
             bestS = s;
@@ -401,19 +476,21 @@ export class BayesianStrategy extends BaseStrategy {
         feat[f] = old;
       }
       if (bestF < 0) break;
-      idx[bestF] = bestPos;
       cur = bestS;
+      feat[bestF] = this.enc.rankAt(bestF, bestPos);
+      const o = pts.add();
+      const row = pts.count - 1;
+      pts.score[row] = bestS;
       if (this.conditional) {
         // Conditions may have reset other parameters: continue from the normalised point.
-        const cand = this.candidate(this.enc.config(idx));
+        const pos = new Int32Array(d);
+        for (let f = 0; f < d; f++) pos[f] = this.enc.positionOf(f, feat[f]!);
+        const cand = this.candidate(this.enc.config(pos));
         feat.set(cand.feat);
-        visited.push({ idx: this.enc.indices(cand.config), feat: cand.feat, score: bestS, cand });
-      } else {
-        feat[bestF] = codecs[bestF]!.rank(bestPos);
-        visited.push({ idx: Int32Array.from(idx), feat: Float64Array.from(feat), score: bestS });
+        pts.cand[row] = cand;
       }
+      pts.feat.set(feat, o);
     }
-    return visited;
   }
 }
 
@@ -453,27 +530,24 @@ export function measuredValue(o: Observation): number | undefined {
   return o.value !== undefined && Number.isFinite(o.value) ? o.value : undefined;
 }
 
-function positionOfRank(c: { size: number; rank(i: number): number }, r: number): number {
-  if (r < 0) return 0;
-  // Ranks equal positions except in numeric lists written out of order.
-  if (c.rank(r) === r) return r;
-  for (let i = 0; i < c.size; i++) if (c.rank(i) === r) return i;
-  return 0;
-}
-
-/** Neighbouring positions: the adjacent values of an ordinal, a few other values of a category. */
-function moves(size: number, here: number, categorical: boolean, rng: Rng): number[] {
-  if (size <= 1) return [];
+/** Neighbouring positions, written into out (returns how many): the adjacent values of an ordinal, a few other values of a category. */
+function moves(size: number, here: number, categorical: boolean, rng: Rng, out: Int32Array): number {
+  if (size <= 1) return 0;
+  let n = 0;
   if (categorical || size <= 5) {
-    const all: number[] = [];
-    for (let i = 0; i < size && all.length < 6; i++) if (i !== here) all.push(i);
-    if (size <= 7) return all;
-    return [rng.int(size), rng.int(size), rng.int(size)].filter((i) => i !== here);
+    if (size <= 7) {
+      for (let i = 0; i < size && n < 6; i++) if (i !== here) out[n++] = i;
+      return n;
+    }
+    for (let k = 0; k < 3; k++) {
+      const i = rng.int(size);
+      if (i !== here) out[n++] = i;
+    }
+    return n;
   }
-  const out: number[] = [];
-  if (here > 0) out.push(here - 1);
-  if (here < size - 1) out.push(here + 1);
+  if (here > 0) out[n++] = here - 1;
+  if (here < size - 1) out[n++] = here + 1;
   const far = rng.int(size);
-  if (far !== here) out.push(far);
-  return out;
+  if (far !== here) out[n++] = far;
+  return n;
 }

@@ -106,10 +106,38 @@ export function configOfKey(params: readonly Param[], key: string): Config {
 export class Encoder {
   readonly codecs: ParamCodec[];
   readonly dims: number;
+  /** Per parameter: rank by position, or null where the rank is the position (most domains). */
+  private readonly ranks: (Float64Array | null)[];
+  /** Per parameter: position by rank, where ranks differ from positions. */
+  private readonly positions: (Int32Array | null)[];
 
   constructor(readonly params: readonly Param[]) {
     this.codecs = params.map(codecFor);
     this.dims = params.length;
+    this.ranks = this.codecs.map((c) => {
+      if (c.size > MAX_LIST) return null;
+      const r = Float64Array.from({ length: c.size }, (_, i) => c.rank(i));
+      return r.every((v, i) => v === i) ? null : r;
+    });
+    this.positions = this.ranks.map((r) => {
+      if (!r) return null;
+      const p = new Int32Array(r.length);
+      r.forEach((v, i) => (p[v] = i));
+      return p;
+    });
+  }
+
+  /** The feature of parameter j's value at position i. */
+  rankAt(j: number, i: number): number {
+    const r = this.ranks[j];
+    return r ? r[i]! : i;
+  }
+
+  /** The position of parameter j's value of rank r (0 for an unknown value, rank -1). */
+  positionOf(j: number, r: number): number {
+    if (r < 0) return 0;
+    const p = this.positions[j];
+    return p ? p[r]! : r;
   }
 
   /** Domain positions of a configuration's values (-1 where missing or outside the domain). */
@@ -126,7 +154,7 @@ export class Encoder {
   features(idx: ArrayLike<number>, out: Float64Array, offset = 0): void {
     for (let j = 0; j < this.dims; j++) {
       const i = idx[j]!;
-      out[offset + j] = i < 0 ? -1 : this.codecs[j]!.rank(i);
+      out[offset + j] = i < 0 ? -1 : this.rankAt(j, i);
     }
   }
 

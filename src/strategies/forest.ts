@@ -33,6 +33,10 @@ export interface TreeView {
   leaf(v: ArrayLike<number>, off: number): number;
   /** Features tested on the way to the leaf of v. */
   path(v: ArrayLike<number>, off: number): number[];
+  /** The same written into out (long enough for the tree's depth); returns the leaf, as leaf(). */
+  pathInto(v: ArrayLike<number>, off: number, out: Int32Array): number;
+  /** How many features the last pathInto wrote. */
+  readonly pathLength: number;
   readonly value: readonly number[];
   readonly variance: readonly number[];
   /** The tree's structure, node by node (feature < 0 marks a leaf), for functional ANOVA in src/report. */
@@ -60,6 +64,24 @@ class Tree implements TreeView {
       const f = this.feature[node]!;
       if (f < 0) return out;
       out.push(f);
+      const x = v[off + f]!;
+      const m = this.mask[node];
+      node = (m ? m[x + 1] === 1 : x <= this.threshold[node]!) ? this.left[node]! : this.right[node]!;
+    }
+  }
+
+  pathLength = 0;
+
+  pathInto(v: ArrayLike<number>, off: number, out: Int32Array): number {
+    let k = 0;
+    let node = 0;
+    for (;;) {
+      const f = this.feature[node]!;
+      if (f < 0) {
+        this.pathLength = k;
+        return node;
+      }
+      out[k++] = f;
       const x = v[off + f]!;
       const m = this.mask[node];
       node = (m ? m[x + 1] === 1 : x <= this.threshold[node]!) ? this.left[node]! : this.right[node]!;
@@ -122,6 +144,11 @@ export class Forest {
   get size(): number {
     return this.opts.trees;
   }
+
+  /** The deepest a path can go. */
+  get depth(): number {
+    return this.opts.maxDepth;
+  }
 }
 
 function grow(data: TrainingSet, opts: ForestOptions, rng: Rng): Tree {
@@ -131,9 +158,17 @@ function grow(data: TrainingSet, opts: ForestOptions, rng: Rng): Tree {
   for (let i = 0; i < m; i++) idx[i] = opts.bootstrap ? rng.int(data.n) : i;
   const order = new Int32Array(data.dims);
   for (let f = 0; f < data.dims; f++) order[f] = f;
+  if (scratchX.length < m) {
+    scratchX = new Float64Array(2 * m);
+    scratchY = new Float64Array(2 * m);
+  }
   build(tree, data, opts, rng, idx, 0, m, 0, order);
   return tree;
 }
+
+/** A node's values of the feature being tried and its targets, gathered so scans run in order. */
+let scratchX = new Float64Array(1024);
+let scratchY = new Float64Array(1024);
 
 function newNode(tree: Tree): number {
   tree.feature.push(-1);
@@ -161,10 +196,13 @@ function build(
   const n = hi - lo;
   const X = d.x;
   const Y = d.y;
+  const xs = scratchX;
+  const ys = scratchY;
   let s = 0;
   let s2 = 0;
-  for (let k = lo; k < hi; k++) {
-    const y = Y[idx[k]!]!;
+  for (let k = 0; k < n; k++) {
+    const y = Y[idx[lo + k]!]!;
+    ys[k] = y;
     s += y;
     s2 += y * y;
   }
@@ -177,7 +215,7 @@ function build(
   let bestScore = 0;
   let bestF = -1;
   let bestT = 0;
-  let bestMask: Uint8Array | null = null;
+  let bestCats = 0;
   let tried = 0;
   // Partial Fisher-Yates over the feature order: features in random order until mtry non-constant ones.
   for (let r = 0; r < d.dims && tried < opts.mtry; r++) {
@@ -192,7 +230,7 @@ function build(
     let nl = 0;
     if (cats > 0) {
       // One pass gives per-category sums; the left side's sum and count follow from the mask.
-      if (!categorySums(d, col, idx, lo, hi, cats)) continue;
+      if (!categorySums(X, col, idx, lo, n, ys, cats)) continue;
       tried++;
       orderedCut(cats, rng);
       for (let c = 0; c <= cats; c++) {
@@ -204,20 +242,20 @@ function build(
     } else {
       let mn = Infinity;
       let mx = -Infinity;
-      for (let k = lo; k < hi; k++) {
-        const x = X[col + idx[k]!]!;
+      for (let k = 0; k < n; k++) {
+        const x = X[col + idx[lo + k]!]!;
+        xs[k] = x;
         if (x < mn) mn = x;
         if (x > mx) mx = x;
       }
       if (mn === mx) continue;
       tried++;
       t = mn + rng.next() * (mx - mn);
-      for (let k = lo; k < hi; k++) {
-        const i = idx[k]!;
-        if (X[col + i]! <= t) {
-          sl += Y[i]!;
-          nl++;
-        }
+      for (let k = 0; k < n; k++) {
+        // Branch-free: which side a value falls on is a coin flip for the branch predictor.
+        const left = +(xs[k]! <= t);
+        sl += left * ys[k]!;
+        nl += left;
       }
     }
     const nr = n - nl;
@@ -228,10 +266,12 @@ function build(
       bestScore = score;
       bestF = f;
       bestT = t;
-      bestMask = cats > 0 ? scratchMask.slice(0, cats + 1) : null;
+      bestCats = cats;
+      if (cats > 0) bestMaskScratch.set(scratchMask.subarray(0, cats + 1));
     }
   }
   if (bestF < 0) return node;
+  const bestMask = bestCats > 0 ? bestMaskScratch.slice(0, bestCats + 1) : null;
 
   // Partition idx[lo, hi) so the left side comes first.
   const col = bestF * d.n;
@@ -266,29 +306,28 @@ function build(
 let scratchSum = new Float64Array(64);
 let scratchCount = new Int32Array(64);
 let scratchMask = new Uint8Array(64);
+let bestMaskScratch = new Uint8Array(64);
 let scratchPresent = new Int32Array(64);
 let presentCount = 0;
 
 /** Per-category sums and counts of the node (value + 1 indexes, -1 "unknown" at 0); false if < 2 present. */
-function categorySums(d: TrainingSet, col: number, idx: Int32Array, lo: number, hi: number, cats: number): boolean {
+function categorySums(X: Float64Array, col: number, idx: Int32Array, lo: number, n: number, ys: Float64Array, cats: number): boolean {
   if (scratchSum.length < cats + 1) {
     scratchSum = new Float64Array(2 * (cats + 1));
     scratchCount = new Int32Array(2 * (cats + 1));
     scratchMask = new Uint8Array(2 * (cats + 1));
+    bestMaskScratch = new Uint8Array(2 * (cats + 1));
     scratchPresent = new Int32Array(2 * (cats + 1));
   }
   const sum = scratchSum;
   const count = scratchCount;
-  const X = d.x;
-  const Y = d.y;
   for (let c = 0; c <= cats; c++) {
     sum[c] = 0;
     count[c] = 0;
   }
-  for (let k = lo; k < hi; k++) {
-    const i = idx[k]!;
-    const x = X[col + i]! + 1;
-    sum[x] = sum[x]! + Y[i]!;
+  for (let k = 0; k < n; k++) {
+    const x = X[col + idx[lo + k]!]! + 1;
+    sum[x] = sum[x]! + ys[k]!;
     count[x] = count[x]! + 1;
   }
   presentCount = 0;
