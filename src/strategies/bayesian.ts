@@ -39,25 +39,32 @@ import type { Json, StrategyOptions } from './strategy.js';
 /** Spaces up to this size are scored exhaustively. */
 export const EXHAUSTIVE_LIMIT = 20_000n;
 /**
- * Above this many parameters a space is wide: the forest's mean is blended half and half with an
- * additive model's (ridge penalty 3 observations per value, the same pulling neighbouring values
- * of an ordinal together), which also opens its 16 strongest parameters to local search, and
+ * Above this many parameters a space is wide. There the forest's mean is blended half and half with
+ * an additive model's (additive.ts: ridge penalty of 3 observations per value; for ordinals the same
+ * on differences between neighbouring values and 10 on second differences, so a trend carries on
+ * past the last value tried), whose 16 strongest parameters are also open to local search;
  * recombined candidates redraw a fifth of their values at random (one value in 1/dims would leave
- * them near-copies of their parents). Settings from the wide-120 landscape of bench/landscapes.ts.
+ * them near-copies of their parents); and fewer candidates are drawn, since each costs more.
+ * Settings from the wide-120 landscape of bench/landscapes.ts and the 40-parameter test of
+ * test/strategies.
  */
 const WIDE = 30;
 const ADDITIVE_WEIGHT = 0.5;
 const ADDITIVE_LAMBDA = 3;
 const ADDITIVE_SMOOTH = 3;
-const ADDITIVE_CURVE = 0;
+const ADDITIVE_CURVE = 10;
 const ADDITIVE_MOVES = 16;
 const WIDE_MUTATION = 0.2;
-/** Random candidates per ask on large spaces: many where they are cheap, fewer on wide spaces. */
-const RANDOM_CANDIDATES = (dims: number): number => (dims <= WIDE ? 1_000 : 256);
+/**
+ * Random candidates per ask on large spaces: many where they are cheap; on wide spaces, where a
+ * uniform point is far from everything good, a few beside the recombined ones (wide-120 did as
+ * well without any).
+ */
+const RANDOM_CANDIDATES = (dims: number): number => (dims <= WIDE ? 1_000 : 64);
 /** Candidates recombined from the best measured configurations per ask on large spaces. */
-const RECOMBINED = 256;
-/** Hill-climbs per ask, from the best measured points and the best candidates. */
-const LOCAL_STARTS = (_dims: number): number => 6;
+const RECOMBINED = (dims: number): number => (dims <= WIDE ? 256 : 128);
+/** Hill-climbs per ask, half from the best measured points, half from the best candidates. */
+const LOCAL_STARTS = (dims: number): number => (dims <= WIDE ? 6 : 4);
 const LOCAL_STEPS = 25;
 const MAX_DRAWS = 2_000;
 const GP_MAX_POINTS = 150;
@@ -376,13 +383,23 @@ export class BayesianStrategy extends BaseStrategy {
       // Values outside the domain (rank -1) stand for its first value.
       Float64Array.from(m.feat, (r, f) => (r < 0 ? this.enc.rankAt(f, 0) : r)),
     );
-    const mutate = this.enc.dims > WIDE ? WIDE_MUTATION : 1 / this.enc.dims;
+    const wide = this.enc.dims > WIDE;
+    const mutate = wide ? WIDE_MUTATION : 1 / this.enc.dims;
     const codecs = this.enc.codecs;
-    for (let i = 0, k = RECOMBINED; i < k; i++) {
+    for (let i = 0, k = RECOMBINED(this.enc.dims); i < k; i++) {
       const o = pts.add();
       const feat = pts.feat;
       for (let f = 0; f < this.enc.dims; f++) {
-        feat[o + f] = this.rng.next() < mutate ? this.enc.rankAt(f, this.rng.int(codecs[f]!.size)) : parents[this.rng.int(parents.length)]![f]!;
+        if (wide) {
+          // One draw decides both whether to mutate and which value or parent (half the draws on 300 parameters).
+          const u = this.rng.next();
+          feat[o + f] =
+            u < mutate
+              ? this.enc.rankAt(f, Math.floor((u / mutate) * codecs[f]!.size))
+              : parents[Math.floor(((u - mutate) / (1 - mutate)) * parents.length)]![f]!;
+        } else {
+          feat[o + f] = this.rng.next() < mutate ? this.enc.rankAt(f, this.rng.int(codecs[f]!.size)) : parents[this.rng.int(parents.length)]![f]!;
+        }
       }
       pts.score[pts.count - 1] = score(feat, o);
     }
@@ -497,11 +514,12 @@ export class BayesianStrategy extends BaseStrategy {
 function forestOptions(dims: number): ForestOptions {
   // Bootstrap resamples and minSplit 3 widen the spread between trees: better-calibrated uncertainty
   // in the factorial benchmark than interpolating trees.
-  // Many dimensions: a few dozen features per split and at most 300 draws per tree keep a fit of
-  // 1,000 points x 300 parameters within tens of milliseconds.
+  // Many dimensions: at most 300 draws per tree and, on wide spaces (where the additive model carries
+  // much of the mean), about sqrt(dims) features per split keep a fit of 1,000 points x 300
+  // parameters within milliseconds; 12 to 40 features per split made no difference on wide-120.
   return {
     trees: dims <= 24 ? 32 : 10,
-    mtry: dims <= 24 ? dims : Math.max(24, Math.ceil(2 * Math.sqrt(dims))),
+    mtry: dims <= 24 ? dims : dims <= WIDE ? 24 : Math.max(12, Math.ceil(Math.sqrt(dims))),
     minSplit: 3,
     maxDepth: 24,
     bootstrap: true,
