@@ -141,6 +141,7 @@ export class HostWorker {
       registry: this.registry,
       signal: this.aborter.signal,
       wrap,
+      inCgroup: placement.cgroup !== undefined && placement.cgroup !== 'none',
       ...(this.opts.dockerSocket ? { dockerSocket: this.opts.dockerSocket } : {}),
     };
   }

@@ -4,13 +4,16 @@
 // plain shell loop. It imports nothing but Node's own modules to stay that way.
 //
 // It lives exactly as long as its parent's IPC channel: when wayfinder exits or is killed, the
-// channel closes and this process exits, and the jobs it started (each under setpriv --pdeathsig)
-// are killed by the kernel. Terminal signals are not for it: the jobs run in sessions of their own
-// and wayfinder decides what happens to them.
+// channel closes and this process kills the process group of every job it started, then exits.
+// Terminal signals are not for it: the jobs run in sessions of their own and wayfinder decides
+// what happens to them.
 
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { LaunchReply, LaunchRequest } from './launcher-protocol.js';
+
+/** Jobs running now, by pid (each leads its own process group). */
+const running = new Set<number>();
 
 const reply = (m: LaunchReply): void => {
   process.send?.(m);
@@ -38,15 +41,36 @@ function launch(req: LaunchRequest): void {
   const child = spawn(cmd, args, { cwd: req.cwd, env: req.env, stdio: ['ignore', out, err], detached: true });
   closeSync(out);
   closeSync(err);
-  if (child.pid !== undefined) reply({ id: req.id, pid: child.pid });
+  const pid = child.pid;
+  if (pid !== undefined) {
+    running.add(pid);
+    reply({ id: req.id, pid });
+  }
   child.once('error', (e) => {
     reply({ id: req.id, spawnError: `cannot start ${cmd}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, durationMs: performance.now() - started });
   });
   child.once('exit', (code, signal) => {
+    if (pid !== undefined) running.delete(pid);
     reply({ id: req.id, exitCode: code, signal, durationMs: performance.now() - started });
   });
 }
 
+/** No job outlives the wayfinder that asked for it. */
+function endAll(status: number): never {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  process.exit(status);
+}
+
 process.on('message', (m: LaunchRequest) => launch(m));
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => endAll(0));
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`wayfinder job launcher: ${e.stack ?? e.message}\n`);
+  endAll(1);
+});
 for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(s, () => undefined);

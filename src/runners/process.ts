@@ -44,7 +44,8 @@ export function describeFailure(r: ProcessResult): string {
 }
 
 export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
-  const argv = [...deathSignalPrefix(), ...req.argv];
+  // The launcher ends the job's group if wayfinder dies (no setpriv needed: one process start less).
+  const argv = req.argv;
   if (argv.length === 0) throw new Error('empty command');
   let pid: number | undefined;
   let timedOut = false;
@@ -99,9 +100,10 @@ export function signalGroup(pgid: number, sig: NodeJS.Signals): boolean {
 let prefix: string[] | undefined;
 
 /**
- * util-linux's setpriv makes the kernel SIGKILL the job's leader when wayfinder dies (a kill -9
- * included), so no measurement finishes behind the back of a dead coordinator; the leader's
- * group is reaped at the next start. Without setpriv, the reaping alone remains.
+ * For processes wayfinder starts itself (QEMU): util-linux's setpriv makes the kernel SIGKILL the
+ * leader when wayfinder dies (a kill -9 included), so no measurement finishes behind the back of a
+ * dead coordinator; the leader's group is reaped at the next start. Without setpriv, the reaping
+ * alone remains. (Jobs started by the launcher need none: it ends their groups itself.)
  */
 export function deathSignalPrefix(): string[] {
   if (prefix === undefined) {

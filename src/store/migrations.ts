@@ -99,4 +99,6 @@ export const MIGRATIONS: string[] = [
     finished_at   INTEGER
   );
   `,
+  // 5: configurations in asking order without a scan: the next sequence number is read per job.
+  `CREATE INDEX configurations_seq ON configurations (experiment_id, seq);`,
 ];

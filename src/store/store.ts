@@ -1,6 +1,7 @@
 // The results database: one SQLite file in the work directory, written by one process (the
 // coordinator), each result in a transaction, so a kill loses nothing already stored.
 
+import { promises as fsp } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Config } from '../types.js';
 import type { BuildResult, RunResult } from '../runners/work.js';
@@ -80,13 +81,17 @@ export interface StoredBuild {
 
 export class Store {
   readonly db: Database.Database;
+  private lazyCommits = 0;
+  private flushedUpTo = 0;
+  private flushing: Promise<void> | undefined;
   /** Compiled statements by text: compiling one costs more than running it, and each runs once per job. */
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
-    // FULL: a result acknowledged to the queue must be on disk before the queue forgets it.
+    // FULL: a result acknowledged to the queue must be on disk before the queue forgets it (the
+    // results path gets there by lazyTransaction + flush, off the event loop).
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
@@ -158,7 +163,7 @@ export class Store {
 
   /** Record a configuration the strategy asked for; a second call for the same one changes nothing. */
   addConfiguration(c: { experimentId: string; configId: string; buildId: string; params: Config; isDefault: boolean; strategy?: string }): void {
-    const seq = (this.sql('SELECT COUNT(*) AS n FROM configurations WHERE experiment_id = ?').get(c.experimentId) as { n: number }).n;
+    const seq = (this.sql('SELECT COALESCE(MAX(seq) + 1, 0) AS n FROM configurations WHERE experiment_id = ?').get(c.experimentId) as { n: number }).n;
     this.sql(
         `INSERT OR IGNORE INTO configurations (experiment_id, config_id, build_id, seq, params_json, is_default, strategy, status, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
@@ -297,16 +302,58 @@ export class Store {
 
   /**
    * A transaction that is not flushed to disk on its own (WAL, synchronous NORMAL): safe against a
-   * kill of the process, and made durable by the next ordinary transaction. For writes that a power
-   * loss may undo without harm (what the strategy asked, with its state: the same is asked again).
+   * kill of the process, and made durable by the next ordinary transaction or by flush(). For writes
+   * that a power loss may undo without harm (what the strategy asked, with its state: the same is
+   * asked again), and for results whose acknowledgement waits for flush().
    */
   lazyTransaction<T>(fn: () => T): T {
     this.sql('PRAGMA synchronous = NORMAL').run();
     try {
-      return this.db.transaction(fn)();
+      const out = this.db.transaction(fn)();
+      this.lazyCommits++;
+      return out;
     } finally {
       this.sql('PRAGMA synchronous = FULL').run();
     }
+  }
+
+  /**
+   * Make every lazy transaction committed so far durable: one fdatasync of the write-ahead log, on
+   * a worker thread, shared by every caller that arrives while it runs (group commit). The event
+   * loop goes on meanwhile, so a result can be acted on before the disk has it, and acknowledged
+   * after. The log holds every commit not yet checkpointed; a checkpoint syncs what it moves.
+   */
+  async flush(): Promise<void> {
+    const want = this.lazyCommits;
+    while (this.flushedUpTo < want) {
+      if (!this.flushing) {
+        const upTo = this.lazyCommits;
+        this.flushing = syncFile(`${this.db.name}-wal`)
+          .then(() => {
+            this.flushedUpTo = Math.max(this.flushedUpTo, upTo);
+          })
+          .finally(() => {
+            this.flushing = undefined;
+          });
+      }
+      await this.flushing;
+    }
+  }
+}
+
+/** fdatasync a file by path (any descriptor of it flushes its data); a missing file has nothing to flush. */
+async function syncFile(path: string): Promise<void> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
   }
 }
 

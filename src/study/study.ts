@@ -282,8 +282,10 @@ export class Study extends EventEmitter<StudyEvents> {
   }
 
   /**
-   * A result's queue job completes only once the result is committed. Run results that arrive while
-   * others are being stored wait and are stored together: one transaction, one flush to disk.
+   * A result's queue job completes only once the result is on disk. Run results that arrive while
+   * others are being stored wait and are stored together: one transaction. The next configurations
+   * are asked for and queued before the flush to disk, which runs on a worker thread and is shared
+   * by the results stored meanwhile; only the acknowledgement waits for it.
    */
   private onResult(msg: ResultMessage): Promise<void> {
     if (msg.experimentId !== this.id) return Promise.resolve();
@@ -299,7 +301,7 @@ export class Study extends EventEmitter<StudyEvents> {
     try {
       const fresh: RunResult[] = [];
       const finished: ConfigRow[] = [];
-      this.store.transaction(() => {
+      this.store.lazyTransaction(() => {
         for (const { msg } of batch) {
           if (!this.store.recordRun(msg)) continue;
           fresh.push(msg);
@@ -310,6 +312,7 @@ export class Study extends EventEmitter<StudyEvents> {
       for (const r of fresh) this.emit('run-finished', r);
       for (const r of finished) this.emit('config-finished', r);
       await this.fill();
+      await this.store.flush();
       for (const b of batch) b.settle();
     } catch (e) {
       for (const b of batch) b.settle(e instanceof Error ? e : new Error(String(e)));
