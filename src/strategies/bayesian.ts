@@ -347,11 +347,8 @@ export class BayesianStrategy extends BaseStrategy {
     const d = this.enc.dims;
     // One buffer for every fit (the trees keep nothing of it): 1,000 x 300 features are 2.4 MB.
     if (this.xbuf.length < n * d) this.xbuf = new Float64Array(2 * n * d);
+    columnMajor(feats, d, this.xbuf);
     const x = this.xbuf.subarray(0, n * d);
-    for (let i = 0; i < n; i++) {
-      const v = feats[i]!;
-      for (let f = 0; f < d; f++) x[f * n + i] = v[f]!;
-    }
     const data: TrainingSet = { n, dims: d, x, y: Float64Array.from(y), categories: this.categories };
     return new Forest(data, classify ? classifierOptions(d) : forestOptions(d), this.rng);
   }
@@ -437,15 +434,6 @@ export class BayesianStrategy extends BaseStrategy {
     const add = model.additive;
     const addMoves = model.addMoves;
     let addCur = 0;
-    let addFrom = 0;
-    const scoreMove = (feat: Float64Array, f: number): number => {
-      reg.predictChanged(feat, f);
-      const mean = add ? (1 - model.w) * reg.mean + model.w * (f < 0 ? addCur : addCur + add.delta(f, addFrom, feat[f]!)) : reg.mean;
-      const ei = expectedImprovement(mean, Math.sqrt(reg.variance), model.best);
-      if (!works) return ei;
-      works.predictChanged(feat, f);
-      return ei * works.mean;
-    };
     const d = this.enc.dims;
     const codecs = this.enc.codecs;
     const feat = Float64Array.from(start);
@@ -458,18 +446,11 @@ export class BayesianStrategy extends BaseStrategy {
       reg.reset(feat);
       works?.reset(feat);
       if (add) addCur = add.predict(feat, 0);
-      if (step === 0) cur = scoreMove(feat, -1);
-      let nm = 0;
+      if (step === 0) cur = moveScore(model, reg, works, feat, -1, addCur);
       const stamp = step + 1;
-      const take = (f: number): void => {
-        if (mark[f] !== stamp) {
-          mark[f] = stamp;
-          movable[nm++] = f;
-        }
-      };
-      for (let k = 0; k < reg.count; k++) take(reg.features[k]!);
-      if (works) for (let k = 0; k < works.count; k++) take(works.features[k]!);
-      for (const f of addMoves) take(f);
+      let nm = takeNew(reg.features, reg.count, mark, stamp, movable, 0);
+      if (works) nm = takeNew(works.features, works.count, mark, stamp, movable, nm);
+      nm = takeNew(addMoves, addMoves.length, mark, stamp, movable, nm);
       let bestF = -1;
       let bestPos = -1;
       let bestS = cur;
@@ -477,13 +458,12 @@ export class BayesianStrategy extends BaseStrategy {
         const f = movable[k]!;
         const c = codecs[f]!;
         const old = feat[f]!;
-        addFrom = old;
         // Features are ranks; moves are made between domain positions.
         const m = moves(c.size, this.enc.positionOf(f, old), c.categorical, this.rng, mv);
         for (let j = 0; j < m; j++) {
           const pos = mv[j]!;
           feat[f] = this.enc.rankAt(f, pos);
-          const s = scoreMove(feat, f);
+          const s = moveScore(model, reg, works, feat, f, add ? addCur + add.delta(f, old, feat[f]!) : 0);
           if (s > bestS) {
             bestS = s;
             bestF = f;
@@ -509,6 +489,41 @@ export class BayesianStrategy extends BaseStrategy {
       pts.feat.set(feat, o);
     }
   }
+}
+
+/**
+ * Rows as columns, into the front of out. A function of its own with nothing after the loop: code
+ * after a long loop was compiled on the fly (on-stack replacement) without type feedback and fell
+ * back to the interpreter on every ask.
+ */
+function columnMajor(rows: readonly Float64Array[], d: number, out: Float64Array): void {
+  const n = rows.length;
+  for (let i = 0; i < n; i++) {
+    const v = rows[i]!;
+    for (let f = 0; f < d; f++) out[f * n + i] = v[f]!;
+  }
+}
+
+/** Appends to out (holding n) the first `count` of features not stamped yet; returns the new n. */
+function takeNew(features: ArrayLike<number>, count: number, mark: Int32Array, stamp: number, out: Int32Array, n: number): number {
+  for (let k = 0; k < count; k++) {
+    const f = features[k]!;
+    if (mark[f] !== stamp) {
+      mark[f] = stamp;
+      out[n++] = f;
+    }
+  }
+  return n;
+}
+
+/** The acquisition at feat, which differs from the current point of reg and works in feature f only (f < 0: none). */
+function moveScore(model: Model, reg: IncrementalForest, works: IncrementalForest | null, feat: Float64Array, f: number, addMean: number): number {
+  reg.predictChanged(feat, f);
+  const mean = model.additive ? (1 - model.w) * reg.mean + model.w * addMean : reg.mean;
+  const ei = expectedImprovement(mean, Math.sqrt(reg.variance), model.best);
+  if (!works) return ei;
+  works.predictChanged(feat, f);
+  return ei * works.mean;
 }
 
 function forestOptions(dims: number): ForestOptions {
