@@ -19,8 +19,8 @@ export class AdditiveModel {
    * feats: row vectors of ranks (-1 unknown); y: centred targets; sizes: values per feature;
    * smoothable: features whose neighbouring values' effects are pulled together (ordinals);
    * lambda: ridge penalty per effect, smooth: penalty per difference of neighbours, curve: penalty
-   * per second difference (a trend carries on past the last value tried), all in units of one
-   * observation.
+   * per second difference (an untried value next to good ones stays near them instead of falling
+   * back to zero), all in units of one observation.
    */
   constructor(
     feats: readonly Float64Array[],
@@ -83,8 +83,7 @@ export class AdditiveModel {
 
   /**
    * Cholesky factor of one ordinal's system over its value bins (1..m): counts plus ridge on the
-   * diagonal, plus the penalties on first differences (smooth) and second differences (curve, which
-   * lets a trend carry on past the last value tried). The matrix has two bands beside the diagonal,
+   * diagonal, plus the penalties on first differences (smooth) and second differences (curve). The matrix has two bands beside the diagonal,
    * so does its factor: rows of (diagonal, first, second subdiagonal). Factored once per fit.
    */
   private factor(count: Float64Array, o: number, m: number, lambda: number, smooth: number, curve: number): Float64Array {

@@ -41,8 +41,8 @@ export const EXHAUSTIVE_LIMIT = 20_000n;
 /**
  * Above this many parameters a space is wide. There the forest's mean is blended half and half with
  * an additive model's (additive.ts: ridge penalty of 3 observations per value; for ordinals the same
- * on differences between neighbouring values and 10 on second differences, so a trend carries on
- * past the last value tried), whose 16 strongest parameters are also open to local search;
+ * on differences between neighbouring values and 10 on second differences, so an untried value
+ * next to the best ones stays near them), whose 16 strongest parameters are also open to local search;
  * recombined candidates redraw a fifth of their values at random (one value in 1/dims would leave
  * them near-copies of their parents); and fewer candidates are drawn, since each costs more.
  * Settings from the wide-120 landscape of bench/landscapes.ts and the 40-parameter test of

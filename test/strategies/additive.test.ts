@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { AdditiveModel } from '../../src/strategies/additive.js';
+import { Rng } from '../../src/util/random.js';
+
+/** n random rows over features of the given sizes, and y = f(row) centred. */
+function data(sizes: number[], n: number, f: (x: Float64Array) => number, seed = 1): { feats: Float64Array[]; y: number[] } {
+  const rng = new Rng(seed);
+  const feats = Array.from({ length: n }, () => Float64Array.from(sizes, (s) => rng.int(s)));
+  const raw = feats.map(f);
+  const mean = raw.reduce((a, b) => a + b, 0) / n;
+  return { feats, y: raw.map((v) => v - mean) };
+}
+
+describe('additive model', () => {
+  it('finds the values that matter among many parameters from few points', () => {
+    // 60 parameters of 3 values; only parameters 7 (value 2 best) and 30 (value 0 best) matter.
+    const sizes = Array.from({ length: 60 }, () => 3);
+    const { feats, y } = data(sizes, 40, (x) => (x[7] === 2 ? 1 : 0) - (x[30] === 0 ? 0 : 1));
+    const m = new AdditiveModel(feats, y, sizes, sizes.map(() => false), 3, 0, 0);
+    expect(m.strongest(2).sort((a, b) => a - b)).toEqual([7, 30]);
+    const at = (v7: number, v30: number): number => m.predict(Float64Array.from(sizes, (_, j) => (j === 7 ? v7 : j === 30 ? v30 : 0)));
+    expect(at(2, 0)).toBeGreaterThan(at(0, 0));
+    expect(at(2, 0)).toBeGreaterThan(at(2, 1));
+    // delta agrees with predict.
+    const base = Float64Array.from(sizes, () => 1);
+    const moved = Float64Array.from(base);
+    moved[7] = 2;
+    expect(m.predict(moved) - m.predict(base)).toBeCloseTo(m.delta(7, 1, 2), 12);
+  });
+
+  it('keeps an untried ordinal value next to the best near them with the second-difference penalty', () => {
+    // One ordinal of 8 values, measured at 0..4 only, the objective rising with it.
+    const feats = Array.from({ length: 25 }, (_, i) => Float64Array.of(i % 5));
+    const y = feats.map((x) => x[0]! - 2);
+    const value = (m: AdditiveModel, v: number): number => m.predict(Float64Array.of(v));
+    const flat = new AdditiveModel(feats, y, [8], [true], 3, 3, 0);
+    const trend = new AdditiveModel(feats, y, [8], [true], 3, 3, 10);
+    // Without it, value 5 falls back toward zero, below value 3; with it, it stays above.
+    expect(value(flat, 5)).toBeLessThan(value(flat, 3));
+    expect(value(trend, 5)).toBeGreaterThan(value(trend, 3));
+    // Measured values keep their order either way.
+    for (const m of [flat, trend]) for (let v = 1; v <= 4; v++) expect(value(m, v)).toBeGreaterThan(value(m, v - 1));
+  });
+
+  it('bins long ordinals and keeps unknown values (rank -1) apart', () => {
+    const feats = Array.from({ length: 40 }, (_, i) => Float64Array.of(i % 2 === 0 ? -1 : (i * 37) % 1000));
+    const y = feats.map((x) => (x[0]! < 0 ? -1 : x[0]! / 1000));
+    const m = new AdditiveModel(feats, y, [1000], [true], 1, 1, 0);
+    expect(m.predict(Float64Array.of(-1))).toBeLessThan(m.predict(Float64Array.of(10)));
+    expect(m.predict(Float64Array.of(990))).toBeGreaterThan(m.predict(Float64Array.of(10)));
+    expect(Number.isFinite(m.predict(Float64Array.of(999)))).toBe(true);
+  });
+});
