@@ -1,13 +1,15 @@
 // The daemon's cost per job: 1,000 trivial jobs (`true`) submitted to a real `wayfinder daemon`
 // (embedded redis-server, SQLite store, its own worker), against the same 1,000 commands run by
-// a plain loop of child processes. Overhead per job = daemon wall time per job minus the plain
-// loop's time per job (the job itself). Target: under 5 ms per job on a 2-core machine.
+// a plain loop of child processes (as many at a time as the daemon may run). Overhead per job =
+// daemon wall time per job minus the plain loop's time per job. Target: under 5 ms per job on a
+// 2-core machine. The daemon's work directory goes under TMPDIR: where it lives matters (each run
+// makes a folder and two output files, and each result is flushed to disk).
 //
 //   npx tsx bench/daemon.ts [JOBS] [PARALLEL ...]     (default 1000 jobs, parallel 1 and 2)
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -16,15 +18,21 @@ const JOBS = Number(process.argv[2] ?? 1000);
 const PARALLEL = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [1, 2];
 const CLI = fileURLToPath(new URL('../bin/wayfinder.js', import.meta.url));
 
-async function plainLoop(n: number): Promise<number> {
+/** `n` × `sh -c true`, `parallel` at a time, each started as soon as one ends. */
+async function plainLoop(n: number, parallel: number): Promise<number> {
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    await new Promise<void>((res, rej) => {
-      const c = spawn('/bin/sh', ['-c', 'true'], { stdio: 'ignore' });
-      c.once('error', rej);
-      c.once('exit', () => res());
-    });
-  }
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < n) {
+      next++;
+      await new Promise<void>((res, rej) => {
+        const c = spawn('/bin/sh', ['-c', 'true'], { stdio: 'ignore' });
+        c.once('error', rej);
+        c.once('exit', () => res());
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, lane));
   return performance.now() - t0;
 }
 
@@ -131,23 +139,25 @@ exploration: { strategy: grid, parallel: ${parallel} }
   }
 }
 
-const plainCpu0 = cpuOf(process.pid);
-const plain = await plainLoop(JOBS);
-const plainCpu = (cpuOf(process.pid)?.reaped ?? 0) - (plainCpu0?.reaped ?? 0);
-const perPlain = plain / JOBS;
-console.log(`plain loop of child processes: ${JOBS} × sh -c true in ${(plain / 1000).toFixed(2)} s = ${perPlain.toFixed(2)} ms/job (the jobs' CPU ${(plainCpu / JOBS).toFixed(2)} ms/job)`);
+console.log(`workdir under ${tmpdir()} (TMPDIR); ${JOBS} jobs of \`true\` each way; the load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 let worst = 0;
 for (const p of PARALLEL) {
+  // The baseline runs the same commands as many at a time as the daemon may.
+  const plainCpu0 = cpuOf(process.pid);
+  const plain = await plainLoop(JOBS, p);
+  const plainCpu = (cpuOf(process.pid)?.reaped ?? 0) - (plainCpu0?.reaped ?? 0);
+  const perPlain = plain / JOBS;
+  console.log(`plain loop of child processes, ${p} at a time: ${JOBS} × sh -c true in ${(plain / 1000).toFixed(2)} s = ${perPlain.toFixed(2)} ms/job (the jobs' CPU ${(plainCpu / JOBS).toFixed(2)} ms/job)`);
   const r = await throughDaemon(JOBS, p);
   const per = r.wallMs / JOBS;
   const overhead = per - perPlain;
   const runner = r.jobMs / r.stored;
-  worst = Math.max(worst, p === 1 ? overhead : 0);
+  worst = Math.max(worst, overhead);
   console.log(
     `daemon, parallel ${p}: ${r.stored} jobs stored${r.once ? ', each once' : ', DUPLICATES'} in ${(r.wallMs / 1000).toFixed(2)} s = ${per.toFixed(2)} ms/job; ` +
       `overhead ${overhead.toFixed(2)} ms/job over the plain loop (ratio ${(per / perPlain).toFixed(2)}×); ` +
-      `the job as the runner timed it (launcher, affinity, process group) ${runner.toFixed(2)} ms, queue and store ${(per - runner).toFixed(2)} ms`,
+      `the job as the runner timed it (launcher, cgroup, process group) ${runner.toFixed(2)} ms`,
   );
   console.log(`  CPU per job: ${Object.entries(r.cpu).map(([k, v]) => `${k} ${(v / r.stored).toFixed(2)} ms`).join(', ')}`);
 }
-console.log(`target: overhead under 5 ms/job at parallel 1: ${worst < 5 ? 'met' : 'NOT met'} (${worst.toFixed(2)} ms)`);
+console.log(`target: overhead under 5 ms/job at every parallelism: ${worst < 5 ? 'met' : 'NOT met'} (worst ${worst.toFixed(2)} ms)`);

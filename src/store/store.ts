@@ -171,6 +171,10 @@ export class Store {
       .run(c.experimentId, c.configId, c.buildId, seq, JSON.stringify(c.params), c.isDefault ? 1 : 0, c.strategy ?? null, Date.now());
   }
 
+  countConfigurations(experimentId: string, status: ConfigStatus): number {
+    return (this.sql('SELECT COUNT(*) AS n FROM configurations WHERE experiment_id = ? AND status = ?').get(experimentId, status) as { n: number }).n;
+  }
+
   configurations(experimentId: string, status?: ConfigStatus): ConfigRow[] {
     const rows = (
       status

@@ -159,6 +159,11 @@ export class Study extends EventEmitter<StudyEvents> {
     return this.store.configurations(this.id, 'running');
   }
 
+  /** How many configurations are in flight, without reading them (asked several times per result). */
+  private inFlightCount(): number {
+    return this.store.countConfigurations(this.id, 'running');
+  }
+
   private async resubmitInFlight(): Promise<void> {
     for (const c of this.inFlight()) await this.submit(c);
   }
@@ -188,7 +193,7 @@ export class Study extends EventEmitter<StudyEvents> {
       do {
         this.refill = false;
         while (!this.cancelled && !this.strategy.exhausted) {
-          const free = this.exp.exploration.parallel - this.inFlight().length;
+          const free = this.exp.exploration.parallel - this.inFlightCount();
           if (free <= 0) break;
           const asked = this.strategy.ask(free);
           if (asked.length === 0) break;
@@ -226,7 +231,7 @@ export class Study extends EventEmitter<StudyEvents> {
   }
 
   private checkDone(): void {
-    if (this.inFlight().length > 0) return;
+    if (this.inFlightCount() > 0) return;
     if (this.cancelled || this.strategy.exhausted) this.finished?.();
   }
 
