@@ -102,8 +102,9 @@ export class Study extends EventEmitter<StudyEvents> {
     this.resultsWorker = new Worker(resultsQueue, async (job: Job<ResultMessage>) => this.onResult(job.data), {
       connection: this.queues.config.connection,
       prefix: this.queues.config.prefix,
-      // Several results are taken at once so that those arriving together are stored together.
-      concurrency: 64,
+      // Results arriving together (at most one per parallel slot, and a build's) are taken at once
+      // and stored together; more would only ask Redis for jobs that are not there.
+      concurrency: this.exp.exploration.parallel + 1,
     });
     this.resultsWorker.on('error', (e) => this.failedWith?.(e));
     await this.fill();
@@ -209,24 +210,30 @@ export class Study extends EventEmitter<StudyEvents> {
     this.checkDone();
   }
 
-  /** Store what the strategy asked for; a configuration measured already is told, not re-measured. */
+  /** Store what the strategy asked for, with its state; see recordAsked. */
   private record(asked: Config[]): ConfigRow[] {
-    const rows: ConfigRow[] = [];
-    this.store.lazyTransaction(() => {
-      for (const raw of asked) {
-        const config = this.space.normalize(raw);
-        const configId = configChecksum(this.exp.params, config);
-        const existing = this.store.getConfiguration(this.id, configId);
-        if (existing) {
-          // Measured already: told now. In flight (the baseline): told when it finishes.
-          if (existing.status !== 'running') this.strategy.tell([this.observation(existing)]);
-          continue;
-        }
-        this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: false, strategy: this.strategy.name });
-        rows.push(this.store.getConfiguration(this.id, configId) as ConfigRow);
-      }
+    return this.store.lazyTransaction(() => {
+      const rows = this.recordAsked(asked);
       this.store.saveStrategyState(this.id, this.strategy.state());
+      return rows;
     });
+  }
+
+  /** Inside a transaction: a configuration measured already is told, not re-measured; the others are stored. */
+  private recordAsked(asked: Config[]): ConfigRow[] {
+    const rows: ConfigRow[] = [];
+    for (const raw of asked) {
+      const config = this.space.normalize(raw);
+      const configId = configChecksum(this.exp.params, config);
+      const existing = this.store.getConfiguration(this.id, configId);
+      if (existing) {
+        // Measured already: told now. In flight (the baseline): told when it finishes.
+        if (existing.status !== 'running') this.strategy.tell([this.observation(existing)]);
+        continue;
+      }
+      this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: false, strategy: this.strategy.name });
+      rows.push(this.store.getConfiguration(this.id, configId) as ConfigRow);
+    }
     return rows;
   }
 
@@ -306,16 +313,28 @@ export class Study extends EventEmitter<StudyEvents> {
     try {
       const fresh: RunResult[] = [];
       const finished: ConfigRow[] = [];
+      let queued: ConfigRow[] = [];
+      // One transaction for the results, what they tell the strategy, what it asks next and its state.
       this.store.lazyTransaction(() => {
         for (const { msg } of batch) {
           if (!this.store.recordRun(msg)) continue;
           fresh.push(msg);
-          const row = this.completeIfMeasured(msg.configId);
+          const row = this.completeIfMeasured(msg.configId, false);
           if (row) finished.push(row);
         }
+        if (finished.length === 0) return;
+        if (!this.filling && !this.cancelled && !this.strategy.exhausted) {
+          const free = this.exp.exploration.parallel - this.inFlightCount();
+          if (free > 0) queued = this.recordAsked(this.strategy.ask(free));
+        }
+        this.store.saveStrategyState(this.id, this.strategy.state());
       });
       for (const r of fresh) this.emit('run-finished', r);
       for (const r of finished) this.emit('config-finished', r);
+      for (const row of queued) {
+        this.emit('config-queued', row);
+        await this.submit(row);
+      }
       await this.fill();
       await this.store.flush();
       for (const b of batch) b.settle();
@@ -340,8 +359,11 @@ export class Study extends EventEmitter<StudyEvents> {
     await this.fill();
   }
 
-  /** Inside a transaction: when every run of a configuration is in, aggregate it and tell the strategy. */
-  private completeIfMeasured(configId: string): ConfigRow | undefined {
+  /**
+   * Inside a transaction: when every run of a configuration is in, aggregate it and tell the
+   * strategy (and save its state, unless the caller saves it later in the same transaction).
+   */
+  private completeIfMeasured(configId: string, saveState = true): ConfigRow | undefined {
     const row = this.store.getConfiguration(this.id, configId);
     if (!row || row.status !== 'running') return undefined;
     const runs = this.store.runs(this.id, configId);
@@ -358,7 +380,7 @@ export class Study extends EventEmitter<StudyEvents> {
     });
     const done = this.store.getConfiguration(this.id, configId) as ConfigRow;
     this.strategy.tell([this.observation(done)]);
-    this.store.saveStrategyState(this.id, this.strategy.state());
+    if (saveState) this.store.saveStrategyState(this.id, this.strategy.state());
     return done;
   }
 
