@@ -19,27 +19,20 @@ done
 [ "$(id -u)" = 0 ] || { echo "demikernel-tcp-echo: raw sockets and network namespaces need root" >&2; exit 3; }
 
 loss=${LOSS_PERMILLE:-0}
-base="${WAYFINDER_NETNS_PREFIX:-wf}-$(printf %.6s "${WAYFINDER_CONFIG_ID:-run}")-${WAYFINDER_ITERATION:-0}-$$"
-srv="$base-s"
-cli="$base-c"
+. "$(dirname "$0")/netns-pair.sh"
+netns_pair_names
 run_dir=$WAYFINDER_OUTPUT_DIR
 server_pid=
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  ip netns del "$srv" 2>/dev/null || true
-  ip netns del "$cli" 2>/dev/null || true
-  return 0
+  netns_pair_del
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 
-ip netns add "$srv"
-ip netns add "$cli"
-ip -n "$srv" link add eth0 address 02:00:00:00:00:01 type veth peer name eth0 address 02:00:00:00:00:02 netns "$cli"
+netns_pair_add 02:00:00:00:00:01 02:00:00:00:00:02
+netns_pair_up
 for ns in "$srv" "$cli"; do
-  ip -n "$ns" link set lo up
-  ip -n "$ns" link set eth0 gso_max_segs 1
-  ip -n "$ns" link set eth0 up
   if [ "$loss" -gt 0 ]; then
     ip netns exec "$ns" nft -f - <<NFT
 table netdev wayfinder_loss {

@@ -26,32 +26,22 @@ if ! grep -qw "$cc" /proc/sys/net/ipv4/tcp_available_congestion_control; then
   exit 4
 fi
 
-base="${WAYFINDER_NETNS_PREFIX:-wf}-$(printf %.6s "${WAYFINDER_CONFIG_ID:-run}")-${WAYFINDER_ITERATION:-0}-$$"
-srv="$base-s"
-cli="$base-c"
+. "$(dirname "$0")/netns-pair.sh"
+netns_pair_names
 run_dir=$WAYFINDER_OUTPUT_DIR
 nginx_pid=
 cleanup() {
   [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null || true
-  # Deleting a namespace takes its veth end, qdiscs and nftables tables with it.
-  ip netns del "$srv" 2>/dev/null || true
-  ip netns del "$cli" 2>/dev/null || true
-  return 0
+  netns_pair_del
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 
-ip netns add "$srv"
-ip netns add "$cli"
-# Created inside the namespaces: no name in the host's namespace that two runs could share.
-ip -n "$srv" link add eth0 type veth peer name eth0 netns "$cli"
+netns_pair_add
 ip -n "$srv" addr add 10.99.0.1/24 dev eth0
 ip -n "$cli" addr add 10.99.0.2/24 dev eth0
+netns_pair_up
 for ns in "$srv" "$cli"; do
-  ip -n "$ns" link set lo up
-  # One segment per packet: with TSO/GSO a drop would take a whole burst of segments at once.
-  ip -n "$ns" link set eth0 gso_max_segs 1
-  ip -n "$ns" link set eth0 up
   ip netns exec "$ns" sysctl -qw \
     "net.ipv4.tcp_reordering=${TCP_REORDERING:-3}" \
     "net.ipv4.tcp_recovery=${TCP_RECOVERY:-1}" \
