@@ -1,6 +1,7 @@
 // What `run` and `regress` do before measuring: check the experiment's container jobs, then open the
 // work directory with the experiment's host settings applied before any job can start (what a
-// killed run left changed is put back first). If opening fails, the settings are put back.
+// killed run left changed is put back first). If opening fails, the settings are put back; after
+// the run, closeForExperiment closes the work directory and then puts them back.
 
 import { hostRootsFromEnv } from '../isolation/host.js';
 import { tuneHost, type TunedHost } from '../isolation/tune-host.js';
@@ -33,4 +34,13 @@ export async function openForExperiment(exp: Experiment, o: OpenOptions): Promis
     throw e;
   });
   return { ws, tuning };
+}
+
+/** Close the work directory (ending running jobs when the run was interrupted), then put the host's settings back. */
+export async function closeForExperiment(ws: Workspace, tuning: TunedHost | undefined, interrupted: boolean): Promise<void> {
+  try {
+    await ws.close({ force: interrupted });
+  } finally {
+    await tuning?.restore();
+  }
 }

@@ -19,7 +19,7 @@ import { summarize } from '../metrics/stats.js';
 import { UsageError, positiveInt } from './errors.js';
 import { fmtNum, table } from './format.js';
 import { trapInterrupts } from './interrupt.js';
-import { openForExperiment } from './open-workspace.js';
+import { closeForExperiment, openForExperiment } from './open-workspace.js';
 import { Progress } from './progress.js';
 import { parseCpus } from './run.js';
 import { hostname } from 'node:os';
@@ -154,11 +154,7 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
     progress.end();
   } finally {
     interrupts.release();
-    try {
-      await ws.close({ force: interrupts.count > 0 });
-    } finally {
-      await tuning?.restore();
-    }
+    await closeForExperiment(ws, tuning, interrupts.count > 0);
   }
   if (interrupts.count > 0) return 130;
 

@@ -9,7 +9,7 @@ import type { Experiment, StrategyName } from '../types.js';
 import { parseCpuList } from '../util/cpulist.js';
 import { fmtConfig, fmtNum } from './format.js';
 import { trapInterrupts } from './interrupt.js';
-import { openForExperiment } from './open-workspace.js';
+import { closeForExperiment, openForExperiment } from './open-workspace.js';
 import { Progress } from './progress.js';
 import { UsageError, positiveInt } from './errors.js';
 
@@ -81,11 +81,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     return summary.done === 0 ? 1 : 0;
   } finally {
     interrupts.release();
-    try {
-      await ws.close({ force: interrupts.count > 0 });
-    } finally {
-      await tuning?.restore();
-    }
+    await closeForExperiment(ws, tuning, interrupts.count > 0);
   }
 }
 
