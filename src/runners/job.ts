@@ -7,6 +7,7 @@ import { netnsPrefix } from '../isolation/netns.js';
 import { extractMetrics } from '../metrics/extract.js';
 import type { JobSpec, PathMapping } from '../types.js';
 import { runContainerJob } from './docker/job.js';
+import { inheritedEnv } from './inherited-env.js';
 import { buildDir, runDir } from './paths.js';
 import { describeFailure, processSucceeded, runProcess, type ProcessResult } from './process.js';
 import { bootTestVm, type TestVm } from './qemu.js';
@@ -98,7 +99,9 @@ function launch(l: Launch, ctx: ExecContext, allCpus: number): Promise<ProcessRe
   return runProcess({
     argv: ctx.wrap ? ctx.wrap(jobArgv(job)) : confine(jobArgv(job), ctx.placement, allCpus),
     cwd: l.dir,
-    env: baseEnv(l.vars),
+    makeCwd: true,
+    env: l.vars,
+    inheritEnv: true,
     stdoutPath: join(l.dir, 'stdout.log'),
     stderrPath: join(l.dir, 'stderr.log'),
     timeoutSec: job.timeoutSec,
@@ -118,9 +121,7 @@ async function attempt(l: Launch, ctx: ExecContext, allCpus: number): Promise<{ 
 }
 
 function baseEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  return Object.assign(env, extra);
+  return { ...inheritedEnv(), ...extra };
 }
 
 export async function executeBuild(work: BuildWork, ctx: ExecContext, allCpus: number): Promise<BuildResult> {
@@ -147,7 +148,7 @@ export async function executeBuild(work: BuildWork, ctx: ExecContext, allCpus: n
     durationMs: Date.now() - startedAt, host: ctx.placement.host, startedAt,
   });
   if (prep.status !== 'ready') return prep.status === 'cached' ? done('ok') : done('failed', `build: ${prep.error}`);
-  const added = Object.fromEntries(Object.entries(env).filter(([k, v]) => process.env[k] !== v && vars[k as keyof typeof vars] !== v));
+  const added = Object.fromEntries(Object.entries(env).filter(([k, v]) => inheritedEnv()[k] !== v && vars[k as keyof typeof vars] !== v));
   const launch = { job: work.job, dir, vars: { ...vars, ...added }, key, experimentId: work.experimentId, experimentDir: work.experimentDir };
   const { result } = await attempt(launch, ctx, allCpus);
   if (processSucceeded(result)) finishBuild(ctx.workdir, dir, prep.cacheKey);
@@ -182,8 +183,9 @@ export async function executeTest(
 
   const runOnce = async (iteration: number, warmup: boolean): Promise<RunResult> => {
     const dir = runDir(ctx.workdir, work.experimentId, work.configId, job.name, iteration, warmup);
-    // Off the event loop: creating directories can take milliseconds on a busy disk.
-    await fsp.mkdir(dir, { recursive: true });
+    // A host process's folder is made by the launcher as it starts the job, in one step; a
+    // container, a VM or copied inputs need it before (off the event loop: a busy disk is slow).
+    if (job.image !== undefined || job.vm || job.inputs.length > 0) await fsp.mkdir(dir, { recursive: true });
     if (job.image === undefined) copyInputs(job, work.experimentDir, dir);
     const vars = {
       ...job.env,

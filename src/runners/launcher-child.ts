@@ -9,8 +9,11 @@
 // what happens to them.
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import type { LaunchReply, LaunchRequest } from './launcher-protocol.js';
+
+/** wayfinder's environment, given to this process when it started; read once (see inherited-env.ts). */
+const own: Record<string, string | undefined> = { ...process.env };
 
 /** Jobs running now, by pid (each leads its own process group). */
 const running = new Set<number>();
@@ -23,6 +26,7 @@ function launch(req: LaunchRequest): void {
   let out: number;
   let err: number;
   try {
+    if (req.makeCwd) mkdirSync(req.cwd, { recursive: true });
     out = openSync(req.stdout, 'a');
   } catch (e) {
     reply({ id: req.id, openError: (e as Error).message });
@@ -38,7 +42,7 @@ function launch(req: LaunchRequest): void {
   const started = performance.now();
   const [cmd, ...args] = req.argv as [string, ...string[]];
   // detached: the job leads a new session and process group, which wayfinder kills as a whole.
-  const child = spawn(cmd, args, { cwd: req.cwd, env: req.env, stdio: ['ignore', out, err], detached: true });
+  const child = spawn(cmd, args, { cwd: req.cwd, env: req.inheritEnv ? { ...own, ...req.env } : req.env, stdio: ['ignore', out, err], detached: true });
   closeSync(out);
   closeSync(err);
   const pid = child.pid;

@@ -4,6 +4,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { inheritedEnv } from './inherited-env.js';
 import type { LaunchReply, LaunchRequest } from './launcher-protocol.js';
 
 export type Launched =
@@ -47,6 +48,7 @@ class Launcher {
       // Its own session: a Ctrl-C at the terminal is wayfinder's to handle, not the launcher's.
       detached: true,
       serialization: 'json',
+      env: inheritedEnv(),
     });
     child.on('message', (m: LaunchReply) => this.onReply(m));
     child.once('exit', (code, signal) => {

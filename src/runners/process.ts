@@ -9,7 +9,11 @@ import type { ProcessRegistry } from './registry.js';
 export interface ProcessRequest {
   argv: string[];
   cwd: string;
+  /** Make `cwd` as the job starts (the launcher does it in the same step). */
+  makeCwd?: boolean;
   env: Record<string, string>;
+  /** `env` holds only what is set over wayfinder's own environment (less to send per job). */
+  inheritEnv?: boolean;
   stdoutPath: string;
   stderrPath: string;
   timeoutSec: number;
@@ -69,7 +73,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
   };
   req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const launched = await launcher().launch({ argv, cwd: req.cwd, env: req.env, stdout: req.stdoutPath, stderr: req.stderrPath }, (p) => {
+    const launched = await launcher().launch({ argv, cwd: req.cwd, ...(req.makeCwd ? { makeCwd: true } : {}), env: req.env, ...(req.inheritEnv ? { inheritEnv: true } : {}), stdout: req.stdoutPath, stderr: req.stderrPath }, (p) => {
       pid = p;
       if (req.registry && req.registryKey) req.registry.add(req.registryKey, p);
       if (killRequested) killGroup();
