@@ -79,13 +79,15 @@ async function waitFor(c: DaemonClient, id: string, o: SubmitCliOptions): Promis
     }
     return false;
   });
-  // Subscribed first, then read: nothing that happens in between is missed.
+  // Subscribed first, then read: nothing that happens in between is missed. Until the rows are
+  // read, finished configurations wait in `early`, so that none is counted both ways.
   const st = await c.status(id);
-  progress = new Progress(st.total, st.objective, process.stderr, o.json === true || o.quiet === true);
   const rows = await c.configurations(id);
-  progress.preload(rows);
+  const p = new Progress(st.total, st.objective, process.stderr, o.json === true || o.quiet === true);
+  p.preload(rows);
   const seen = new Set(rows.filter((r) => r.status === 'done' || r.status === 'failed').map((r) => r.configId));
-  for (const r of early) if (r && !seen.has(r.configId)) progress.finished(r);
+  for (const r of early) if (r && !seen.has(r.configId)) p.finished(r);
+  progress = p;
   if (!FINISHED.includes(st.state)) await stream.ended;
   else stream.close();
   progress.end();

@@ -167,8 +167,14 @@ export class Api {
   private events(req: IncomingMessage, res: ServerResponse, only: string | undefined): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.write(': wayfinder events\n\n');
-    const send = (e: DaemonEvent): void => {
-      if (only === undefined || e.experimentId === only) res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    // A result brings several events at once: they leave in one write at the end of the tick.
+    const send = (e: DaemonEvent, text: string): void => {
+      if (only !== undefined && e.experimentId !== only) return;
+      if (res.writableCorked === 0) {
+        res.cork();
+        process.nextTick(() => res.uncork());
+      }
+      res.write(`event: ${e.type}\ndata: ${text}\n\n`);
     };
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
     this.o.manager.on('event', send);

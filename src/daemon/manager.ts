@@ -57,7 +57,8 @@ export class NotFoundError extends Error {}
 
 const FINISHED: SubmissionState[] = ['done', 'cancelled', 'failed'];
 
-export class Manager extends EventEmitter<{ event: [DaemonEvent] }> {
+/** Listeners get each event with its JSON text, made once for the log and every stream. */
+export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   readonly submissions: Submissions;
   private readonly running = new Map<string, { study: Study; exp: Experiment; pool: string; done: Promise<void> }>();
   private readonly logs = new Map<string, WriteStream>();
@@ -286,8 +287,9 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent] }> {
       log.on('error', () => undefined);
       this.logs.set(experimentId, log);
     }
-    log?.write(`${JSON.stringify(e)}\n`);
-    this.emit('event', e);
+    const text = JSON.stringify(e);
+    log?.write(`${text}\n`);
+    this.emit('event', e, text);
   }
 }
 

@@ -101,4 +101,21 @@ export const MIGRATIONS: string[] = [
   `,
   // 5: configurations in asking order without a scan: the next sequence number is read per job.
   `CREATE INDEX configurations_seq ON configurations (experiment_id, seq);`,
+  // 6: the strategy's state is saved per result. Apart from the experiment's row (which holds the
+  // experiment file) and with the configurations it has seen as rows of their own, a save writes
+  // what changed instead of everything seen so far.
+  `
+  CREATE TABLE strategy_states (
+    experiment_id TEXT PRIMARY KEY REFERENCES experiments(id),
+    json          TEXT NOT NULL
+  );
+  CREATE TABLE strategy_seen (
+    experiment_id TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, key)
+  ) WITHOUT ROWID;
+  INSERT INTO strategy_states SELECT id, json_remove(strategy_json, '$.seen') FROM experiments WHERE strategy_json IS NOT NULL;
+  INSERT OR IGNORE INTO strategy_seen SELECT e.id, j.value FROM experiments e, json_each(e.strategy_json, '$.seen') j WHERE e.strategy_json IS NOT NULL;
+  UPDATE experiments SET strategy_json = NULL;
+  `,
 ];

@@ -1,7 +1,7 @@
 // The results database: one SQLite file in the work directory, written by one process (the
 // coordinator), each result in a transaction, so a kill loses nothing already stored.
 
-import { promises as fsp } from 'node:fs';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Config } from '../types.js';
 import type { BuildResult, RunResult } from '../runners/work.js';
@@ -18,7 +18,6 @@ export interface ExperimentRow {
   host?: unknown;
   state: string;
   strategy: string;
-  strategyState?: unknown;
   createdAt: number;
   updatedAt: number;
 }
@@ -84,6 +83,8 @@ export class Store {
   private lazyCommits = 0;
   private flushedUpTo = 0;
   private flushing: Promise<void> | undefined;
+  /** The write-ahead log, kept open: it is the same file as long as our connection is open. */
+  private walFd: number | undefined;
   /** Compiled statements by text: compiling one costs more than running it, and each runs once per job. */
   private readonly statements = new Map<string, Database.Statement>();
 
@@ -111,6 +112,8 @@ export class Store {
   }
 
   close(): void {
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
     this.db.close();
   }
 
@@ -123,7 +126,7 @@ export class Store {
     return st;
   }
 
-  upsertExperiment(e: Omit<ExperimentRow, 'state' | 'createdAt' | 'updatedAt' | 'strategyState'>): ExperimentRow {
+  upsertExperiment(e: Omit<ExperimentRow, 'state' | 'createdAt' | 'updatedAt'>): ExperimentRow {
     const now = Date.now();
     this.sql(
         `INSERT INTO experiments (id, name, file, text, hash, format, space_size, host_json, strategy, created_at, updated_at)
@@ -157,8 +160,33 @@ export class Store {
     this.sql('UPDATE experiments SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), id);
   }
 
-  saveStrategyState(id: string, state: unknown): void {
-    this.sql('UPDATE experiments SET strategy_json = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(state), Date.now(), id);
+  /** The strategy's saved state with the configurations it has seen, or undefined before the first save. */
+  strategyState(id: string): (Record<string, unknown> & { seen: string[] }) | undefined {
+    const r = this.sql('SELECT json FROM strategy_states WHERE experiment_id = ?').get(id) as { json: string } | undefined;
+    if (!r) return undefined;
+    const seen = (this.sql('SELECT key FROM strategy_seen WHERE experiment_id = ?').all(id) as { key: string }[]).map((s) => s.key);
+    return { ...(JSON.parse(r.json) as Record<string, unknown>), seen };
+  }
+
+  /**
+   * Save a strategy's state. What it has seen only grows, in order: the first `savedSeen` of its
+   * list were saved before by this same strategy object, and only the rest are written; -1 (a
+   * first save, or another object) writes them all.
+   */
+  saveStrategyState(id: string, state: { seen: readonly string[] }, savedSeen = -1): void {
+    const save = (): void => {
+      const { seen, ...rest } = state;
+      let from = savedSeen;
+      if (from < 0 || from > seen.length) {
+        this.sql('DELETE FROM strategy_seen WHERE experiment_id = ?').run(id);
+        from = 0;
+      }
+      const add = this.sql('INSERT OR IGNORE INTO strategy_seen (experiment_id, key) VALUES (?, ?)');
+      for (let i = from; i < seen.length; i++) add.run(id, seen[i]);
+      this.sql('INSERT INTO strategy_states (experiment_id, json) VALUES (?, ?) ON CONFLICT (experiment_id) DO UPDATE SET json = excluded.json').run(id, JSON.stringify(rest));
+    };
+    if (this.db.inTransaction) save();
+    else this.transaction(save);
   }
 
   /** Record a configuration the strategy asked for; a second call for the same one changes nothing. */
@@ -327,12 +355,28 @@ export class Store {
    * loop goes on meanwhile, so a result can be acted on before the disk has it, and acknowledged
    * after. The log holds every commit not yet checkpointed; a checkpoint syncs what it moves.
    */
+  /** fdatasync the write-ahead log on the thread pool (any descriptor flushes its data); no log yet, nothing to flush. */
+  private syncWal(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.walFd === undefined) {
+        try {
+          this.walFd = openSync(`${this.db.name}-wal`, 'r');
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') resolve();
+          else reject(e);
+          return;
+        }
+      }
+      fdatasync(this.walFd, (e) => (e ? reject(e) : resolve()));
+    });
+  }
+
   async flush(): Promise<void> {
     const want = this.lazyCommits;
     while (this.flushedUpTo < want) {
       if (!this.flushing) {
         const upTo = this.lazyCommits;
-        this.flushing = syncFile(`${this.db.name}-wal`)
+        this.flushing = this.syncWal()
           .then(() => {
             this.flushedUpTo = Math.max(this.flushedUpTo, upTo);
           })
@@ -345,21 +389,6 @@ export class Store {
   }
 }
 
-/** fdatasync a file by path (any descriptor of it flushes its data); a missing file has nothing to flush. */
-async function syncFile(path: string): Promise<void> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(path, 'r');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
-  }
-  try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-}
 
 function experimentFromRow(r: Record<string, unknown>): ExperimentRow {
   return {
@@ -373,7 +402,6 @@ function experimentFromRow(r: Record<string, unknown>): ExperimentRow {
     ...(r.host_json ? { host: JSON.parse(r.host_json as string) as unknown } : {}),
     state: r.state as string,
     strategy: r.strategy as string,
-    ...(r.strategy_json ? { strategyState: JSON.parse(r.strategy_json as string) as unknown } : {}),
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
   };

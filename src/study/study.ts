@@ -46,6 +46,8 @@ export class Study extends EventEmitter<StudyEvents> {
   private readonly batch: { msg: RunResult; settle: (e?: Error) => void }[] = [];
   private storing: Promise<void> = Promise.resolve();
   private filling = false;
+  /** How many of the strategy's seen configurations are in the store (-1: not known yet). */
+  private seenSaved = -1;
   private refill = false;
 
   constructor(
@@ -72,11 +74,12 @@ export class Study extends EventEmitter<StudyEvents> {
       host: this.opts.host,
       strategy: this.opts.configs ? 'list' : this.exp.exploration.strategy,
     });
+    const saved = this.store.strategyState(this.id);
     this.strategy = this.opts.configs
       ? new ListStrategy(this.space, this.opts.configs, {
           seed: this.exp.exploration.seed,
           direction: this.exp.objective.direction,
-          ...(row.strategyState && row.strategy === 'list' ? { state: row.strategyState as never } : {}),
+          ...(saved && row.strategy === 'list' ? { state: saved as never } : {}),
         })
       : createStrategy(this.exp.exploration.strategy, this.space, {
           seed: this.exp.exploration.seed,
@@ -84,9 +87,9 @@ export class Study extends EventEmitter<StudyEvents> {
           randomStart: this.exp.exploration.randomStart,
           ...(this.exp.exploration.budget !== undefined ? { budget: this.exp.exploration.budget } : {}),
           // A saved state resumes the same sequence; a changed strategy starts its own search.
-          ...(row.strategyState && row.strategy === this.exp.exploration.strategy ? { state: row.strategyState as never } : {}),
+          ...(saved && row.strategy === this.exp.exploration.strategy ? { state: saved as never } : {}),
         });
-    if (!row.strategyState) this.tellFinished();
+    if (!saved) this.tellFinished();
     this.store.setExperimentState(this.id, 'running');
 
     const done = new Promise<void>((resolve, reject) => {
@@ -102,9 +105,10 @@ export class Study extends EventEmitter<StudyEvents> {
     this.resultsWorker = new Worker(resultsQueue, async (job: Job<ResultMessage>) => this.onResult(job.data), {
       connection: this.queues.config.connection,
       prefix: this.queues.config.prefix,
-      // Results arriving together (at most one per parallel slot, and a build's) are taken at once
-      // and stored together; more would only ask Redis for jobs that are not there.
-      concurrency: this.exp.exploration.parallel + 1,
+      // Results arriving together (about one per parallel slot) are taken at once and stored
+      // together. Each slot beyond what arrives costs a fetch from Redis per result that finds
+      // nothing, so there are no more slots than configurations in flight.
+      concurrency: this.exp.exploration.parallel,
     });
     this.resultsWorker.on('error', (e) => this.failedWith?.(e));
     await this.fill();
@@ -138,7 +142,14 @@ export class Study extends EventEmitter<StudyEvents> {
       .filter((c) => c.status === 'done' || c.status === 'failed')
       .map((c) => this.observation(c));
     if (obs.length > 0) this.strategy.tell(obs);
-    this.store.saveStrategyState(this.id, this.strategy.state());
+    this.saveState();
+  }
+
+  /** Save the strategy's state (in the caller's transaction); what it has seen is written as it grows. */
+  private saveState(): void {
+    const state = this.strategy.state();
+    this.store.saveStrategyState(this.id, state, this.seenSaved);
+    this.seenSaved = state.seen.length;
   }
 
   private observation(c: ConfigRow): Observation {
@@ -214,7 +225,7 @@ export class Study extends EventEmitter<StudyEvents> {
   private record(asked: Config[]): ConfigRow[] {
     return this.store.lazyTransaction(() => {
       const rows = this.recordAsked(asked);
-      this.store.saveStrategyState(this.id, this.strategy.state());
+      this.saveState();
       return rows;
     });
   }
@@ -327,7 +338,7 @@ export class Study extends EventEmitter<StudyEvents> {
           const free = this.exp.exploration.parallel - this.inFlightCount();
           if (free > 0) queued = this.recordAsked(this.strategy.ask(free));
         }
-        this.store.saveStrategyState(this.id, this.strategy.state());
+        this.saveState();
       });
       for (const r of fresh) this.emit('run-finished', r);
       for (const r of finished) this.emit('config-finished', r);
@@ -339,6 +350,8 @@ export class Study extends EventEmitter<StudyEvents> {
       await this.store.flush();
       for (const b of batch) b.settle();
     } catch (e) {
+      // A rolled-back save left out what it wrote: the next one writes everything seen.
+      this.seenSaved = -1;
       for (const b of batch) b.settle(e instanceof Error ? e : new Error(String(e)));
     }
   }
@@ -380,7 +393,7 @@ export class Study extends EventEmitter<StudyEvents> {
     });
     const done = this.store.getConfiguration(this.id, configId) as ConfigRow;
     this.strategy.tell([this.observation(done)]);
-    if (saveState) this.store.saveStrategyState(this.id, this.strategy.state());
+    if (saveState) this.saveState();
     return done;
   }
 
@@ -392,7 +405,7 @@ export class Study extends EventEmitter<StudyEvents> {
       this.store.finishConfiguration(this.id, configId, { status: 'failed', failure, error });
       row = this.store.getConfiguration(this.id, configId) as ConfigRow;
       this.strategy.tell([this.observation(row)]);
-      this.store.saveStrategyState(this.id, this.strategy.state());
+      this.saveState();
     });
     if (row) this.emit('config-finished', row);
   }

@@ -35,4 +35,27 @@ describe('migrations', () => {
     ]);
     store.close();
   });
+
+  it('version 5 strategy states move to their own tables, with what they had seen', () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const path = join(dir, 'wayfinder.db');
+    const old = new Database(path);
+    for (const m of MIGRATIONS.slice(0, 5)) old.exec(m);
+    old.pragma('user_version = 5');
+    const state = { version: 1, name: 'grid', seed: 7, rng: [1, 2], used: 3, seen: ['[1]', '[2]', '[3]'], pending: ['[3]'], again: [], extra: { offset: '0', walked: '3' } };
+    old.prepare(
+      `INSERT INTO experiments (id, name, file, text, hash, format, space_size, strategy, strategy_json, created_at, updated_at)
+       VALUES ('e', 'n', 'f', 't', 'h', 'native', '9', 'grid', ?, 0, 0)`,
+    ).run(JSON.stringify(state));
+    old.prepare(`INSERT INTO experiments (id, name, file, text, hash, format, space_size, strategy, created_at, updated_at) VALUES ('fresh', 'n', 'f', 't', 'h2', 'native', '9', 'grid', 0, 0)`).run();
+    old.close();
+
+    const store = new Store(path);
+    const moved = store.strategyState('e');
+    expect({ ...moved, seen: [...(moved?.seen ?? [])].sort() }).toEqual(state);
+    expect(store.strategyState('fresh')).toBeUndefined();
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM experiments WHERE strategy_json IS NOT NULL').get()).toEqual({ n: 0 });
+    store.close();
+  });
 });
