@@ -347,13 +347,18 @@ export class Study extends EventEmitter<StudyEvents> {
         await this.submit(row);
       }
       await this.fill();
-      await this.store.flush();
-      for (const b of batch) b.settle();
     } catch (e) {
       // A rolled-back save left out what it wrote: the next one writes everything seen.
       this.seenSaved = -1;
       for (const b of batch) b.settle(e instanceof Error ? e : new Error(String(e)));
+      return;
     }
+    // Results that arrive meanwhile are stored without waiting for this flush; these are
+    // acknowledged when it is done.
+    this.store.flush().then(
+      () => batch.forEach((b) => b.settle()),
+      (e: unknown) => batch.forEach((b) => b.settle(e instanceof Error ? e : new Error(String(e)))),
+    );
   }
 
   private async onBuild(msg: BuildResult): Promise<void> {
