@@ -2,21 +2,24 @@
 // (embedded redis-server, SQLite store, its own worker), against the same 1,000 commands run by
 // a plain loop of child processes (as many at a time as the daemon may run). Overhead per job =
 // daemon wall time per job minus the plain loop's time per job. Target: under 5 ms per job on a
-// 2-core machine. The daemon's work directory goes under TMPDIR: where it lives matters (each run
-// makes a folder and two output files, and each result is flushed to disk).
+// 2-core machine. The daemon's work directory goes where the daemon keeps it by default, in the
+// current directory (.wayfinder), or under WAYFINDER_BENCH_DIR: where it lives matters, since each
+// run makes a folder and two output files and each result is flushed to disk, and a file system's
+// cost per file differs by an order of magnitude between folders of this very machine (its /tmp).
 //
 //   npx tsx bench/daemon.ts [JOBS] [PARALLEL ...]     (default 1000 jobs, parallel 1 and 2)
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 
 const JOBS = Number(process.argv[2] ?? 1000);
 const PARALLEL = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [1, 2];
 const CLI = fileURLToPath(new URL('../bin/wayfinder.js', import.meta.url));
+const BASE = resolve(process.env.WAYFINDER_BENCH_DIR ?? '.');
 
 /** `n` × `sh -c true`, `parallel` at a time, each started as soon as one ends. */
 async function plainLoop(n: number, parallel: number): Promise<number> {
@@ -83,15 +86,38 @@ async function startDaemon(workdir: string): Promise<{ url: string; pid: number;
   throw new Error(`daemon did not start: ${err}`);
 }
 
+/**
+ * Milliseconds per folder and per empty file made in `dir` (a run makes up to three folders and two
+ * files): this machine's file system costs 0.02 ms here and 0.6 ms there, and more where many files
+ * were just deleted, so the figure says what the daemon's runs paid.
+ */
+function fileCost(dir: string): { folder: number; file: number } {
+  const probe = mkdtempSync(join(dir, 'probe-'));
+  const n = 100;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) mkdirSync(join(probe, `d${i}`));
+  const t1 = performance.now();
+  for (let i = 0; i < n; i++) closeSync(openSync(join(probe, `d${i}`, 'f'), 'a'));
+  return { folder: (t1 - t0) / n, file: (performance.now() - t1) / n };
+}
+
+// Every work directory stays until the end: files deleted just before make the next ones slow to
+// create nearby, which would charge one measurement with the last one's clean-up.
+const made: string[] = [];
+process.once('exit', () => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+process.once('SIGINT', () => process.exit(130));
+
 async function throughDaemon(n: number, parallel: number): Promise<{ wallMs: number; jobMs: number; stored: number; once: boolean; cpu: Record<string, number> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'wf-bench-daemon-'));
-  try {
-    const file = join(dir, 'trivial.yaml');
-    // `true` prints no metric: every configuration is stored as a parse failure, which costs the
-    // same path (run, result, transaction) as a measured one.
-    writeFileSync(
-      file,
-      `
+  const dir = mkdtempSync(join(BASE, '.wayfinder-bench-'));
+  made.push(dir);
+  const fs = fileCost(dir);
+  console.log(`  file system there: ${fs.folder.toFixed(3)} ms per folder, ${fs.file.toFixed(3)} ms per file`);
+  const file = join(dir, 'trivial.yaml');
+  // `true` prints no metric: every configuration is stored as a parse failure, which costs the
+  // same path (run, result, transaction) as a measured one.
+  writeFileSync(
+    file,
+    `
 name: trivial
 params:
   - { name: N, type: integer, min: 1, max: ${n}, default: 1, when: test }
@@ -100,46 +126,43 @@ metrics: [{ name: v, parser: regex, pattern: 'v=(\\d+)' }]
 objective: { metric: v, direction: maximize }
 exploration: { strategy: grid, parallel: ${parallel} }
 `,
-    );
-    const d = await startDaemon(join(dir, 'wd'));
-    try {
-      const cpu0 = cpuByRole(d.pid);
-      const t0 = performance.now();
-      const res = await fetch(`${d.url}/experiments`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ yaml: (await import('node:fs')).readFileSync(file, 'utf8'), file }),
-      });
-      const { id } = (await res.json()) as { id: string };
-      // The end is read from the event stream: polling the status would load the daemon being measured.
-      const events = await fetch(`${d.url}/experiments/${id}/events`);
-      const reader = (events.body as ReadableStream<Uint8Array>).getReader();
-      let text = '';
-      const ended = (): boolean => /"type":"state","at":\d+,"data":\{"state":"(done|failed|cancelled)"/.test(text);
-      const st = (await (await fetch(`${d.url}/experiments/${id}`)).json()) as { state: string };
-      while (st.state !== 'done' && !ended()) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text = text.slice(-4096) + new TextDecoder().decode(value);
-      }
-      await reader.cancel();
-      const wallMs = performance.now() - t0;
-      const cpu1 = cpuByRole(d.pid);
-      const cpu = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, v - (cpu0[k] ?? 0)]));
-      const db = new Database(join(dir, 'wd', 'wayfinder.db'), { readonly: true });
-      const r = db.prepare('SELECT COUNT(*) AS n, SUM(duration_ms) AS ms FROM runs').get() as { n: number; ms: number };
-      const dup = db.prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM runs GROUP BY config_id, iteration HAVING COUNT(*) > 1)').get() as { n: number };
-      db.close();
-      return { wallMs, jobMs: r.ms, stored: r.n, once: dup.n === 0, cpu };
-    } finally {
-      await d.stop();
+  );
+  const d = await startDaemon(join(dir, 'wd'));
+  try {
+    const cpu0 = cpuByRole(d.pid);
+    const t0 = performance.now();
+    const res = await fetch(`${d.url}/experiments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ yaml: (await import('node:fs')).readFileSync(file, 'utf8'), file }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    // The end is read from the event stream: polling the status would load the daemon being measured.
+    const events = await fetch(`${d.url}/experiments/${id}/events`);
+    const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    const ended = (): boolean => /"type":"state","at":\d+,"data":\{"state":"(done|failed|cancelled)"/.test(text);
+    const st = (await (await fetch(`${d.url}/experiments/${id}`)).json()) as { state: string };
+    while (st.state !== 'done' && !ended()) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text = text.slice(-4096) + new TextDecoder().decode(value);
     }
+    await reader.cancel();
+    const wallMs = performance.now() - t0;
+    const cpu1 = cpuByRole(d.pid);
+    const cpu = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, v - (cpu0[k] ?? 0)]));
+    const db = new Database(join(dir, 'wd', 'wayfinder.db'), { readonly: true });
+    const r = db.prepare('SELECT COUNT(*) AS n, SUM(duration_ms) AS ms FROM runs').get() as { n: number; ms: number };
+    const dup = db.prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM runs GROUP BY config_id, iteration HAVING COUNT(*) > 1)').get() as { n: number };
+    db.close();
+    return { wallMs, jobMs: r.ms, stored: r.n, once: dup.n === 0, cpu };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await d.stop();
   }
 }
 
-console.log(`workdir under ${tmpdir()} (TMPDIR); ${JOBS} jobs of \`true\` each way; the load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`work directory under ${BASE} (WAYFINDER_BENCH_DIR, default the current directory); ${JOBS} jobs of \`true\` each way; the load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 let worst = 0;
 for (const p of PARALLEL) {
   // The baseline runs the same commands as many at a time as the daemon may.
