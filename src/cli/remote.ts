@@ -8,7 +8,8 @@ import { formatEvent } from '../daemon/manager.js';
 import type { SubmitOptions } from '../daemon/submissions.js';
 import { loadExperiment } from '../spec/index.js';
 import type { ExperimentRow } from '../store/store.js';
-import { UsageError, positiveInt } from './errors.js';
+import { UsageError } from './errors.js';
+import { explorationFlags } from './exploration-flags.js';
 import { fmtDuration, fmtNum, table } from './format.js';
 import { Progress } from './progress.js';
 import { renderResults } from './results.js';
@@ -38,13 +39,7 @@ export async function submitCommand(file: string, o: SubmitCliOptions): Promise<
   // Checked here first: a bad file is reported with its location before anything is sent.
   const exp = loadExperiment(file);
   const options: SubmitOptions = {};
-  if (o.budget !== undefined) options.budget = positiveInt(o.budget, '--budget');
-  if (o.parallel !== undefined) options.parallel = positiveInt(o.parallel, '--parallel');
-  if (o.seed !== undefined) options.seed = positiveInt(o.seed, '--seed', 0);
-  if (o.strategy !== undefined) {
-    if (!['grid', 'random', 'bayesian'].includes(o.strategy)) throw new UsageError(`--strategy: unknown strategy "${o.strategy}" (grid, random or bayesian)`);
-    options.strategy = o.strategy;
-  }
+  Object.assign(options, explorationFlags(o));
   if (o.priority !== undefined) {
     if (!/^-?\d+$/.test(o.priority.trim())) throw new UsageError(`--priority: expected a whole number, got "${o.priority}"`);
     options.priority = Number(o.priority);

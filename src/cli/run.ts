@@ -5,13 +5,15 @@ import { loadExperiment } from '../spec/index.js';
 import { Study } from '../study/study.js';
 import { hostFacts } from '../study/host-facts.js';
 import { summarizeStudy, type StudySummary } from '../study/summary.js';
-import type { Experiment, StrategyName } from '../types.js';
+import { withExploration } from '../spec/exploration.js';
+import type { Experiment } from '../types.js';
 import { parseCpuList } from '../util/cpulist.js';
 import { fmtConfig, fmtNum } from './format.js';
 import { trapInterrupts } from './interrupt.js';
 import { closeForExperiment, openForExperiment } from './open-workspace.js';
 import { Progress } from './progress.js';
-import { UsageError, positiveInt } from './errors.js';
+import { UsageError } from './errors.js';
+import { explorationFlags } from './exploration-flags.js';
 
 export interface RunOptions {
   workdir: string;
@@ -26,20 +28,8 @@ export interface RunOptions {
   dockerSocket?: string;
 }
 
-export function applyOverrides(exp: Experiment, o: RunOptions): Experiment {
-  const x = { ...exp.exploration };
-  if (o.budget !== undefined) x.budget = positiveInt(o.budget, '--budget');
-  if (o.parallel !== undefined) x.parallel = positiveInt(o.parallel, '--parallel');
-  if (o.seed !== undefined) x.seed = positiveInt(o.seed, '--seed', 0);
-  if (o.strategy !== undefined) {
-    if (!['grid', 'random', 'bayesian'].includes(o.strategy)) throw new UsageError(`--strategy: unknown strategy "${o.strategy}" (grid, random or bayesian)`);
-    x.strategy = o.strategy as StrategyName;
-  }
-  return { ...exp, exploration: x };
-}
-
 export async function runCommand(file: string, o: RunOptions): Promise<number> {
-  const exp = applyOverrides(loadExperiment(file), o);
+  const exp = withExploration(loadExperiment(file), explorationFlags(o));
   const cpus = o.cpus !== undefined ? parseCpus(o.cpus) : undefined;
   const { ws, tuning } = await openForExperiment(exp, {
     workdir: o.workdir,

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { Space } from '../generator/index.js';
 import { buildQueueName, eventsChannel, testQueueName, workerQueueName, type JobStarted } from '../queue/queues.js';
 import { experimentDir } from '../runners/paths.js';
+import { withExploration } from '../spec/exploration.js';
 import { parseExperiment } from '../spec/index.js';
 import type { ConfigRow } from '../store/store.js';
 import { experimentId } from '../study/identity.js';
@@ -16,7 +17,6 @@ import { Study } from '../study/study.js';
 import { better, summarizeStudy, type StudySummary } from '../study/summary.js';
 import type { Workspace } from '../study/workspace.js';
 import type { Experiment, Objective } from '../types.js';
-import { applyOverrides } from '../cli/run.js';
 import { Submissions, type Submission, type SubmissionState, type SubmitOptions } from './submissions.js';
 
 export type EventType =
@@ -178,13 +178,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   }
 
   private experimentOf(text: string, file: string, o: SubmitOptions): Experiment {
-    const exp = applyOverrides(parseExperiment(text, file), {
-      workdir: '',
-      ...(o.budget !== undefined ? { budget: String(o.budget) } : {}),
-      ...(o.parallel !== undefined ? { parallel: String(o.parallel) } : {}),
-      ...(o.seed !== undefined ? { seed: String(o.seed) } : {}),
-      ...(o.strategy !== undefined ? { strategy: o.strategy } : {}),
-    });
+    const exp = withExploration(parseExperiment(text, file), o);
     return o.pool ? { ...exp, pool: o.pool } : exp;
   }
 

@@ -1,15 +1,13 @@
 // The daemon's queue of experiments, in the results database: what was submitted (the text, where
 // it came from, the options), in which order, and how far it got. A restarted daemon reads it back.
 
+import type { ExplorationOverrides } from '../spec/exploration.js';
 import type { Store } from '../store/store.js';
 
 export type SubmissionState = 'queued' | 'running' | 'done' | 'cancelled' | 'failed';
 
-export interface SubmitOptions {
-  budget?: number;
-  parallel?: number;
-  strategy?: string;
-  seed?: number;
+/** What a submission may set beside its file: the exploration's settings, its place in line and its pool. */
+export interface SubmitOptions extends ExplorationOverrides {
   /** Higher runs first; equal priorities run in submission order. */
   priority?: number;
   /** The pool of hosts it runs on (overrides the file's `pool`). */
