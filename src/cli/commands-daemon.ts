@@ -42,6 +42,7 @@ export function registerDaemonCommands(program: Command, setStatus: (code: numbe
     .option('-w, --workdir <dir>', "this worker's work directory: build artifacts, job outputs, logs", '.wayfinder-worker')
     .option('--name <host>', 'the host name results record (default: the hostname)')
     .option('--grace <seconds>', 'on SIGTERM, how long running jobs may take to finish before they are ended and requeued', '30')
+    .option('--lost-after <seconds>', 'silent this long (stopped and not restarted), this worker counts as lost: what it built is built again on another host of its pool', '60')
     .addHelpText('after', '\nThe experiments in the queue run their build and test commands on this host as the current user.\n')
     .action(async (opts) => setStatus(await (await daemon()).workerCommand(opts)));
 

@@ -25,6 +25,7 @@ export interface WorkerCliOptions {
   cpus?: string;
   name?: string;
   grace: string;
+  lostAfter: string;
 }
 
 function parseCpus(text: string | undefined): number[] | undefined {
@@ -91,6 +92,7 @@ export async function daemonCommand(o: DaemonCliOptions, version: string): Promi
 export async function workerCommand(o: WorkerCliOptions): Promise<number> {
   if (!o.redis) throw new UsageError('--redis: a worker needs the URL of the daemon\'s Redis (redis://host:port/db or unix:///path/redis.sock)');
   const grace = positiveInt(o.grace, '--grace', 0) * 1000;
+  const lostAfterMs = positiveInt(o.lostAfter, '--lost-after') * 1000;
   checkPool(o.pool);
   const cpus = parseCpus(o.cpus);
   const ws = await Workspace.open({
@@ -99,6 +101,7 @@ export async function workerCommand(o: WorkerCliOptions): Promise<number> {
     ...(o.pool ? { pool: o.pool } : {}),
     ...(cpus ? { cpus } : {}),
     ...(o.name ? { host: o.name } : {}),
+    lostAfterMs,
   });
   const w = ws.worker;
   if (!w) throw new Error('worker did not start');

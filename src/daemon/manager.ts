@@ -26,6 +26,7 @@ export type EventType =
   | 'job-finished'
   | 'job-failed'
   | 'config-finished'
+  | 'build-lost'
   | 'best';
 
 export interface DaemonEvent {
@@ -237,6 +238,10 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
         metrics: r.metrics, host: r.placement.host, durationMs: r.durationMs,
       }),
     );
+    study.on('build-lost', (l) => {
+      this.emitEvent(id, 'build-lost', l);
+      this.ws.log.warn({ experiment: id, ...l }, 'build lost with its worker; building again');
+    });
     study.on('config-finished', (r) => {
       this.emitEvent(id, 'config-finished', { row: r });
       this.noteBest(id, exp, r, true);
@@ -310,6 +315,8 @@ export function formatEvent(e: DaemonEvent): string {
       const r = d.row as ConfigRow;
       return `${t} finished ${cfg(r.configId)} ${r.status}${r.objective !== undefined ? ` objective=${r.objective}` : ''}${r.error ? `: ${r.error.slice(0, 300)}` : ''}`;
     }
+    case 'build-lost':
+      return `${t} build ${cfg(d.buildId)} lost with worker ${String(d.worker)}: building again for ${(d.configIds as string[] | undefined)?.length ?? 0} configuration(s)`;
     case 'best':
       return `${t} best so far ${cfg(d.configId)}: ${String(d.metric)} = ${String(d.objective)}`;
   }

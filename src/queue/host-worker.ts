@@ -30,6 +30,11 @@ export interface HostWorkerOptions {
   /** Milliseconds a job's lock lasts without renewal; a killed worker's jobs return to the queue after it. */
   lockDuration?: number;
   stalledInterval?: number;
+  /**
+   * Milliseconds without a sign of life after which this worker counts as lost: the configurations
+   * it built are built again elsewhere (their tests need the artifacts only it had).
+   */
+  lostAfterMs?: number;
   /** Where cgroups and resctrl live (default: the kernel's, or WAYFINDER_CGROUP_ROOT / WAYFINDER_RESCTRL_ROOT). */
   isolation?: Omit<JobIsolationOptions, 'workdir'>;
   /** The Docker engine's socket for jobs with an image (default: DOCKER_HOST, then /var/run/docker.sock). */
@@ -52,6 +57,7 @@ export class HostWorker {
   /** Past durations of each job, so the scheduler can start the longest first. */
   private readonly durations = new DurationHistory();
   private stopping = false;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: HostWorkerOptions) {
     this.host = opts.host ?? hostname();
@@ -68,6 +74,11 @@ export class HostWorker {
 
   /** End what a killed predecessor left running, then start taking jobs. */
   async start(): Promise<void> {
+    const lostAfter = this.opts.lostAfterMs ?? 60_000;
+    const beat = (): Promise<void> => this.opts.queues.markAlive(this.id, lostAfter).catch(() => undefined);
+    await beat();
+    this.heartbeat = setInterval(() => void beat(), Math.max(100, Math.floor(lostAfter / 4)));
+    this.heartbeat.unref();
     this.registry.reap();
     reapNetns(netnsPrefix(this.opts.workdir));
     // Stale cgroups and resctrl groups go before the first job is placed (which awaits this; a failure surfaces there).
@@ -199,6 +210,8 @@ export class HostWorker {
   async close(force = false): Promise<void> {
     if (force) this.aborter.abort();
     this.stopping = true;
+    // Not deleted: a worker restarted within its lifetime keeps its artifacts in use.
+    clearInterval(this.heartbeat);
     this.opts.dispatcher.cancelWaiting(new StoppingError('worker stopping'));
     await Promise.all(this.workers.map((w) => w.close(force)));
     await this.isolation.close();

@@ -27,6 +27,9 @@ export const testQueueName = (pool: string): string => `test.${safe(pool)}`;
 export const workerQueueName = (workerId: string): string => `test@${safe(workerId)}`;
 export const resultsQueueName = (experimentId: string): string => `results.${safe(experimentId)}`;
 
+/** A worker's sign of life: a key that expires unless the worker renews it. */
+export const aliveKey = (prefix: string, workerId: string): string => `${prefix}:alive:${safe(workerId)}`;
+
 /** Channel on which workers announce the jobs they start (live events; not needed for correctness). */
 export const eventsChannel = (prefix: string): string => `${prefix}:events`;
 
@@ -98,6 +101,26 @@ export class WorkQueues {
     return (await this.client.exists(`${this.config.prefix}:${resultsQueueName(experimentId)}:${id}`)) === 1;
   }
 
+  /** Say that a worker is alive for the next `ttlMs` milliseconds. */
+  async markAlive(workerId: string, ttlMs: number): Promise<void> {
+    await this.client.set(aliveKey(this.config.prefix, workerId), String(Date.now()), 'PX', ttlMs);
+  }
+
+  async isAlive(workerId: string): Promise<boolean> {
+    return (await this.client.exists(aliveKey(this.config.prefix, workerId))) === 1;
+  }
+
+  /**
+   * Take a job out of a queue whatever its state, unless a live worker holds it: returns false
+   * only for a job that is active and still locked.
+   */
+  async removeJob(queueName: string, jobId: string): Promise<boolean> {
+    const q = this.queue(queueName);
+    const state = await q.getJobState(jobId);
+    if (state === 'unknown') return true;
+    return (await q.remove(jobId)) === 1;
+  }
+
   /** Announce a started job; losing an announcement loses only a line of a live view. */
   announce(e: JobStarted): void {
     this.client.publish(eventsChannel(this.config.prefix), JSON.stringify(e)).catch(() => undefined);
@@ -141,6 +164,10 @@ export function runResultId(r: { experimentId: string; configId: string; test: s
   return `r.${r.experimentId}.${r.configId}.${r.test}.${r.iteration}`;
 }
 
+export function buildResultId(experimentId: string, buildId: string): string {
+  return `rb.${experimentId}.${buildId}`;
+}
+
 export function resultJobId(msg: ResultMessage): string {
-  return msg.kind === 'build' ? `rb.${msg.experimentId}.${msg.buildId}` : runResultId(msg);
+  return msg.kind === 'build' ? buildResultId(msg.experimentId, msg.buildId) : runResultId(msg);
 }

@@ -240,6 +240,11 @@ export class Store {
       );
   }
 
+  /** Forget a build whose artifacts are gone with the host that had them: the next result for it counts. */
+  forgetBuild(experimentId: string, buildId: string): void {
+    this.sql('DELETE FROM builds WHERE experiment_id = ? AND build_id = ?').run(experimentId, buildId);
+  }
+
   /** Store a build's result; only the first result for a build counts. */
   recordBuild(r: BuildResult): boolean {
     const info = this.sql(

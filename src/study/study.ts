@@ -9,7 +9,7 @@ import { buildChecksum, configChecksum, defaultConfig, paramEnv, Space } from '.
 import { createStrategy, ListStrategy, type Strategy } from '../strategies/index.js';
 import type { ConfigRow, Store } from '../store/store.js';
 import { releaseLocks } from '../queue/locks.js';
-import { resultsQueueName, type WorkQueues } from '../queue/queues.js';
+import { buildJobId, buildQueueName, buildResultId, resultsQueueName, testJobId, workerQueueName, type WorkQueues } from '../queue/queues.js';
 import type { BuildResult, ResultMessage, RunResult } from '../runners/work.js';
 import type { Config, Experiment, Observation } from '../types.js';
 import { aggregateRuns } from './aggregate.js';
@@ -31,8 +31,13 @@ export interface StudyEvents {
   'config-finished': [ConfigRow];
   'build-finished': [BuildResult];
   'run-finished': [RunResult];
+  /** A build's worker is gone with its artifacts: its configurations are built again elsewhere. */
+  'build-lost': [{ buildId: string; worker: string; configIds: string[] }];
   'done': [];
 }
+
+/** How often the workers holding in-flight configurations' builds are checked for signs of life. */
+const LOST_CHECK_MS = 5_000;
 
 export class Study extends EventEmitter<StudyEvents> {
   readonly id: string;
@@ -48,6 +53,8 @@ export class Study extends EventEmitter<StudyEvents> {
   private filling = false;
   /** How many of the strategy's seen configurations are in the store (-1: not known yet). */
   private seenSaved = -1;
+  private lostCheck: NodeJS.Timeout | undefined;
+  private checkingLost = false;
   private refill = false;
 
   constructor(
@@ -111,8 +118,16 @@ export class Study extends EventEmitter<StudyEvents> {
       concurrency: this.exp.exploration.parallel,
     });
     this.resultsWorker.on('error', (e) => this.failedWith?.(e));
+    if (this.exp.build) {
+      this.lostCheck = setInterval(() => void this.rebuildLost().catch((e: unknown) => this.failedWith?.(e instanceof Error ? e : new Error(String(e)))), LOST_CHECK_MS);
+      this.lostCheck.unref();
+    }
     await this.fill();
-    await done;
+    try {
+      await done;
+    } finally {
+      clearInterval(this.lostCheck);
+    }
     await this.resultsWorker.close();
     this.store.setExperimentState(this.id, this.cancelled ? 'cancelled' : 'done');
     this.emit('done');
@@ -126,7 +141,53 @@ export class Study extends EventEmitter<StudyEvents> {
 
   /** Stop taking results without changing the experiment's state (the daemon shuts down; a restart resumes). */
   async detach(): Promise<void> {
+    clearInterval(this.lostCheck);
     await this.resultsWorker?.close();
+  }
+
+  /**
+   * A configuration's tests run only on the worker that built it. When that worker has shown no
+   * sign of life for its lifetime (lost, not restarted), the tests it held are taken back, the
+   * build is forgotten, and the configuration is built again on a live worker of the pool. Runs
+   * measured already stay; one measured again is stored once (the first result counts).
+   */
+  private async rebuildLost(): Promise<void> {
+    if (this.checkingLost) return;
+    this.checkingLost = true;
+    try {
+      const byBuild = new Map<string, { worker: string; rows: ConfigRow[] }>();
+      for (const row of this.inFlight()) {
+        const b = this.store.getBuild(this.id, row.buildId);
+        if (b?.status !== 'ok' || !b.worker) continue;
+        const entry = byBuild.get(row.buildId) ?? { worker: b.worker, rows: [] };
+        entry.rows.push(row);
+        byBuild.set(row.buildId, entry);
+      }
+      const alive = new Map<string, boolean>();
+      for (const [buildId, { worker, rows }] of byBuild) {
+        if (!alive.has(worker)) alive.set(worker, await this.queues.isAlive(worker));
+        if (alive.get(worker) || this.cancelled) continue;
+        await this.rebuild(buildId, worker, rows);
+      }
+    } finally {
+      this.checkingLost = false;
+    }
+  }
+
+  private async rebuild(buildId: string, worker: string, rows: ConfigRow[]): Promise<void> {
+    const q = this.queues;
+    const own = workerQueueName(worker);
+    // The lost worker's jobs are held by no one now: their locks go, then the jobs.
+    await releaseLocks(q.client, q.config.prefix, [own], 'all');
+    for (const row of rows) {
+      for (const t of this.exp.tests) if (!(await q.removeJob(own, testJobId(this.id, row.configId, t.name)))) return;
+    }
+    // The earlier build's job and result keep their ids for a week; a new build needs them gone.
+    if (!(await q.removeJob(resultsQueueName(this.id), buildResultId(this.id, buildId)))) return;
+    if (!(await q.removeJob(buildQueueName(this.exp.pool), buildJobId(this.id, buildId)))) return;
+    this.store.forgetBuild(this.id, buildId);
+    this.emit('build-lost', { buildId, worker, configIds: rows.map((r) => r.configId) });
+    for (const row of rows) await this.submit(row);
   }
 
   /** After cancel(): configurations whose queued work was taken back will get no results. */

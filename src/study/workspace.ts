@@ -32,6 +32,8 @@ export interface WorkspaceOptions {
   pool?: string;
   /** The name results record for this host (default: its hostname). */
   host?: string;
+  /** Milliseconds without a sign of life after which this host's worker counts as lost (default 60 s). */
+  lostAfterMs?: number;
 }
 
 export class WorkdirBusyError extends Error {}
@@ -76,6 +78,7 @@ export class Workspace {
           ...(opts.isolation ? { isolation: opts.isolation } : {}),
           ...(opts.pool ? { pool: opts.pool } : {}),
           ...(opts.host ? { host: opts.host } : {}),
+          ...(opts.lostAfterMs ? { lostAfterMs: opts.lostAfterMs } : {}),
         });
         await worker.start();
       }

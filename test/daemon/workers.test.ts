@@ -69,4 +69,61 @@ exploration: { parallel: 4 }
     const hosts = query<{ host: string }>(workdir, 'SELECT DISTINCT host FROM runs WHERE experiment_id = ?', slow.body.id);
     expect(hosts).toEqual([{ host: 'slow-1' }]);
   }, 240000);
+
+  it("a lost worker's configurations are built again on a live host of the pool and measured there, each run once", async () => {
+    requireTool('redis-server');
+    const { dir, cleanup } = tempDir('wf-lost-');
+    cleanups.push(cleanup);
+    const workdir = join(dir, 'wd');
+    const d = await startDaemon(workdir, ['--no-worker']);
+    procs.push(d);
+    const redis = `unix://${join(workdir, 'redis', 'redis.sock')}`;
+    const lost = await startWorker(['--redis', redis, '--workdir', join(dir, 'lost-1'), '--pool', 'p', '--name', 'lost-1', '--lost-after', '1']);
+    procs.push(lost);
+    // Tests wait for a file, so that none finishes on the host that will be lost.
+    const file = writeFile(
+      dir,
+      'lost.yaml',
+      `
+name: lost
+pool: p
+params:
+  - { name: X, type: integer, only: [5], default: 5, when: build }
+  - { name: Y, type: integer, only: [1, 2, 3], default: 1, when: test }
+build:
+  run: 'echo "$X" > "$WAYFINDER_OUTPUT_DIR/built"'
+test:
+  run: 'while [ ! -e "$WAYFINDER_EXPERIMENT_DIR/go" ]; do sleep 0.05; done; echo "v=$(( $(cat "$WAYFINDER_BUILD_DIR/built") * Y ))"'
+  iterations: 2
+metrics:
+  - { name: v, parser: regex, pattern: 'v=(\\d+)' }
+objective: { metric: v, direction: maximize }
+exploration: { parallel: 3 }
+`,
+    );
+    const sub = await api<{ id: string }>(d.url, '/experiments', submitBody(readFileSync(file, 'utf8'), file));
+    const builtBy = async (host: string): Promise<void> => {
+      for (let i = 0; i < 600; i++) {
+        if (query<{ host: string }>(workdir, "SELECT host FROM builds WHERE status = 'ok'").some((b) => b.host === host)) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no build by ${host}`);
+    };
+    await builtBy('lost-1');
+    await lost.kill('SIGKILL');
+    procs.push(await startWorker(['--redis', redis, '--workdir', join(dir, 'live-1'), '--pool', 'p', '--name', 'live-1']));
+    await builtBy('live-1');
+    writeFile(dir, 'go', '');
+    await waitState(d.url, sub.body.id, ['done'], 60_000);
+
+    expect(query(workdir, 'SELECT host FROM builds')).toEqual([{ host: 'live-1' }]);
+    const runs = query<{ config_id: string; iteration: number; host: string }>(workdir, 'SELECT config_id, iteration, host FROM runs');
+    expect(runs).toHaveLength(6);
+    expect(new Set(runs.map((r) => `${r.config_id}/${r.iteration}`)).size).toBe(6);
+    expect(new Set(runs.map((r) => r.host))).toEqual(new Set(['live-1']));
+    const st = await api<{ summary: { best: { objective: number } } }>(d.url, `/experiments/${sub.body.id}`);
+    expect(st.body.summary.best.objective).toBe(15);
+    const logs = await api(d.url, `/experiments/${sub.body.id}/logs`);
+    expect(logs.text).toMatch(/build [0-9a-f]{8} lost with worker lost-1\.[0-9a-f]{8}: building again for 3 configuration\(s\)/);
+  }, 120000);
 });
