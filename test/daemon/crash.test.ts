@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireTool, tempDir, waitFor, writeFile } from '../helpers.js';
-import { api, query, startDaemon, startWorker, submitBody, waitState, type Proc } from './helpers.js';
+import { api, query, startDaemon, startQueueDaemon, startWorker, submitBody, waitState, type Proc } from './helpers.js';
 
 const procs: Proc[] = [];
 const cleanups: (() => void)[] = [];
@@ -98,11 +98,9 @@ describe('crash safety', () => {
     requireTool('redis-server');
     const { dir, cleanup } = tempDir('wf-crash-');
     cleanups.push(cleanup);
-    const workdir = join(dir, 'wd');
     const { file, log } = experiment(dir, 'killw', '0.25');
-    const d = await startDaemon(workdir, ['--no-worker']);
+    const { daemon: d, workdir, redis } = await startQueueDaemon(dir);
     procs.push(d);
-    const redis = `unix://${join(workdir, 'redis', 'redis.sock')}`;
     const workerArgs = ['--redis', redis, '--workdir', join(dir, 'worker'), '--name', 'bench-host-1'];
     let w = await startWorker(workerArgs);
     procs.push(w);
@@ -126,10 +124,8 @@ describe('crash safety', () => {
     requireTool('redis-server');
     const { dir, cleanup } = tempDir('wf-crash-');
     cleanups.push(cleanup);
-    const workdir = join(dir, 'wd');
-    const d = await startDaemon(workdir, ['--no-worker']);
+    const { daemon: d, workdir, redis } = await startQueueDaemon(dir);
     procs.push(d);
-    const redis = `unix://${join(workdir, 'redis', 'redis.sock')}`;
     const { file, log, starts } = experiment(dir, 'term', '2');
 
     // Grace longer than the job: the running jobs finish and are stored, the worker exits 0.

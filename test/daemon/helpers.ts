@@ -46,6 +46,13 @@ export async function startDaemon(workdir: string, extra: string[] = []): Promis
   }
 }
 
+/** A daemon in `dir`/wd that runs no jobs itself (only `wayfinder worker`s do), and its Redis's URL for them. */
+export async function startQueueDaemon(dir: string): Promise<{ daemon: Proc & { url: string }; workdir: string; redis: string }> {
+  const workdir = join(dir, 'wd');
+  const daemon = await startDaemon(workdir, ['--no-worker']);
+  return { daemon, workdir, redis: `unix://${join(workdir, 'redis', 'redis.sock')}` };
+}
+
 /** `wayfinder worker`; resolves once it takes jobs. */
 export async function startWorker(args: string[]): Promise<Proc> {
   const p = start(['worker', ...args]);

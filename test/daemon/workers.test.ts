@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireTool, tempDir, writeFile } from '../helpers.js';
-import { api, query, startDaemon, startWorker, submitBody, waitState, type Proc } from './helpers.js';
+import { api, query, startQueueDaemon, startWorker, submitBody, waitState, type Proc } from './helpers.js';
 
 const procs: Proc[] = [];
 const cleanups: (() => void)[] = [];
@@ -16,10 +16,8 @@ describe('workers on several hosts', () => {
     requireTool('redis-server');
     const { dir, cleanup } = tempDir('wf-workers-');
     cleanups.push(cleanup);
-    const workdir = join(dir, 'wd');
-    const d = await startDaemon(workdir, ['--no-worker']);
+    const { daemon: d, workdir, redis } = await startQueueDaemon(dir);
     procs.push(d);
-    const redis = `unix://${join(workdir, 'redis', 'redis.sock')}`;
     // Two hosts of pool "fast", one of pool "slow", each with its own work directory (its own artifacts).
     for (const [name, pool] of [['fast-1', 'fast'], ['fast-2', 'fast'], ['slow-1', 'slow']] as const) {
       procs.push(await startWorker(['--redis', redis, '--workdir', join(dir, name), '--pool', pool, '--name', name]));
@@ -74,10 +72,8 @@ exploration: { parallel: 4 }
     requireTool('redis-server');
     const { dir, cleanup } = tempDir('wf-lost-');
     cleanups.push(cleanup);
-    const workdir = join(dir, 'wd');
-    const d = await startDaemon(workdir, ['--no-worker']);
+    const { daemon: d, workdir, redis } = await startQueueDaemon(dir);
     procs.push(d);
-    const redis = `unix://${join(workdir, 'redis', 'redis.sock')}`;
     const lost = await startWorker(['--redis', redis, '--workdir', join(dir, 'lost-1'), '--pool', 'p', '--name', 'lost-1', '--lost-after', '1']);
     procs.push(lost);
     // Tests wait for a file, so that none finishes on the host that will be lost.
