@@ -197,8 +197,9 @@ export class HostWorker {
     const queues = this.opts.queues;
     await this.placed(job.id as string, w.job, w.experimentId, (placement, wrap) =>
       executeTest(w, this.execContext(placement, wrap), this.allCpus(), {
-        // Only a job delivered before (its worker was killed or stopped) can have results sent already.
-        done: async (iteration) => job.attemptsStarted > 1 && (await queues.hasResult(w.experimentId, runResultId({ ...w, test: w.job.name, iteration }))),
+        // Only a job delivered before (its worker was killed or stopped), or taken back from a lost
+        // worker, can have results sent already.
+        done: async (iteration) => (job.attemptsStarted > 1 || w.resumed === true) && (await queues.hasResult(w.experimentId, runResultId({ ...w, test: w.job.name, iteration }))),
         emit: (r) => queues.addResult(r),
       }),
     );

@@ -29,6 +29,8 @@ export interface TestWork {
   env: Record<string, string>;
   metrics: MetricSpec[];
   experimentDir: string;
+  /** Some iterations may have been measured already (by a worker since lost): skip those. */
+  resumed?: boolean;
 }
 
 export type Work = BuildWork | TestWork;

@@ -54,6 +54,8 @@ export class Study extends EventEmitter<StudyEvents> {
   /** How many of the strategy's seen configurations are in the store (-1: not known yet). */
   private seenSaved = -1;
   private lostCheck: NodeJS.Timeout | undefined;
+  /** Configurations taken back from a lost worker: their tests skip the iterations it measured. */
+  private readonly resumed = new Set<string>();
   private checkingLost = false;
   private refill = false;
 
@@ -148,8 +150,8 @@ export class Study extends EventEmitter<StudyEvents> {
   /**
    * A configuration's tests run only on the worker that built it. When that worker has shown no
    * sign of life for its lifetime (lost, not restarted), the tests it held are taken back, the
-   * build is forgotten, and the configuration is built again on a live worker of the pool. Runs
-   * measured already stay; one measured again is stored once (the first result counts).
+   * build is forgotten, and the configuration is built again on a live worker of the pool, whose
+   * tests skip the iterations measured already.
    */
   private async rebuildLost(): Promise<void> {
     if (this.checkingLost) return;
@@ -187,7 +189,10 @@ export class Study extends EventEmitter<StudyEvents> {
     if (!(await q.removeJob(buildQueueName(this.exp.pool), buildJobId(this.id, buildId)))) return;
     this.store.forgetBuild(this.id, buildId);
     this.emit('build-lost', { buildId, worker, configIds: rows.map((r) => r.configId) });
-    for (const row of rows) await this.submit(row);
+    for (const row of rows) {
+      this.resumed.add(row.configId);
+      await this.submit(row);
+    }
   }
 
   /** After cancel(): configurations whose queued work was taken back will get no results. */
@@ -361,6 +366,7 @@ export class Study extends EventEmitter<StudyEvents> {
         env,
         metrics: this.exp.metrics,
         experimentDir: this.exp.dir,
+        ...(this.resumed.has(row.configId) ? { resumed: true } : {}),
       }, route);
     }
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { requireTool, tempDir, writeFile } from '../helpers.js';
+import { requireTool, tempDir, waitFor, writeFile } from '../helpers.js';
 import { api, query, startQueueDaemon, startWorker, submitBody, waitState, type Proc } from './helpers.js';
 
 const procs: Proc[] = [];
@@ -68,7 +68,7 @@ exploration: { parallel: 4 }
     expect(hosts).toEqual([{ host: 'slow-1' }]);
   }, 240000);
 
-  it("a lost worker's configurations are built again on a live host of the pool and measured there, each run once", async () => {
+  it("a lost worker's configurations are built again on a live host of the pool, which measures only what the lost one had not", async () => {
     requireTool('redis-server');
     const { dir, cleanup } = tempDir('wf-lost-');
     cleanups.push(cleanup);
@@ -76,7 +76,8 @@ exploration: { parallel: 4 }
     procs.push(d);
     const lost = await startWorker(['--redis', redis, '--workdir', join(dir, 'lost-1'), '--pool', 'p', '--name', 'lost-1', '--lost-after', '1']);
     procs.push(lost);
-    // Tests wait for a file, so that none finishes on the host that will be lost.
+    // A test's first iteration runs at once, later ones wait for a file: the host that will be lost
+    // measures some first iterations and nothing else. Every finished run leaves a line in ran.log.
     const file = writeFile(
       dir,
       'lost.yaml',
@@ -89,7 +90,10 @@ params:
 build:
   run: 'echo "$X" > "$WAYFINDER_OUTPUT_DIR/built"'
 test:
-  run: 'while [ ! -e "$WAYFINDER_EXPERIMENT_DIR/go" ]; do sleep 0.05; done; echo "v=$(( $(cat "$WAYFINDER_BUILD_DIR/built") * Y ))"'
+  run: |
+    while [ "$WAYFINDER_ITERATION" != 0 ] && [ ! -e "$WAYFINDER_EXPERIMENT_DIR/go" ]; do sleep 0.05; done
+    echo "$WAYFINDER_CONFIG_ID $WAYFINDER_ITERATION" >> "$WAYFINDER_EXPERIMENT_DIR/ran.log"
+    echo "v=$(( $(cat "$WAYFINDER_BUILD_DIR/built") * Y ))"
   iterations: 2
 metrics:
   - { name: v, parser: regex, pattern: 'v=(\\d+)' }
@@ -98,14 +102,10 @@ exploration: { parallel: 3 }
 `,
     );
     const sub = await api<{ id: string }>(d.url, '/experiments', submitBody(readFileSync(file, 'utf8'), file));
-    const builtBy = async (host: string): Promise<void> => {
-      for (let i = 0; i < 600; i++) {
-        if (query<{ host: string }>(workdir, "SELECT host FROM builds WHERE status = 'ok'").some((b) => b.host === host)) return;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`no build by ${host}`);
-    };
+    const builtBy = (host: string): Promise<void> =>
+      waitFor(() => query<{ host: string }>(workdir, "SELECT host FROM builds WHERE status = 'ok'").some((b) => b.host === host), 30_000, `a build by ${host}`);
     await builtBy('lost-1');
+    await waitFor(() => query(workdir, "SELECT 1 FROM runs WHERE host = 'lost-1'").length > 0, 30_000, 'a run measured by lost-1');
     await lost.kill('SIGKILL');
     procs.push(await startWorker(['--redis', redis, '--workdir', join(dir, 'live-1'), '--pool', 'p', '--name', 'live-1']));
     await builtBy('live-1');
@@ -116,7 +116,12 @@ exploration: { parallel: 3 }
     const runs = query<{ config_id: string; iteration: number; host: string }>(workdir, 'SELECT config_id, iteration, host FROM runs');
     expect(runs).toHaveLength(6);
     expect(new Set(runs.map((r) => `${r.config_id}/${r.iteration}`)).size).toBe(6);
-    expect(new Set(runs.map((r) => r.host))).toEqual(new Set(['live-1']));
+    // What lost-1 measured stays, and was not measured again: six runs in all.
+    const byLost = runs.filter((r) => r.host === 'lost-1');
+    expect(byLost.length).toBeGreaterThan(0);
+    for (const r of byLost) expect(r.iteration).toBe(0);
+    expect(runs.filter((r) => r.host !== 'lost-1').every((r) => r.host === 'live-1')).toBe(true);
+    expect(readFileSync(join(dir, 'ran.log'), 'utf8').trim().split('\n').sort()).toEqual(runs.map((r) => `${r.config_id} ${r.iteration}`).sort());
     const st = await api<{ summary: { best: { objective: number } } }>(d.url, `/experiments/${sub.body.id}`);
     expect(st.body.summary.best.objective).toBe(15);
     const logs = await api(d.url, `/experiments/${sub.body.id}/logs`);
