@@ -354,12 +354,6 @@ export class Store {
     }
   }
 
-  /**
-   * Make every lazy transaction committed so far durable: one fdatasync of the write-ahead log, on
-   * a worker thread, shared by every caller that arrives while it runs (group commit). The event
-   * loop goes on meanwhile, so a result can be acted on before the disk has it, and acknowledged
-   * after. The log holds every commit not yet checkpointed; a checkpoint syncs what it moves.
-   */
   /** fdatasync the write-ahead log on the thread pool (any descriptor flushes its data); no log yet, nothing to flush. */
   private syncWal(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -376,6 +370,12 @@ export class Store {
     });
   }
 
+  /**
+   * Make every lazy transaction committed so far durable: one fdatasync of the write-ahead log, on
+   * a worker thread, shared by every caller that arrives while it runs (group commit). The event
+   * loop goes on meanwhile, so a result can be acted on before the disk has it, and acknowledged
+   * after. The log holds every commit not yet checkpointed; a checkpoint syncs what it moves.
+   */
   async flush(): Promise<void> {
     const want = this.lazyCommits;
     while (this.flushedUpTo < want) {
@@ -393,7 +393,6 @@ export class Store {
     }
   }
 }
-
 
 function experimentFromRow(r: Record<string, unknown>): ExperimentRow {
   return {
