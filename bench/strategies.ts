@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { simulate, type SearchFactory } from '../src/strategies/simulate.js';
 import { loadTable, summarizeTraces, type ReplayResult } from '../src/strategies/replay.js';
-import { createStrategy } from '../src/strategies/strategy.js';
+import { createStrategy } from '../src/strategies/registry.js';
 import { configKey } from '../src/strategies/encoding.js';
 import type { StrategyName } from '../src/types.js';
 import { Rng } from '../src/util/random.js';

@@ -1,8 +1,9 @@
 // Errors a person caused (bad file, bad flag) end with a located message and status 2; never a stack.
 
+import { UsageError } from '../errors.js';
 import { InputError } from '../types.js';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export function positiveInt(text: string, flag: string, min = 1): number {
   const n = Number(text);

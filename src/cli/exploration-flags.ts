@@ -1,7 +1,7 @@
 // --budget, --parallel, --seed and --strategy, as `run` and `submit` take them.
 
 import type { ExplorationOverrides } from '../spec/exploration.js';
-import { STRATEGY_NAMES } from '../strategies/strategy.js';
+import { STRATEGY_NAMES } from '../strategies/registry.js';
 import type { StrategyName } from '../types.js';
 import { UsageError, positiveInt } from './errors.js';
 

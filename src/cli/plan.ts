@@ -2,7 +2,7 @@
 
 import { describeDomain, loadExperiment } from '../spec/index.js';
 import { domainSize, planExperiment } from '../generator/index.js';
-import { fmtConfig, table } from './format.js';
+import { fmtConfig, table } from '../util/format.js';
 
 export function planCommand(file: string, o: { json?: boolean; show?: string }): number {
   const exp = loadExperiment(file);

@@ -4,7 +4,7 @@
 import type { ConfigRow } from '../store/store.js';
 import type { Objective } from '../types.js';
 import { better } from '../study/summary.js';
-import { fmtDuration, fmtNum } from './format.js';
+import { fmtDuration, fmtNum } from '../util/format.js';
 
 export class Progress {
   private done = 0;

@@ -3,7 +3,7 @@
 // 3 inconclusive (or 0/1 with --inconclusive pass|fail).
 
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { loadExperiment } from '../spec/index.js';
 import { Store } from '../store/store.js';
 import { experimentId } from '../study/identity.js';
@@ -17,12 +17,13 @@ import { comparedAnything, compareMeasurements, INCONCLUSIVE_POLICIES, type Inco
 import { renderText } from '../regress/terminal.js';
 import { summarize } from '../metrics/stats.js';
 import { UsageError, positiveInt } from './errors.js';
-import { fmtNum, table } from './format.js';
+import { fmtNum, table } from '../util/format.js';
 import { trapInterrupts } from './interrupt.js';
 import { closeForExperiment, openForExperiment } from './open-workspace.js';
 import { Progress } from './progress.js';
 import { parseCpus } from './run.js';
 import { hostname } from 'node:os';
+import { databasePath } from '../workdir.js';
 
 export interface RegressOptions {
   workdir: string;
@@ -76,7 +77,7 @@ function checkOutput(path: string | undefined, flag: string): void {
 }
 
 function withStore<T>(workdir: string, fn: (s: Store | undefined) => T): T {
-  const db = join(resolve(workdir), 'wayfinder.db');
+  const db = databasePath(resolve(workdir));
   if (!existsSync(db)) return fn(undefined);
   const store = new Store(db);
   try {

@@ -10,9 +10,9 @@ import { loadExperiment } from '../spec/index.js';
 import type { ExperimentRow } from '../store/store.js';
 import { UsageError } from './errors.js';
 import { explorationFlags } from './exploration-flags.js';
-import { fmtDuration, fmtNum, table } from './format.js';
+import { fmtDuration, fmtNum, table } from '../util/format.js';
 import { Progress } from './progress.js';
-import { renderResults } from './results.js';
+import { renderResults } from '../report/results-table.js';
 import { describeSummary } from './run.js';
 
 export interface ClientOptions {

@@ -3,7 +3,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { runReplay } from '../strategies/replay.js';
-import { STRATEGY_NAMES } from '../strategies/strategy.js';
+import { STRATEGY_NAMES } from '../strategies/registry.js';
 import type { StrategyName } from '../types.js';
 import { UsageError, positiveInt } from './errors.js';
 

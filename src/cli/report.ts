@@ -6,6 +6,7 @@ import { BrowserMissingError } from '../report/browser.js';
 import { renderReport, writeReport } from '../report/index.js';
 import { Store } from '../store/store.js';
 import { UsageError, positiveInt } from './errors.js';
+import { databasePath, reportsDir } from '../workdir.js';
 
 export interface ReportCommandOptions {
   workdir: string;
@@ -16,7 +17,7 @@ export interface ReportCommandOptions {
 }
 
 export async function reportCommand(ref: string | undefined, o: ReportCommandOptions): Promise<number> {
-  const dbPath = join(resolve(o.workdir), 'wayfinder.db');
+  const dbPath = databasePath(resolve(o.workdir));
   if (!existsSync(dbPath)) throw new UsageError(`no results in ${resolve(o.workdir)} (no wayfinder.db): run an experiment there first, or pass --workdir`);
   const top = o.top !== undefined ? positiveInt(o.top, '--top') : 5;
   const store = new Store(dbPath);
@@ -31,7 +32,7 @@ export async function reportCommand(ref: string | undefined, o: ReportCommandOpt
   } finally {
     store.close();
   }
-  const dir = resolve(o.out ?? join(o.workdir, 'reports', rendered.json.experiment.id));
+  const dir = resolve(o.out ?? reportsDir(o.workdir, rendered.json.experiment.id));
   let written;
   try {
     written = await writeReport(rendered, dir, { png: o.png !== false });

@@ -8,7 +8,7 @@ import { summarizeStudy, type StudySummary } from '../study/summary.js';
 import { withExploration } from '../spec/exploration.js';
 import type { Experiment } from '../types.js';
 import { parseCpuList } from '../util/cpulist.js';
-import { fmtConfig, fmtNum } from './format.js';
+import { fmtConfig, fmtNum } from '../util/format.js';
 import { trapInterrupts } from './interrupt.js';
 import { closeForExperiment, openForExperiment } from './open-workspace.js';
 import { Progress } from './progress.js';

@@ -3,12 +3,12 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
-import { UsageError } from '../cli/errors.js';
-import { renderResults, runsByConfig } from '../cli/results.js';
+import { UsageError } from '../errors.js';
+import { renderResults, runsByConfig } from '../report/results-table.js';
 import { esc } from '../report/chart.js';
 import { renderReport, type RenderedReport } from '../report/index.js';
 import type { ExperimentRow } from '../store/store.js';
-import { STRATEGY_NAMES } from '../strategies/strategy.js';
+import { STRATEGY_NAMES } from '../strategies/registry.js';
 import { InputError, type StrategyName } from '../types.js';
 import { NotFoundError, type DaemonEvent, type Manager } from './manager.js';
 import type { SubmitOptions } from './submissions.js';

@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors.js';
 
 // A configuration mistake of the person starting the daemon: exit status 2 with the reason.
 export class AuthConfigError extends UsageError {}

@@ -1,7 +1,7 @@
 // Talking to a daemon over its HTTP API: JSON requests and the server-sent event stream.
 
 import { readToken } from './auth.js';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors.js';
 import type { DaemonEvent, ExperimentStatus } from './manager.js';
 import type { ConfigRow } from '../store/store.js';
 import type { SubmitOptions } from './submissions.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Space } from '../generator/index.js';
 import { buildQueueName, eventsChannel, testQueueName, workerQueueName, type JobStarted } from '../queue/queues.js';
-import { experimentDir } from '../runners/paths.js';
+import { experimentDir } from '../workdir.js';
 import { withExploration } from '../spec/exploration.js';
 import { parseExperiment } from '../spec/index.js';
 import type { ConfigRow } from '../store/store.js';

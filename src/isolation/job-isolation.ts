@@ -13,8 +13,7 @@ import type { JobResources } from '../types.js';
 import { formatCpuList, parseCpuList } from '../util/cpulist.js';
 import { CpusetManager, type Cgroup, type CgroupVersion } from './cpuset.js';
 import { Resctrl, type ResctrlOptions } from './resctrl.js';
-import type { Scheduler } from '../scheduler/scheduler.js';
-import { WayPool } from '../scheduler/ways.js';
+import { stateDir } from '../workdir.js';
 
 export interface JobIsolationOptions {
   workdir: string;
@@ -121,7 +120,7 @@ export class JobIsolation {
     if (this.cpusets && this.version !== 'none') await this.cpusets.reapStale();
     if (this.opts.resctrl !== false) {
       const o = this.opts.resctrl ?? {};
-      this.resctrl = await Resctrl.detect({ stateFile: join(this.opts.workdir, 'state', 'resctrl-default.schemata'), ...o });
+      this.resctrl = await Resctrl.detect({ stateFile: join(stateDir(this.opts.workdir), 'resctrl-default.schemata'), ...o });
       if (this.resctrl) await this.resctrl.reapStale();
     }
   }
@@ -309,10 +308,4 @@ export function isolationOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): O
     ...(cg ? { cgroupRoot: cg === 'none' ? false : cg } : {}),
     ...(rc ? { resctrl: rc === 'none' ? false : { root: rc } } : {}),
   };
-}
-
-/** Let the scheduler place jobs that ask for cache ways or bandwidth against what resctrl has here. */
-export function partitionScheduler(scheduler: Scheduler, isolation: JobIsolation): void {
-  const rc = isolation.resctrlHandle;
-  if (rc && !scheduler.partitions) scheduler.partitions = WayPool.fromInfo(rc.info);
 }

@@ -2,9 +2,9 @@
 // `host` asks): what a killed earlier measurement left is put back first, the settings are applied,
 // and put back afterwards. What was changed and what the host could not do are recorded.
 
-import { join } from 'node:path';
 import { HostTuning, type HostReport } from './host.js';
 import type { HostSettings } from '../types.js';
+import { hostTuningPath } from '../workdir.js';
 
 export interface TunedHost {
   /** "setting=value" for each file written, and "setting: reason" for each setting the host lacks. */
@@ -19,7 +19,7 @@ export function describeHostReport(r: HostReport): { tuned: string[]; unavailabl
 }
 
 export async function tuneHost(workdir: string, settings: HostSettings, roots: { sysfsRoot?: string; procRoot?: string } = {}): Promise<TunedHost> {
-  const stateFile = join(workdir, 'host-tuning.json');
+  const stateFile = hostTuningPath(workdir);
   await HostTuning.recover(stateFile);
   const tuning = new HostTuning({ stateFile, ...roots });
   const report = await tuning.apply(settings);

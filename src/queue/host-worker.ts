@@ -4,17 +4,16 @@
 import { WaitingError, Worker, type Job } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { Dispatcher } from '../scheduler/dispatch.js';
 import { DurationHistory } from '../scheduler/durations.js';
 import { Intake } from '../scheduler/intake.js';
-import { enforcedPlacement, isolationOptionsFromEnv, JobIsolation, partitionScheduler, type JobIsolationOptions } from '../isolation/job-isolation.js';
+import { enforcedPlacement, isolationOptionsFromEnv, JobIsolation, type JobIsolationOptions } from '../isolation/job-isolation.js';
 import { netnsPrefix, reapNetns } from '../isolation/netns.js';
 import { reapContainers } from '../runners/docker/reap.js';
 import { executeBuild, executeTest, type ExecContext } from '../runners/job.js';
-import { registryDir } from '../runners/paths.js';
+import { queueOwnersPath, registryDir } from '../workdir.js';
 import { ProcessRegistry } from '../runners/registry.js';
-import type { BuildWork, Placement, TestWork, Work } from '../runners/work.js';
+import type { BuildWork, Placement, TestWork, Work } from '../wire.js';
 import { readOwners, releaseLocks, writeOwners } from './locks.js';
 import { buildQueueName, runResultId, testQueueName, workerQueueName, type WorkQueues } from './queues.js';
 
@@ -82,11 +81,14 @@ export class HostWorker {
     this.registry.reap();
     reapNetns(netnsPrefix(this.opts.workdir));
     // Stale cgroups and resctrl groups go before the first job is placed (which awaits this; a failure surfaces there).
-    this.isolationReady = this.isolation.start().then(() => partitionScheduler(this.opts.dispatcher.scheduler, this.isolation));
+    this.isolationReady = this.isolation.start().then(() => {
+      const rc = this.isolation.resctrlHandle;
+      if (rc) this.opts.dispatcher.scheduler.enablePartitions(rc.info);
+    });
     this.isolationReady.catch(() => undefined);
     await reapContainers(this.opts.workdir, this.opts.dockerSocket);
     // The predecessor's jobs go back to the queue now rather than when their locks expire.
-    const ownersFile = join(this.opts.workdir, 'queue-owners.json');
+    const ownersFile = queueOwnersPath(this.opts.workdir);
     await releaseLocks(this.opts.queues.client, this.opts.queues.config.prefix, this.queueNames(), readOwners(ownersFile));
     const common = {
       connection: this.opts.queues.config.connection,

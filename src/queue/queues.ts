@@ -6,7 +6,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { RedisTarget } from './redis.js';
-import type { BuildWork, ResultMessage, TestWork, Work } from '../runners/work.js';
+import type { BuildWork, ResultMessage, TestWork, Work } from '../wire.js';
 
 export interface QueueConfig {
   connection: ConnectionOptions;

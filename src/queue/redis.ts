@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { redisDir } from '../workdir.js';
 
 export interface RedisTarget {
   /** ioredis options: a unix socket path or host/port/db/password. */
@@ -67,7 +68,7 @@ export function redisServerPath(): string | undefined {
  * running by a killed predecessor still holds the queue, so it is reused rather than replaced.
  */
 export async function startEmbeddedRedis(workdir: string): Promise<RedisTarget> {
-  const dir = join(workdir, 'redis');
+  const dir = redisDir(workdir);
   mkdirSync(dir, { recursive: true });
   const socket = join(dir, 'redis.sock');
   const pidfile = join(dir, 'redis.pid');

@@ -1,6 +1,6 @@
 // Pieces of text every rendering of a regress report shares.
 
-import { fmtNum } from '../cli/format.js';
+import { fmtNum } from '../util/format.js';
 import { fmtP, MAX_ITERATIONS_ESTIMATE, type MetricComparison } from './compare.js';
 import type { ConfigComparison, RegressReport } from './report.js';
 

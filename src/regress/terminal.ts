@@ -1,6 +1,6 @@
 // The report at a terminal or in a CI log: a headline, loud warnings, and a table.
 
-import { table } from '../cli/format.js';
+import { table } from '../util/format.js';
 import type { RegressReport } from './report.js';
 import { changeText, configLabel, headline, hostWarning, pText, sideText, verdictText } from './format.js';
 

@@ -1,7 +1,7 @@
 // Scales, ticks and the frame of a chart, shared by the report's figures; each figure is a plain,
 // standalone SVG string (no script, no external reference) so it can be saved, inlined or rendered.
 
-import { fmtNum } from '../cli/format.js';
+import { fmtNum } from '../util/format.js';
 import { esc } from '../strategies/svg.js';
 
 export { esc };

@@ -2,7 +2,7 @@
 // objective sorted (the paper's Figure 2), best-so-far per strategy (Figure 3), parameter
 // importance, main effects and run statistics.
 
-import { fmtDuration, fmtNum } from '../cli/format.js';
+import { fmtDuration, fmtNum } from '../util/format.js';
 import { bestSoFarSvg, COLOURS } from '../strategies/svg.js';
 import { esc, open, scale, wantsLog, yAxis } from './chart.js';
 import type { MainEffect, ReportData, RunStats } from './data.js';

@@ -1,7 +1,7 @@
 // One self-contained HTML page: styles, figures (inline SVG), tables, the data as JSON and a few
 // lines of script, with no reference outside the file, so it opens offline and can be mailed.
 
-import { fmtDuration, fmtNum } from '../cli/format.js';
+import { fmtDuration, fmtNum } from '../util/format.js';
 import { esc } from './chart.js';
 import type { ReportData } from './data.js';
 import type { Figure } from './figures.js';

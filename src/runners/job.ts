@@ -8,12 +8,12 @@ import { extractMetrics } from '../metrics/extract.js';
 import type { JobSpec, PathMapping } from '../types.js';
 import { runContainerJob } from './docker/job.js';
 import { inheritedEnv } from './inherited-env.js';
-import { buildDir, runDir } from './paths.js';
+import { buildDir, runDir } from '../workdir.js';
 import { describeFailure, processSucceeded, runProcess, type ProcessResult } from './process.js';
 import { bootTestVm, type TestVm } from './qemu.js';
 import { finishBuild, kconfigRunMetrics, prepareBuild } from '../targets/build-prep.js';
 import type { ProcessRegistry } from './registry.js';
-import type { BuildResult, BuildWork, Placement, RunResult, TestWork } from './work.js';
+import type { BuildResult, BuildWork, Placement, RunResult, TestWork } from '../wire.js';
 
 export interface ExecContext {
   workdir: string;

@@ -5,6 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import { launcher } from './launcher.js';
 import type { ProcessRegistry } from './registry.js';
+import { signalGroup } from './signal.js';
+
+export { signalGroup };
 
 export interface ProcessRequest {
   argv: string[];
@@ -89,15 +92,6 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     // The leader is gone; whatever it left running in its group must not outlive the job.
     if (pid !== undefined) signalGroup(pid, 'SIGKILL');
     if (req.registry && req.registryKey) req.registry.remove(req.registryKey);
-  }
-}
-
-export function signalGroup(pgid: number, sig: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pgid, sig);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -3,7 +3,7 @@
 
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signalGroup } from './process.js';
+import { signalGroup } from './signal.js';
 
 interface Entry {
   pgid: number;

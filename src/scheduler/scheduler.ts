@@ -14,6 +14,7 @@ import { InputError } from '../types.js';
 import { Allocator, type Grant, type JobRequest, type Reservation } from './allocator.js';
 import type { Topology } from './topology.js';
 import { WayPool } from './ways.js';
+import type { ResctrlInfo } from '../isolation/resctrl-info.js';
 
 /** Large enough that an experiment's queue is ordered longest first, small enough to bound any wait. */
 export const DEFAULT_MAX_OVERTAKES = 1000;
@@ -36,6 +37,11 @@ export class Scheduler {
   constructor(topo: Topology | Allocator, opts: { maxOvertakes?: number } = {}) {
     this.allocator = topo instanceof Allocator ? topo : new Allocator(topo);
     this.maxOvertakes = opts.maxOvertakes ?? DEFAULT_MAX_OVERTAKES;
+  }
+
+  /** The host has resctrl: cache ways and bandwidth are granted from now on (once; later calls keep the first pool). */
+  enablePartitions(info: ResctrlInfo): void {
+    this.partitions ??= WayPool.fromInfo(info);
   }
 
   /** Queue a job; returns the grants of the jobs that start now (this one or none, usually). */

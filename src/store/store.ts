@@ -4,7 +4,7 @@
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Config } from '../types.js';
-import type { BuildResult, RunResult } from '../runners/work.js';
+import type { BuildResult, RunResult } from '../wire.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface ExperimentRow {

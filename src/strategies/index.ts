@@ -1,7 +1,7 @@
 // Search strategies (grid, random, bayesian) behind one ask/tell interface, and replay of recorded tables.
 
 export type { SearchSpace } from './space.js';
-export { createStrategy, STRATEGY_NAMES } from './strategy.js';
+export { createStrategy, STRATEGY_NAMES } from './registry.js';
 export type { Strategy, StrategyKind, StrategyOptions, StrategyState } from './strategy.js';
 export { ListStrategy } from './list.js';
 export { configKey, configOfKey, keyOfNormalized, paramValues, codecFor, Encoder } from './encoding.js';

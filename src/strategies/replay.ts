@@ -7,7 +7,7 @@ import { parseCsvRows, type CsvRow } from './csv.js';
 import { PoolSpace } from './pool-space.js';
 import { ratioTo } from './ratio.js';
 import { simulate } from './simulate.js';
-import { STRATEGY_NAMES } from './strategy.js';
+import { STRATEGY_NAMES } from './registry.js';
 import { bestSoFarSvg } from './svg.js';
 
 export { bestSoFarSvg } from './svg.js';

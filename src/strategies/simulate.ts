@@ -3,7 +3,8 @@
 import type { Config, StrategyName } from '../types.js';
 import { configKey } from './encoding.js';
 import type { SearchSpace } from './space.js';
-import { createStrategy, type Strategy, type StrategyOptions } from './strategy.js';
+import { createStrategy } from './registry.js';
+import type { Strategy, StrategyOptions } from './strategy.js';
 
 /** A search from outside src/strategies (the benchmark's baselines): only ask and tell are needed. */
 export interface SearchFactory {

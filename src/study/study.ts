@@ -10,7 +10,7 @@ import { createStrategy, ListStrategy, type Strategy } from '../strategies/index
 import type { ConfigRow, Store } from '../store/store.js';
 import { releaseLocks } from '../queue/locks.js';
 import { buildJobId, buildQueueName, buildResultId, resultsQueueName, testJobId, workerQueueName, type WorkQueues } from '../queue/queues.js';
-import type { BuildResult, ResultMessage, RunResult } from '../runners/work.js';
+import type { BuildResult, ResultMessage, RunResult } from '../wire.js';
 import type { Config, Experiment, Observation } from '../types.js';
 import { aggregateRuns } from './aggregate.js';
 import { experimentId } from './identity.js';

@@ -8,7 +8,7 @@ import { connectRedis, startEmbeddedRedis, type RedisTarget } from '../queue/red
 import { queuesWithActive, releaseLocks } from '../queue/locks.js';
 import { WorkQueues, queueConfig } from '../queue/queues.js';
 import { HostWorker, type HostWorkerOptions } from '../queue/host-worker.js';
-import { logsDir } from '../runners/paths.js';
+import { databasePath, lockPath, logsDir } from '../workdir.js';
 import { Dispatcher } from '../scheduler/dispatch.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { readTopology, allowedCpusOfSelf } from '../scheduler/topology.js';
@@ -56,7 +56,7 @@ export class Workspace {
     try {
       await opts.prepare?.(workdir);
       const log = pino({ level: 'debug' }, pino.destination({ dest: join(logsDir(workdir), 'wayfinder.log'), sync: false, mkdir: true }));
-      const store = new Store(join(workdir, 'wayfinder.db'));
+      const store = new Store(databasePath(workdir));
       const redis = opts.redis ? await connectRedis(opts.redis) : await startEmbeddedRedis(workdir);
       const queues = new WorkQueues(queueConfig(redis, opts.prefix));
       let worker: HostWorker | undefined;
@@ -102,7 +102,7 @@ export class Workspace {
 
 /** One wayfinder per work directory: a pid file, taken over when its process is gone. */
 export function lockWorkdir(workdir: string): () => void {
-  const path = join(workdir, 'lock');
+  const path = lockPath(workdir);
   for (let tries = 0; tries < 2; tries++) {
     try {
       const fd = openSync(path, 'wx');

@@ -13,6 +13,7 @@ import type { JobSpec, Param, Value } from '../types.js';
 import { ExpandError, expand } from '../util/expand.js';
 import { compareResolved, requestedValues, writeFragment } from './kconfig.js';
 import { applyPatch, PatchError } from './patch.js';
+import { buildCacheDir, ccacheDir } from '../workdir.js';
 
 const STAMP = '.wayfinder-built';
 
@@ -41,7 +42,7 @@ export function buildCacheKey(job: JobSpec, params: Param[], env: Record<string,
 }
 
 function cacheEntry(workdir: string, key: string): string {
-  return join(workdir, 'build-cache', key);
+  return buildCacheDir(workdir, key);
 }
 
 function typed(p: Param, text: string): Value {
@@ -93,7 +94,7 @@ async function prepare(ctx: BuildPrepContext): Promise<Prepared> {
   // ccache where installed: Debian puts its compiler wrappers in /usr/lib/ccache.
   if (existsSync('/usr/lib/ccache') && spawnSync('sh', ['-c', 'command -v ccache'], { stdio: 'ignore' }).status === 0) {
     env.PATH = `/usr/lib/ccache:${env.PATH ?? '/usr/bin:/bin'}`;
-    env.CCACHE_DIR ??= join(ctx.workdir, 'ccache');
+    env.CCACHE_DIR ??= ccacheDir(ctx.workdir);
   }
 
   try {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createStrategy, type Strategy, type StrategyState } from '../../src/strategies/strategy.js';
+import { createStrategy } from '../../src/strategies/registry.js';
+import type { Strategy, StrategyState } from '../../src/strategies/strategy.js';
 import { configKey } from '../../src/strategies/encoding.js';
 import { simulate } from '../../src/strategies/simulate.js';
 import type { Config, Observation, StrategyName } from '../../src/types.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import type { JobSpec, PathMapping } from '../../types.js';
 import type { ProcessResult } from '../process.js';
-import type { Placement } from '../work.js';
+import type { Placement } from '../../wire.js';
 import { runContainer } from './container.js';
 import { dockerMessage, dockerTarget } from './engine.js';
 import { containerName, jobLabels } from './labels.js';

@@ -1,7 +1,7 @@
 // What a queued job carries: everything a worker on any host needs to run it, and what it sends
 // back. Paths are not carried: each worker derives them from its own work directory.
 
-import type { JobSpec, MetricSpec, Param, PathMapping } from '../types.js';
+import type { JobSpec, MetricSpec, Param, PathMapping } from './types.js';
 
 export interface BuildWork {
   kind: 'build';

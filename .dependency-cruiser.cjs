@@ -1,0 +1,93 @@
+// The directions the folders of src/ may depend on each other (docs/architecture.md, "Layers").
+// `npm test` runs this check first (npm run lint:deps); a rule broken is a failed test run.
+
+const folders = (...names) => `^src/(${names.join('|')})(/|\\.ts$)`;
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'A cycle makes two modules one; split what both need into a third.',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'cli-is-the-top',
+      severity: 'error',
+      comment: 'Only the command line imports the command line; everything else is shared by every front door.',
+      from: { path: '^src/', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+    {
+      name: 'daemon-only-from-cli',
+      severity: 'error',
+      comment: 'The daemon is a front door, like the CLI: nothing below it imports it.',
+      from: { path: '^src/', pathNot: folders('cli', 'daemon') },
+      to: { path: '^src/daemon/' },
+    },
+    {
+      name: 'base-imports-nothing-above',
+      severity: 'error',
+      comment: 'Shared types, wire messages, work-directory paths, errors and utilities sit below everything.',
+      from: { path: folders('types', 'wire', 'workdir', 'errors', 'util') },
+      to: { path: '^src/', pathNot: folders('types', 'wire', 'workdir', 'errors', 'util') },
+    },
+    {
+      name: 'model-below-execution',
+      severity: 'error',
+      comment: 'The experiment model (spec, generator, metrics, strategies) knows nothing of how or where jobs run.',
+      from: { path: folders('spec', 'generator', 'metrics', 'strategies') },
+      to: { path: folders('isolation', 'scheduler', 'runners', 'targets', 'queue', 'store', 'study', 'report', 'regress', 'daemon', 'cli') },
+    },
+    {
+      name: 'isolation-below-scheduling',
+      severity: 'error',
+      comment: 'Isolation enforces a grant; it does not decide or record placement (no scheduler state, no queue).',
+      from: { path: folders('isolation') },
+      to: { path: folders('scheduler', 'runners', 'targets', 'queue', 'store', 'study', 'report', 'regress') },
+    },
+    {
+      name: 'runners-below-queue',
+      severity: 'error',
+      comment: 'A runner executes one job; transport, scheduling and storage are above it.',
+      from: { path: folders('runners', 'targets') },
+      to: { path: folders('scheduler', 'queue', 'store', 'study', 'report', 'regress') },
+    },
+    {
+      name: 'scheduler-below-queue',
+      severity: 'error',
+      from: { path: folders('scheduler') },
+      to: { path: folders('runners', 'targets', 'queue', 'store', 'study', 'report', 'regress') },
+    },
+    {
+      name: 'store-knows-no-transport',
+      severity: 'error',
+      comment: 'The store keeps results; it does not know how they travelled or who ran them.',
+      from: { path: folders('store') },
+      to: { path: folders('isolation', 'scheduler', 'runners', 'targets', 'queue', 'study', 'report', 'regress') },
+    },
+    {
+      name: 'queue-knows-no-store',
+      severity: 'error',
+      comment: 'Transport moves work and results; the study loop joins it to the store.',
+      from: { path: folders('queue') },
+      to: { path: folders('store', 'study', 'report', 'regress') },
+    },
+    {
+      name: 'study-below-reports',
+      severity: 'error',
+      from: { path: folders('study') },
+      to: { path: folders('report', 'regress') },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    // TypeScript 7 has no JavaScript API for dependency-cruiser to parse with; swc reads the same syntax.
+    parser: 'swc',
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

@@ -1,0 +1,71 @@
+// Where everything lives in a work directory. Every module asks here, so the layout is one decision.
+
+import { join } from 'node:path';
+
+/** The results database (SQLite, WAL). */
+export function databasePath(workdir: string): string {
+  return join(workdir, 'wayfinder.db');
+}
+
+/** The pid of the wayfinder that holds the work directory. */
+export function lockPath(workdir: string): string {
+  return join(workdir, 'lock');
+}
+
+/** The embedded redis-server's socket, append-only file, pid and log. */
+export function redisDir(workdir: string): string {
+  return join(workdir, 'redis');
+}
+
+/** What host tuning changed, so that it is put back after a crash. */
+export function hostTuningPath(workdir: string): string {
+  return join(workdir, 'host-tuning.json');
+}
+
+/** State kept across restarts by isolation (the resctrl default group's schemata). */
+export function stateDir(workdir: string): string {
+  return join(workdir, 'state');
+}
+
+/** The queue worker ids a process used, so its successor can release their locks. */
+export function queueOwnersPath(workdir: string): string {
+  return join(workdir, 'queue-owners.json');
+}
+
+/** Finished builds, by cache key, that later experiments may reuse. */
+export function buildCacheDir(workdir: string, key?: string): string {
+  return key === undefined ? join(workdir, 'build-cache') : join(workdir, 'build-cache', key);
+}
+
+export function ccacheDir(workdir: string): string {
+  return join(workdir, 'ccache');
+}
+
+export function reportsDir(workdir: string, experimentId: string): string {
+  return join(workdir, 'reports', experimentId);
+}
+
+export function experimentDir(workdir: string, experimentId: string): string {
+  return join(workdir, 'experiments', experimentId);
+}
+
+export function buildDir(workdir: string, experimentId: string, buildId: string): string {
+  return join(experimentDir(workdir, experimentId), 'builds', buildId);
+}
+
+export function configDir(workdir: string, experimentId: string, configId: string): string {
+  return join(experimentDir(workdir, experimentId), 'configs', configId);
+}
+
+/** The folder of one test run; warm-ups get their own so they never mix with measured output. */
+export function runDir(workdir: string, experimentId: string, configId: string, test: string, iteration: number, warmup: boolean): string {
+  return join(configDir(workdir, experimentId, configId), test, warmup ? `warmup-${iteration}` : `${iteration}`);
+}
+
+export function registryDir(workdir: string): string {
+  return join(workdir, 'running');
+}
+
+export function logsDir(workdir: string): string {
+  return join(workdir, 'logs');
+}
