@@ -1,14 +1,24 @@
-// The sysfs snapshots in test/fixtures/topologies (real machines', with hwloc's view of each), unpacked into a temporary directory,
-// and a reader of hwloc's lstopo text (NAME.console), the expected answer for each.
+// The sysfs snapshots of real machines from hwloc's own test suite, with hwloc's view of each, unpacked
+// into a temporary directory, and a reader of hwloc's lstopo text (NAME.console), the expected answer
+// for each. They are not ours and are not committed: they are read where the workplace keeps them,
+// ../shared/fixtures/topologies beside the repository (WAYFINDER_FIXTURES names another folder).
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const FIXTURES =
-  process.env.WAYFINDER_FIXTURES ?? fileURLToPath(new URL('../fixtures/topologies', import.meta.url));
+  process.env.WAYFINDER_FIXTURES ?? fileURLToPath(new URL('../../../shared/fixtures/topologies', import.meta.url));
+
+// Every test that needs them fails, in CI and elsewhere, with this one plain reason: never a skip.
+if (!existsSync(join(FIXTURES, '8em64t-2s2ca2c.tar.bz2'))) {
+  throw new Error(
+    `the hwloc topology snapshots are not at ${FIXTURES}: they are hwloc's (tests/hwloc/linux), kept in shared/fixtures/topologies ` +
+      'beside the repository, not in it; set WAYFINDER_FIXTURES to the folder that holds them',
+  );
+}
 
 export interface Snapshot {
   /** The fixture's name (its .tar.bz2 and .console). */
