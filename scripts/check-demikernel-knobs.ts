@@ -9,9 +9,9 @@
 // read; a `default_at` is checked like a patch's default. The tree itself is never written.
 // Prints one line per entry (OK or what is wrong); exit 0 when all are OK, 1 if not, 2 on bad usage.
 
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { applyPatch, PatchError } from '../src/targets/patch.js';
@@ -154,14 +154,17 @@ function checkEnv(tree: string, knob: Knob): string {
 }
 
 function filesUnder(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => statSync(join(dir, f)).isFile()).sort();
+  return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => lstatSync(join(dir, f)).isFile()).sort();
 }
+
+// The checkout's history and cargo's output (gigabytes once built) are not source: not copied.
+const NOT_SOURCE = new Set(['.git', 'target']);
 
 /** Every entry against the tree; the patches go to a copy of it, removed afterwards. */
 export function checkKnobs(tree: string, catalogue: Catalogue): KnobResult[] {
   const copy = mkdtempSync(join(tmpdir(), 'wf-demikernel-'));
   try {
-    cpSync(tree, copy, { recursive: true });
+    cpSync(tree, copy, { recursive: true, filter: (from) => !NOT_SOURCE.has(relative(tree, from)) });
     const results: KnobResult[] = [];
     const patched = new Set<string>();
     for (const knob of catalogue.knobs) {
