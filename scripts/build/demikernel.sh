@@ -5,7 +5,7 @@ set -euo pipefail
 
 src=${WAYFINDER_SOURCE_DIR:-}
 if [ -z "$src" ]; then
-  echo "demikernel: no source tree: set DEMIKERNEL_ROOT to a Demikernel checkout (git clone https://github.com/microsoft/demikernel) and name it in the build's 'source:'" >&2
+  echo "demikernel: no source tree: set DEMIKERNEL_ROOT to a Demikernel checkout at the release experiments/demikernel/knobs.yaml names (git clone https://github.com/microsoft/demikernel && git -C demikernel checkout db4b93853f22bfbff16cb19a3d8d3599cbdbb683, v1.5.12) and name it in the build's 'source:'" >&2
   exit 2
 fi
 [ -f "$src/Makefile" ] || { echo "demikernel: $src has no Makefile: DEMIKERNEL_ROOT must be the top of a Demikernel checkout" >&2; exit 2; }

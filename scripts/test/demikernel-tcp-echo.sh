@@ -45,7 +45,9 @@ NFT
   fi
 done
 
-# The runtime YAML (CONFIG_PATH) of each side: its own address, the peer's in a static ARP table.
+# The runtime YAML (CONFIG_PATH) of each side: its own address, the peer's in a static ARP table
+# (which makes the three arp_* keys required). The interface's key is interface_name in release
+# 1.5.12 and linux_interface_name on the dev branch after it; each reads its own and ignores the other.
 config() { # ip mac
   if [ -n "${DEMIKERNEL_CONFIG_TEMPLATE:-}" ]; then
     sed -e "s/@IP@/$1/g" -e "s/@MAC@/$2/g" -e "s/@IFACE@/eth0/g" "$DEMIKERNEL_CONFIG_TEMPLATE"
@@ -56,6 +58,7 @@ demikernel:
   local_ipv4_addr: $1
   local_link_addr: "$2"
 raw_socket:
+  interface_name: eth0
   linux_interface_name: eth0
 tcp_socket_options:
   nodelay: ${TCP_NODELAY:-true}
@@ -68,6 +71,9 @@ inetstack_config:
   arp_table:
     "02:00:00:00:00:01": "10.98.0.1"
     "02:00:00:00:00:02": "10.98.0.2"
+  arp_request_retries: 2
+  arp_request_timeout: 1
+  arp_cache_ttl: 600
 YAML
 }
 config 10.98.0.1 02:00:00:00:00:01 > "$run_dir/server.yaml"
@@ -78,10 +84,10 @@ server_core=${cores%%,*}
 client_core=${cores##*,}
 export LIBOS=${LIBOS:-catpowder}
 CONFIG_PATH="$run_dir/server.yaml" ip netns exec "$srv" taskset -c "$server_core" \
-  "$bin" ${TCP_ECHO_SERVER_ARGS:---peer server --local 10.98.0.1:12345} > "$run_dir/server.log" 2>&1 &
+  "$bin" ${TCP_ECHO_SERVER_ARGS:---peer server --address 10.98.0.1:12345} > "$run_dir/server.log" 2>&1 &
 server_pid=$!
 sleep "${SERVER_START_SEC:-1}"
 kill -0 "$server_pid" 2>/dev/null || { echo "demikernel-tcp-echo: the server exited at start:" >&2; tail -5 "$run_dir/server.log" >&2; exit 5; }
 
 CONFIG_PATH="$run_dir/client.yaml" timeout "$(( ${DURATION_SEC:-10} + 30 ))" ip netns exec "$cli" taskset -c "$client_core" \
-  "$bin" ${TCP_ECHO_CLIENT_ARGS:---peer client --remote 10.98.0.1:12345 --bufsize ${BUFSIZE:-64} --nclients ${CONNECTIONS:-1} --run-mode ${RUN_MODE:-sequential} --log-interval 1 --nrequests ${REQUESTS:-100000}}
+  "$bin" ${TCP_ECHO_CLIENT_ARGS:---peer client --address 10.98.0.1:12345 --bufsize ${BUFSIZE:-64} --nclients ${CONNECTIONS:-1} --run-mode ${RUN_MODE:-sequential} --log 1 --nrequests ${REQUESTS:-100000}}
