@@ -120,6 +120,7 @@ class Quirks {
   }
 }
 
+const UNREADABLE = 'a CPU set file does not parse; it is passed over';
 const LIST_MASK_DISAGREE = 'a CPU list file disagrees with its mask; the mask is used, as hwloc does';
 
 /**
@@ -128,18 +129,27 @@ const LIST_MASK_DISAGREE = 'a CPU list file disagrees with its mask; the mask is
  * does for hwloc, and the disagreement is noted.
  */
 async function readCpuSet(dir: string, listNames: string[], maskNames: string[], quirks: Quirks): Promise<number[] | undefined> {
+  // A file that does not parse is noted and passed over (the other form, or none, is used instead).
+  const parsed = async (name: string, parse: (t: string) => number[]): Promise<number[] | undefined> => {
+    const text = await readText(join(dir, name));
+    if (text === undefined) return undefined;
+    try {
+      return parseFile(join(dir, name), text, parse);
+    } catch (e) {
+      quirks.note(UNREADABLE, (e as Error).message);
+      return undefined;
+    }
+  };
   let mask: number[] | undefined;
   for (const name of maskNames) {
     const text = await readText(join(dir, name));
-    if (text !== undefined && clean(text) !== '') {
-      mask = parseFile(join(dir, name), text, parseCpuMask);
-      break;
-    }
+    if (text === undefined || clean(text) === '') continue;
+    mask = await parsed(name, parseCpuMask);
+    if (mask) break;
   }
   for (const name of listNames) {
-    const text = await readText(join(dir, name));
-    if (text === undefined) continue;
-    const list = parseFile(join(dir, name), text, parseCpuList);
+    const list = await parsed(name, parseCpuList);
+    if (list === undefined) continue;
     if (mask === undefined) return list;
     if (cpuSetKey(list) !== cpuSetKey(mask)) {
       quirks.note(LIST_MASK_DISAGREE, `${join(dir, name)}: ${formatCpuList(list) || 'empty'}, mask ${formatCpuList(mask) || 'empty'}`);

@@ -94,8 +94,8 @@ const DISAGREEMENTS: Record<string, { fields: Field[]; why: string }> = {
   },
   '16amd64-8n2c-cpusets-xml': { fields: ['numa'], why: 'as 16amd64-8n2c-cpusets (same snapshot, XML target)' },
   '2ps3-2t': {
-    fields: ['packages', 'dies'],
-    why: 'the kernel names no package (PS3): hwloc shows none; ours is one package of all CPUs, with a warning',
+    fields: ['packages'],
+    why: 'the kernel names no package (PS3): hwloc shows none; ours is one package of all CPUs (its one die), with a warning',
   },
   '32amd64-4s2n4c-cgroup2': {
     fields: ['numa'],
@@ -473,6 +473,14 @@ describe('quirks of real machines, on trees built here', () => {
     const t = await readTopology({ sysfsRoot: root });
     expect(keys(t.caches.filter((c) => c.level === 3).map((c) => c.cpus))).toEqual(keys(twoSockets.cores));
     expect(t.warnings).toEqual([expect.stringMatching(/^a cache's CPU set is empty/)]);
+  });
+
+  it('a CPU set file that does not parse is passed over and noted: the other form is used, never an error', async () => {
+    const root = buildTree('garbage', twoSockets);
+    writeFileSync(join(root, 'devices/system/cpu/cpu0/topology/thread_siblings'), 'zz,??\n');
+    const t = await readTopology({ sysfsRoot: root });
+    expect(keys(t.cores.map((c) => c.cpus))).toEqual(keys(twoSockets.cores));
+    expect(t.warnings).toEqual([expect.stringMatching(/^a CPU set file does not parse; it is passed over \(.*cpu0\/topology\/thread_siblings: /)]);
   });
 
   it('no package files at all: one package, and it is said', async () => {
