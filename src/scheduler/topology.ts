@@ -5,6 +5,10 @@
 //
 // Every set in the model holds only usable CPUs (online, and allowed to this process), so the
 // allocator never has to filter. A core whose sibling is not usable therefore appears smaller.
+//
+// Real machines' trees have quirks (see the hwloc snapshots table in docs/isolation.md). What the
+// reader cannot make sense of becomes a warning in `warnings` and a model that errs towards fewer
+// parallel jobs (sets that contradict each other are merged), never a refusal to start.
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -52,6 +56,8 @@ export interface Topology {
   /** Last-level cache domains: for each CPU its highest-level data or unified cache, merged where they overlap. */
   llcs: number[][];
   kinds: string[];
+  /** What the kernel reported that the reader could not take at face value, and what it did instead. */
+  warnings: string[];
 }
 
 export interface ReadTopologyOptions {
@@ -92,22 +98,75 @@ async function listDir(path: string): Promise<string[]> {
   }
 }
 
-/** A CPU set from the list file, or the mask file that older kernels have instead. */
-async function readCpuSet(dir: string, listNames: string[], maskNames: string[]): Promise<number[] | undefined> {
-  for (const name of listNames) {
-    const text = await readText(join(dir, name));
-    if (text !== undefined) return parseFile(join(dir, name), text, parseCpuList);
+/**
+ * Collects the tree's quirks by kind, so a quirk repeated on every CPU is one line: how often, and
+ * the first place it was seen.
+ */
+class Quirks {
+  private readonly seen = new Map<string, { count: number; first: string }>();
+
+  note(kind: string, where: string): void {
+    const q = this.seen.get(kind);
+    // CPUs are read concurrently: "first" is the lowest place in numeric order, not the first read.
+    if (!q) this.seen.set(kind, { count: 1, first: where });
+    else {
+      q.count++;
+      if (where.localeCompare(q.first, 'en', { numeric: true }) < 0) q.first = where;
+    }
   }
+
+  lines(): string[] {
+    return [...this.seen].map(([kind, q]) => `${kind} (${q.count === 1 ? '' : `${q.count} times, first `}${q.first})`);
+  }
+}
+
+const UNREADABLE = 'a CPU set file does not parse; it is passed over';
+const LIST_MASK_DISAGREE = 'a CPU list file disagrees with its mask; the mask is used, as hwloc does';
+
+/**
+ * A CPU set from the mask file, else the list file that stands for it. The kernel writes both
+ * from one bitmap; where a tree has them disagree (edited or stale copies) the mask wins, as it
+ * does for hwloc, and the disagreement is noted.
+ */
+async function readCpuSet(dir: string, listNames: string[], maskNames: string[], quirks: Quirks): Promise<number[] | undefined> {
+  // A file that does not parse is noted and passed over (the other form, or none, is used instead).
+  const parsed = async (name: string, parse: (t: string) => number[]): Promise<number[] | undefined> => {
+    const text = await readText(join(dir, name));
+    if (text === undefined) return undefined;
+    try {
+      return parseFile(join(dir, name), text, parse);
+    } catch (e) {
+      quirks.note(UNREADABLE, (e as Error).message);
+      return undefined;
+    }
+  };
+  let mask: number[] | undefined;
   for (const name of maskNames) {
     const text = await readText(join(dir, name));
-    if (text !== undefined && text.trim() !== '') return parseFile(join(dir, name), text, parseCpuMask);
+    if (text === undefined || clean(text) === '') continue;
+    mask = await parsed(name, parseCpuMask);
+    if (mask) break;
   }
-  return undefined;
+  for (const name of listNames) {
+    const list = await parsed(name, parseCpuList);
+    if (list === undefined) continue;
+    if (mask === undefined) return list;
+    if (cpuSetKey(list) !== cpuSetKey(mask)) {
+      quirks.note(LIST_MASK_DISAGREE, `${join(dir, name)}: ${formatCpuList(list) || 'empty'}, mask ${formatCpuList(mask) || 'empty'}`);
+    }
+    break;
+  }
+  return mask;
+}
+
+/** sysfs text without what some kernels leave around it: newlines, spaces, NUL bytes (seen on ARM). */
+function clean(text: string): string {
+  return text.replace(/^[\s\0]+|[\s\0]+$/g, '');
 }
 
 function parseFile(path: string, text: string, parse: (t: string) => number[]): number[] {
   try {
-    return parse(text);
+    return parse(clean(text));
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }
@@ -115,8 +174,8 @@ function parseFile(path: string, text: string, parse: (t: string) => number[]): 
 
 async function readInt(path: string): Promise<number | undefined> {
   const text = await readText(path);
-  if (text === undefined || text.trim() === '') return undefined;
-  const v = Number(text.trim());
+  if (text === undefined || clean(text) === '') return undefined;
+  const v = Number(clean(text));
   return Number.isInteger(v) ? v : undefined;
 }
 
@@ -182,31 +241,40 @@ export async function allowedCpusOfSelf(procRoot = '/proc'): Promise<number[] | 
 interface CpuFacts {
   cpu: number;
   core?: number[];
+  coreId?: number;
   pkg?: number[];
   pkgId?: number;
   die?: number[];
   caches: CacheInfo[];
 }
 
-async function readCpuFacts(cpuRoot: string, cpu: number): Promise<CpuFacts> {
+const EMPTY_CACHE_MAP = "a cache's CPU set is empty (ia64); its core's CPUs are taken, as hwloc does";
+
+async function readCpuFacts(cpuRoot: string, cpu: number, quirks: Quirks): Promise<CpuFacts> {
   const dir = join(cpuRoot, `cpu${cpu}`);
   const topo = join(dir, 'topology');
-  const core = await readCpuSet(topo, ['core_cpus_list', 'thread_siblings_list'], ['core_cpus', 'thread_siblings']);
-  const pkg = await readCpuSet(topo, ['package_cpus_list', 'core_siblings_list'], ['package_cpus', 'core_siblings']);
-  const die = await readCpuSet(topo, ['die_cpus_list'], ['die_cpus']);
+  const core = await readCpuSet(topo, ['core_cpus_list', 'thread_siblings_list'], ['core_cpus', 'thread_siblings'], quirks);
+  const pkg = await readCpuSet(topo, ['package_cpus_list', 'core_siblings_list'], ['package_cpus', 'core_siblings'], quirks);
+  const die = await readCpuSet(topo, ['die_cpus_list'], ['die_cpus'], quirks);
   const pkgId = await readInt(join(topo, 'physical_package_id'));
+  const coreId = await readInt(join(topo, 'core_id'));
   const caches: CacheInfo[] = [];
   const cacheDir = join(dir, 'cache');
   for (const entry of await listDir(cacheDir)) {
     if (!/^index\d+$/.test(entry)) continue;
     const idx = join(cacheDir, entry);
     const level = await readInt(join(idx, 'level'));
-    const typeText = (await readText(join(idx, 'type')))?.trim();
+    const typeRead = await readText(join(idx, 'type'));
+    const typeText = typeRead === undefined ? undefined : clean(typeRead);
     if (level === undefined || (typeText !== 'Data' && typeText !== 'Instruction' && typeText !== 'Unified')) continue;
-    const shared = (await readCpuSet(idx, ['shared_cpu_list'], ['shared_cpu_map'])) ?? [cpu];
+    let shared = (await readCpuSet(idx, ['shared_cpu_list'], ['shared_cpu_map'], quirks)) ?? [cpu];
+    if (shared.length === 0) {
+      quirks.note(EMPTY_CACHE_MAP, join(idx, 'shared_cpu_map'));
+      shared = core ?? [cpu];
+    }
     const info: CacheInfo = { level, type: typeText, cpus: shared.includes(cpu) ? shared : [...shared, cpu].sort((a, b) => a - b) };
     const sizeText = await readText(join(idx, 'size'));
-    const size = sizeText === undefined ? undefined : parseCacheSize(sizeText);
+    const size = sizeText === undefined ? undefined : parseCacheSize(clean(sizeText));
     if (size !== undefined) info.sizeKiB = size;
     const ways = await readInt(join(idx, 'ways_of_associativity'));
     if (ways !== undefined) info.ways = ways;
@@ -216,10 +284,53 @@ async function readCpuFacts(cpuRoot: string, cpu: number): Promise<CpuFacts> {
   }
   const facts: CpuFacts = { cpu, caches };
   if (core) facts.core = core;
+  if (coreId !== undefined) facts.coreId = coreId;
   if (pkg) facts.pkg = pkg;
   if (die) facts.die = die;
   if (pkgId !== undefined) facts.pkgId = pkgId;
   return facts;
+}
+
+/**
+ * The threads the kernel calls siblings, split by core_id: on AMD's Bulldozer family (15h, 16h)
+ * older kernels list the two cores of a compute unit as thread siblings with different core ids.
+ * hwloc counts them as two cores (they share L2, L1i and the FPU, but each has its own integer
+ * unit); so does this reader. Where the siblings share one core_id (newer kernels), they are one core.
+ */
+function splitComputeUnits(set: number[], coreIdOf: Map<number, number>): number[][] {
+  const byId = new Map<number, number[]>();
+  for (const c of set) {
+    const id = coreIdOf.get(c);
+    if (id === undefined) return [set];
+    const g = byId.get(id);
+    if (g) g.push(c);
+    else byId.set(id, [c]);
+  }
+  return [...byId.values()];
+}
+
+/**
+ * Merge one kind of set (cores, packages, ...) into disjoint groups, noting where the kernel's sets
+ * overlap without being equal: a contradiction, resolved towards bigger groups (fewer parallel jobs).
+ */
+function mergeNoting(kind: string, sets: number[][], universe: number[], quirks: Quirks): number[][] {
+  const groups = mergeOverlapping(sets, universe);
+  const inUniverse = new Set(universe);
+  const distinct = new Map<string, Set<string>>();
+  const groupOf = new Map<number, string>();
+  for (const g of groups) for (const c of g) groupOf.set(c, cpuSetKey(g));
+  for (const set of sets) {
+    const mine = set.filter((c) => inUniverse.has(c));
+    if (mine.length === 0) continue;
+    const g = groupOf.get(mine[0] as number) as string;
+    const d = distinct.get(g) ?? new Set<string>();
+    d.add(cpuSetKey(mine));
+    distinct.set(g, d);
+  }
+  for (const [g, d] of distinct) {
+    if (d.size > 1) quirks.note(`${kind} CPU sets overlap without being equal; merged into one (fewer parallel jobs)`, `${[...d].join(' and ')} -> ${g}`);
+  }
+  return groups;
 }
 
 /** Hybrid core kinds: /sys/devices/cpu_core/cpus, /sys/devices/cpu_atom/cpus (one kind where absent). */
@@ -283,12 +394,17 @@ export async function readTopology(opts: ReadTopologyOptions = {}): Promise<Topo
   }
   const usable = new Set(cpus);
 
-  const facts = await Promise.all(cpus.map((c) => readCpuFacts(cpuRoot, c)));
+  const quirks = new Quirks();
+  const facts = await Promise.all(cpus.map((c) => readCpuFacts(cpuRoot, c, quirks)));
 
   // Without topology files a CPU is its own core, and CPUs of unknown package are taken as one package.
-  const coreSets = mergeOverlapping(
-    facts.map((f) => f.core ?? [f.cpu]),
+  const coreIdOf = new Map<number, number>();
+  for (const f of facts) if (f.coreId !== undefined) coreIdOf.set(f.cpu, f.coreId);
+  const coreSets = mergeNoting(
+    'core',
+    facts.flatMap((f) => splitComputeUnits(intersect(f.core ?? [f.cpu], usable), coreIdOf)),
     cpus,
+    quirks,
   );
   const byPkgId = new Map<number, number[]>();
   const pkgSets: number[][] = [];
@@ -301,8 +417,14 @@ export async function readTopology(opts: ReadTopologyOptions = {}): Promise<Topo
       else byPkgId.set(id, [f.cpu]);
     }
   }
+  const noPackage = byPkgId.get(-1);
+  if (noPackage) quirks.note('the kernel names no package for some CPUs; they are taken as one package', `CPUs ${formatCpuList(noPackage)}`);
   // A core never spans packages: merge so that nesting holds even when the kernel's sets disagree.
-  const packageSets = mergeOverlapping([...pkgSets, ...byPkgId.values(), ...coreSets], cpus);
+  const ownPackages = mergeNoting('package', [...pkgSets, ...byPkgId.values()], cpus, quirks);
+  const packageSets = mergeOverlapping([...ownPackages, ...coreSets], cpus);
+  if (packageSets.length < ownPackages.length) {
+    quirks.note('a core spans packages; the packages are merged (fewer parallel jobs)', `packages ${ownPackages.map(formatCpuList).join(' | ')}`);
+  }
 
   const cacheByKey = new Map<string, CacheInfo>();
   for (const f of facts) {
@@ -323,7 +445,9 @@ export async function readTopology(opts: ReadTopologyOptions = {}): Promise<Topo
     const top = Math.max(...dataCaches.map((c) => c.level));
     return dataCaches.find((c) => c.level === top)?.cpus ?? [f.cpu];
   });
-  const llcs = mergeOverlapping([...llcOfCpu, ...coreSets], cpus);
+  const ownLlcs = mergeNoting('last-level cache', llcOfCpu.map((l) => intersect(l, usable)), cpus, quirks);
+  const llcs = mergeOverlapping([...ownLlcs, ...coreSets], cpus);
+  if (llcs.length < ownLlcs.length) quirks.note('a core spans last-level caches; they are merged (fewer parallel jobs)', `caches ${ownLlcs.map(formatCpuList).join(' | ')}`);
 
   const kindOf = await readKinds(sysfsRoot);
   const cores: CoreInfo[] = coreSets.map((set) => ({
@@ -334,27 +458,47 @@ export async function readTopology(opts: ReadTopologyOptions = {}): Promise<Topo
 
   // Dies are cut out of their package; a CPU without die files sits in a die that is its whole package.
   const packages: PackageInfo[] = packageSets.map((p) => {
-    const dieSets = facts.filter((f) => p.includes(f.cpu)).map((f) => f.die ?? p);
-    return { cpus: p, dies: mergeOverlapping([...dieSets, ...coreSets], p) };
+    // A die of one CPU is the kernel's default on architectures without dies (ARM): no die, as for hwloc.
+    const dieSets = facts.filter((f) => p.includes(f.cpu)).map((f) => intersect(f.die && f.die.length > 1 ? f.die : p, new Set(p)));
+    const ownDies = mergeNoting('die', dieSets, p, quirks);
+    const dies = mergeOverlapping([...ownDies, ...coreSets], p);
+    if (dies.length < ownDies.length) quirks.note('a core spans dies; they are merged', `dies ${ownDies.map(formatCpuList).join(' | ')}`);
+    return { cpus: p, dies };
   });
 
   const numaNodes: NumaNode[] = [];
   const nodeRoot = join(sysfsRoot, 'devices', 'system', 'node');
-  for (const entry of await listDir(nodeRoot)) {
+  const nodeDirs = (await listDir(nodeRoot)).filter((e) => /^node\d+$/.test(e));
+  for (const entry of nodeDirs) {
     const m = /^node(\d+)$/.exec(entry);
     if (!m) continue;
-    const set = await readCpuSet(join(nodeRoot, entry), ['cpulist'], ['cpumap']);
+    const set = await readCpuSet(join(nodeRoot, entry), ['cpulist'], ['cpumap'], quirks);
     const mine = intersect(set ?? [], usable);
     // Memory-only nodes (no CPUs here) cannot hold a job's CPUs.
     if (mine.length > 0) numaNodes.push({ id: Number(m[1]), cpus: mine });
   }
   numaNodes.sort((a, b) => a.id - b.id);
-  if (numaNodes.length === 0) numaNodes.push({ id: 0, cpus: [...cpus] });
-  const covered = new Set(numaNodes.flatMap((n) => n.cpus));
-  const orphans = cpus.filter((c) => !covered.has(c));
-  if (orphans.length > 0) throw new Error(`CPUs ${formatCpuList(orphans)} belong to no NUMA node under ${nodeRoot}`);
+  if (numaNodes.length === 0) {
+    // No node directories at all is a kernel without NUMA: one node, nothing odd.
+    if (nodeDirs.length > 0) quirks.note('no NUMA node lists any usable CPU; all CPUs are taken as node 0', nodeRoot);
+    numaNodes.push({ id: 0, cpus: [...cpus] });
+  }
+  // A CPU in two nodes (buggy firmware): both are kept, so its jobs may use either node's memory
+  // rather than be confined to one that may not be theirs.
+  const nodesOf = new Map<number, number[]>();
+  for (const n of numaNodes) for (const c of n.cpus) nodesOf.set(c, [...(nodesOf.get(c) ?? []), n.id]);
+  const shared = cpus.filter((c) => (nodesOf.get(c)?.length ?? 0) > 1);
+  if (shared.length > 0) {
+    quirks.note('CPUs belong to more than one NUMA node; their jobs may use the memory of all of them', `CPUs ${formatCpuList(shared)}`);
+  }
+  // CPUs in no node (their node offline, or memoryless layouts): their jobs get no memory-node
+  // restriction, which is what a cpuset without a node of its own amounts to.
+  const orphans = cpus.filter((c) => !nodesOf.has(c));
+  if (orphans.length > 0) {
+    quirks.note('CPUs belong to no NUMA node; their jobs are not confined to any memory node', `CPUs ${formatCpuList(orphans)} under ${nodeRoot}`);
+  }
 
-  return { cpus, offline, isolated, packages, cores, caches, numaNodes, llcs, kinds };
+  return { cpus, offline, isolated, packages, cores, caches, numaNodes, llcs, kinds, warnings: quirks.lines() };
 }
 
 /** A plain object for `--json` output and for the results database's host facts. */
@@ -378,6 +522,7 @@ export function topologyJson(t: Topology): Record<string, unknown> {
     })),
     llcs: t.llcs.map((l) => [...l]),
     numaNodes: t.numaNodes.map((n) => ({ id: n.id, cpus: [...n.cpus] })),
+    warnings: [...t.warnings],
   };
 }
 
@@ -412,6 +557,7 @@ export function formatTopology(t: Topology, capacity: CapacityRow[] = []): strin
       for (let i = 0; i < text.length; i += 8) lines.push(`    cores ${text.slice(i, i + 8).join(' ')}`);
     }
   });
+  for (const w of t.warnings) lines.push(`warning: ${w}`);
   if (capacity.length > 0) {
     const sizes = [...new Set(capacity.map((r) => r.cores))].sort((a, b) => a - b);
     const levels = [...new Set(capacity.map((r) => r.isolation))];

@@ -64,6 +64,8 @@ export class Workspace {
         const allowed = await allowedCpusOfSelf();
         const allowedCpus = opts.cpus ? (allowed ? opts.cpus.filter((c) => allowed.includes(c)) : opts.cpus) : allowed;
         const topo = await readTopology(allowedCpus ? { allowedCpus } : {});
+        // What the reader could not take at face value (it then errs towards fewer parallel jobs).
+        for (const w of topo.warnings) log.warn({ warning: w }, 'host topology');
         // We hold the work directory's lock, so no live worker of this directory owns a job that is
         // still marked active: those were a killed predecessor's, and go back to the queue now.
         if (!opts.redis) await releaseLocks(queues.client, queues.config.prefix, await queuesWithActive(queues.client, queues.config.prefix), 'all');
