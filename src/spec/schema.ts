@@ -8,6 +8,8 @@ import { z } from 'zod';
 import type { MetricParser } from '../metrics/parser.js';
 import { metricParsers } from '../metrics/registry.js';
 import { strategyNames } from '../strategies/registry.js';
+import type { ParamKind } from '../targets/params/kind.js';
+import { paramKinds } from '../targets/params/registry.js';
 
 export const NAME_RE = /^[A-Za-z0-9._-]+$/;
 export const PARAM_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -22,7 +24,7 @@ const duration = z
   .union([z.number().positive(), z.string()])
   .describe('seconds, or a number with a unit: "90s", "10m", "1h"');
 
-export const paramSchema = z.strictObject({
+const paramBaseShape = {
   name: z.string().regex(PARAM_NAME_RE).describe('an environment-variable name: [A-Za-z_][A-Za-z0-9_]*'),
   type: z
     .enum(['integer', 'string', 'boolean', 'int', 'str', 'bool'])
@@ -36,15 +38,14 @@ export const paramSchema = z.strictObject({
   when: z.enum(['build', 'test', 'both']).optional().describe('default build: a change rebuilds unless told otherwise'),
   if: z.string().optional().describe('a condition on other parameters'),
   description: z.string().optional(),
-  kconfig: z.boolean().optional().describe('a Kconfig symbol; implied by names starting with CONFIG_'),
-  patch: z
-    .strictObject({
-      file: z.string().describe("relative to the build's source tree"),
-      pattern: z.string().describe('a regular expression with one capture group around the value; must match exactly once'),
-    })
-    .optional()
-    .describe("sets a constant in a copy of the build's source tree"),
-}).meta({ id: 'param' });
+};
+
+/** A parameter: the keys every parameter has, and the key of each registered way it reaches a build (kconfig, patch). */
+function paramSchemaOf(kinds: readonly ParamKind[]) {
+  const keys: Record<string, z.ZodOptional<z.ZodType>> = {};
+  for (const k of kinds) if (k.key) keys[k.key.name] = k.key.schema.optional().describe(k.key.description);
+  return z.strictObject({ ...paramBaseShape, ...keys }).meta({ id: 'param' }) as unknown as z.ZodType<RawParam>;
+}
 
 export const vmSchema = z.strictObject({
   kernel: z.string().describe('the image to boot; relative to the build directory; ${NAME} expands'),
@@ -193,8 +194,9 @@ export const hostSchema = z.strictObject({
 }).meta({ id: 'host' });
 
 /** The three formats' schemas from what the registries hold now. */
-function buildSchemas(parsers: readonly MetricParser[], strategies: string[]) {
+function buildSchemas(parsers: readonly MetricParser[], strategies: string[], kinds: readonly ParamKind[]) {
   const metric = metricSchemaOf(parsers);
+  const paramSchema = paramSchemaOf(kinds);
   /** Keys every format accepts at the top level, so a Wayfinder file can gain metrics and an objective. */
   const commonShape = {
     name: name.optional(),
@@ -310,12 +312,14 @@ let built: { key: string; schemas: Schemas } | undefined;
 export function experimentSchemas(): Schemas {
   const parsers = metricParsers();
   const strategies = strategyNames();
-  const key = JSON.stringify([parsers.map((p) => p.name), strategies]);
-  if (built?.key !== key) built = { key, schemas: buildSchemas(parsers, strategies) };
+  const kinds = paramKinds();
+  const key = JSON.stringify([parsers.map((p) => p.name), strategies, kinds.map((k) => k.name)]);
+  if (built?.key !== key) built = { key, schemas: buildSchemas(parsers, strategies, kinds) };
   return built.schemas;
 }
 
-export type RawParam = z.infer<typeof paramSchema>;
+/** A parameter as written: the common keys, and the keys of the ways it reaches a build (kconfig, patch...). */
+export type RawParam = z.infer<z.ZodObject<typeof paramBaseShape>> & { [kindKey: string]: unknown };
 export type RawBuildJob = z.infer<typeof buildJobSchema>;
 export type RawTestJob = z.infer<typeof testJobSchema> & { kconfig?: RawKconfig; source?: string };
 export type RawVm = z.infer<typeof vmSchema>;
