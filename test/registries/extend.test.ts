@@ -1,7 +1,8 @@
-// A metric parser and a search strategy that wayfinder does not ship, each added as one file (beside
-// this test) plus one registration, then used by an experiment file like any built-in: the file is
-// checked against them, the study asks the new strategy for configurations, the worker reads each
-// run's output with the new parser, and the objective is the number only that parser understands.
+// A metric parser, a search strategy and a way for a parameter to reach its build that wayfinder
+// does not ship, each added as one file (beside this test) plus one registration, then used by an
+// experiment file like any built-in: the file is checked against them, the study asks the new
+// strategy for configurations, the build is prepared by the new kind, the worker reads each run's
+// output with the new parser, and the objective is the number only that parser understands.
 
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -11,16 +12,19 @@ import { checkSubmission } from '../../src/daemon/api.js';
 import { metricParserNames, registerMetricParser } from '../../src/metrics/registry.js';
 import { parseExperiment } from '../../src/spec/index.js';
 import { createStrategy, registerStrategy, strategyNames } from '../../src/strategies/registry.js';
+import { registerParamKind } from '../../src/targets/params/registry.js';
 import { Space } from '../../src/generator/index.js';
 import { Store } from '../../src/store/store.js';
 import { InputError } from '../../src/types.js';
 import { databasePath } from '../../src/workdir.js';
 import { tempDir, writeFile } from '../helpers.js';
+import { appendKind } from './append-kind.js';
 import { backwardsStrategy } from './backwards-strategy.js';
 import { romanParser } from './roman-parser.js';
 
 registerMetricParser(romanParser);
 registerStrategy(backwardsStrategy);
+registerParamKind(appendKind);
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
@@ -116,6 +120,50 @@ describe('a registered metric parser and strategy', () => {
       ]);
       expect(rows.filter((r) => !r.isDefault).every((r) => r.strategy === 'backwards')).toBe(true);
       expect(rows.every((r) => r.summary?.score?.median === (r.params.A as number) * 10)).toBe(true);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+
+  it('a registered parameter kind is declared in the file, checked where written, and prepares the build', async () => {
+    const exp = (append: string, when = '') => `
+name: appended
+params:
+  - { name: N, type: integer, only: [1, 2, 3], default: 1, append: ${append}${when} }
+build:
+  run: 'grep -qx "N=$N" limits.conf'
+test:
+  name: t
+  run: 'echo "n=$(sed -n "s/^N=//p" "$WAYFINDER_BUILD_DIR/limits.conf")"'
+metrics:
+  - { name: n, parser: regex, pattern: 'n=(\\d+)' }
+objective: { maximize: n }
+`;
+    expect(parseExperiment(exp('limits.conf'), '/x/exp.yaml').params[0]?.append).toBe('limits.conf');
+    expect(refusal(exp('../limits.conf')).format()).toBe("/x/exp.yaml:4:68: append file '../limits.conf' must be inside the build directory");
+    expect(refusal(exp('limits.conf', ', when: test')).format()).toBe("/x/exp.yaml:4:87: 'N' is written into the build, so it is a build parameter");
+
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const file = writeFile(dir, 'exp.yaml', exp('limits.conf'));
+    const workdir = join(dir, '.wayfinder');
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    let status: number;
+    try {
+      status = await runCommand(file, { workdir, json: true });
+    } finally {
+      write.mockRestore();
+    }
+    expect(status).toBe(0);
+    const store = new Store(databasePath(workdir));
+    try {
+      const [experiment] = store.listExperiments();
+      // Each build found its own line (the build command checks it) and each test read it back.
+      expect(store.configurations(experiment!.id).map((r) => [r.params.N, r.status, r.objective]).sort()).toEqual([
+        [1, 'done', 1],
+        [2, 'done', 2],
+        [3, 'done', 3],
+      ]);
     } finally {
       store.close();
     }

@@ -8,7 +8,7 @@ import type { ParamKind } from './kind.js';
 import { patchKind } from './patch.js';
 
 /** Keys of every parameter; no kind may declare itself with one of them. */
-const PARAM_KEYS: readonly string[] = ['name', 'type', 'only', 'min', 'max', 'step', 'step_mode', 'default', 'when', 'if', 'description'];
+export const PARAM_KEYS: readonly string[] = ['name', 'type', 'only', 'min', 'max', 'step', 'step_mode', 'default', 'when', 'if', 'description'];
 
 const kinds = new Map<string, ParamKind>();
 
