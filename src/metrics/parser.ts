@@ -2,7 +2,7 @@
 // them by name, and everything that names parsers (the experiment schema and its JSON Schema, the
 // objective's check, extraction) asks the registry instead of keeping a list of its own.
 
-/** An option a parser takes in its metrics entry, beside `parser:` (the regex parser's `pattern`). */
+/** An option a parser takes in its metrics entry, beside `parser:` (the regex parser's `pattern`); its value is a string. */
 export interface ParserOption {
   /** The key in the metrics entry. */
   key: string;
