@@ -25,9 +25,9 @@ export function normaliseMetrics(drafts: DraftMetric[], tests: JobSpec[], src: S
       parser: raw.parser,
       source: file !== undefined ? { kind: 'file', path: file } : { kind: 'stdout' },
     };
-    // The schema let only registered parsers through; each says which options it takes.
+    // The schema let only registered parsers through (formats that imply a metric name one too).
     const parser = metricParser(raw.parser);
-    if (!parser) throw new InputError(`unknown parser '${raw.parser}'`, at('parser'));
+    if (!parser) throw new InputError(`unknown parser '${raw.parser}'; expected one of ${metricParsers().map((p) => p.name).join(', ')}`, at('parser'));
     for (const other of metricParsers()) {
       for (const o of other.options) {
         if (raw[o.key] === undefined || parser.options.some((p) => p.key === o.key)) continue;

@@ -1,8 +1,9 @@
 // The shape of an experiment file, in its three formats, as zod schemas. Only shape lives here
 // (no transforms), so the same schemas give the JSON Schema for editors; what needs more than
 // shape (domains, cross-references, files on disk) is checked in normalise.ts with locations.
-// What the registries hold (metric parsers and their options, strategies) is read from them when
-// the schemas are built, and they are built again when a registry has gained an entry.
+// What the registries hold (metric parsers and their options, strategies, the keys of the ways a
+// parameter reaches a build) is read from them when the schemas are built, and they are built again
+// when a registry has gained an entry.
 
 import { z } from 'zod';
 import type { MetricParser } from '../metrics/parser.js';
@@ -193,6 +194,33 @@ export const hostSchema = z.strictObject({
     .describe('every test job gets cache ways / memory bandwidth of its own (resctrl), unless it names its own resources'),
 }).meta({ id: 'host' });
 
+const daemonTestSchema = z.strictObject({
+  name: name.optional(),
+  kernel: z
+    .strictObject({ memory: z.string().optional(), args: z.string().optional(), cores: count(1).optional() })
+    .optional(),
+  benchtool: z.strictObject({
+    image: z.string().optional(),
+    devices: z.array(z.enum(ALLOWED_DEVICES)).optional(),
+    capabilities: z.array(z.string()).optional(),
+    commands: z.string(),
+    cores: count(1).optional(),
+    start_delay: z.number().min(0).optional(),
+    boot_delay: z.number().min(0).optional(),
+    duration: z.number().min(0).optional(),
+    environment: z.record(z.string(), scalar).optional(),
+  }),
+  results: z
+    .array(
+      z.strictObject({
+        name: name,
+        path: z.string(),
+        type: z.enum(['int', 'integer', 'float', 'str', 'string', 'bool']).optional(),
+      }),
+    )
+    .optional(),
+});
+
 /** The three formats' schemas from what the registries hold now. */
 function buildSchemas(parsers: readonly MetricParser[], strategies: string[], kinds: readonly ParamKind[]) {
   const metric = metricSchemaOf(parsers);
@@ -249,33 +277,6 @@ function buildSchemas(parsers: readonly MetricParser[], strategies: string[], ki
       .min(1),
   });
 
-  const daemonTest = z.strictObject({
-    name: name.optional(),
-    kernel: z
-      .strictObject({ memory: z.string().optional(), args: z.string().optional(), cores: count(1).optional() })
-      .optional(),
-    benchtool: z.strictObject({
-      image: z.string().optional(),
-      devices: z.array(z.enum(ALLOWED_DEVICES)).optional(),
-      capabilities: z.array(z.string()).optional(),
-      commands: z.string(),
-      cores: count(1).optional(),
-      start_delay: z.number().min(0).optional(),
-      boot_delay: z.number().min(0).optional(),
-      duration: z.number().min(0).optional(),
-      environment: z.record(z.string(), scalar).optional(),
-    }),
-    results: z
-      .array(
-        z.strictObject({
-          name: name,
-          path: z.string(),
-          type: z.enum(['int', 'integer', 'float', 'str', 'string', 'bool']).optional(),
-        }),
-      )
-      .optional(),
-  });
-
   // The later daemon's job file (unikraft/wayfinder): build { commands, outputs }, test(s) with a
   // benchtool and results.
   const daemon = z.strictObject({
@@ -300,7 +301,7 @@ function buildSchemas(parsers: readonly MetricParser[], strategies: string[], ki
       commands: z.string(),
       workdir: z.string().optional(),
     }),
-    test: z.union([daemonTest, z.array(daemonTest).min(1)]),
+    test: z.union([daemonTestSchema, z.array(daemonTestSchema).min(1)]),
   });
   return { native, paper, daemon };
 }
