@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runCommand } from '../../src/cli/run.js';
 import { explorationFlags } from '../../src/cli/exploration-flags.js';
+import { parsersHelp, strategiesHelp } from '../../src/cli/registry-help.js';
 import { checkSubmission } from '../../src/daemon/api.js';
+import { openApiText } from '../../src/daemon/openapi.js';
 import { metricParserNames, registerMetricParser } from '../../src/metrics/registry.js';
 import { parseExperiment } from '../../src/spec/index.js';
 import { createStrategy, registerStrategy, strategyNames } from '../../src/strategies/registry.js';
@@ -60,6 +62,10 @@ describe('a registered metric parser and strategy', () => {
     const exp = parseExperiment(EXPERIMENT, '/x/exp.yaml');
     expect(exp.metrics).toEqual([{ name: 'score', parser: 'roman', label: 'score', source: { kind: 'stdout' }, loc: { file: '/x/exp.yaml', line: 9, col: 5 } }]);
     expect(exp.exploration.strategy).toBe('backwards');
+    // The help texts and the API description say what is registered, not a list of their own.
+    expect(strategiesHelp()).toMatch(/^  backwards +every configuration in reverse declaration order$/m);
+    expect(parsersHelp()).toMatch(/^  roman +a number in Roman numerals after a label, as in "score: XLII"$/m);
+    expect(openApiText('components: { schemas: { Submission: { properties: { strategy: {} } } } }\n')).toContain('enum: [grid, random, bayesian, backwards]');
 
     // The parser's own option is checked by the parser's own rule, at the option's line and column.
     const bad = refusal(EXPERIMENT.replace('label: score', "label: 'two words'"));
