@@ -37,9 +37,23 @@ module.exports = {
     {
       name: 'model-below-execution',
       severity: 'error',
-      comment: 'The experiment model (spec, generator, metrics, strategies) knows nothing of how or where jobs run.',
+      comment:
+        'The experiment model (spec, generator, metrics, strategies) knows nothing of how or where jobs run. ' +
+        'It may read the registry of the ways a parameter reaches a build (src/targets/params), which is model too.',
       from: { path: folders('spec', 'generator', 'metrics', 'strategies') },
-      to: { path: folders('isolation', 'scheduler', 'runners', 'targets', 'queue', 'store', 'study', 'report', 'regress', 'daemon', 'cli') },
+      to: {
+        path: folders('isolation', 'scheduler', 'runners', 'targets', 'queue', 'store', 'study', 'report', 'regress', 'daemon', 'cli'),
+        pathNot: '^src/targets/params/',
+      },
+    },
+    {
+      name: 'target-params-are-model',
+      severity: 'error',
+      comment: 'The ways a parameter reaches a build are told how to run a command (BuildPrep.run); they run nothing themselves.',
+      from: { path: '^src/targets/params/' },
+      to: {
+        path: [folders('isolation', 'scheduler', 'runners', 'queue', 'store', 'study', 'report', 'regress', 'daemon', 'cli', 'spec'), '^src/targets/build-prep\\.ts$'],
+      },
     },
     {
       name: 'isolation-below-scheduling',

@@ -140,23 +140,25 @@ export interface KconfigSpec {
   resolve: string;
 }
 
-export type ParserKind = 'wrk' | 'redis-benchmark' | 'regex' | 'json' | 'tcp-echo';
+/** The name of a metric parser registered in src/metrics/registry.ts (the experiment's schema checks it). */
+export type ParserKind = string;
 
 export interface MetricSpec {
-  /** Name of the metric, or the prefix of the metrics a multi-value parser (wrk, redis-benchmark) yields. */
+  /** Name of the metric, or the prefix of the metrics a parser that yields several (wrk, redis-benchmark) gives. */
   name: string;
   parser: ParserKind;
   /** Where the text comes from: the test's stdout, or a file relative to WAYFINDER_OUTPUT_DIR. */
   source: { kind: 'stdout' } | { kind: 'file'; path: string };
-  /** regex: a pattern with one capture group (or a named group `value`). */
-  pattern?: string;
-  /** json: a dotted path into the document (a.b.0.c). */
-  path?: string;
   /** Multiply the parsed number by this (unit conversion). */
   scale?: number;
   /** Only from this test (by name); default every test. */
   test?: string;
   loc?: SourceLoc;
+  /**
+   * The parser's own options, under the keys it declares (regex: `pattern`, a regular expression with
+   * one capture group; json: `path`, dotted keys and indices a.b.0.c). Checked when the file is read.
+   */
+  [option: string]: unknown;
 }
 
 export interface Objective {
@@ -166,7 +168,8 @@ export interface Objective {
   failureValue?: number;
 }
 
-export type StrategyName = 'grid' | 'random' | 'bayesian';
+/** The name of a search strategy registered in src/strategies/registry.ts (the experiment's schema checks it). */
+export type StrategyName = string;
 
 export interface Exploration {
   strategy: StrategyName;

@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { DEFAULT_SERVER } from '../daemon/client.js';
+import { strategyChoices } from './registry-help.js';
 
 // Loaded when the command runs (see main.ts).
 const daemon = () => import('./daemon.js');
@@ -54,7 +55,7 @@ export function registerDaemonCommands(program: Command, setStatus: (code: numbe
       .option('--wait', 'show progress until it finishes, then the best configuration against the default')
       .option('--budget <n>', 'try at most this many configurations')
       .option('--parallel <n>', 'configurations in flight at once')
-      .option('--strategy <name>', 'grid, random or bayesian')
+      .option('--strategy <name>', strategyChoices())
       .option('--seed <n>', 'random seed')
       .option('--priority <n>', 'higher runs first (default 0: submission order)')
       .option('--pool <name>', "run on this pool's hosts (overrides the file's pool)")

@@ -1,8 +1,7 @@
 // --budget, --parallel, --seed and --strategy, as `run` and `submit` take them.
 
 import type { ExplorationOverrides } from '../spec/exploration.js';
-import { STRATEGY_NAMES } from '../strategies/registry.js';
-import type { StrategyName } from '../types.js';
+import { isStrategyName, strategyNames } from '../strategies/registry.js';
 import { UsageError, positiveInt } from './errors.js';
 
 export function explorationFlags(o: { budget?: string; parallel?: string; seed?: string; strategy?: string }): ExplorationOverrides {
@@ -11,8 +10,8 @@ export function explorationFlags(o: { budget?: string; parallel?: string; seed?:
   if (o.parallel !== undefined) out.parallel = positiveInt(o.parallel, '--parallel');
   if (o.seed !== undefined) out.seed = positiveInt(o.seed, '--seed', 0);
   if (o.strategy !== undefined) {
-    if (!STRATEGY_NAMES.includes(o.strategy as StrategyName)) throw new UsageError(`--strategy: unknown strategy "${o.strategy}" (known: ${STRATEGY_NAMES.join(', ')})`);
-    out.strategy = o.strategy as StrategyName;
+    if (!isStrategyName(o.strategy)) throw new UsageError(`--strategy: unknown strategy "${o.strategy}" (known: ${strategyNames().join(', ')})`);
+    out.strategy = o.strategy;
   }
   return out;
 }

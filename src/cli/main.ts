@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError } from './errors.js';
 import { wayfinderVersion } from '../util/version.js';
 import { registerDaemonCommands } from './commands-daemon.js';
+import { parsersHelp, strategiesHelp, strategyChoices } from './registry-help.js';
 
 // Each command's module is loaded when that command runs: `wayfinder --help` or `plan` need not
 // load BullMQ, the Docker client, the report's browser driver and the rest.
@@ -33,13 +34,14 @@ export async function main(argv: string[]): Promise<number> {
     .option('--redis <url>', 'use this Redis (redis://host:port/db) instead of an embedded redis-server')
     .option('--budget <n>', 'try at most this many configurations (overrides exploration.budget)')
     .option('--parallel <n>', 'configurations in flight at once (overrides exploration.parallel)')
-    .option('--strategy <name>', 'grid, random or bayesian (overrides exploration.strategy)')
+    .option('--strategy <name>', `${strategyChoices()} (overrides exploration.strategy)`)
     .option('--seed <n>', 'random seed (overrides exploration.seed)')
     .option('--cpus <list>', 'run jobs only on these CPUs, e.g. 0-3')
     .option('--docker-socket <path>', 'the Docker engine\'s socket for jobs with an image (default: DOCKER_HOST, then /var/run/docker.sock)')
     .option('--json', 'print the outcome as JSON on stdout, no progress')
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nThe experiment\'s build and test commands run on this host as the current user, or in containers of their image.')
+    .addHelpText('after', () => `${strategiesHelp()}\n${parsersHelp()}`)
     .action(async (file: string, opts) => {
       status = await (await import('./run.js')).runCommand(file, opts);
     });
@@ -50,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<file>', 'experiment file (YAML)')
     .option('--json', 'machine-readable output')
     .option('--show <n>', 'how many configurations to list', '10')
+    .addHelpText('after', () => `${strategiesHelp()}\n${parsersHelp()}`)
     .action(async (file: string, opts) => {
       status = (await import('./plan.js')).planCommand(file, opts);
     });
@@ -113,11 +116,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--minimize', 'lower objective values are better')
     .option('--failure <value>', 'objective value that marks a failed configuration')
     .option('--params <a,b,c>', 'the parameter columns (default: all but the objective; an export\'s experiment parameters)')
-    .option('--strategy <name>', 'grid, random or bayesian; repeat for several (default: all)', collect)
+    .option('--strategy <name>', `${strategyChoices()}; repeat for several (default: all)`, collect)
     .option('--budget <n>', 'evaluations per search; repeat for several (default: 10, 20, 40, 100)', collect)
     .option('--seeds <k>', 'searches per strategy, each with its own seed', '30')
     .option('--json', 'print {"results": [...]} as JSON')
     .option('--plot <file.svg>', 'draw best-so-far against evaluations, per strategy')
+    .addHelpText('after', () => strategiesHelp())
     .action(async (opts) => {
       status = (await import('./replay.js')).replayCommand(opts);
     });

@@ -3,8 +3,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { runReplay } from '../strategies/replay.js';
-import { STRATEGY_NAMES } from '../strategies/registry.js';
-import type { StrategyName } from '../types.js';
+import { isStrategyName, strategyNames } from '../strategies/registry.js';
 import { UsageError, positiveInt } from './errors.js';
 
 export interface ReplayOptions {
@@ -30,8 +29,8 @@ export function replayCommand(o: ReplayOptions): number {
     throw new UsageError(`--table: cannot read ${o.table}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   const strategies = o.strategy?.map((s) => {
-    if (!(STRATEGY_NAMES as readonly string[]).includes(s)) throw new UsageError(`--strategy: unknown strategy "${s}" (known: ${STRATEGY_NAMES.join(', ')})`);
-    return s as StrategyName;
+    if (!isStrategyName(s)) throw new UsageError(`--strategy: unknown strategy "${s}" (known: ${strategyNames().join(', ')})`);
+    return s;
   });
   const budgets = o.budget?.map((b) => positiveInt(b, '--budget'));
   let failure: number | undefined;

@@ -8,8 +8,8 @@ import { renderResults, runsByConfig } from '../report/results-table.js';
 import { esc } from '../report/chart.js';
 import { renderReport, type RenderedReport } from '../report/index.js';
 import type { ExperimentRow } from '../store/store.js';
-import { STRATEGY_NAMES } from '../strategies/registry.js';
-import { InputError, type StrategyName } from '../types.js';
+import { isStrategyName, strategyNames } from '../strategies/registry.js';
+import { InputError } from '../types.js';
 import { NotFoundError, type DaemonEvent, type Manager } from './manager.js';
 import type { SubmitOptions } from './submissions.js';
 
@@ -265,8 +265,8 @@ export function checkSubmission(body: unknown, defaultDir: string): { yaml: stri
   if (seed !== undefined) options.seed = seed;
   if (priority !== undefined) options.priority = priority;
   if (b.strategy !== undefined) {
-    if (typeof b.strategy !== 'string' || !STRATEGY_NAMES.includes(b.strategy as StrategyName)) throw new HttpError(400, `"strategy": expected ${STRATEGY_NAMES.join(', ')}`);
-    options.strategy = b.strategy as StrategyName;
+    if (typeof b.strategy !== 'string' || !isStrategyName(b.strategy)) throw new HttpError(400, `"strategy": expected ${strategyNames().join(', ')}`);
+    options.strategy = b.strategy;
   }
   if (b.pool !== undefined) {
     if (typeof b.pool !== 'string' || !NAME_RE.test(b.pool)) throw new HttpError(400, '"pool": expected a name of letters, digits, ".", "_" and "-"');

@@ -5,17 +5,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { MetricSpec } from '../types.js';
-import { parseJson } from './json.js';
-import { parseRedisBenchmark } from './redis-benchmark.js';
-import { parseRegex } from './regex.js';
-import { parseTcpEcho } from './tcp-echo.js';
-import { parseWrk } from './wrk.js';
-
-const MULTI: Record<string, (text: string) => Record<string, number>> = {
-  wrk: parseWrk,
-  'redis-benchmark': parseRedisBenchmark,
-  'tcp-echo': parseTcpEcho,
-};
+import { metricParser, metricParserNames } from './registry.js';
 
 function inside(dir: string, path: string): boolean {
   const rel = relative(dir, path);
@@ -40,24 +30,26 @@ function readOutputFile(outputDir: string, path: string): string {
 
 function extractOne(spec: MetricSpec, text: string, values: Record<string, number>): void {
   const scale = spec.scale ?? 1;
-  const multi = MULTI[spec.parser];
-  if (multi) {
-    for (const [field, v] of Object.entries(multi(text))) values[`${spec.name}.${field}`] = v * scale;
-  } else if (spec.parser === 'regex') {
-    if (spec.pattern === undefined) throw new Error('the regex parser needs a pattern');
-    values[spec.name] = parseRegex(text, spec.pattern) * scale;
-  } else if (spec.parser === 'json') {
-    if (spec.path === undefined) throw new Error('the json parser needs a path');
-    values[spec.name] = parseJson(text, spec.path) * scale;
+  const parser = metricParser(spec.parser);
+  if (!parser) throw new Error(`unknown parser "${spec.parser}" (known: ${metricParserNames().join(', ')})`);
+  const options: Record<string, string> = {};
+  for (const o of parser.options) {
+    const v = spec[o.key];
+    if (typeof v === 'string') options[o.key] = v;
+    else if (o.required) throw new Error(`the ${parser.name} parser needs a ${o.key}`);
+  }
+  if (parser.yields === 'many') {
+    for (const [field, v] of Object.entries(parser.parse(text, options))) values[`${spec.name}.${field}`] = v * scale;
   } else {
-    throw new Error(`unknown parser "${spec.parser as string}"`);
+    values[spec.name] = parser.parse(text, options) * scale;
   }
 }
 
 /**
  * Every metric of `specs` that applies to `testName` (no `test`, or that test), read from `stdout` or
- * from a file in `outputDir`. Multi-value parsers (wrk, redis-benchmark, tcp-echo) yield
- * `<name>.<field>`; regex and json yield `<name>`. `scale` multiplies each value.
+ * from a file in `outputDir`, by the parser each names (src/metrics/registry.ts). Parsers that yield
+ * several values (wrk, redis-benchmark, tcp-echo) give `<name>.<field>`; the others `<name>`.
+ * `scale` multiplies each value.
  */
 export function extractMetrics(
   specs: MetricSpec[],

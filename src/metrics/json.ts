@@ -2,6 +2,7 @@
 // their JSON, so when the whole text is not JSON the last line that is (JSON Lines) is used.
 
 import { ParseError } from './errors.js';
+import type { MetricParser } from './parser.js';
 import { parseNumber } from './units.js';
 
 function parseDocument(text: string): unknown {
@@ -50,3 +51,18 @@ export function parseJson(text: string, path: string): number {
   }
   throw new ParseError('json', `the value at "${path}" is ${JSON.stringify(node)}, not a number`);
 }
+
+export const jsonParser: MetricParser = {
+  name: 'json',
+  description: 'a number at a dotted path in a JSON document (or the last JSON line of the output)',
+  yields: 'one',
+  options: [
+    {
+      key: 'path',
+      description: 'a dotted path a.b.0.c',
+      required: true,
+      check: (path) => (/^[^.]+(\.[^.]+)*$/.test(path) ? undefined : `bad json path '${path}'; expected dotted keys and indices like a.b.0.c`),
+    },
+  ],
+  parse: (text, o) => parseJson(text, o.path as string),
+};

@@ -8,6 +8,7 @@
 // split on \r as well as \n, and they never match because they lack "requests per second".
 
 import { ParseError } from './errors.js';
+import type { MetricParser } from './parser.js';
 import { parseNumber } from './units.js';
 
 /** `LRANGE_100 (first 100 elements)` -> `lrange_100_first_100_elements`. */
@@ -102,3 +103,11 @@ export function parseRedisBenchmark(text: string): Record<string, number> {
   }
   return out;
 }
+
+export const redisBenchmarkParser: MetricParser = {
+  name: 'redis-benchmark',
+  description: "redis-benchmark's results (default, -q or --csv output): requests/s and latencies per test",
+  yields: 'many',
+  options: [],
+  parse: (text) => parseRedisBenchmark(text),
+};

@@ -2,6 +2,7 @@
 // print progress repeat the line and the final figure comes last.
 
 import { ParseError } from './errors.js';
+import type { MetricParser } from './parser.js';
 import { parseNumber } from './units.js';
 
 function compile(pattern: string): RegExp {
@@ -35,3 +36,26 @@ export function parseRegex(text: string, pattern: string): number {
   if (v === undefined) throw new ParseError('regex', `/${pattern}/ captured "${captured}", which is not a number`);
   return v;
 }
+
+/** Why a pattern cannot be used, said for the experiment file; undefined when it can. */
+function checkPattern(pattern: string): string | undefined {
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern);
+  } catch (e) {
+    // The engine's reason is the useful part ("Unterminated group"); the rest repeats the pattern.
+    const reason = e instanceof Error ? (e.message.split(': ').pop() ?? '') : '';
+    return `pattern ${JSON.stringify(pattern)} is not a valid regular expression: ${reason}`;
+  }
+  const groups = (new RegExp(`${re.source}|`).exec('')?.length ?? 1) - 1;
+  if (groups < 1) return `pattern ${JSON.stringify(pattern)} needs a capture group around the number, like 'rps=(\\d+)'`;
+  return undefined;
+}
+
+export const regexParser: MetricParser = {
+  name: 'regex',
+  description: 'the number a pattern captures in free text (its last match)',
+  yields: 'one',
+  options: [{ key: 'pattern', description: 'a pattern with a capture group', required: true, check: checkPattern }],
+  parse: (text, o) => parseRegex(text, o.pattern as string),
+};

@@ -8,6 +8,7 @@
 // Older versions of the client printed only `rps: <n>`, computed over the whole run so far.
 
 import { ParseError } from './errors.js';
+import type { MetricParser } from './parser.js';
 import { parseNumber } from './units.js';
 
 const F64 = String.raw`([-+]?(?:\d+(?:\.\d*)?(?:e[-+]?\d+)?|inf|NaN))`;
@@ -60,3 +61,11 @@ export function parseTcpEcho(text: string): Record<string, number> {
   }
   return out;
 }
+
+export const tcpEchoParser: MetricParser = {
+  name: 'tcp-echo',
+  description: "Demikernel's tcp-echo client reports: requests, rps, p50/p99 latency, bytes",
+  yields: 'many',
+  options: [],
+  parse: (text) => parseTcpEcho(text),
+};

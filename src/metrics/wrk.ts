@@ -3,6 +3,7 @@
 // milliseconds or bytes. The socket-error and non-2xx lines are printed only when non-zero.
 
 import { ParseError } from './errors.js';
+import type { MetricParser } from './parser.js';
 import { toBytes, toMs } from './units.js';
 
 const NUM = String.raw`(\d+(?:\.\d+)?)`;
@@ -73,3 +74,11 @@ export function parseWrk(text: string): Record<string, number> {
   }
   return out;
 }
+
+export const wrkParser: MetricParser = {
+  name: 'wrk',
+  description: "wrk's end-of-run summary: requests/s, transfer, latency (and its percentiles with --latency), errors",
+  yields: 'many',
+  options: [],
+  parse: (text) => parseWrk(text),
+};

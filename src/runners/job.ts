@@ -11,7 +11,7 @@ import { inheritedEnv } from './inherited-env.js';
 import { buildDir, runDir } from '../workdir.js';
 import { describeFailure, processSucceeded, runProcess, type ProcessResult } from './process.js';
 import { bootTestVm, type TestVm } from './qemu.js';
-import { finishBuild, kconfigRunMetrics, prepareBuild } from '../targets/build-prep.js';
+import { buildRunMetrics, finishBuild, prepareBuild } from '../targets/build-prep.js';
 import type { ProcessRegistry } from './registry.js';
 import type { BuildResult, BuildWork, Placement, RunResult, TestWork } from '../wire.js';
 
@@ -253,7 +253,7 @@ export async function executeTest(
       return { ...base, status: 'failed', failure: 'parse', error: errors.join('; '), metrics: values };
     }
     if (vmOut?.error) return { ...base, status: 'failed', failure: 'boot', error: vmOut.error, metrics: { ...values, ...vmOut.metrics } };
-    return { ...base, status: 'ok', metrics: { ...values, ...vmOut?.metrics, ...kconfigRunMetrics(builtDir) } };
+    return { ...base, status: 'ok', metrics: { ...values, ...vmOut?.metrics, ...buildRunMetrics(builtDir) } };
   };
 
   for (let w = 0; w < job.warmup; w++) {

@@ -8,7 +8,7 @@ import { MAX_FILE_BYTES, SourceDoc } from './document.js';
 import { daemonDraft, detectFormat, nativeDraft, paperDraft } from './formats.js';
 import { validate } from './issues.js';
 import { normalise } from './normalise.js';
-import { daemonSchema, nativeSchema, paperSchema } from './schema.js';
+import { experimentSchemas } from './schema.js';
 
 export { experimentJsonSchema, experimentJsonSchemaText } from './schema.js';
 export { detectFormat, LAST_NUMBER_PATTERN, IMPLIED_METRIC } from './formats.js';
@@ -45,12 +45,13 @@ function parseWith(text: string, shownFile: string, absFile: string): Experiment
   const src = SourceDoc.parse(text, shownFile);
   const dir = dirname(absFile);
   const format = detectFormat(src.value);
+  const schemas = experimentSchemas();
   const draft =
     format === 'paper'
-      ? paperDraft(validate(paperSchema, src), src)
+      ? paperDraft(validate(schemas.paper, src), src)
       : format === 'daemon'
-        ? daemonDraft(validate(daemonSchema, src), src)
-        : nativeDraft(validate(nativeSchema, src));
+        ? daemonDraft(validate(schemas.daemon, src), src)
+        : nativeDraft(validate(schemas.native, src));
   return normalise(draft, src, absFile, dir);
 }
 

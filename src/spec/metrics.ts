@@ -1,12 +1,10 @@
 // Metrics (where each number comes from) and the objective (which number to optimise).
 
-import { InputError, type JobSpec, type MetricSpec, type Objective, type ParserKind } from '../types.js';
+import { metricParser, metricParsers, producedNames, produces } from '../metrics/registry.js';
+import { InputError, type JobSpec, type MetricSpec, type Objective } from '../types.js';
 import type { Path, SourceDoc } from './document.js';
 import type { Draft, DraftMetric } from './draft.js';
 import { didYouMean } from './suggest.js';
-
-/** Parsers that yield several numbers, named `<metric>.<field>`. */
-export const MULTI_VALUE_PARSERS: readonly ParserKind[] = ['wrk', 'redis-benchmark', 'tcp-echo'];
 
 export function normaliseMetrics(drafts: DraftMetric[], tests: JobSpec[], src: SourceDoc): MetricSpec[] {
   const names = new Set<string>();
@@ -27,21 +25,25 @@ export function normaliseMetrics(drafts: DraftMetric[], tests: JobSpec[], src: S
       parser: raw.parser,
       source: file !== undefined ? { kind: 'file', path: file } : { kind: 'stdout' },
     };
-    if (raw.parser === 'regex') {
-      if (raw.pattern === undefined) throw new InputError(`metric '${raw.name}' uses the regex parser and needs a 'pattern'`, at());
-      checkPattern(raw.pattern, at('pattern'));
-      metric.pattern = raw.pattern;
-    } else if (raw.pattern !== undefined) {
-      throw new InputError(`'pattern' applies only to the regex parser, not ${raw.parser}`, keyAt('pattern'));
-    }
-    if (raw.parser === 'json') {
-      if (raw.path === undefined) throw new InputError(`metric '${raw.name}' uses the json parser and needs a 'path'`, at());
-      if (!/^[^.]+(\.[^.]+)*$/.test(raw.path)) {
-        throw new InputError(`bad json path '${raw.path}'; expected dotted keys and indices like a.b.0.c`, at('path'));
+    // The schema let only registered parsers through (formats that imply a metric name one too).
+    const parser = metricParser(raw.parser);
+    if (!parser) throw new InputError(`unknown parser '${raw.parser}'; expected one of ${metricParsers().map((p) => p.name).join(', ')}`, at('parser'));
+    for (const other of metricParsers()) {
+      for (const o of other.options) {
+        if (raw[o.key] === undefined || parser.options.some((p) => p.key === o.key)) continue;
+        const owners = metricParsers().filter((p) => p.options.some((x) => x.key === o.key)).map((p) => p.name);
+        throw new InputError(`'${o.key}' applies only to the ${owners.join(' and ')} parser${owners.length > 1 ? 's' : ''}, not ${raw.parser}`, keyAt(o.key));
       }
-      metric.path = raw.path;
-    } else if (raw.path !== undefined) {
-      throw new InputError(`'path' applies only to the json parser, not ${raw.parser}`, keyAt('path'));
+    }
+    for (const o of parser.options) {
+      const value = raw[o.key];
+      if (value === undefined) {
+        if (o.required) throw new InputError(`metric '${raw.name}' uses the ${parser.name} parser and needs a '${o.key}'`, at());
+        continue;
+      }
+      const problem = o.check?.(value as string);
+      if (problem !== undefined) throw new InputError(problem, at(o.key));
+      metric[o.key] = value;
     }
     if (raw.scale !== undefined) metric.scale = raw.scale;
     if (raw.test !== undefined) {
@@ -58,24 +60,12 @@ export function normaliseMetrics(drafts: DraftMetric[], tests: JobSpec[], src: S
   });
 }
 
-function checkPattern(pattern: string, loc: ReturnType<SourceDoc['loc']>): void {
-  let re: RegExp;
-  try {
-    re = new RegExp(pattern);
-  } catch (e) {
-    // The engine's reason is the useful part ("Unterminated group"); the rest repeats the pattern.
-    const reason = e instanceof Error ? (e.message.split(': ').pop() ?? '') : '';
-    throw new InputError(`pattern ${JSON.stringify(pattern)} is not a valid regular expression: ${reason}`, loc);
-  }
-  const groups = (new RegExp(`${re.source}|`).exec('')?.length ?? 1) - 1;
-  if (groups < 1) {
-    throw new InputError(`pattern ${JSON.stringify(pattern)} needs a capture group around the number, like 'rps=(\\d+)'`, loc);
-  }
-}
-
 /** Names the metrics entries produce, for checking and suggesting the objective's metric. */
-function producedNames(metrics: MetricSpec[]): string[] {
-  return metrics.map((m) => (MULTI_VALUE_PARSERS.includes(m.parser) ? `${m.name}.<field>` : m.name));
+function shownNames(metrics: MetricSpec[]): string[] {
+  return metrics.flatMap((m) => {
+    const { exact, prefixes } = producedNames(m);
+    return [...exact, ...prefixes.map((p) => `${p}.<field>`)];
+  });
 }
 
 /** Metrics wayfinder measures itself, named `<prefix>.<field>`: a VM test's boot time, image size... */
@@ -105,8 +95,8 @@ export function normaliseObjective(o: Draft['objective'], metrics: MetricSpec[],
     direction = key;
   }
   const metric = raw[key] as string;
-  if (!metricExists(metric, metrics) && !implied.some((p) => new RegExp(`^${p}\\.[A-Za-z0-9_]+$`).test(metric))) {
-    const known = [...producedNames(metrics), ...implied.map((p) => `${p}.<field>`)];
+  if (!metrics.some((m) => produces(m, metric)) && !implied.some((p) => new RegExp(`^${p}\\.[A-Za-z0-9_]+$`).test(metric))) {
+    const known = [...shownNames(metrics), ...implied.map((p) => `${p}.<field>`)];
     const prefixes = metrics.map((m) => m.name);
     const guess = didYouMean(metric.split('.')[0] ?? metric, prefixes) || didYouMean(metric, known);
     throw new InputError(
@@ -118,12 +108,4 @@ export function normaliseObjective(o: Draft['objective'], metrics: MetricSpec[],
   const objective: Objective = { metric, direction };
   if (raw.failure !== undefined) objective.failureValue = raw.failure;
   return objective;
-}
-
-function metricExists(name: string, metrics: MetricSpec[]): boolean {
-  return metrics.some((m) => {
-    if (!MULTI_VALUE_PARSERS.includes(m.parser)) return m.name === name;
-    // wrk and redis-benchmark yield several numbers; the field set belongs to src/metrics.
-    return name.startsWith(`${m.name}.`) && /^[A-Za-z0-9_.-]+$/.test(name.slice(m.name.length + 1));
-  });
 }

@@ -2,6 +2,7 @@
 // cross-references checked, every problem reported where it was written.
 
 import { createHash } from 'node:crypto';
+import { DEFAULT_STRATEGY } from '../strategies/registry.js';
 import type { Experiment, Exploration, HostSettings } from '../types.js';
 import type { SourceDoc } from './document.js';
 import type { Draft } from './draft.js';
@@ -39,7 +40,7 @@ export function normalise(draft: Draft, src: SourceDoc, file: string, dir: strin
 
 function explorationOf(e: Draft['exploration']): Exploration {
   const out: Exploration = {
-    strategy: e?.strategy ?? 'grid',
+    strategy: e?.strategy ?? DEFAULT_STRATEGY,
     seed: e?.seed ?? 1,
     parallel: e?.parallel ?? 1,
     randomStart: e?.random_start ?? false,

@@ -1,6 +1,7 @@
 // Parameters: their type, their domain (a list, or an integer range walked by adding or
 // multiplying), their default, and the names their `if:` conditions use.
 
+import { paramKinds } from '../targets/params/registry.js';
 import { InputError, type Domain, type Param, type ParamType, type Value } from '../types.js';
 import { describeValue, type Path, type SourceDoc } from './document.js';
 import type { DraftParam } from './draft.js';
@@ -60,30 +61,16 @@ export function normaliseParams(drafts: DraftParam[], src: SourceDoc): Param[] {
     }
     if (raw.if !== undefined) param.if = raw.if;
     if (raw.description !== undefined) param.description = raw.description.trim();
-    const kconfig = raw.kconfig ?? (raw.name.startsWith('CONFIG_') ? true : undefined);
-    if (kconfig !== undefined) param.kconfig = kconfig;
     if (d.workload) param.workload = true;
-    if (raw.patch !== undefined) param.patch = patchOf(raw.patch, param, at);
+    // How the value reaches the build beyond the environment (Kconfig, patch...): each kind reads its own key.
+    for (const kind of paramKinds()) {
+      const problem = kind.load?.(param, kind.key ? raw[kind.key.name] : undefined);
+      if (problem) throw new InputError(problem.message, at(...problem.at));
+    }
     params.push(param);
   }
   checkConditions(drafts, params, src);
   return params;
-}
-
-function patchOf(patch: { file: string; pattern: string }, param: Param, at: (...rest: Array<string | number>) => ReturnType<SourceDoc['loc']>) {
-  if (param.when !== 'build') {
-    throw new InputError(`'${param.name}' patches the source, so it is a build parameter: remove 'when: test'`, at('when'));
-  }
-  let re: RegExp;
-  try {
-    re = new RegExp(patch.pattern);
-  } catch (e) {
-    throw new InputError(`patch pattern ${JSON.stringify(patch.pattern)} is not a valid regular expression: ${(e as Error).message.split(': ').pop()}`, at('patch', 'pattern'));
-  }
-  if ((new RegExp(`${re.source}|`).exec('')?.length ?? 1) < 2) {
-    throw new InputError(`patch pattern ${JSON.stringify(patch.pattern)} needs a capture group around the value, like 'SIZE: usize = (\\d+);'`, at('patch', 'pattern'));
-  }
-  return { file: patch.file, pattern: patch.pattern };
 }
 
 function domainOf(d: DraftParam, type: ParamType, src: SourceDoc): Domain {

@@ -1,8 +1,16 @@
 // The shape of an experiment file, in its three formats, as zod schemas. Only shape lives here
 // (no transforms), so the same schemas give the JSON Schema for editors; what needs more than
 // shape (domains, cross-references, files on disk) is checked in normalise.ts with locations.
+// What the registries hold (metric parsers and their options, strategies, the keys of the ways a
+// parameter reaches a build) is read from them when the schemas are built, and they are built again
+// when a registry has gained an entry.
 
 import { z } from 'zod';
+import type { MetricParser } from '../metrics/parser.js';
+import { metricParsers } from '../metrics/registry.js';
+import { strategyNames } from '../strategies/registry.js';
+import type { ParamKind } from '../targets/params/kind.js';
+import { paramKinds } from '../targets/params/registry.js';
 
 export const NAME_RE = /^[A-Za-z0-9._-]+$/;
 export const PARAM_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -17,7 +25,7 @@ const duration = z
   .union([z.number().positive(), z.string()])
   .describe('seconds, or a number with a unit: "90s", "10m", "1h"');
 
-export const paramSchema = z.strictObject({
+const paramBaseShape = {
   name: z.string().regex(PARAM_NAME_RE).describe('an environment-variable name: [A-Za-z_][A-Za-z0-9_]*'),
   type: z
     .enum(['integer', 'string', 'boolean', 'int', 'str', 'bool'])
@@ -31,15 +39,14 @@ export const paramSchema = z.strictObject({
   when: z.enum(['build', 'test', 'both']).optional().describe('default build: a change rebuilds unless told otherwise'),
   if: z.string().optional().describe('a condition on other parameters'),
   description: z.string().optional(),
-  kconfig: z.boolean().optional().describe('a Kconfig symbol; implied by names starting with CONFIG_'),
-  patch: z
-    .strictObject({
-      file: z.string().describe("relative to the build's source tree"),
-      pattern: z.string().describe('a regular expression with one capture group around the value; must match exactly once'),
-    })
-    .optional()
-    .describe("sets a constant in a copy of the build's source tree"),
-}).meta({ id: 'param' });
+};
+
+/** A parameter: the keys every parameter has, and the key of each registered way it reaches a build (kconfig, patch). */
+function paramSchemaOf(kinds: readonly ParamKind[]) {
+  const keys: Record<string, z.ZodOptional<z.ZodType>> = {};
+  for (const k of kinds) if (k.key) keys[k.key.name] = k.key.schema.optional().describe(k.key.description);
+  return z.strictObject({ ...paramBaseShape, ...keys }).meta({ id: 'param' }) as unknown as z.ZodType<RawParam>;
+}
 
 export const vmSchema = z.strictObject({
   kernel: z.string().describe('the image to boot; relative to the build directory; ${NAME} expands'),
@@ -126,16 +133,31 @@ export const testJobSchema = z
   })
   .meta({ id: 'testJob' });
 
-export const metricSchema = z.strictObject({
+const metricBaseShape = {
   name: name,
-  parser: z.enum(['wrk', 'redis-benchmark', 'regex', 'json', 'tcp-echo']),
   source: z.union([z.literal('stdout'), z.strictObject({ file: z.string() })]).optional(),
   file: z.string().optional().describe('shorthand for source: { file: ... }'),
-  pattern: z.string().optional().describe('regex parser: a pattern with a capture group'),
-  path: z.string().optional().describe('json parser: a dotted path a.b.0.c'),
   scale: z.number().optional(),
   test: name.optional().describe('only from this test'),
-}).meta({ id: 'metric' });
+};
+
+/** A metrics entry: the keys every entry has, and each registered parser's options beside them. */
+function metricSchemaOf(parsers: readonly MetricParser[]) {
+  const described = new Map<string, string[]>();
+  for (const p of parsers) for (const o of p.options) described.set(o.key, [...(described.get(o.key) ?? []), `${p.name} parser: ${o.description}`]);
+  const options: Record<string, z.ZodOptional<z.ZodString>> = {};
+  for (const [key, texts] of described) options[key] = z.string().optional().describe(texts.join('; '));
+  const { name: entryName, source, file, scale, test } = metricBaseShape;
+  const schema = z
+    .strictObject({ name: entryName, parser: z.enum(nonEmpty(parsers.map((p) => p.name))), source, file, ...options, scale, test })
+    .meta({ id: 'metric' });
+  return schema as unknown as z.ZodType<RawMetric>;
+}
+
+function nonEmpty(names: string[]): [string, ...string[]] {
+  if (names.length === 0) throw new Error('a registry the experiment schema reads is empty');
+  return names as [string, ...string[]];
+}
 
 export const objectiveSchema = z.strictObject({
   metric: z.string().optional(),
@@ -145,13 +167,17 @@ export const objectiveSchema = z.strictObject({
   failure: z.number().optional().describe('the value a failed configuration counts as'),
 }).meta({ id: 'objective' });
 
-export const explorationSchema = z.strictObject({
-  strategy: z.enum(['grid', 'random', 'bayesian']).optional(),
-  budget: count(1).optional(),
-  seed: z.int().optional(),
-  parallel: count(1).optional(),
-  random_start: z.boolean().optional(),
-}).meta({ id: 'exploration' });
+function explorationSchemaOf(strategies: string[]) {
+  return z
+    .strictObject({
+      strategy: z.enum(nonEmpty(strategies)).optional(),
+      budget: count(1).optional(),
+      seed: z.int().optional(),
+      parallel: count(1).optional(),
+      random_start: z.boolean().optional(),
+    })
+    .meta({ id: 'exploration' });
+}
 
 export const hostSchema = z.strictObject({
   governor: z.string().optional(),
@@ -167,58 +193,6 @@ export const hostSchema = z.strictObject({
     .optional()
     .describe('every test job gets cache ways / memory bandwidth of its own (resctrl), unless it names its own resources'),
 }).meta({ id: 'host' });
-
-/** Keys every format accepts at the top level, so a Wayfinder file can gain metrics and an objective. */
-const commonShape = {
-  name: name.optional(),
-  description: z.string().optional(),
-  pool: name.optional(),
-  exploration: explorationSchema.optional(),
-  host: hostSchema.optional(),
-  metrics: z.array(metricSchema).min(1).optional(),
-  objective: objectiveSchema.optional(),
-};
-
-export const nativeSchema = z.strictObject({
-  ...commonShape,
-  name: name,
-  params: z.array(paramSchema).min(1),
-  workload: z.array(paramSchema).optional(),
-  build: buildJobSchema.optional(),
-  test: z.union([testJobSchema, z.array(testJobSchema).min(1)]),
-  metrics: z.array(metricSchema).min(1).optional().describe('may be left out when the objective is a vm.* metric'),
-  objective: objectiveSchema,
-});
-
-// Wayfinder's paper-era job file (lancs-net/wayfinder): inputs/outputs shared by all runs, and runs.
-export const paperSchema = z.strictObject({
-  ...commonShape,
-  params: z.array(paramSchema).min(1),
-  inputs: z
-    .array(
-      z.strictObject({
-        name: z.string().optional(),
-        source: z.string(),
-        destination: z.string(),
-        options: z.array(z.string()).optional(),
-      }),
-    )
-    .optional(),
-  outputs: z.array(z.strictObject({ name: z.string().optional(), path: z.string() })).optional(),
-  runs: z
-    .array(
-      z.strictObject({
-        name: name,
-        image: z.string().optional(),
-        cores: count(1).optional(),
-        devices: z.array(z.enum(ALLOWED_DEVICES)).optional(),
-        capabilities: z.array(z.string()).optional(),
-        cmd: z.string().optional(),
-        path: z.string().optional(),
-      }),
-    )
-    .min(1),
-});
 
 const daemonTestSchema = z.strictObject({
   name: name.optional(),
@@ -247,45 +221,118 @@ const daemonTestSchema = z.strictObject({
     .optional(),
 });
 
-// The later daemon's job file (unikraft/wayfinder): build { commands, outputs }, test(s) with a
-// benchtool and results.
-export const daemonSchema = z.strictObject({
-  ...commonShape,
-  params: z.array(paramSchema).min(1),
-  build: z.strictObject({
-    image: z.string().optional(),
-    outputs: z
-      .strictObject({
-        kernel: z.string().optional(),
-        initrd: z.string().optional(),
-        disks: z
-          .array(z.strictObject({ type: z.string().optional(), name: z.string().optional(), path: z.string() }))
-          .optional(),
-        arch: z.string().optional(),
-        plat: z.string().optional(),
-      })
-      .optional(),
-    devices: z.array(z.enum(ALLOWED_DEVICES)).optional(),
-    capabilities: z.array(z.string()).optional(),
-    cores: count(1).optional(),
-    commands: z.string(),
-    workdir: z.string().optional(),
-  }),
-  test: z.union([daemonTestSchema, z.array(daemonTestSchema).min(1)]),
-});
+/** The three formats' schemas from what the registries hold now. */
+function buildSchemas(parsers: readonly MetricParser[], strategies: string[], kinds: readonly ParamKind[]) {
+  const metric = metricSchemaOf(parsers);
+  const paramSchema = paramSchemaOf(kinds);
+  /** Keys every format accepts at the top level, so a Wayfinder file can gain metrics and an objective. */
+  const commonShape = {
+    name: name.optional(),
+    description: z.string().optional(),
+    pool: name.optional(),
+    exploration: explorationSchemaOf(strategies).optional(),
+    host: hostSchema.optional(),
+    metrics: z.array(metric).min(1).optional(),
+    objective: objectiveSchema.optional(),
+  };
 
-export type RawParam = z.infer<typeof paramSchema>;
+  const native = z.strictObject({
+    ...commonShape,
+    name: name,
+    params: z.array(paramSchema).min(1),
+    workload: z.array(paramSchema).optional(),
+    build: buildJobSchema.optional(),
+    test: z.union([testJobSchema, z.array(testJobSchema).min(1)]),
+    metrics: z.array(metric).min(1).optional().describe('may be left out when the objective is a vm.* metric'),
+    objective: objectiveSchema,
+  });
+
+  // Wayfinder's paper-era job file (lancs-net/wayfinder): inputs/outputs shared by all runs, and runs.
+  const paper = z.strictObject({
+    ...commonShape,
+    params: z.array(paramSchema).min(1),
+    inputs: z
+      .array(
+        z.strictObject({
+          name: z.string().optional(),
+          source: z.string(),
+          destination: z.string(),
+          options: z.array(z.string()).optional(),
+        }),
+      )
+      .optional(),
+    outputs: z.array(z.strictObject({ name: z.string().optional(), path: z.string() })).optional(),
+    runs: z
+      .array(
+        z.strictObject({
+          name: name,
+          image: z.string().optional(),
+          cores: count(1).optional(),
+          devices: z.array(z.enum(ALLOWED_DEVICES)).optional(),
+          capabilities: z.array(z.string()).optional(),
+          cmd: z.string().optional(),
+          path: z.string().optional(),
+        }),
+      )
+      .min(1),
+  });
+
+  // The later daemon's job file (unikraft/wayfinder): build { commands, outputs }, test(s) with a
+  // benchtool and results.
+  const daemon = z.strictObject({
+    ...commonShape,
+    params: z.array(paramSchema).min(1),
+    build: z.strictObject({
+      image: z.string().optional(),
+      outputs: z
+        .strictObject({
+          kernel: z.string().optional(),
+          initrd: z.string().optional(),
+          disks: z
+            .array(z.strictObject({ type: z.string().optional(), name: z.string().optional(), path: z.string() }))
+            .optional(),
+          arch: z.string().optional(),
+          plat: z.string().optional(),
+        })
+        .optional(),
+      devices: z.array(z.enum(ALLOWED_DEVICES)).optional(),
+      capabilities: z.array(z.string()).optional(),
+      cores: count(1).optional(),
+      commands: z.string(),
+      workdir: z.string().optional(),
+    }),
+    test: z.union([daemonTestSchema, z.array(daemonTestSchema).min(1)]),
+  });
+  return { native, paper, daemon };
+}
+
+type Schemas = ReturnType<typeof buildSchemas>;
+let built: { key: string; schemas: Schemas } | undefined;
+
+/** The schemas of the three formats, rebuilt only when a registry has changed since the last call. */
+export function experimentSchemas(): Schemas {
+  const parsers = metricParsers();
+  const strategies = strategyNames();
+  const kinds = paramKinds();
+  const key = JSON.stringify([parsers.map((p) => p.name), strategies, kinds.map((k) => k.name)]);
+  if (built?.key !== key) built = { key, schemas: buildSchemas(parsers, strategies, kinds) };
+  return built.schemas;
+}
+
+/** A parameter as written: the common keys, and the keys of the ways it reaches a build (kconfig, patch...). */
+export type RawParam = z.infer<z.ZodObject<typeof paramBaseShape>> & { [kindKey: string]: unknown };
 export type RawBuildJob = z.infer<typeof buildJobSchema>;
 export type RawTestJob = z.infer<typeof testJobSchema> & { kconfig?: RawKconfig; source?: string };
 export type RawVm = z.infer<typeof vmSchema>;
 export type RawKconfig = z.infer<typeof kconfigSchema>;
-export type RawMetric = z.infer<typeof metricSchema>;
+/** A metrics entry as written: the common keys, and its parser's options (each a string) under their own keys. */
+export type RawMetric = { parser: string } & z.infer<z.ZodObject<typeof metricBaseShape>> & { [option: string]: unknown };
 export type RawObjective = z.infer<typeof objectiveSchema>;
-export type RawExploration = z.infer<typeof explorationSchema>;
+export type RawExploration = z.infer<ReturnType<typeof explorationSchemaOf>>;
 export type RawHost = z.infer<typeof hostSchema>;
-export type NativeFile = z.infer<typeof nativeSchema>;
-export type PaperFile = z.infer<typeof paperSchema>;
-export type DaemonFile = z.infer<typeof daemonSchema>;
+export type NativeFile = z.infer<Schemas['native']>;
+export type PaperFile = z.infer<Schemas['paper']>;
+export type DaemonFile = z.infer<Schemas['daemon']>;
 
 /** The JSON Schema as scripts/gen-schema.ts writes it to schema/experiment.schema.json. */
 export function experimentJsonSchemaText(): string {
@@ -294,7 +341,8 @@ export function experimentJsonSchemaText(): string {
 
 /** JSON Schema of an experiment file (any of the three formats), for editors and other tools. */
 export function experimentJsonSchema(): object {
-  const schema = z.toJSONSchema(z.union([nativeSchema, paperSchema, daemonSchema]), { target: 'draft-2020-12' });
+  const { native, paper, daemon } = experimentSchemas();
+  const schema = z.toJSONSchema(z.union([native, paper, daemon]), { target: 'draft-2020-12' });
   return {
     ...schema,
     title: 'Wayfinder experiment',

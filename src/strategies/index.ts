@@ -1,7 +1,7 @@
-// Search strategies (grid, random, bayesian) behind one ask/tell interface, and replay of recorded tables.
+// Search strategies (grid, random, bayesian and any registered) behind one ask/tell interface, and replay of recorded tables.
 
 export type { SearchSpace } from './space.js';
-export { createStrategy, STRATEGY_NAMES } from './registry.js';
+export { createStrategy, DEFAULT_STRATEGY, isStrategyName, registerStrategy, strategyDescriptors, strategyNames, strategyNamesText, type StrategyDescriptor } from './registry.js';
 export type { Strategy, StrategyKind, StrategyOptions, StrategyState } from './strategy.js';
 export { ListStrategy } from './list.js';
 export { configKey, configOfKey, keyOfNormalized, paramValues, codecFor, Encoder } from './encoding.js';

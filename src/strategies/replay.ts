@@ -7,7 +7,7 @@ import { parseCsvRows, type CsvRow } from './csv.js';
 import { PoolSpace } from './pool-space.js';
 import { ratioTo } from './ratio.js';
 import { simulate } from './simulate.js';
-import { STRATEGY_NAMES } from './registry.js';
+import { isStrategyName, strategyNames } from './registry.js';
 import { bestSoFarSvg } from './svg.js';
 
 export { bestSoFarSvg } from './svg.js';
@@ -281,8 +281,8 @@ export function runReplay(args: ReplayArgs): { table: Table; results: ReplayResu
     text = readFileSync(args.file, 'utf8');
   }
   const table = loadTable(text, args, args.file ?? 'table');
-  const strategies = args.strategies ?? [...STRATEGY_NAMES];
-  for (const s of strategies) if (!STRATEGY_NAMES.includes(s)) throw new InputError(`unknown strategy "${s}" (known: ${STRATEGY_NAMES.join(', ')})`);
+  const strategies = args.strategies ?? strategyNames();
+  for (const s of strategies) if (!isStrategyName(s)) throw new InputError(`unknown strategy "${s}" (known: ${strategyNames().join(', ')})`);
   const n = table.rows.length;
   // A budget beyond the table is allowed: the search simply runs out of configurations.
   const budgets = args.budgets ?? [10, 20, 40, 100].filter((b) => b < n);

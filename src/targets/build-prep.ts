@@ -1,18 +1,18 @@
-// What happens in a build's directory before its command runs: the source tree copied in and
-// patched, Kconfig parameters resolved into a .config, ccache put on the PATH; and the build cache,
-// which lets a build with the same inputs (its command, its build parameters) be reused instead of
-// rebuilt, also by a later experiment in the same work directory.
+// What happens in a build's directory before its command runs: the source tree copied in, ccache put
+// on the PATH, then each kind of build parameter (src/targets/params: patches, Kconfig symbols...)
+// prepared in turn; and the build cache, which lets a build with the same inputs (its command, its
+// build parameters) be reused instead of rebuilt, also by a later experiment in the same work directory.
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { runProcess, processSucceeded, describeFailure } from '../runners/process.js';
 import type { ProcessRegistry } from '../runners/registry.js';
 import type { JobSpec, Param, Value } from '../types.js';
 import { ExpandError, expand } from '../util/expand.js';
-import { compareResolved, requestedValues, writeFragment } from './kconfig.js';
-import { applyPatch, PatchError } from './patch.js';
+import type { BuildPrep } from './params/kind.js';
+import { paramKinds } from './params/registry.js';
 import { buildCacheDir, ccacheDir } from '../workdir.js';
 
 const STAMP = '.wayfinder-built';
@@ -97,72 +97,52 @@ async function prepare(ctx: BuildPrepContext): Promise<Prepared> {
     env.CCACHE_DIR ??= ccacheDir(ctx.workdir);
   }
 
-  try {
-    if (job.source !== undefined) {
-      const src = expand(job.source, env);
-      const from = isAbsolute(src) ? src : resolve(ctx.experimentDir, src);
-      if (!existsSync(from)) return { status: 'failed', error: `the build's source tree ${from} does not exist (source: ${job.source})` };
-      const to = join(dir, 'src');
-      rmSync(to, { recursive: true, force: true });
-      if (!copyTree(from, to, false)) return { status: 'failed', error: `cannot copy the source tree ${from}` };
-      env.WAYFINDER_SOURCE_DIR = to;
-    }
-    for (const p of ctx.params) {
-      if (!p.patch || p.when !== 'build') continue;
-      if (env.WAYFINDER_SOURCE_DIR === undefined) {
-        return { status: 'failed', error: `patch parameter ${p.name} needs the build to name its source tree ('source:')` };
-      }
-      const changed = applyPatch(env.WAYFINDER_SOURCE_DIR, p.patch, p.name, env[p.name] ?? '');
-      appendFileSync(join(dir, 'patches.log'), `${p.name}=${env[p.name]}: ${changed}\n`);
-    }
-  } catch (e) {
-    if (e instanceof PatchError) return { status: 'failed', error: e.message };
-    throw e;
+  if (job.source !== undefined) {
+    const src = expand(job.source, env);
+    const from = isAbsolute(src) ? src : resolve(ctx.experimentDir, src);
+    if (!existsSync(from)) return { status: 'failed', error: `the build's source tree ${from} does not exist (source: ${job.source})` };
+    const to = join(dir, 'src');
+    rmSync(to, { recursive: true, force: true });
+    if (!copyTree(from, to, false)) return { status: 'failed', error: `cannot copy the source tree ${from}` };
+    env.WAYFINDER_SOURCE_DIR = to;
   }
 
-  const requested = requestedValues(ctx.params, env, (p) => typed(p, env[p.name] as string));
-  if (Object.keys(requested).length > 0) {
-    const error = await resolveKconfig(ctx, requested);
-    if (error) return { status: 'failed', error };
+  const build = ctx.params.filter((p) => p.when === 'build');
+  for (const kind of paramKinds()) {
+    if (!kind.prepare) continue;
+    const params = build.filter((p) => kind.applies(p));
+    if (params.length === 0) continue;
+    const error = await kind.prepare(prepFor(ctx, params));
+    if (error !== undefined) return { status: 'failed', error };
   }
   return { status: 'ready', cacheKey };
 }
 
-async function resolveKconfig(ctx: BuildPrepContext, requested: Record<string, string>): Promise<string | undefined> {
+/** What a kind of parameter may see and do in the build directory. */
+function prepFor(ctx: BuildPrepContext, params: Param[]): BuildPrep {
   const { dir, env } = ctx;
-  const spec = ctx.job.kconfig ?? { config: '.config', resolve: 'make olddefconfig' };
-  const config = resolve(dir, expand(spec.config, env));
-  mkdirSync(dirname(config), { recursive: true });
-  if (spec.base !== undefined) {
-    const base = expand(spec.base, env);
-    const from = isAbsolute(base) ? base : resolve(ctx.experimentDir, base);
-    if (!existsSync(from)) return `kconfig base ${from} does not exist (base: ${spec.base})`;
-    copyFileSync(from, config);
-  }
-  writeFragment(config, requested);
-  env.KCONFIG_CONFIG = config;
-  env.WAYFINDER_KCONFIG = config;
-  const r = await runProcess({
-    argv: ['/bin/sh', '-c', spec.resolve],
-    cwd: dir,
+  return {
+    dir,
+    experimentDir: ctx.experimentDir,
+    job: ctx.job,
+    params,
+    value: (p) => typed(p, env[p.name] as string),
     env,
-    stdoutPath: join(dir, 'kconfig.log'),
-    stderrPath: join(dir, 'kconfig.log'),
-    timeoutSec: ctx.job.timeoutSec,
-    registry: ctx.registry,
-    registryKey: `${ctx.key}-kconfig`,
-  });
-  if (!processSucceeded(r)) {
-    const log = readFileSync(join(dir, 'kconfig.log'), 'utf8').trim().split('\n').slice(-5).join(' | ');
-    return `kconfig resolver '${spec.resolve}' ${describeFailure(r)}${log ? `: ${log}` : ''}`;
-  }
-  const outcome = compareResolved(requested, readFileSync(config, 'utf8'));
-  writeFileSync(join(dir, 'kconfig.json'), `${JSON.stringify({ config, ...outcome }, null, 2)}\n`);
-  if (config !== join(dir, '.config')) copyFileSync(config, join(dir, 'config.effective'));
-  for (const o of outcome.overridden) {
-    note(dir, `kconfig: ${o.symbol} requested ${o.requested}, resolved to ${o.effective} (its dependencies decide); the effective value is recorded`);
-  }
-  return undefined;
+    note: (line) => note(dir, line),
+    async run(command, name) {
+      const r = await runProcess({
+        argv: ['/bin/sh', '-c', command],
+        cwd: dir,
+        env,
+        stdoutPath: join(dir, `${name}.log`),
+        stderrPath: join(dir, `${name}.log`),
+        timeoutSec: ctx.job.timeoutSec,
+        registry: ctx.registry,
+        registryKey: `${ctx.key}-${name}`,
+      });
+      return processSucceeded(r) ? undefined : describeFailure(r);
+    },
+  };
 }
 
 /** After a successful build: stamp it and make it the cache's entry for its inputs. */
@@ -179,10 +159,8 @@ export function finishBuild(workdir: string, dir: string, cacheKey: string): voi
   symlinkSync(dir, entry);
 }
 
-/** For each test run: how many Kconfig values the build's resolver overrode (0 when none were). */
-export function kconfigRunMetrics(builtDir: string): Record<string, number> {
-  const file = join(builtDir, 'kconfig.json');
-  if (!builtDir || !existsSync(file)) return {};
-  const k = JSON.parse(readFileSync(file, 'utf8')) as { overridden: unknown[] };
-  return { 'kconfig.overridden': k.overridden.length };
+/** For each test run of a build: what the kinds of its parameters record (how many Kconfig values the resolver overrode...). */
+export function buildRunMetrics(builtDir: string): Record<string, number> {
+  if (!builtDir) return {};
+  return Object.assign({}, ...paramKinds().map((k) => k.runMetrics?.(builtDir) ?? {})) as Record<string, number>;
 }

@@ -1,0 +1,44 @@
+// What a metric parser is. Each parser is one module exporting one of these; registry.ts holds
+// them by name, and everything that names parsers (the experiment schema and its JSON Schema, the
+// objective's check, extraction) asks the registry instead of keeping a list of its own.
+
+/** An option a parser takes in its metrics entry, beside `parser:` (the regex parser's `pattern`); its value is a string. */
+export interface ParserOption {
+  /** The key in the metrics entry. */
+  key: string;
+  /** What the value is, for the JSON Schema and editors ("a pattern with a capture group"). */
+  description: string;
+  required: boolean;
+  /**
+   * What is wrong with a value, in plain words, or undefined when it is fine. Called when the
+   * experiment is loaded, so a bad value is refused at the line and column it was written.
+   */
+  check?(value: string): string | undefined;
+}
+
+/** The values of a metrics entry's options, by key (only the options the parser declares). */
+export type ParserOptions = Readonly<Record<string, string>>;
+
+interface ParserCommon {
+  /** What `parser:` names it by. */
+  name: string;
+  /** One line: what output it reads. */
+  description: string;
+  options: readonly ParserOption[];
+}
+
+/** Yields one number, named after the metrics entry (`name: rps` gives `rps`). */
+export interface OneValueParser extends ParserCommon {
+  yields: 'one';
+  /** The number in `text`; throws (a ParseError, say) when there is none. */
+  parse(text: string, options: ParserOptions): number;
+}
+
+/** Yields several numbers, named `<entry>.<field>` (`name: http` gives `http.requests_per_sec`...). */
+export interface ManyValueParser extends ParserCommon {
+  yields: 'many';
+  /** The numbers in `text` by field; throws when the output holds none. */
+  parse(text: string, options: ParserOptions): Record<string, number>;
+}
+
+export type MetricParser = OneValueParser | ManyValueParser;
