@@ -1,4 +1,4 @@
-// Demikernel's tcp-echo example client (examples/rust/tcp-echo/client.rs). With --log N it prints,
+// Demikernel's tcp-echo example client (examples/tcp-echo/client.rs). With --log N it prints,
 // every N seconds, a report for the interval since the previous one:
 //   INFO: <requests> requests, <rps> rps, p50 <ns> ns, p99 <ns> ns
 // where requests and rps are Rust f64 Debug values (`4096.0`, possibly `1e16` or `inf`) counted over
