@@ -63,8 +63,6 @@ interface InForce {
   holders: number;
   /** Experiments whose session holds these settings: their jobs join whatever they carry. */
   pinned: Map<string, number>;
-  /** Others are waiting: no new job joins, so the holders drain. */
-  draining: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -130,16 +128,12 @@ export class HostLease {
       let cur = this.inForce;
       // A job of an experiment a session holds the host for runs under the session's settings.
       const joins = cur !== undefined && (cur.key === key || (!session && cur.pinned.has(experiment)));
+      // Jobs of the settings in force keep joining while others wait: an experiment runs at its
+      // full width and the host switches settings (SMT off and on again...) as rarely as it can.
       if (cur && !joins) {
-        if (cur.holders > 0) {
-          // Sessions hold until their experiment ends and are not drained; job holds are.
-          if (cur.pinned.size === 0) cur.draining = true;
-          return undefined;
-        }
+        if (cur.holders > 0) return undefined;
         await this.putBack();
         cur = undefined;
-      } else if (cur && cur.draining && !session && !cur.pinned.has(experiment)) {
-        return undefined;
       }
       if (!cur) {
         cur = await this.apply(key, settings);
@@ -169,7 +163,7 @@ export class HostLease {
             else f.pinned.delete(experiment);
           }
           if (f.holders > 0) return;
-          if (lingerMs <= 0 || f.draining || this.waiters.length > 0) await this.putBack();
+          if (lingerMs <= 0 || this.waiters.length > 0) await this.putBack();
           else {
             f.timer = setTimeout(() => void this.serial(async () => (this.inForce === f && f.holders === 0 ? this.putBack() : undefined)).catch(() => undefined), lingerMs);
             f.timer.unref();
@@ -179,7 +173,7 @@ export class HostLease {
   }
 
   private async apply(key: string, settings: HostSettings | undefined): Promise<InForce> {
-    const base = { key, holders: 0, pinned: new Map<string, number>(), draining: false };
+    const base = { key, holders: 0, pinned: new Map<string, number>() };
     if (key === '' || !settings) return { ...base, tuning: undefined, tuned: [], unavailable: [] };
     const tuning = new HostTuning({
       stateFile: this.o.stateFile,
