@@ -67,10 +67,11 @@ export class MeasurementSession {
 
   static async open(o: SessionOptions): Promise<MeasurementSession> {
     const access = checkHostAccess(o.isolation ?? isolationOptionsFromEnv());
-    if (access.line) o.say?.(access.line);
     const roots = o.hostRoots ?? hostRootsFromEnv();
     if (o.dockerSocket) await checkEngine(o.dockerSocket);
     if (o.experiment) await checkExperiment(o.experiment, { roots, ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}) });
+    // Said once the session can go ahead: a refusal above is the only line.
+    if (access.line) o.say?.(access.line);
     const { experiment: _e, say: _s, hostRoots: _r, hostLingerMs, ...ws } = o;
     const workspace = await Workspace.open({
       ...ws,
