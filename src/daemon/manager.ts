@@ -235,9 +235,6 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     }
     this.best.delete(id);
     for (const r of this.ws.store.configurations(id)) this.noteBest(id, exp, r, false);
-    this.submissions.setState(id, 'running');
-    this.emitEvent(id, 'state', { state: 'running' });
-    this.ws.log.info({ experiment: id }, 'experiment started');
     const entry: { study?: Study; exp: Experiment; pool: string; done: Promise<void> } = { exp, pool: exp.pool, done: Promise.resolve() };
     const measured = async (): Promise<void> => {
       const m = await this.session.begin(exp);
@@ -246,6 +243,10 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
         if (this.submissions.get(id)?.state === 'cancelled') return;
         entry.study = m.study;
         this.follow(id, exp, m.study);
+        // Running from here: its study registers it in the store as it starts.
+        this.submissions.setState(id, 'running');
+        this.emitEvent(id, 'state', { state: 'running' });
+        this.ws.log.info({ experiment: id }, 'experiment started');
         await m.study.run();
       } finally {
         await m.end();

@@ -65,6 +65,9 @@ export class MeasurementSession {
     private readonly roots: { sysfsRoot?: string; procRoot?: string },
   ) {}
 
+  /** The host's facts do not change while a session is open: read once. */
+  private facts: Promise<HostFacts> | undefined;
+
   static async open(o: SessionOptions): Promise<MeasurementSession> {
     const access = checkHostAccess(o.isolation ?? isolationOptionsFromEnv());
     const roots = o.hostRoots ?? hostRootsFromEnv();
@@ -107,7 +110,8 @@ export class MeasurementSession {
     try {
       const tuning = { tuned: hold?.tuned ?? [], unavailable: hold?.unavailable ?? [] };
       for (const u of tuning.unavailable) this.o.say?.(`wayfinder: ${u}`);
-      const host: HostRecord = { ...(await hostFacts()), tuning: { changed: tuning.tuned, unavailable: tuning.unavailable }, confinement: this.access.confinement };
+      this.facts ??= hostFacts();
+      const host: HostRecord = { ...(await this.facts), tuning: { changed: tuning.tuned, unavailable: tuning.unavailable }, confinement: this.access.confinement };
       // The one place a Study is made: every front door measures through here.
       const study = new Study(exp, this.ws.store, this.ws.queues, { ...opts, id, host });
       return { study, host, tuning, end: async () => hold?.release() };
