@@ -76,8 +76,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   constructor(private readonly session: MeasurementSession) {
     super();
     this.ws = session.ws;
-    const ws = this.ws;
-    this.submissions = new Submissions(ws.store);
+    this.submissions = new Submissions(this.ws.store);
   }
 
   get store(): Workspace['store'] {

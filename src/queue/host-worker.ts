@@ -67,8 +67,7 @@ export class HostWorker {
   /** Past durations of each job, so the scheduler can start the longest first. */
   private readonly durations = new DurationHistory();
   private stopping = false;
-  /** Whether start() put back host settings a killed predecessor had left applied. */
-  recoveredHostSettings = false;
+  private recovered = false;
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: HostWorkerOptions) {
@@ -97,7 +96,7 @@ export class HostWorker {
     this.heartbeat = setInterval(() => void beat(), Math.max(100, Math.floor(lostAfter / 4)));
     this.heartbeat.unref();
     // Host settings a killed predecessor left applied are put back before any job runs.
-    this.recoveredHostSettings = await this.hostSettings.recover();
+    this.recovered = await this.hostSettings.recover();
     this.registry.reap();
     reapNetns(netnsPrefix(this.opts.workdir));
     // Stale cgroups and resctrl groups go before the first job is placed (which awaits this; a failure surfaces there).
@@ -271,6 +270,11 @@ export class HostWorker {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Whether start() put back host settings a killed predecessor had left applied. */
+  get recoveredHostSettings(): boolean {
+    return this.recovered;
   }
 
   get isStopping(): boolean {
