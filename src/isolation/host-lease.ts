@@ -79,11 +79,6 @@ export class HostLease {
     return this.serial(() => HostTuning.recover(this.o.stateFile));
   }
 
-  /** The key of the settings in force ("" for none applied), or undefined when nothing holds the host. */
-  get current(): string | undefined {
-    return this.inForce?.key;
-  }
-
   /**
    * A session's hold for `experiment`: waits while other settings are held, applies these, and
    * keeps them until release (then puts them back at once, unless jobs still hold them).
@@ -93,8 +88,8 @@ export class HostLease {
     for (;;) {
       if (this.closed) throw new Error('host settings: the worker is stopping');
       const got = await this.take(key, settings, experiment, true, 0);
-      if (got) return got;
-      await new Promise<void>((wake, fail) => this.waiters.push({ wake, fail }));
+      if ('release' in got) return got;
+      await got.turn;
     }
   }
 
@@ -107,7 +102,7 @@ export class HostLease {
     if (settings === undefined) return undefined;
     if (this.closed) throw new HostBusyError('host settings: the worker is stopping');
     const got = await this.take(hostSettingsKey(settings), settings, experiment, false, this.o.lingerMs ?? 5_000);
-    if (!got) throw new HostBusyError(`host settings: other settings are in force on this host for jobs still running`);
+    if (!('release' in got)) throw new HostBusyError(`host settings: other settings are in force on this host for jobs still running`);
     return got;
   }
 
@@ -123,7 +118,8 @@ export class HostLease {
     await this.serial(() => this.putBack());
   }
 
-  private take(key: string, settings: HostSettings | undefined, experiment: string, session: boolean, lingerMs: number): Promise<HostHold | undefined> {
+  /** The hold, or (refused) the moment the settings in force are put back. */
+  private take(key: string, settings: HostSettings | undefined, experiment: string, session: boolean, lingerMs: number): Promise<HostHold | { turn: Promise<void> }> {
     return this.serial(async () => {
       let cur = this.inForce;
       // A job of an experiment a session holds the host for runs under the session's settings.
@@ -131,7 +127,14 @@ export class HostLease {
       // Jobs of the settings in force keep joining while others wait: an experiment runs at its
       // full width and the host switches settings (SMT off and on again...) as rarely as it can.
       if (cur && !joins) {
-        if (cur.holders > 0) return undefined;
+        if (cur.holders > 0) {
+          // Queued while still in the serial section, so the put-back that ends this hold cannot be missed.
+          const turn = new Promise<void>((wake, fail) => {
+            if (session) this.waiters.push({ wake, fail });
+            else wake();
+          });
+          return { turn };
+        }
         await this.putBack();
         cur = undefined;
       }
