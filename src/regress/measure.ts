@@ -59,7 +59,7 @@ export async function measure(
     createdAt: new Date().toISOString(),
     experiment: { name: exp.name, id, file: exp.file, hash: exp.hash },
     objective: { metric: exp.objective.metric, direction: exp.objective.direction },
-    host: host as unknown as Record<string, unknown>,
+    host: host ? (host as unknown as Record<string, unknown>) : null,
     // Host settings the host lacks are in the runs' placement notes too: said once.
     noise: noiseControl(exp, [...new Set([...tuning.unavailable, ...placementNotes(ws.store, id)])], tuning.tuned),
     configurations: configurationsFromStore(ws.store, id).map((c) => ({ ...c, isDefault: c.configId === defaultId })),

@@ -51,7 +51,8 @@ export interface HostRecord extends HostFacts {
 /** One experiment's measurement in a session: its study, and what its host was. */
 export interface Measurement {
   study: Study;
-  host: HostRecord;
+  /** This host's record, when its worker runs the experiment (a daemon's remote workers record their host with each run). */
+  host: HostRecord | undefined;
   tuning: { tuned: string[]; unavailable: string[] };
   /** Release the experiment's host settings (put back unless jobs on this host still hold them). */
   end(): Promise<void>;
@@ -73,8 +74,8 @@ export class MeasurementSession {
     const roots = o.hostRoots ?? hostRootsFromEnv();
     if (o.dockerSocket) await checkEngine(o.dockerSocket);
     if (o.experiment) await checkExperiment(o.experiment, { roots, ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}) });
-    // Said once the session can go ahead: a refusal above is the only line.
-    if (access.line) o.say?.(access.line);
+    // Said once the session can go ahead (a refusal above is the only line), where jobs run.
+    if (access.line && o.worker !== false) o.say?.(access.line);
     const { experiment: _e, say: _s, hostRoots: _r, hostLingerMs, ...ws } = o;
     const workspace = await Workspace.open({
       ...ws,
@@ -110,10 +111,13 @@ export class MeasurementSession {
     try {
       const tuning = { tuned: hold?.tuned ?? [], unavailable: hold?.unavailable ?? [] };
       for (const u of tuning.unavailable) this.o.say?.(`wayfinder: ${u}`);
-      this.facts ??= hostFacts();
-      const host: HostRecord = { ...(await this.facts), tuning: { changed: tuning.tuned, unavailable: tuning.unavailable }, confinement: this.access.confinement };
+      let host: HostRecord | undefined;
+      if (worker) {
+        this.facts ??= hostFacts();
+        host = { ...(await this.facts), tuning: { changed: tuning.tuned, unavailable: tuning.unavailable }, confinement: this.access.confinement };
+      }
       // The one place a Study is made: every front door measures through here.
-      const study = new Study(exp, this.ws.store, this.ws.queues, { ...opts, id, host });
+      const study = new Study(exp, this.ws.store, this.ws.queues, { ...opts, id, ...(host ? { host } : {}) });
       return { study, host, tuning, end: async () => hold?.release() };
     } catch (e) {
       await hold?.release();
