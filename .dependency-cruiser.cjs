@@ -56,6 +56,13 @@ module.exports = {
       },
     },
     {
+      name: 'session-from-front-doors',
+      severity: 'error',
+      comment: 'A measurement session is what a front door (run, regress, the daemon, a worker) opens; nothing it uses opens one.',
+      from: { path: '^src/', pathNot: folders('cli', 'daemon', 'regress', 'session') },
+      to: { path: '^src/session/' },
+    },
+    {
       name: 'isolation-below-scheduling',
       severity: 'error',
       comment: 'Isolation enforces a grant; it does not decide or record placement (no scheduler state, no queue).',

@@ -1,7 +1,7 @@
 // What a queued job carries: everything a worker on any host needs to run it, and what it sends
 // back. Paths are not carried: each worker derives them from its own work directory.
 
-import type { JobSpec, MetricSpec, Param, PathMapping } from './types.js';
+import type { HostSettings, JobSpec, MetricSpec, Param, PathMapping } from './types.js';
 
 export interface BuildWork {
   kind: 'build';
@@ -14,6 +14,8 @@ export interface BuildWork {
   params?: Param[];
   /** The experiment file's directory: scripts and inputs are resolved against it. */
   experimentDir: string;
+  /** The experiment's host settings: the worker applies them before the job (absent: queued by an older wayfinder). */
+  host?: HostSettings;
 }
 
 export interface TestWork {
@@ -29,6 +31,8 @@ export interface TestWork {
   env: Record<string, string>;
   metrics: MetricSpec[];
   experimentDir: string;
+  /** The experiment's host settings, as for a build. */
+  host?: HostSettings;
   /** Some iterations may have been measured already (by a worker since lost): skip those. */
   resumed?: boolean;
 }

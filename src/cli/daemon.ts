@@ -2,7 +2,7 @@
 // (no new jobs, running ones finish within the grace period, the rest go back to the queue).
 
 import { startDaemon } from '../daemon/daemon.js';
-import { Workspace } from '../study/workspace.js';
+import { MeasurementSession } from '../session/session.js';
 import { parseCpuList } from '../util/cpulist.js';
 import { UsageError, positiveInt } from './errors.js';
 
@@ -16,6 +16,7 @@ export interface DaemonCliOptions {
   cpus?: string;
   maxBody: string;
   grace: string;
+  dockerSocket?: string;
 }
 
 export interface WorkerCliOptions {
@@ -26,6 +27,7 @@ export interface WorkerCliOptions {
   name?: string;
   grace: string;
   lostAfter: string;
+  dockerSocket?: string;
 }
 
 function parseCpus(text: string | undefined): number[] | undefined {
@@ -64,6 +66,7 @@ export async function daemonCommand(o: DaemonCliOptions, version: string): Promi
   const grace = positiveInt(o.grace, '--grace', 0) * 1000;
   checkPool(o.pool);
   const cpus = parseCpus(o.cpus);
+  const err = process.stderr;
   const d = await startDaemon({
     listen: o.listen,
     workdir: o.workdir,
@@ -74,8 +77,9 @@ export async function daemonCommand(o: DaemonCliOptions, version: string): Promi
     ...(o.tokenFile !== undefined ? { tokenFile: o.tokenFile } : {}),
     ...(o.pool ? { pool: o.pool } : {}),
     ...(cpus ? { cpus } : {}),
+    ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
+    say: (line) => err.write(`${line}\n`),
   });
-  const err = process.stderr;
   err.write(
     `wayfinder daemon: listening on ${d.url}\n` +
       `  work directory ${d.workspace.workdir}; queue on ${d.workspace.redis.describe}\n` +
@@ -95,22 +99,26 @@ export async function workerCommand(o: WorkerCliOptions): Promise<number> {
   const lostAfterMs = positiveInt(o.lostAfter, '--lost-after') * 1000;
   checkPool(o.pool);
   const cpus = parseCpus(o.cpus);
-  const ws = await Workspace.open({
+  const err = process.stderr;
+  // The jobs run here: what this user may do, the engine and leftover host settings are this host's.
+  const session = await MeasurementSession.open({
     workdir: o.workdir,
     redis: o.redis,
+    say: (line) => err.write(`${line}\n`),
     ...(o.pool ? { pool: o.pool } : {}),
     ...(cpus ? { cpus } : {}),
     ...(o.name ? { host: o.name } : {}),
+    ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
     lostAfterMs,
   });
+  const ws = session.ws;
   const w = ws.worker;
   if (!w) throw new Error('worker did not start');
-  const err = process.stderr;
   err.write(`wayfinder worker: ${w.id} takes jobs of pool "${w.pool}" from ${ws.redis.describe}\n`);
   const sig = await untilSignal();
   err.write(`wayfinder worker: ${sig}: taking no new jobs; running ones have ${grace / 1000} s to finish\n`);
   await w.drain(grace);
-  await ws.close();
+  await session.close();
   err.write('wayfinder worker: stopped\n');
   process.exit(0);
 }

@@ -15,7 +15,7 @@ export function positiveInt(text: string, flag: string, min = 1): number {
 export function describeError(e: unknown): { message: string; status: number } {
   if (e instanceof InputError) return { message: e.format(), status: 2 };
   if (e instanceof UsageError) return { message: e.message, status: 2 };
-  if (e instanceof Error && ['RedisUnavailableError', 'WorkdirBusyError', 'DockerUnavailableError'].includes(e.constructor.name)) return { message: e.message, status: 2 };
+  if (e instanceof Error && ['RedisUnavailableError', 'WorkdirBusyError', 'DockerUnavailableError', 'PreflightError'].includes(e.constructor.name)) return { message: e.message, status: 2 };
   // The daemon refused a request (4xx: the request's fault) or failed.
   if (e instanceof Error && e.constructor.name === 'DaemonError') return { message: e.message, status: (e as Error & { status: number }).status < 500 ? 2 : 1 };
   if (e instanceof Error) return { message: e.message, status: 1 };

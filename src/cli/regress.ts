@@ -19,7 +19,7 @@ import { summarize } from '../metrics/stats.js';
 import { UsageError, positiveInt } from './errors.js';
 import { fmtNum, table } from '../util/format.js';
 import { trapInterrupts } from './interrupt.js';
-import { closeForExperiment, openForExperiment } from './open-workspace.js';
+import { MeasurementSession } from '../session/session.js';
 import { Progress } from './progress.js';
 import { parseCpus } from './run.js';
 import { hostname } from 'node:os';
@@ -129,13 +129,17 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
   if (!quiet) {
     err.write(`wayfinder regress: ${exp.name}: ${configs.length} configuration${configs.length === 1 ? '' : 's'}, ${iterations} iterations and ${Math.max(warmup, ...exp0.tests.map((t) => t.warmup))} warm-up each, one at a time\n`);
   }
-  // Missing images, devices or networks are found before anything runs.
-  const { ws, tuning } = await openForExperiment(exp, {
+  // Missing images, devices or networks, and host settings this user may not write, are found before anything runs.
+  const session = await MeasurementSession.open({
     workdir: o.workdir,
+    pool: exp.pool,
+    experiment: exp,
+    ...(quiet ? {} : { say: (line: string) => err.write(`${line}\n`) }),
     ...(o.redis ? { redis: o.redis } : {}),
     ...(cpus ? { cpus } : {}),
     ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
   });
+  const ws = session.ws;
   let study: Study | undefined;
   const interrupts = trapInterrupts(err, `stopping; the runs measured so far stay in ${ws.workdir}.`, () => {
     study?.cancel();
@@ -144,8 +148,7 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
   let current: Measurement;
   try {
     const progress = new Progress(configs.length, exp.objective, err, quiet);
-    if (!quiet) for (const u of tuning?.unavailable ?? []) err.write(`wayfinder: ${u}\n`);
-    current = await measure(ws, exp, configs, { tuned: tuning?.tuned ?? [], unavailable: tuning?.unavailable ?? [] }, {
+    current = await measure(session, exp, configs, {
       onStudy: (s) => {
         study = s;
         s.on('config-finished', (r) => progress.finished(r));
@@ -155,7 +158,7 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
     progress.end();
   } finally {
     interrupts.release();
-    await closeForExperiment(ws, tuning, interrupts.count > 0);
+    await session.close({ interrupted: interrupts.count > 0 });
   }
   if (interrupts.count > 0) return 130;
 

@@ -2,15 +2,14 @@
 // previous run in the same work directory stopped.
 
 import { loadExperiment } from '../spec/index.js';
-import { Study } from '../study/study.js';
-import { hostFacts } from '../study/host-facts.js';
+import type { Study } from '../study/study.js';
+import { MeasurementSession } from '../session/session.js';
 import { summarizeStudy, type StudySummary } from '../study/summary.js';
 import { withExploration } from '../spec/exploration.js';
 import type { Experiment } from '../types.js';
 import { parseCpuList } from '../util/cpulist.js';
 import { fmtConfig, fmtNum } from '../util/format.js';
 import { trapInterrupts } from './interrupt.js';
-import { closeForExperiment, openForExperiment } from './open-workspace.js';
 import { Progress } from './progress.js';
 import { UsageError } from './errors.js';
 import { explorationFlags } from './exploration-flags.js';
@@ -31,22 +30,27 @@ export interface RunOptions {
 export async function runCommand(file: string, o: RunOptions): Promise<number> {
   const exp = withExploration(loadExperiment(file), explorationFlags(o));
   const cpus = o.cpus !== undefined ? parseCpus(o.cpus) : undefined;
-  const { ws, tuning } = await openForExperiment(exp, {
+  const err = process.stderr;
+  const session = await MeasurementSession.open({
     workdir: o.workdir,
+    pool: exp.pool,
+    experiment: exp,
+    say: (line) => err.write(`${line}\n`),
     ...(o.redis ? { redis: o.redis } : {}),
     ...(cpus ? { cpus } : {}),
     ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
   });
-  const err = process.stderr;
+  const ws = session.ws;
   let study: Study | undefined;
+  let end: (() => Promise<void>) | undefined;
   const interrupts = trapInterrupts(err, 'stopping; running jobs are ended and re-run when you start again. Results so far are kept.', () => {
     study?.cancel();
     void ws.worker?.close(true);
   });
   try {
-    for (const u of tuning?.unavailable ?? []) err.write(`wayfinder: ${u}\n`);
-    const host = { ...(await hostFacts()), tuning: { changed: tuning?.tuned ?? [], unavailable: tuning?.unavailable ?? [] } };
-    study = new Study(exp, ws.store, ws.queues, { host });
+    const m = await session.begin(exp);
+    study = m.study;
+    end = m.end;
     const budget = exp.exploration.budget;
     const total = Number(budget !== undefined && BigInt(budget) < study.space.size ? BigInt(budget) : study.space.size);
     if (!o.json && !o.quiet) {
@@ -71,7 +75,11 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     return summary.done === 0 ? 1 : 0;
   } finally {
     interrupts.release();
-    await closeForExperiment(ws, tuning, interrupts.count > 0);
+    try {
+      await end?.();
+    } finally {
+      await session.close({ interrupted: interrupts.count > 0 });
+    }
   }
 }
 

@@ -3,7 +3,8 @@
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Workspace } from '../study/workspace.js';
+import { MeasurementSession } from '../session/session.js';
+import type { Workspace } from '../study/workspace.js';
 import { Api } from './api.js';
 import { AuthConfigError, isLoopback, loopbackHostHeader, readToken, tokenChecker } from './auth.js';
 import { Manager } from './manager.js';
@@ -18,6 +19,10 @@ export interface DaemonOptions {
   worker: boolean;
   pool?: string;
   cpus?: number[];
+  /** The Docker engine's socket for container jobs (default: DOCKER_HOST, then /var/run/docker.sock). */
+  dockerSocket?: string;
+  /** Where lines for the person go (what this user may not do, host settings this host lacks). */
+  say?: (line: string) => void;
   maxBody: number;
   version: string;
 }
@@ -48,15 +53,18 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   }
   const authorized = token !== undefined ? tokenChecker(token) : loopbackHostHeader;
 
-  const ws = await Workspace.open({
+  const session = await MeasurementSession.open({
     workdir: o.workdir,
     worker: o.worker,
     ...(o.redis ? { redis: o.redis } : {}),
     ...(o.prefix ? { prefix: o.prefix } : {}),
     ...(o.pool ? { pool: o.pool } : {}),
     ...(o.cpus ? { cpus: o.cpus } : {}),
+    ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
+    ...(o.say ? { say: o.say } : {}),
   });
-  const manager = new Manager(ws);
+  const ws = session.ws;
+  const manager = new Manager(session);
   let server: Server | undefined;
   try {
     await manager.start();
@@ -84,7 +92,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     });
   } catch (e) {
     await manager.stop();
-    await ws.close();
+    await session.close();
     throw e;
   }
   const addr = server.address() as AddressInfo;
@@ -98,9 +106,10 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     stop: async (graceMs) => {
       srv.close();
       srv.closeAllConnections();
+      // Running jobs finish (or are ended), the worker puts the host's settings back, then the rest closes.
       await ws.worker?.drain(graceMs);
       await manager.stop();
-      await ws.close();
+      await session.close();
     },
   };
 }

@@ -1,6 +1,9 @@
 // The daemon's experiments: accepts submissions, runs them one pool at a time in priority then
 // submission order, turns each study's progress into events (live stream and a per-experiment
-// log), and on start resumes what a stopped or killed daemon left unfinished.
+// log), and on start resumes what a stopped or killed daemon left unfinished. Each experiment is
+// measured through the daemon's MeasurementSession, as `wayfinder run` measures: its host settings
+// are applied on this host's worker before its first job and put back after its last (workers on
+// other hosts apply them around the jobs they run).
 
 import { EventEmitter } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
@@ -13,7 +16,8 @@ import { withExploration } from '../spec/exploration.js';
 import { parseExperiment } from '../spec/index.js';
 import type { ConfigRow } from '../store/store.js';
 import { experimentId } from '../study/identity.js';
-import { Study } from '../study/study.js';
+import type { Study } from '../study/study.js';
+import type { MeasurementSession } from '../session/session.js';
 import { better, summarizeStudy, type StudySummary } from '../study/summary.js';
 import type { Workspace } from '../study/workspace.js';
 import type { Experiment, Objective } from '../types.js';
@@ -61,15 +65,18 @@ const FINISHED: SubmissionState[] = ['done', 'cancelled', 'failed'];
 /** Listeners get each event with its JSON text, made once for the log and every stream. */
 export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   readonly submissions: Submissions;
-  private readonly running = new Map<string, { study: Study; exp: Experiment; pool: string; done: Promise<void> }>();
+  /** The study is there once the experiment's session has begun (its host settings may wait for another's). */
+  private readonly running = new Map<string, { study?: Study; exp: Experiment; pool: string; done: Promise<void> }>();
+  private readonly ws: Workspace;
   private readonly logs = new Map<string, WriteStream>();
   private readonly best = new Map<string, number>();
   private subscriber?: Redis;
   private stopped = false;
 
-  constructor(private readonly ws: Workspace) {
+  constructor(private readonly session: MeasurementSession) {
     super();
-    this.submissions = new Submissions(ws.store);
+    this.ws = session.ws;
+    this.submissions = new Submissions(this.ws.store);
   }
 
   get store(): Workspace['store'] {
@@ -136,7 +143,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     if (FINISHED.includes(sub.state)) return sub;
     this.submissions.setState(sub.experimentId, 'cancelled');
     const r = this.running.get(sub.experimentId);
-    if (r) {
+    if (r?.study) {
       r.study.cancel();
       const workers = this.ws.store.db
         .prepare('SELECT DISTINCT worker FROM builds WHERE experiment_id = ? AND worker IS NOT NULL')
@@ -147,7 +154,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       const configs = new Set(removed.flatMap((w) => (w.kind === 'test' ? [w.configId] : [])));
       for (const c of this.ws.store.configurations(sub.experimentId, 'running')) if (builds.has(c.buildId)) configs.add(c.configId);
       r.study.abandon([...configs]);
-    } else {
+    } else if (!r) {
       this.emitEvent(sub.experimentId, 'state', { state: 'cancelled' });
     }
     return this.find(sub.experimentId);
@@ -168,7 +175,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   /** Stop taking results (running jobs' results wait in the queue for the next start). */
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all([...this.running.values()].map((r) => r.study.detach()));
+    await Promise.all([...this.running.values()].map((r) => r.study?.detach()));
     await this.subscriber?.quit().catch(() => undefined);
     await Promise.all([...this.logs.values()].map((s) => new Promise<void>((res) => s.end(res))));
   }
@@ -225,9 +232,34 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       this.finish(id, 'failed', e instanceof Error ? e.message : String(e));
       return;
     }
-    const study = new Study(exp, this.ws.store, this.ws.queues);
     this.best.delete(id);
     for (const r of this.ws.store.configurations(id)) this.noteBest(id, exp, r, false);
+    const entry: { study?: Study; exp: Experiment; pool: string; done: Promise<void> } = { exp, pool: exp.pool, done: Promise.resolve() };
+    const measured = async (): Promise<void> => {
+      const m = await this.session.begin(exp);
+      try {
+        // Cancelled while its host settings waited: nothing was queued.
+        if (this.submissions.get(id)?.state === 'cancelled') return;
+        entry.study = m.study;
+        this.follow(id, exp, m.study);
+        // Running from here: its study registers it in the store as it starts.
+        this.submissions.setState(id, 'running');
+        this.emitEvent(id, 'state', { state: 'running' });
+        this.ws.log.info({ experiment: id }, 'experiment started');
+        await m.study.run();
+      } finally {
+        await m.end();
+      }
+    };
+    entry.done = measured().then(
+      () => this.finish(id, this.submissions.get(id)?.state === 'cancelled' ? 'cancelled' : 'done'),
+      (e: unknown) => this.finish(id, 'failed', e instanceof Error ? e.message : String(e)),
+    );
+    this.running.set(id, entry);
+  }
+
+  /** The study's progress as the experiment's events. */
+  private follow(id: string, exp: Experiment, study: Study): void {
     study.on('config-queued', (r) => this.emitEvent(id, 'config-queued', { configId: r.configId, params: r.params, default: r.isDefault }));
     study.on('build-finished', (b) =>
       this.emitEvent(id, b.status === 'ok' ? 'job-finished' : 'job-failed', { kind: 'build', buildId: b.buildId, status: b.status, error: b.error, host: b.host, durationMs: b.durationMs }),
@@ -246,14 +278,6 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       this.emitEvent(id, 'config-finished', { row: r });
       this.noteBest(id, exp, r, true);
     });
-    this.submissions.setState(id, 'running');
-    this.emitEvent(id, 'state', { state: 'running' });
-    this.ws.log.info({ experiment: id }, 'experiment started');
-    const done = study.run().then(
-      () => this.finish(id, this.submissions.get(id)?.state === 'cancelled' ? 'cancelled' : 'done'),
-      (e: unknown) => this.finish(id, 'failed', e instanceof Error ? e.message : String(e)),
-    );
-    this.running.set(id, { study, exp, pool: exp.pool, done });
   }
 
   private finish(id: string, state: SubmissionState, error?: string): void {

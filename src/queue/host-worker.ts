@@ -1,7 +1,7 @@
 // A host's worker: takes build and test jobs from the queue, waits for the scheduler to place
 // each on this host's CPUs under its isolation level, runs it, and sends the results back.
 
-import { WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, WaitingError, Worker, type Job } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Dispatcher } from '../scheduler/dispatch.js';
@@ -9,9 +9,11 @@ import { DurationHistory } from '../scheduler/durations.js';
 import { Intake } from '../scheduler/intake.js';
 import { enforcedPlacement, isolationOptionsFromEnv, JobIsolation, type JobIsolationOptions } from '../isolation/job-isolation.js';
 import { netnsPrefix, reapNetns } from '../isolation/netns.js';
+import { hostRootsFromEnv } from '../isolation/host.js';
+import { HostBusyError, HostLease } from '../isolation/host-lease.js';
 import { reapContainers } from '../runners/docker/reap.js';
 import { executeBuild, executeTest, type ExecContext } from '../runners/job.js';
-import { queueOwnersPath, registryDir } from '../workdir.js';
+import { hostTuningPath, queueOwnersPath, registryDir } from '../workdir.js';
 import { ProcessRegistry } from '../runners/registry.js';
 import type { BuildWork, Placement, TestWork, Work } from '../wire.js';
 import { readOwners, releaseLocks, writeOwners } from './locks.js';
@@ -38,7 +40,14 @@ export interface HostWorkerOptions {
   isolation?: Omit<JobIsolationOptions, 'workdir'>;
   /** The Docker engine's socket for jobs with an image (default: DOCKER_HOST, then /var/run/docker.sock). */
   dockerSocket?: string;
+  /** Where host settings are read and written (default: the kernel's, or WAYFINDER_SYSFS_ROOT / WAYFINDER_PROCFS_ROOT). */
+  hostRoots?: { sysfsRoot?: string; procRoot?: string };
+  /** Milliseconds a job's host settings stay applied after it, for the next job of the same settings (default 5 s). */
+  hostLingerMs?: number;
 }
+
+/** How long a job refused for other host settings in force waits in the queue before it is offered again. */
+const HOST_BUSY_RETRY_MS = 250;
 
 /** Thrown into jobs still waiting for CPUs when the worker stops: they go back to the queue. */
 class StoppingError extends Error {}
@@ -50,12 +59,15 @@ export class HostWorker {
   readonly id: string;
   readonly registry: ProcessRegistry;
   readonly isolation: JobIsolation;
+  /** The experiments' host settings on this host, one set at a time (see isolation/host-lease.ts). */
+  readonly hostSettings: HostLease;
   private readonly workers: Worker[] = [];
   private readonly aborter = new AbortController();
   private isolationReady: Promise<void> = Promise.resolve();
   /** Past durations of each job, so the scheduler can start the longest first. */
   private readonly durations = new DurationHistory();
   private stopping = false;
+  private recovered = false;
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: HostWorkerOptions) {
@@ -64,6 +76,11 @@ export class HostWorker {
     this.id = `${this.host}.${createHash('sha256').update(opts.workdir).digest('hex').slice(0, 8)}`;
     this.registry = new ProcessRegistry(registryDir(opts.workdir));
     this.isolation = new JobIsolation({ workdir: opts.workdir, ...(opts.isolation ?? isolationOptionsFromEnv()) });
+    this.hostSettings = new HostLease({
+      stateFile: hostTuningPath(opts.workdir),
+      ...(opts.hostRoots ?? hostRootsFromEnv()),
+      ...(opts.hostLingerMs !== undefined ? { lingerMs: opts.hostLingerMs } : {}),
+    });
   }
 
   /** The queues this worker takes jobs from. */
@@ -78,6 +95,8 @@ export class HostWorker {
     await beat();
     this.heartbeat = setInterval(() => void beat(), Math.max(100, Math.floor(lostAfter / 4)));
     this.heartbeat.unref();
+    // Host settings a killed predecessor left applied are put back before any job runs.
+    this.recovered = await this.hostSettings.recover();
     this.registry.reap();
     reapNetns(netnsPrefix(this.opts.workdir));
     // Stale cgroups and resctrl groups go before the first job is placed (which awaits this; a failure surfaces there).
@@ -128,6 +147,11 @@ export class HostWorker {
         await job.moveToWait(token);
         throw new WaitingError();
       }
+      // Other host settings are in force for jobs still running: offered again shortly.
+      if (e instanceof HostBusyError) {
+        await job.moveToDelayed(Date.now() + HOST_BUSY_RETRY_MS, token);
+        throw new DelayedError();
+      }
       const error = e instanceof Error ? e.message : String(e);
       const w = job.data;
       const placement = { host: this.host, cpus: [], isolation: w.job.isolation };
@@ -163,7 +187,17 @@ export class HostWorker {
     return this.opts.dispatcher.scheduler.allocator.topo.cpus.length;
   }
 
-  private async placed<T>(id: string, job: TestWork['job'], group: string, fn: (p: Placement, wrap: (argv: string[]) => string[]) => Promise<T>): Promise<T> {
+  /** Run `fn` under the work's host settings (applied before the job's placement, released after it). */
+  private async underHostSettings<T>(w: Work, fn: (notes: string[]) => Promise<T>): Promise<T> {
+    const hold = await this.hostSettings.holdForJob(w.host, w.experimentId);
+    try {
+      return await fn(hold?.unavailable ?? []);
+    } finally {
+      await hold?.release();
+    }
+  }
+
+  private async placed<T>(id: string, job: TestWork['job'], group: string, hostNotes: string[], fn: (p: Placement, wrap: (argv: string[]) => string[]) => Promise<T>): Promise<T> {
     await this.isolationReady;
     const key = DurationHistory.key(group, job.phase, job.name);
     const estimateSec = this.durations.estimate(key);
@@ -173,7 +207,9 @@ export class HostWorker {
     try {
       const conf = await this.isolation.confine({ jobId: id, cpus: grant.cpus, numaNodes: grant.numaNodes, resources: job.resources, container: job.image !== undefined, ...(grant.l3Masks ? { l3Masks: grant.l3Masks } : {}) });
       try {
-        const placement = { host: this.host, cpus: grant.cpus, numaNodes: grant.numaNodes, isolation: grant.isolation, ...enforcedPlacement(conf.enforced) };
+        const enforced = enforcedPlacement(conf.enforced);
+        const notes = [...(enforced.notes ?? []), ...hostNotes];
+        const placement = { host: this.host, cpus: grant.cpus, numaNodes: grant.numaNodes, isolation: grant.isolation, ...enforced, ...(notes.length > 0 ? { notes } : {}) };
         return await fn(placement, conf.wrap);
       } finally {
         await conf.release();
@@ -186,8 +222,8 @@ export class HostWorker {
 
   private async build(job: Job<BuildWork>): Promise<void> {
     const w = job.data;
-    const result = await this.placed(job.id as string, w.job, w.experimentId, (placement, wrap) =>
-      executeBuild(w, this.execContext(placement, wrap), this.allCpus()),
+    const result = await this.underHostSettings(w, (hostNotes) =>
+      this.placed(job.id as string, w.job, w.experimentId, hostNotes, (placement, wrap) => executeBuild(w, this.execContext(placement, wrap), this.allCpus())),
     );
     if (this.aborter.signal.aborted) throw new Error('worker stopping');
     // The tests of this configuration come to this worker: it has the artifacts.
@@ -197,14 +233,14 @@ export class HostWorker {
   private async test(job: Job<TestWork>): Promise<void> {
     const w = job.data;
     const queues = this.opts.queues;
-    await this.placed(job.id as string, w.job, w.experimentId, (placement, wrap) =>
+    await this.underHostSettings(w, (hostNotes) => this.placed(job.id as string, w.job, w.experimentId, hostNotes, (placement, wrap) =>
       executeTest(w, this.execContext(placement, wrap), this.allCpus(), {
         // Only a job delivered before (its worker was killed or stopped), or taken back from a lost
         // worker, can have results sent already.
         done: async (iteration) => (job.attemptsStarted > 1 || w.resumed === true) && (await queues.hasResult(w.experimentId, runResultId({ ...w, test: w.job.name, iteration }))),
         emit: (r) => queues.addResult(r),
       }),
-    );
+    ));
     // Stopped part-way: let the job be taken again (by us after a restart, or another host).
     if (this.aborter.signal.aborted) throw new Error('worker stopping');
   }
@@ -216,8 +252,11 @@ export class HostWorker {
     // Not deleted: a worker restarted within its lifetime keeps its artifacts in use.
     clearInterval(this.heartbeat);
     this.opts.dispatcher.cancelWaiting(new StoppingError('worker stopping'));
+    this.hostSettings.cancelWaiting(new StoppingError('worker stopping'));
     await Promise.all(this.workers.map((w) => w.close(force)));
     await this.isolation.close();
+    // Nothing runs any more: the host's settings go back to the values found before.
+    await this.hostSettings.close();
   }
 
   /**
@@ -231,6 +270,11 @@ export class HostWorker {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Whether start() put back host settings a killed predecessor had left applied. */
+  get recoveredHostSettings(): boolean {
+    return this.recovered;
   }
 
   get isStopping(): boolean {

@@ -3,10 +3,9 @@
 // each other, under a fresh experiment id so that a second measurement is never a resume.
 
 import { configChecksum, defaultConfig, Space } from '../generator/index.js';
-import { hostFacts } from '../study/host-facts.js';
+import type { MeasurementSession } from '../session/session.js';
 import { experimentId } from '../study/identity.js';
-import { Study } from '../study/study.js';
-import type { Workspace } from '../study/workspace.js';
+import type { Study } from '../study/study.js';
 import type { Config, Experiment } from '../types.js';
 import { wayfinderVersion } from '../util/version.js';
 import { configurationsFromStore, noiseControl, placementNotes, type Measurement } from './baseline.js';
@@ -33,21 +32,25 @@ export function measurementId(exp: Experiment, now = Date.now()): string {
 }
 
 /**
- * Measure `configs` in an open work directory; `tuning` is what the experiment's host settings
- * changed and could not change (applied when the work directory was opened, before any job).
+ * Measure `configs` in an open session: the experiment's host settings are held from before its
+ * first job to after its last, and what they changed and could not change is recorded.
  */
 export async function measure(
-  ws: Workspace,
+  session: MeasurementSession,
   exp: Experiment,
   configs: Config[],
-  tuning: { tuned: string[]; unavailable: string[] },
   hooks: { onStudy?: (s: Study) => void } = {},
 ): Promise<Measurement> {
-  const host = { ...(await hostFacts()), tuning: { changed: tuning.tuned, unavailable: tuning.unavailable } };
+  const ws = session.ws;
   const id = measurementId(exp);
-  const study = new Study(exp, ws.store, ws.queues, { host, baseline: false, configs, id });
-  hooks.onStudy?.(study);
-  await study.run();
+  const m = await session.begin(exp, { baseline: false, configs, id });
+  const { study, host, tuning } = m;
+  try {
+    hooks.onStudy?.(study);
+    await study.run();
+  } finally {
+    await m.end();
+  }
   const defaultId = configChecksum(exp.params, new Space(exp.params).normalize(defaultConfig(exp.params)));
   return {
     format: 'wayfinder-baseline',
@@ -56,8 +59,9 @@ export async function measure(
     createdAt: new Date().toISOString(),
     experiment: { name: exp.name, id, file: exp.file, hash: exp.hash },
     objective: { metric: exp.objective.metric, direction: exp.objective.direction },
-    host: host as unknown as Record<string, unknown>,
-    noise: noiseControl(exp, [...tuning.unavailable, ...placementNotes(ws.store, id)], tuning.tuned),
+    host: host ? (host as unknown as Record<string, unknown>) : null,
+    // Host settings the host lacks are in the runs' placement notes too: said once.
+    noise: noiseControl(exp, [...new Set([...tuning.unavailable, ...placementNotes(ws.store, id)])], tuning.tuned),
     configurations: configurationsFromStore(ws.store, id).map((c) => ({ ...c, isDefault: c.configId === defaultId })),
   };
 }

@@ -335,6 +335,7 @@ export class Study extends EventEmitter<StudyEvents> {
           {
             kind: 'build', experimentId: this.id, buildId: row.buildId, job: build, env: buildEnv, experimentDir: this.exp.dir,
             params: this.exp.params.filter((p) => p.when === 'build'),
+            host: this.exp.host,
           },
           this.exp.pool,
         );
@@ -366,6 +367,7 @@ export class Study extends EventEmitter<StudyEvents> {
         env,
         metrics: this.exp.metrics,
         experimentDir: this.exp.dir,
+        host: this.exp.host,
         ...(this.resumed.has(row.configId) ? { resumed: true } : {}),
       }, route);
     }

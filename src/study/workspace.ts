@@ -1,5 +1,6 @@
 // A work directory opened for measuring: its lock, results database, queue (embedded Redis or
-// the one named), and this host's worker. `run` and the daemon open one the same way.
+// the one named), and this host's worker. Front doors open one through a MeasurementSession
+// (src/session), which checks first what this user may do.
 
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -24,8 +25,10 @@ export interface WorkspaceOptions {
   worker?: boolean;
   /** The Docker engine's socket for container jobs (default: DOCKER_HOST, then /var/run/docker.sock). */
   dockerSocket?: string;
-  /** Run once the work directory is locked and before any job can start (host tuning). */
-  prepare?: (workdir: string) => Promise<void>;
+  /** Where host settings are read and written (default: WAYFINDER_SYSFS_ROOT / WAYFINDER_PROCFS_ROOT, else the kernel's). */
+  hostRoots?: HostWorkerOptions['hostRoots'];
+  /** How long a job's host settings stay applied after it (ms). */
+  hostLingerMs?: number;
   /** Where the worker's cgroups and resctrl live (tests point resctrl at a stand-in tree). */
   isolation?: HostWorkerOptions['isolation'];
   /** The pool this host's worker serves (default: "default"). */
@@ -54,7 +57,6 @@ export class Workspace {
     mkdirSync(logsDir(workdir), { recursive: true });
     const releaseLock = lockWorkdir(workdir);
     try {
-      await opts.prepare?.(workdir);
       const log = pino({ level: 'debug' }, pino.destination({ dest: join(logsDir(workdir), 'wayfinder.log'), sync: false, mkdir: true }));
       const store = new Store(databasePath(workdir));
       const redis = opts.redis ? await connectRedis(opts.redis) : await startEmbeddedRedis(workdir);
@@ -78,6 +80,8 @@ export class Workspace {
           stalledInterval: opts.redis ? 5_000 : 1_000,
           ...(opts.dockerSocket ? { dockerSocket: opts.dockerSocket } : {}),
           ...(opts.isolation ? { isolation: opts.isolation } : {}),
+          ...(opts.hostRoots ? { hostRoots: opts.hostRoots } : {}),
+          ...(opts.hostLingerMs !== undefined ? { hostLingerMs: opts.hostLingerMs } : {}),
           ...(opts.pool ? { pool: opts.pool } : {}),
           ...(opts.host ? { host: opts.host } : {}),
           ...(opts.lostAfterMs ? { lostAfterMs: opts.lostAfterMs } : {}),
