@@ -46,7 +46,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
   try {
     for (const u of tuning?.unavailable ?? []) err.write(`wayfinder: ${u}\n`);
     const host = { ...(await hostFacts()), tuning: { changed: tuning?.tuned ?? [], unavailable: tuning?.unavailable ?? [] } };
-    study = new Study(exp, ws.store, ws.queues, { host });
+    study = new Study(exp, ws.store, ws.transport, { host });
     const budget = exp.exploration.budget;
     const total = Number(budget !== undefined && BigInt(budget) < study.space.size ? BigInt(budget) : study.space.size);
     if (!o.json && !o.quiet) {

@@ -5,9 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { Space } from '../generator/index.js';
-import { buildQueueName, eventsChannel, testQueueName, workerQueueName, type JobStarted } from '../queue/queues.js';
 import { experimentDir } from '../workdir.js';
 import { withExploration } from '../spec/exploration.js';
 import { parseExperiment } from '../spec/index.js';
@@ -64,7 +62,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   private readonly running = new Map<string, { study: Study; exp: Experiment; pool: string; done: Promise<void> }>();
   private readonly logs = new Map<string, WriteStream>();
   private readonly best = new Map<string, number>();
-  private subscriber?: Redis;
+  private announcements?: { close(): Promise<void> };
   private stopped = false;
 
   constructor(private readonly ws: Workspace) {
@@ -78,18 +76,10 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
 
   /** Listen for workers' job-started announcements and resume unfinished experiments. */
   async start(): Promise<void> {
-    this.subscriber = this.ws.queues.client.duplicate();
-    this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (_channel: string, text: string) => {
-      try {
-        const e = JSON.parse(text) as JobStarted;
-        if (!this.running.has(e.experimentId)) return;
-        this.emitEvent(e.experimentId, 'job-started', { job: e.job, host: e.host, worker: e.worker });
-      } catch {
-        // not ours
-      }
+    this.announcements = await this.ws.transport.onJobStarted((e) => {
+      if (!this.running.has(e.experimentId)) return;
+      this.emitEvent(e.experimentId, 'job-started', { job: e.job, host: e.host, worker: e.worker });
     });
-    await this.subscriber.subscribe(eventsChannel(this.ws.queues.config.prefix));
     this.schedule();
   }
 
@@ -138,11 +128,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     const r = this.running.get(sub.experimentId);
     if (r) {
       r.study.cancel();
-      const workers = this.ws.store.db
-        .prepare('SELECT DISTINCT worker FROM builds WHERE experiment_id = ? AND worker IS NOT NULL')
-        .all(sub.experimentId) as { worker: string }[];
-      const names = [buildQueueName(r.pool), testQueueName(r.pool), ...workers.map((w) => workerQueueName(w.worker))];
-      const removed = await this.ws.queues.removeWaiting(sub.experimentId, names);
+      const removed = await this.ws.transport.withdraw(sub.experimentId, { pools: [r.pool], workers: this.ws.store.buildWorkers(sub.experimentId) });
       const builds = new Set(removed.filter((w) => w.kind === 'build').map((w) => w.buildId));
       const configs = new Set(removed.flatMap((w) => (w.kind === 'test' ? [w.configId] : [])));
       for (const c of this.ws.store.configurations(sub.experimentId, 'running')) if (builds.has(c.buildId)) configs.add(c.configId);
@@ -169,7 +155,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all([...this.running.values()].map((r) => r.study.detach()));
-    await this.subscriber?.quit().catch(() => undefined);
+    await this.announcements?.close();
     await Promise.all([...this.logs.values()].map((s) => new Promise<void>((res) => s.end(res))));
   }
 
@@ -225,7 +211,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       this.finish(id, 'failed', e instanceof Error ? e.message : String(e));
       return;
     }
-    const study = new Study(exp, this.ws.store, this.ws.queues);
+    const study = new Study(exp, this.ws.store, this.ws.transport);
     this.best.delete(id);
     for (const r of this.ws.store.configurations(id)) this.noteBest(id, exp, r, false);
     study.on('config-queued', (r) => this.emitEvent(id, 'config-queued', { configId: r.configId, params: r.params, default: r.isDefault }));

@@ -45,7 +45,7 @@ export async function measure(
 ): Promise<Measurement> {
   const host = { ...(await hostFacts()), tuning: { changed: tuning.tuned, unavailable: tuning.unavailable } };
   const id = measurementId(exp);
-  const study = new Study(exp, ws.store, ws.queues, { host, baseline: false, configs, id });
+  const study = new Study(exp, ws.store, ws.transport, { host, baseline: false, configs, id });
   hooks.onStudy?.(study);
   await study.run();
   const defaultId = configChecksum(exp.params, new Space(exp.params).normalize(defaultConfig(exp.params)));

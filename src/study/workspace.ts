@@ -1,12 +1,12 @@
 // A work directory opened for measuring: its lock, results database, queue (embedded Redis or
-// the one named), and this host's worker. `run` and the daemon open one the same way.
+// the one named), and this host's worker. `run` and the daemon open one the same way. The study
+// loop gets the store and the transport from here: SQLite and BullMQ.
 
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { connectRedis, startEmbeddedRedis, type RedisTarget } from '../queue/redis.js';
-import { queuesWithActive, releaseLocks } from '../queue/locks.js';
-import { WorkQueues, queueConfig } from '../queue/queues.js';
+import { BullTransport } from '../queue/bullmq-transport.js';
 import { HostWorker, type HostWorkerOptions } from '../queue/host-worker.js';
 import { databasePath, lockPath, logsDir } from '../workdir.js';
 import { Dispatcher } from '../scheduler/dispatch.js';
@@ -43,7 +43,7 @@ export class Workspace {
     readonly workdir: string,
     readonly store: Store,
     readonly redis: RedisTarget,
-    readonly queues: WorkQueues,
+    readonly transport: BullTransport,
     readonly log: Logger,
     readonly worker: HostWorker | undefined,
     private readonly releaseLock: () => void,
@@ -58,7 +58,7 @@ export class Workspace {
       const log = pino({ level: 'debug' }, pino.destination({ dest: join(logsDir(workdir), 'wayfinder.log'), sync: false, mkdir: true }));
       const store = new Store(databasePath(workdir));
       const redis = opts.redis ? await connectRedis(opts.redis) : await startEmbeddedRedis(workdir);
-      const queues = new WorkQueues(queueConfig(redis, opts.prefix));
+      const transport = new BullTransport({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
       let worker: HostWorker | undefined;
       if (opts.worker !== false) {
         const allowed = await allowedCpusOfSelf();
@@ -66,9 +66,9 @@ export class Workspace {
         const topo = await readTopology(allowedCpus ? { allowedCpus } : {});
         // We hold the work directory's lock, so no live worker of this directory owns a job that is
         // still marked active: those were a killed predecessor's, and go back to the queue now.
-        if (!opts.redis) await releaseLocks(queues.client, queues.config.prefix, await queuesWithActive(queues.client, queues.config.prefix), 'all');
+        if (!opts.redis) await transport.releaseAbandoned();
         worker = new HostWorker({
-          queues,
+          queues: transport.queues,
           workdir,
           dispatcher: new Dispatcher(new Scheduler(topo)),
           concurrency: Math.max(1, topo.cpus.length),
@@ -83,7 +83,7 @@ export class Workspace {
         await worker.start();
       }
       log.info({ workdir, redis: redis.describe }, 'workspace opened');
-      return new Workspace(workdir, store, redis, queues, log, worker, releaseLock);
+      return new Workspace(workdir, store, redis, transport, log, worker, releaseLock);
     } catch (e) {
       releaseLock();
       throw e;
@@ -92,7 +92,7 @@ export class Workspace {
 
   async close(opts: { force?: boolean } = {}): Promise<void> {
     await this.worker?.close(opts.force ?? false);
-    await this.queues.close();
+    await this.transport.close();
     await this.redis.stop();
     this.store.close();
     this.log.flush();
