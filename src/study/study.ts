@@ -556,8 +556,11 @@ export class Study extends EventEmitter<StudyEvents> {
     const seen = (this.infraSeen.get(key) ?? 0) + 1;
     this.infraSeen.set(key, seen);
     const limit = this.opts.infraRetries ?? INFRA_RETRIES;
+    // Counted also when given up: the work that failed keeps its id in the transport, so a later
+    // run must queue it as new work.
+    const retry = this.store.addWorkRetry(this.id, key);
     if (seen > limit) {
-      const job = msg.kind === 'build' ? `the build ${msg.buildId.slice(0, 12)}` : `test ${msg.test} of configuration ${msg.configId.slice(0, 12)}`;
+      const job = msg.kind === 'build' ? `the build ${msg.buildId.slice(0, 12)}` : `the test "${msg.test}" of configuration ${msg.configId.slice(0, 12)}`;
       this.emit('work-retried', what);
       this.stoppedBy = new InfrastructureError(
         `experiment ${this.id} stopped: the workers could not run ${job} (${seen} times${limit > 0 ? `, ${limit} of them queued again` : ''}); last on ${host}: ${error}. ` +
@@ -566,7 +569,6 @@ export class Study extends EventEmitter<StudyEvents> {
       this.checkDone();
       return;
     }
-    const retry = this.store.addWorkRetry(this.id, key);
     this.emit('work-retried', { ...what, retry });
     if (msg.kind === 'build') {
       await this.submitBuild(first);
