@@ -228,6 +228,9 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       this.emitEvent(id, 'build-lost', l);
       this.ws.log.warn({ experiment: id, ...l }, 'build lost with its worker; building again');
     });
+    study.on('work-retried', (r) =>
+      this.ws.log.warn({ experiment: id, ...r }, r.retry ? 'a worker could not run the job; queued again' : 'workers could not run the job; stopping the experiment'),
+    );
     study.on('config-finished', (r) => {
       this.emitEvent(id, 'config-finished', { row: r });
       this.noteBest(id, exp, r, true);
