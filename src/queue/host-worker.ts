@@ -23,15 +23,17 @@ export interface HostWorkerOptions {
   dispatcher: Dispatcher;
   /** How many jobs this host holds at once (they still wait for the scheduler's grant). */
   concurrency: number;
+  /** The name its results record (default: the hostname). */
   host?: string;
-  /** The class of identical hosts this one belongs to: it takes that pool's jobs only. */
+  /** The class of identical hosts this one belongs to: it takes that pool's jobs only (default "default"). */
   pool?: string;
-  /** Milliseconds a job's lock lasts without renewal; a killed worker's jobs return to the queue after it. */
+  /** Milliseconds a job's lock lasts without renewal; a killed worker's jobs return to the queue after it (default 30 000). */
   lockDuration?: number;
+  /** Milliseconds between checks for jobs whose lock expired, which go back to their queue (default 15 000). */
   stalledInterval?: number;
   /**
    * Milliseconds without a sign of life after which this worker counts as lost: the configurations
-   * it built are built again elsewhere (their tests need the artifacts only it had).
+   * it built are built again elsewhere (their tests need the artifacts only it had). Default 60 000.
    */
   lostAfterMs?: number;
   /** Where cgroups and resctrl live (default: the kernel's, or WAYFINDER_CGROUP_ROOT / WAYFINDER_RESCTRL_ROOT). */

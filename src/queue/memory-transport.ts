@@ -193,7 +193,8 @@ export class MemoryTransport implements WorkTransport {
     return m;
   }
 
-  private send(msg: ResultMessage): void {
+  /** Send a result as a worker does (the in-process workers send theirs through it too). */
+  addResult(msg: ResultMessage): void {
     const results = this.resultsOf(msg.experimentId);
     const id = resultJobId(msg);
     if (results.has(id)) return;
@@ -248,8 +249,11 @@ export class MemoryTransport implements WorkTransport {
             r.state = 'done';
           },
           () => {
-            // Not stored: delivered again, as a failed BullMQ job would be retried.
-            r.state = 'waiting';
+            // Not stored: delivered again (soon; BullMQ backs off), as the BullMQ transport does.
+            setTimeout(() => {
+              r.state = 'waiting';
+              this.schedule();
+            }, 5);
           },
         ).finally(() => {
           c.active--;
@@ -266,7 +270,7 @@ export class MemoryTransport implements WorkTransport {
     const id = w.opts.id;
     // A lost worker's host is gone: nothing it does reaches anyone, and its job stays held.
     const send = (msg: ResultMessage): void => {
-      if (w.alive) this.send({ ...msg, ...(work.retry ? { retry: work.retry } : {}) });
+      if (w.alive) this.addResult({ ...msg, ...(work.retry ? { retry: work.retry } : {}) });
     };
     for (const l of this.listeners) l({ kind: 'started', experimentId: work.experimentId, job: j.id, host: w.host, worker: id, at: Date.now(), ...(work.kind === 'build' ? { buildId: work.buildId } : { configId: work.configId }) });
     const placement: Placement = { host: w.host, cpus: [0], isolation: work.job.isolation };

@@ -39,6 +39,8 @@ const KEEP: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+const REDELIVER: JobsOptions = { attempts: 10, backoff: { type: 'exponential', delay: 200 } };
+
 export class WorkQueues {
   /** One connection for every queue this process adds to (queues are made per pool, worker and experiment). */
   readonly client: Redis;
@@ -78,8 +80,12 @@ export class WorkQueues {
     });
   }
 
+  /**
+   * A result the study could not store (its handler threw) is delivered again: up to 10 times,
+   * 200 ms after the first failure and twice as long after each further one (about 3 minutes in all).
+   */
   async addResult(msg: ResultMessage): Promise<void> {
-    await this.queue(resultsQueueName(msg.experimentId)).add(msg.kind, msg, { ...KEEP, jobId: resultJobId(msg) });
+    await this.queue(resultsQueueName(msg.experimentId)).add(msg.kind, msg, { ...KEEP, ...REDELIVER, jobId: resultJobId(msg) });
   }
 
   /** Whether a result with this id was already sent (then a re-delivered job must not measure it again). */

@@ -18,7 +18,7 @@ export interface ConsumeOptions {
    * (default 1). More than there can be in flight costs a fetch per slot that finds nothing.
    */
   concurrency?: number;
-  /** The transport itself failed (not a handler: a result whose handler rejects is delivered again). */
+  /** The transport itself failed (not a handler: a result whose handler rejects is delivered again, after a while). */
   onError?: (e: Error) => void;
 }
 

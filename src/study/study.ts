@@ -220,17 +220,21 @@ export class Study extends EventEmitter<StudyEvents> {
   }
 
   private async rebuild(buildId: string, worker: string, rows: ConfigRow[]): Promise<void> {
-    const retry = (key: string): { retry?: number } => {
-      const n = this.store.workRetries(this.id, key);
-      return n > 0 ? { retry: n } : {};
-    };
+    // The ids the work was last queued under (a retry after an infrastructure failure is new work).
+    const retry = (key: string): number | undefined => this.store.workRetries(this.id, key) || undefined;
+    const buildRetry = retry(buildKey(buildId));
     const reclaimed = await this.transport.reclaimLost({
       experimentId: this.id,
       worker,
       pool: this.exp.pool,
       buildId,
-      ...(this.store.workRetries(this.id, buildKey(buildId)) > 0 ? { buildRetry: this.store.workRetries(this.id, buildKey(buildId)) } : {}),
-      tests: rows.flatMap((row) => this.exp.tests.map((t) => ({ configId: row.configId, test: t.name, ...retry(testKey(row.configId, t.name)) }))),
+      ...(buildRetry ? { buildRetry } : {}),
+      tests: rows.flatMap((row) =>
+        this.exp.tests.map((t) => {
+          const r = retry(testKey(row.configId, t.name));
+          return { configId: row.configId, test: t.name, ...(r ? { retry: r } : {}) };
+        }),
+      ),
     });
     if (!reclaimed) return;
     this.store.forgetBuild(this.id, buildId);
@@ -316,7 +320,7 @@ export class Study extends EventEmitter<StudyEvents> {
     try {
       do {
         this.refill = false;
-        while (!this.cancelled && !this.strategy.exhausted) {
+        while (!this.cancelled && !this.stoppedBy && !this.strategy.exhausted) {
           const free = this.exp.exploration.parallel - this.inFlightCount();
           if (free <= 0) break;
           const asked = this.strategy.ask(free);
@@ -460,7 +464,7 @@ export class Study extends EventEmitter<StudyEvents> {
           if (row) finished.push(row);
         }
         if (finished.length === 0) return;
-        if (!this.filling && !this.cancelled && !this.strategy.exhausted) {
+        if (!this.filling && !this.cancelled && !this.stoppedBy && !this.strategy.exhausted) {
           const free = this.exp.exploration.parallel - this.inFlightCount();
           if (free > 0) queued = this.recordAsked(this.strategy.ask(free));
         }
