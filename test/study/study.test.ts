@@ -168,12 +168,21 @@ exploration: { parallel: 2 }
     const before = env.store.configurations(first.id);
     expect(before.some((r) => r.status === 'running')).toBe(true);
 
-    const second = await run(exp, env);
+    // Resumed with another seed: only the saved state can make it continue the first one's search.
+    const second = await run({ ...exp, exploration: { ...exp.exploration, seed: 10 } }, env);
     const rows = env.store.configurations(second.id);
     expect(rows).toHaveLength(6);
     expect(rows.every((r) => r.status === 'done')).toBe(true);
-    // What the first study had asked for kept its place: the second continued the same search.
     expect(rows.slice(0, before.length).map((r) => r.configId)).toEqual(before.map((r) => r.configId));
+    // The order asked is that of one uninterrupted search with the first seed, not the second's.
+    const orderOf = async (seed: number): Promise<unknown[]> => {
+      const fresh = setup(measured(new Log()));
+      const s = await run({ ...exp, exploration: { ...exp.exploration, seed } }, fresh);
+      return fresh.store.configurations(s.id).map((r) => r.params.A);
+    };
+    const uninterrupted = await orderOf(9);
+    expect(uninterrupted).not.toEqual(await orderOf(10));
+    expect(rows.map((r) => r.params.A)).toEqual(uninterrupted);
     expect(log.runs).toHaveLength(12);
     expect(log.repeats()).toEqual([]);
     expect(env.store.runs(second.id)).toHaveLength(12);
