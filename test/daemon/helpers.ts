@@ -31,8 +31,8 @@ function start(args: string[], env: Record<string, string> = {}): Proc {
 }
 
 /** `wayfinder daemon` on a free loopback port; resolves once it listens, with its URL. */
-export async function startDaemon(workdir: string, extra: string[] = []): Promise<Proc & { url: string }> {
-  const p = start(['daemon', '--listen', '127.0.0.1:0', '--workdir', workdir, ...extra]);
+export async function startDaemon(workdir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Proc & { url: string }> {
+  const p = start(['daemon', '--listen', '127.0.0.1:0', '--workdir', workdir, ...extra], env);
   const deadline = Date.now() + 30_000;
   for (;;) {
     const m = /listening on (http:\/\/\S+)/.exec(p.stderr());
