@@ -157,7 +157,7 @@ export interface ResultsStore {
   /** Count one more retry of `key`; returns the new count. */
   addWorkRetry(experimentId: string, key: string): number;
 
-  /** All or nothing, durable when it returns. Nested calls join the outer transaction. */
+  /** All or nothing, durable when it returns. A nested call is a savepoint: if it throws, only its own writes are undone. */
   transaction<T>(fn: () => T): T;
   /** All or nothing, durable at the next flush() (or the next ordinary transaction). */
   lazyTransaction<T>(fn: () => T): T;
