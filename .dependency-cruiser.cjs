@@ -97,6 +97,27 @@ module.exports = {
       to: { path: folders('store', 'study', 'report', 'regress') },
     },
     {
+      name: 'bullmq-only-in-queue',
+      severity: 'error',
+      comment: 'BullMQ and Redis are one transport behind WorkTransport (src/queue/transport.ts): nothing else knows them.',
+      from: { path: '^src/', pathNot: '^src/queue/' },
+      to: { path: '(^|/)node_modules/(bullmq|ioredis)/' },
+    },
+    {
+      name: 'sqlite-only-in-store',
+      severity: 'error',
+      comment: 'SQL is the store\'s: everything else asks the Store (or a ResultsStore) for what it needs.',
+      from: { path: '^src/', pathNot: '^src/store/' },
+      to: { path: '(^|/)node_modules/better-sqlite3/' },
+    },
+    {
+      name: 'memory-implementations-for-tests',
+      severity: 'error',
+      comment: 'The in-memory transport and store exist for fast tests of the study loop; the program runs on BullMQ and SQLite.',
+      from: { path: '^src/' },
+      to: { path: '^src/(queue/memory-transport|store/memory-store)\\.ts$' },
+    },
+    {
       name: 'study-below-reports',
       severity: 'error',
       from: { path: folders('study') },

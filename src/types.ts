@@ -217,6 +217,26 @@ export interface Experiment {
 /** One point of the space: a value for every parameter, in declaration order. */
 export type Config = Record<string, Value>;
 
+/**
+ * Why a build or a run failed. Every kind but 'infra' is a verdict on the configuration and is told
+ * to the strategy; 'infra' is the worker's trouble, and the study loop retries the work instead.
+ */
+export type Failure =
+  /** The configuration's build failed: its tests never ran. */
+  | 'build'
+  /** The job ran and exited with a non-zero status, or was ended by a signal. */
+  | 'exit'
+  /** The job ran past its timeout and was ended. */
+  | 'timeout'
+  /** The job succeeded, but its output did not yield the metrics asked for (or the objective). */
+  | 'parse'
+  /** A test's VM did not come up (no boot marker within its boot timeout) or went away. */
+  | 'boot'
+  /** The worker could not run the job (a cgroup it cannot create, an engine that went away). */
+  | 'infra'
+  /** The experiment was cancelled before the configuration was measured. */
+  | 'cancelled';
+
 /** What a strategy learns from one measured configuration. */
 export interface Observation {
   config: Config;
@@ -226,8 +246,8 @@ export interface Observation {
   /** Individual measured iterations, for noise-aware strategies. */
   samples?: number[];
   status: 'ok' | 'failed';
-  /** build | test | timeout | parse, when failed. */
-  failure?: string;
+  /** Why, when failed (never 'infra': that is not told to a strategy). */
+  failure?: Failure;
 }
 
 /** A user-facing error that points at input: printed as `file:line:col: message`, exit status 2. */

@@ -1,12 +1,17 @@
 // What a queued job carries: everything a worker on any host needs to run it, and what it sends
 // back. Paths are not carried: each worker derives them from its own work directory.
 
-import type { HostSettings, JobSpec, MetricSpec, Param, PathMapping } from './types.js';
+import type { Failure, HostSettings, JobSpec, MetricSpec, Param, PathMapping } from './types.js';
+
+// A failure's kind is defined beside Observation (src/types.ts), which both the wire and the strategies read.
+export type { Failure } from './types.js';
 
 export interface BuildWork {
   kind: 'build';
   experimentId: string;
   buildId: string;
+  /** How many times this build was queued again after an infrastructure failure (absent: never). */
+  retry?: number;
   job: JobSpec;
   /** The build parameters, each under its own name. */
   env: Record<string, string>;
@@ -33,8 +38,10 @@ export interface TestWork {
   experimentDir: string;
   /** The experiment's host settings, as for a build. */
   host?: HostSettings;
-  /** Some iterations may have been measured already (by a worker since lost): skip those. */
+  /** Some iterations may have been measured already (by a worker since lost, or before an infrastructure failure): skip those. */
   resumed?: boolean;
+  /** How many times this test was queued again after an infrastructure failure (absent: never). */
+  retry?: number;
 }
 
 export type Work = BuildWork | TestWork;
@@ -59,12 +66,16 @@ export interface BuildResult {
   experimentId: string;
   buildId: string;
   status: 'ok' | 'failed';
+  /** Absent for a build that failed on its own; 'infra' when the worker could not run it. */
+  failure?: Extract<Failure, 'build' | 'infra'>;
   error?: string;
   durationMs: number;
   host: string;
   /** The worker (host and work directory) that holds the build's artifacts; its tests go there. */
   worker?: string;
   startedAt: number;
+  /** The work's `retry` this answers: an infrastructure failure of an earlier retry is old news. */
+  retry?: number;
 }
 
 export interface RunResult {
@@ -74,14 +85,15 @@ export interface RunResult {
   test: string;
   iteration: number;
   status: 'ok' | 'failed';
-  /** build | exit | timeout | parse | infra | boot (a test VM that did not come up) */
-  failure?: string;
+  failure?: Failure;
   error?: string;
   metrics: Record<string, number>;
   durationMs: number;
   attempts: number;
   placement: Placement;
   startedAt: number;
+  /** The work's `retry` this answers: an infrastructure failure of an earlier retry is old news. */
+  retry?: number;
 }
 
 export type ResultMessage = BuildResult | RunResult;

@@ -8,9 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { Space } from '../generator/index.js';
-import { buildQueueName, eventsChannel, testQueueName, workerQueueName, type JobStarted } from '../queue/queues.js';
 import { experimentDir } from '../workdir.js';
 import { withExploration } from '../spec/exploration.js';
 import { parseExperiment } from '../spec/index.js';
@@ -70,7 +68,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   private readonly ws: Workspace;
   private readonly logs = new Map<string, WriteStream>();
   private readonly best = new Map<string, number>();
-  private subscriber?: Redis;
+  private announcements?: { close(): Promise<void> };
   private stopped = false;
 
   constructor(private readonly session: MeasurementSession) {
@@ -85,18 +83,10 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
 
   /** Listen for workers' job-started announcements and resume unfinished experiments. */
   async start(): Promise<void> {
-    this.subscriber = this.ws.queues.client.duplicate();
-    this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (_channel: string, text: string) => {
-      try {
-        const e = JSON.parse(text) as JobStarted;
-        if (!this.running.has(e.experimentId)) return;
-        this.emitEvent(e.experimentId, 'job-started', { job: e.job, host: e.host, worker: e.worker });
-      } catch {
-        // not ours
-      }
+    this.announcements = await this.ws.transport.onJobStarted((e) => {
+      if (!this.running.has(e.experimentId)) return;
+      this.emitEvent(e.experimentId, 'job-started', { job: e.job, host: e.host, worker: e.worker });
     });
-    await this.subscriber.subscribe(eventsChannel(this.ws.queues.config.prefix));
     this.schedule();
   }
 
@@ -145,11 +135,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     const r = this.running.get(sub.experimentId);
     if (r?.study) {
       r.study.cancel();
-      const workers = this.ws.store.db
-        .prepare('SELECT DISTINCT worker FROM builds WHERE experiment_id = ? AND worker IS NOT NULL')
-        .all(sub.experimentId) as { worker: string }[];
-      const names = [buildQueueName(r.pool), testQueueName(r.pool), ...workers.map((w) => workerQueueName(w.worker))];
-      const removed = await this.ws.queues.removeWaiting(sub.experimentId, names);
+      const removed = await this.ws.transport.withdraw(sub.experimentId, { pools: [r.pool], workers: this.ws.store.buildWorkers(sub.experimentId) });
       const builds = new Set(removed.filter((w) => w.kind === 'build').map((w) => w.buildId));
       const configs = new Set(removed.flatMap((w) => (w.kind === 'test' ? [w.configId] : [])));
       for (const c of this.ws.store.configurations(sub.experimentId, 'running')) if (builds.has(c.buildId)) configs.add(c.configId);
@@ -176,7 +162,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all([...this.running.values()].map((r) => r.study?.detach()));
-    await this.subscriber?.quit().catch(() => undefined);
+    await this.announcements?.close();
     await Promise.all([...this.logs.values()].map((s) => new Promise<void>((res) => s.end(res))));
   }
 
@@ -274,6 +260,9 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       this.emitEvent(id, 'build-lost', l);
       this.ws.log.warn({ experiment: id, ...l }, 'build lost with its worker; building again');
     });
+    study.on('work-retried', (r) =>
+      this.ws.log.warn({ experiment: id, ...r }, r.retry ? 'a worker could not run the job; queued again' : 'workers could not run the job; stopping the experiment'),
+    );
     study.on('config-finished', (r) => {
       this.emitEvent(id, 'config-finished', { row: r });
       this.noteBest(id, exp, r, true);

@@ -25,15 +25,17 @@ export interface HostWorkerOptions {
   dispatcher: Dispatcher;
   /** How many jobs this host holds at once (they still wait for the scheduler's grant). */
   concurrency: number;
+  /** The name its results record (default: the hostname). */
   host?: string;
-  /** The class of identical hosts this one belongs to: it takes that pool's jobs only. */
+  /** The class of identical hosts this one belongs to: it takes that pool's jobs only (default "default"). */
   pool?: string;
-  /** Milliseconds a job's lock lasts without renewal; a killed worker's jobs return to the queue after it. */
+  /** Milliseconds a job's lock lasts without renewal; a killed worker's jobs return to the queue after it (default 30 000). */
   lockDuration?: number;
+  /** Milliseconds between checks for jobs whose lock expired, which go back to their queue (default 15 000). */
   stalledInterval?: number;
   /**
    * Milliseconds without a sign of life after which this worker counts as lost: the configurations
-   * it built are built again elsewhere (their tests need the artifacts only it had).
+   * it built are built again elsewhere (their tests need the artifacts only it had). Default 60 000.
    */
   lostAfterMs?: number;
   /** Where cgroups and resctrl live (default: the kernel's, or WAYFINDER_CGROUP_ROOT / WAYFINDER_RESCTRL_ROOT). */
@@ -136,8 +138,9 @@ export class HostWorker {
   }
 
   /**
-   * A job stopped by our shutdown goes back to the queue untouched; any other error becomes a
-   * failure result, so that the configuration is settled instead of waiting forever.
+   * A job stopped by our shutdown goes back to the queue untouched; any other error is this
+   * worker's (it could not place, confine or start the job), sent as an infrastructure failure:
+   * the study loop queues the work again instead of blaming the configuration.
    */
   private async guard(job: Job<Work>, token: string | undefined, fn: () => Promise<void>): Promise<void> {
     try {
@@ -156,7 +159,10 @@ export class HostWorker {
       const w = job.data;
       const placement = { host: this.host, cpus: [], isolation: w.job.isolation };
       if (w.kind === 'build') {
-        await this.opts.queues.addResult({ kind: 'build', experimentId: w.experimentId, buildId: w.buildId, status: 'failed', error, durationMs: 0, host: this.host, worker: this.id, startedAt: Date.now() });
+        await this.opts.queues.addResult({
+          kind: 'build', experimentId: w.experimentId, buildId: w.buildId, status: 'failed', failure: 'infra', error, durationMs: 0, host: this.host, worker: this.id, startedAt: Date.now(),
+          ...retryOf(w),
+        });
       } else {
         for (let iteration = 0; iteration < w.job.iterations; iteration++) {
           const id = runResultId({ ...w, test: w.job.name, iteration });
@@ -164,6 +170,7 @@ export class HostWorker {
           await this.opts.queues.addResult({
             kind: 'run', experimentId: w.experimentId, configId: w.configId, test: w.job.name, iteration,
             status: 'failed', failure: 'infra', error, metrics: {}, durationMs: 0, attempts: 0, placement, startedAt: Date.now(),
+            ...retryOf(w),
           });
           break;
         }
@@ -227,7 +234,7 @@ export class HostWorker {
     );
     if (this.aborter.signal.aborted) throw new Error('worker stopping');
     // The tests of this configuration come to this worker: it has the artifacts.
-    await this.opts.queues.addResult({ ...result, worker: this.id });
+    await this.opts.queues.addResult({ ...result, worker: this.id, ...retryOf(w) });
   }
 
   private async test(job: Job<TestWork>): Promise<void> {
@@ -238,7 +245,11 @@ export class HostWorker {
         // Only a job delivered before (its worker was killed or stopped), or taken back from a lost
         // worker, can have results sent already.
         done: async (iteration) => (job.attemptsStarted > 1 || w.resumed === true) && (await queues.hasResult(w.experimentId, runResultId({ ...w, test: w.job.name, iteration }))),
-        emit: (r) => queues.addResult(r),
+        // A run ended by our own shutdown is no result (the job runs again); any other answers this retry.
+        emit: async (r) => {
+          if (r.failure === 'infra' && this.aborter.signal.aborted) return;
+          await queues.addResult({ ...r, ...retryOf(w) });
+        },
       }),
     ));
     // Stopped part-way: let the job be taken again (by us after a restart, or another host).
@@ -280,4 +291,9 @@ export class HostWorker {
   get isStopping(): boolean {
     return this.stopping;
   }
+}
+
+/** Results of work queued again after an infrastructure failure say which retry they answer. */
+function retryOf(w: Work): { retry?: number } {
+  return w.retry ? { retry: w.retry } : {};
 }

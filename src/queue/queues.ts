@@ -7,6 +7,11 @@ import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { RedisTarget } from './redis.js';
 import type { BuildWork, ResultMessage, TestWork, Work } from '../wire.js';
+import { buildJobId, buildQueueName, resultJobId, resultsQueueName, testJobId, testQueueName, workerQueueName } from './ids.js';
+import type { JobStarted } from './transport.js';
+
+export { buildJobId, buildQueueName, buildResultId, resultJobId, resultsQueueName, runResultId, testJobId, testQueueName, workerQueueName } from './ids.js';
+
 
 export interface QueueConfig {
   connection: ConnectionOptions;
@@ -19,30 +24,11 @@ export function queueConfig(target: RedisTarget, prefix = 'wayfinder'): QueueCon
   return { connection: { ...target.connection, maxRetriesPerRequest: null }, prefix };
 }
 
-// Queue names become parts of Redis keys, where ':' separates parts.
-const safe = (s: string): string => s.replace(/[^A-Za-z0-9._@-]/g, '_');
-export const buildQueueName = (pool: string): string => `build.${safe(pool)}`;
-export const testQueueName = (pool: string): string => `test.${safe(pool)}`;
-/** The tests of configurations built by one worker: only that worker has their artifacts. */
-export const workerQueueName = (workerId: string): string => `test@${safe(workerId)}`;
-export const resultsQueueName = (experimentId: string): string => `results.${safe(experimentId)}`;
-
 /** A worker's sign of life: a key that expires unless the worker renews it. */
-export const aliveKey = (prefix: string, workerId: string): string => `${prefix}:alive:${safe(workerId)}`;
+export const aliveKey = (prefix: string, workerId: string): string => `${prefix}:alive:${workerId.replace(/[^A-Za-z0-9._@-]/g, '_')}`;
 
 /** Channel on which workers announce the jobs they start (live events; not needed for correctness). */
 export const eventsChannel = (prefix: string): string => `${prefix}:events`;
-
-export interface JobStarted {
-  kind: 'started';
-  experimentId: string;
-  job: string;
-  configId?: string;
-  buildId?: string;
-  host: string;
-  worker: string;
-  at: number;
-}
 
 /**
  * Kept after completion for a week: a job id that still exists makes re-adding it a no-op, which
@@ -52,6 +38,8 @@ const KEEP: JobsOptions = {
   removeOnComplete: { age: 7 * 24 * 3600 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
+
+const REDELIVER: JobsOptions = { attempts: 10, backoff: { type: 'exponential', delay: 200 } };
 
 export class WorkQueues {
   /** One connection for every queue this process adds to (queues are made per pool, worker and experiment). */
@@ -77,7 +65,7 @@ export class WorkQueues {
   async addBuild(work: BuildWork, pool: string, priority?: number): Promise<void> {
     await this.queue(buildQueueName(pool)).add('build', work, {
       ...KEEP,
-      jobId: buildJobId(work.experimentId, work.buildId),
+      jobId: buildJobId(work.experimentId, work.buildId, work.retry),
       ...(priority ? { priority } : {}),
     });
   }
@@ -87,13 +75,17 @@ export class WorkQueues {
     const name = route.worker ? workerQueueName(route.worker) : testQueueName(route.pool);
     await this.queue(name).add('test', work, {
       ...KEEP,
-      jobId: testJobId(work.experimentId, work.configId, work.job.name),
+      jobId: testJobId(work.experimentId, work.configId, work.job.name, work.retry),
       ...(priority ? { priority } : {}),
     });
   }
 
+  /**
+   * A result the study could not store (its handler threw) is delivered again: up to 10 times,
+   * 200 ms after the first failure and twice as long after each further one (about 3 minutes in all).
+   */
   async addResult(msg: ResultMessage): Promise<void> {
-    await this.queue(resultsQueueName(msg.experimentId)).add(msg.kind, msg, { ...KEEP, jobId: resultJobId(msg) });
+    await this.queue(resultsQueueName(msg.experimentId)).add(msg.kind, msg, { ...KEEP, ...REDELIVER, jobId: resultJobId(msg) });
   }
 
   /** Whether a result with this id was already sent (then a re-delivered job must not measure it again). */
@@ -149,25 +141,4 @@ export class WorkQueues {
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.client.disconnect();
   }
-}
-
-// BullMQ job ids may not contain ':' (it separates key parts); our ids are hex and names.
-export function buildJobId(experimentId: string, buildId: string): string {
-  return `b.${experimentId}.${buildId}`;
-}
-
-export function testJobId(experimentId: string, configId: string, test: string): string {
-  return `t.${experimentId}.${configId}.${test}`;
-}
-
-export function runResultId(r: { experimentId: string; configId: string; test: string; iteration: number }): string {
-  return `r.${r.experimentId}.${r.configId}.${r.test}.${r.iteration}`;
-}
-
-export function buildResultId(experimentId: string, buildId: string): string {
-  return `rb.${experimentId}.${buildId}`;
-}
-
-export function resultJobId(msg: ResultMessage): string {
-  return msg.kind === 'build' ? buildResultId(msg.experimentId, msg.buildId) : runResultId(msg);
 }

@@ -117,7 +117,7 @@ export class MeasurementSession {
         host = { ...(await this.facts), tuning: { changed: tuning.tuned, unavailable: tuning.unavailable }, confinement: this.access.confinement };
       }
       // The one place a Study is made: every front door measures through here.
-      const study = new Study(exp, this.ws.store, this.ws.queues, { ...opts, id, ...(host ? { host } : {}) });
+      const study = new Study(exp, this.ws.store, this.ws.transport, { ...opts, id, ...(host ? { host } : {}) });
       return { study, host, tuning, end: async () => hold?.release() };
     } catch (e) {
       await hold?.release();

@@ -118,4 +118,15 @@ export const MIGRATIONS: string[] = [
   INSERT OR IGNORE INTO strategy_seen SELECT e.id, j.value FROM experiments e, json_each(e.strategy_json, '$.seen') j WHERE e.strategy_json IS NOT NULL;
   UPDATE experiments SET strategy_json = NULL;
   `,
+  // 7: why an experiment stopped (an infrastructure failure that persisted), and how often each
+  // piece of work was queued again after an infrastructure failure (its queue identity depends on it).
+  `
+  ALTER TABLE experiments ADD COLUMN error TEXT;
+  CREATE TABLE work_retries (
+    experiment_id TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    count         INTEGER NOT NULL,
+    PRIMARY KEY (experiment_id, key)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -3,83 +3,46 @@
 
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { Config } from '../types.js';
+import type { Config, Failure } from '../types.js';
 import type { BuildResult, RunResult } from '../wire.js';
 import { MIGRATIONS } from './migrations.js';
+import type {
+  BuildRow,
+  ConfigRow,
+  ConfigStatus,
+  ConfigurationOutcome,
+  ExperimentRow,
+  ExperimentState,
+  MetricSummaryRow,
+  NewConfiguration,
+  NewExperiment,
+  ResultsStore,
+  SavedStrategyState,
+  StoredBuild,
+  StoredRun,
+} from './results-store.js';
 
-export interface ExperimentRow {
-  id: string;
-  name: string;
+export type { BuildRow, ConfigRow, ConfigStatus, ExperimentRow, ExperimentState, MetricSummaryRow, ResultsStore, StoredBuild, StoredRun } from './results-store.js';
+
+/** The daemon's record of a submitted experiment (its options are the daemon's, kept as given). */
+export interface SubmissionRow {
+  experimentId: string;
+  seq: number;
+  priority: number;
+  pool: string;
   file: string;
   text: string;
-  hash: string;
-  format: string;
-  spaceSize: string;
-  host?: unknown;
+  options: unknown;
   state: string;
-  strategy: string;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export type ConfigStatus = 'pending' | 'running' | 'done' | 'failed';
-
-export interface ConfigRow {
-  experimentId: string;
-  configId: string;
-  buildId: string;
-  seq: number;
-  params: Config;
-  isDefault: boolean;
-  /** The strategy that asked for it (absent in databases from before it was recorded). */
-  strategy?: string;
-  status: ConfigStatus;
-  failure?: string;
   error?: string;
-  objective?: number;
-  summary?: Record<string, MetricSummaryRow>;
-  createdAt: number;
-  finishedAt?: number;
-}
-
-/** The aggregate of one metric over a configuration's measured iterations. */
-export interface MetricSummaryRow {
-  n: number;
-  median: number;
-  mean: number;
-  ci: [number, number];
-  /** How ci was computed (see metrics/stats.ts); absent in rows stored before it was recorded. */
-  ciMethod?: string;
-  cv: number;
-  highCv: boolean;
-  outliers: number;
-}
-
-export interface StoredRun {
-  configId: string;
-  test: string;
-  iteration: number;
-  status: 'ok' | 'failed';
-  failure?: string;
-  error?: string;
-  metrics: Record<string, number>;
-  durationMs: number;
-  host: string;
-  placement: unknown;
-  startedAt?: number;
-}
-
-export interface StoredBuild {
-  buildId: string;
-  status: string;
-  error?: string;
-  durationMs?: number;
+  submittedAt: number;
   startedAt?: number;
   finishedAt?: number;
 }
 
-export class Store {
-  readonly db: Database.Database;
+export class Store implements ResultsStore {
+  /** Nothing outside this folder writes SQL: every query the program needs is a method here. */
+  private readonly db: Database.Database;
   private lazyCommits = 0;
   private flushedUpTo = 0;
   private flushing: Promise<void> | undefined;
@@ -126,7 +89,7 @@ export class Store {
     return st;
   }
 
-  upsertExperiment(e: Omit<ExperimentRow, 'state' | 'createdAt' | 'updatedAt'>): ExperimentRow {
+  upsertExperiment(e: NewExperiment): ExperimentRow {
     const now = Date.now();
     this.sql(
         `INSERT INTO experiments (id, name, file, text, hash, format, space_size, host_json, strategy, created_at, updated_at)
@@ -156,12 +119,12 @@ export class Store {
     return rows[0] ? experimentFromRow(rows[0]) : undefined;
   }
 
-  setExperimentState(id: string, state: string): void {
-    this.sql('UPDATE experiments SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), id);
+  setExperimentState(id: string, state: ExperimentState, error?: string): void {
+    this.sql('UPDATE experiments SET state = ?, error = ?, updated_at = ? WHERE id = ?').run(state, state === 'failed' ? (error ?? null) : null, Date.now(), id);
   }
 
   /** The strategy's saved state with the configurations it has seen, or undefined before the first save. */
-  strategyState(id: string): (Record<string, unknown> & { seen: string[] }) | undefined {
+  strategyState(id: string): SavedStrategyState | undefined {
     const r = this.sql('SELECT json FROM strategy_states WHERE experiment_id = ?').get(id) as { json: string } | undefined;
     if (!r) return undefined;
     const seen = (this.sql('SELECT key FROM strategy_seen WHERE experiment_id = ?').all(id) as { key: string }[]).map((s) => s.key);
@@ -190,7 +153,7 @@ export class Store {
   }
 
   /** Record a configuration the strategy asked for; a second call for the same one changes nothing. */
-  addConfiguration(c: { experimentId: string; configId: string; buildId: string; params: Config; isDefault: boolean; strategy?: string }): void {
+  addConfiguration(c: NewConfiguration): void {
     const seq = (this.sql('SELECT COALESCE(MAX(seq) + 1, 0) AS n FROM configurations WHERE experiment_id = ?').get(c.experimentId) as { n: number }).n;
     this.sql(
         `INSERT OR IGNORE INTO configurations (experiment_id, config_id, build_id, seq, params_json, is_default, strategy, status, created_at)
@@ -219,11 +182,7 @@ export class Store {
     return r ? configFromRow(r) : undefined;
   }
 
-  finishConfiguration(
-    experimentId: string,
-    configId: string,
-    f: { status: 'done' | 'failed'; objective?: number; summary?: Record<string, MetricSummaryRow>; failure?: string; error?: string },
-  ): void {
+  finishConfiguration(experimentId: string, configId: string, f: ConfigurationOutcome): void {
     this.sql(
         `UPDATE configurations SET status = ?, objective = ?, summary_json = ?, failure = ?, error = ?, finished_at = ?
          WHERE experiment_id = ? AND config_id = ?`,
@@ -255,7 +214,7 @@ export class Store {
     return info.changes > 0;
   }
 
-  getBuild(experimentId: string, buildId: string): { status: string; error?: string; durationMs?: number; worker?: string } | undefined {
+  getBuild(experimentId: string, buildId: string): BuildRow | undefined {
     const r = this.sql('SELECT status, error, duration_ms, worker FROM builds WHERE experiment_id = ? AND build_id = ?').get(experimentId, buildId) as
       | { status: string; error: string | null; duration_ms: number | null; worker: string | null }
       | undefined;
@@ -267,6 +226,20 @@ export class Store {
           ...(r.worker ? { worker: r.worker } : {}),
         }
       : undefined;
+  }
+
+  buildWorkers(experimentId: string): string[] {
+    return (this.sql('SELECT DISTINCT worker FROM builds WHERE experiment_id = ? AND worker IS NOT NULL').all(experimentId) as { worker: string }[]).map((r) => r.worker);
+  }
+
+  workRetries(experimentId: string, key: string): number {
+    const r = this.sql('SELECT count FROM work_retries WHERE experiment_id = ? AND key = ?').get(experimentId, key) as { count: number } | undefined;
+    return r?.count ?? 0;
+  }
+
+  addWorkRetry(experimentId: string, key: string): number {
+    this.sql('INSERT INTO work_retries (experiment_id, key, count) VALUES (?, ?, 1) ON CONFLICT (experiment_id, key) DO UPDATE SET count = count + 1').run(experimentId, key);
+    return this.workRetries(experimentId, key);
   }
 
   /** Store a measured run exactly once: a repeated delivery of the same (configuration, test, iteration) is ignored. */
@@ -311,7 +284,7 @@ export class Store {
       test: r.test as string,
       iteration: r.iteration as number,
       status: r.status as 'ok' | 'failed',
-      ...(r.failure ? { failure: r.failure as string } : {}),
+      ...(r.failure ? { failure: r.failure as Failure } : {}),
       ...(r.error ? { error: r.error as string } : {}),
       metrics: JSON.parse(r.metrics_json as string) as Record<string, number>,
       durationMs: r.duration_ms as number,
@@ -331,6 +304,53 @@ export class Store {
       ...(r.started_at !== null ? { startedAt: r.started_at as number } : {}),
       ...(r.finished_at !== null ? { finishedAt: r.finished_at as number } : {}),
     }));
+  }
+
+  /** Queue an experiment in the daemon's list; one submitted again is queued again (to resume or extend it). */
+  putSubmission(s: { experimentId: string; priority: number; pool: string; file: string; text: string; options: unknown }): SubmissionRow {
+    this.transaction(() => {
+      const seq = (this.sql('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM submissions').get() as { n: number }).n;
+      this.sql(
+        `INSERT INTO submissions (experiment_id, seq, priority, pool, file, text, options_json, state, submitted_at)
+         VALUES (@experimentId, @seq, @priority, @pool, @file, @text, @options, 'queued', @now)
+         ON CONFLICT (experiment_id) DO UPDATE SET seq = excluded.seq, priority = excluded.priority, pool = excluded.pool,
+           file = excluded.file, text = excluded.text, options_json = excluded.options_json, state = 'queued', error = NULL,
+           submitted_at = excluded.submitted_at, started_at = NULL, finished_at = NULL`,
+      ).run({ ...s, seq, options: JSON.stringify(s.options), now: Date.now() });
+    });
+    return this.getSubmission(s.experimentId) as SubmissionRow;
+  }
+
+  getSubmission(experimentId: string): SubmissionRow | undefined {
+    const r = this.sql('SELECT * FROM submissions WHERE experiment_id = ?').get(experimentId) as Record<string, unknown> | undefined;
+    return r ? submissionFromRow(r) : undefined;
+  }
+
+  /** A submission by exact id, else by id prefix, else the newest of that experiment name. */
+  findSubmission(ref: string): SubmissionRow | undefined {
+    const exact = this.getSubmission(ref);
+    if (exact) return exact;
+    const rows = this.sql(
+      `SELECT s.* FROM submissions s LEFT JOIN experiments e ON e.id = s.experiment_id
+       WHERE s.experiment_id LIKE ? ESCAPE '\\' OR e.name = ? ORDER BY s.seq DESC`,
+    ).all(`${ref.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, ref) as Record<string, unknown>[];
+    return rows[0] ? submissionFromRow(rows[0]) : undefined;
+  }
+
+  /** In the order they run: those already started first, then by priority, then submission order. */
+  listSubmissions(): SubmissionRow[] {
+    return (this.sql("SELECT * FROM submissions ORDER BY (state = 'running') DESC, priority DESC, seq").all() as Record<string, unknown>[]).map(submissionFromRow);
+  }
+
+  /** Running stamps the start; done, cancelled and failed stamp the end. */
+  setSubmissionState(experimentId: string, state: string, error?: string): void {
+    const now = Date.now();
+    this.sql(
+      `UPDATE submissions SET state = ?, error = ?,
+         started_at = CASE WHEN ? = 'running' THEN ? ELSE started_at END,
+         finished_at = CASE WHEN ? IN ('done', 'cancelled', 'failed') THEN ? ELSE finished_at END
+       WHERE experiment_id = ?`,
+    ).run(state, error ?? null, state, now, state, now, experimentId);
   }
 
   transaction<T>(fn: () => T): T {
@@ -404,7 +424,8 @@ function experimentFromRow(r: Record<string, unknown>): ExperimentRow {
     format: r.format as string,
     spaceSize: r.space_size as string,
     ...(r.host_json ? { host: JSON.parse(r.host_json as string) as unknown } : {}),
-    state: r.state as string,
+    state: r.state as ExperimentState,
+    ...(r.error ? { error: r.error as string } : {}),
     strategy: r.strategy as string,
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
@@ -421,11 +442,28 @@ function configFromRow(r: Record<string, unknown>): ConfigRow {
     isDefault: r.is_default === 1,
     ...(r.strategy ? { strategy: r.strategy as string } : {}),
     status: r.status as ConfigStatus,
-    ...(r.failure ? { failure: r.failure as string } : {}),
+    ...(r.failure ? { failure: r.failure as Failure } : {}),
     ...(r.error ? { error: r.error as string } : {}),
     ...(r.objective !== null && r.objective !== undefined ? { objective: r.objective as number } : {}),
     ...(r.summary_json ? { summary: JSON.parse(r.summary_json as string) as Record<string, MetricSummaryRow> } : {}),
     createdAt: r.created_at as number,
+    ...(r.finished_at ? { finishedAt: r.finished_at as number } : {}),
+  };
+}
+
+function submissionFromRow(r: Record<string, unknown>): SubmissionRow {
+  return {
+    experimentId: r.experiment_id as string,
+    seq: r.seq as number,
+    priority: r.priority as number,
+    pool: r.pool as string,
+    file: r.file as string,
+    text: r.text as string,
+    options: JSON.parse(r.options_json as string) as unknown,
+    state: r.state as string,
+    ...(r.error ? { error: r.error as string } : {}),
+    submittedAt: r.submitted_at as number,
+    ...(r.started_at ? { startedAt: r.started_at as number } : {}),
     ...(r.finished_at ? { finishedAt: r.finished_at as number } : {}),
   };
 }

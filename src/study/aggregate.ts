@@ -1,14 +1,14 @@
 // A configuration's measured runs become one summary per metric, and the objective.
 
 import { summarize } from '../metrics/stats.js';
-import type { Objective } from '../types.js';
-import type { MetricSummaryRow, StoredRun } from '../store/store.js';
+import type { Failure, Objective } from '../types.js';
+import type { MetricSummaryRow, StoredRun } from '../store/results-store.js';
 
 export interface Aggregate {
   status: 'done' | 'failed';
   objective?: number;
   summary: Record<string, MetricSummaryRow>;
-  failure?: string;
+  failure?: Failure;
   error?: string;
 }
 

@@ -1,17 +1,16 @@
 // The study loop: ask the strategy for configurations, queue their builds and tests, take results
-// back from the queue, store them, and tell the strategy. This process is the only writer of the
-// store; every step that changes it is one transaction, so a kill at any moment loses at most the
-// runs in flight and a restart continues where it stopped.
+// back from the transport, store them, and tell the strategy. This process is the only writer of
+// the store; every step that changes it is one transaction, so a kill at any moment loses at most
+// the runs in flight and a restart continues where it stopped. The store and the transport are
+// given (as Optuna's Study is given its storage): SQLite and BullMQ for real, in memory for tests.
 
 import { EventEmitter } from 'node:events';
-import { Worker, type Job } from 'bullmq';
 import { buildChecksum, configChecksum, defaultConfig, paramEnv, Space } from '../generator/index.js';
 import { createStrategy, ListStrategy, type Strategy } from '../strategies/index.js';
-import type { ConfigRow, Store } from '../store/store.js';
-import { releaseLocks } from '../queue/locks.js';
-import { buildJobId, buildQueueName, buildResultId, resultsQueueName, testJobId, workerQueueName, type WorkQueues } from '../queue/queues.js';
+import type { ConfigRow, ResultsStore } from '../store/results-store.js';
+import type { ResultStream, WorkTransport } from '../queue/transport.js';
 import type { BuildResult, ResultMessage, RunResult } from '../wire.js';
-import type { Config, Experiment, Observation } from '../types.js';
+import type { Config, Experiment, Failure, JobSpec, Observation } from '../types.js';
 import { aggregateRuns } from './aggregate.js';
 import { experimentId } from './identity.js';
 
@@ -24,6 +23,37 @@ export interface StudyOptions {
   configs?: Config[];
   /** Store under this experiment id instead of the experiment's own (a fresh measurement). */
   id?: string;
+  /** Milliseconds between checks of the workers holding in-flight configurations' builds (default 5000). */
+  lostCheckMs?: number;
+  /**
+   * How often one piece of work (a build, or one test of a configuration) is queued again after
+   * infrastructure failures in one run of the study before the experiment stops (default 3).
+   */
+  infraRetries?: number;
+}
+
+/**
+ * The experiment stopped because workers could not run its work (infrastructure failures that
+ * persisted); its state is 'failed' with this message. Nothing of it was told to the strategy:
+ * running it again (once the hosts are fixed) resumes it.
+ */
+export class InfrastructureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InfrastructureError';
+  }
+}
+
+/** A piece of work queued again after an infrastructure failure, or given up on. */
+export interface WorkRetried {
+  work: 'build' | 'test';
+  buildId?: string;
+  configId?: string;
+  test?: string;
+  host: string;
+  error: string;
+  /** The retry queued now (1 for the first); absent when given up. */
+  retry?: number;
 }
 
 export interface StudyEvents {
@@ -33,18 +63,25 @@ export interface StudyEvents {
   'run-finished': [RunResult];
   /** A build's worker is gone with its artifacts: its configurations are built again elsewhere. */
   'build-lost': [{ buildId: string; worker: string; configIds: string[] }];
+  /** A worker could not run a build or a test: it is queued again (never told to the strategy). */
+  'work-retried': [WorkRetried];
   'done': [];
 }
 
 /** How often the workers holding in-flight configurations' builds are checked for signs of life. */
 const LOST_CHECK_MS = 5_000;
+const INFRA_RETRIES = 3;
+
+/** The key under which the store counts a piece of work's retries. */
+const buildKey = (buildId: string): string => `b:${buildId}`;
+const testKey = (configId: string, test: string): string => `t:${configId}:${test}`;
 
 export class Study extends EventEmitter<StudyEvents> {
   readonly id: string;
   readonly space: Space;
   private strategy!: Strategy;
   private readonly waitingOnBuild = new Map<string, string[]>();
-  private resultsWorker?: Worker;
+  private results?: ResultStream;
   private finished?: () => void;
   private failedWith?: (e: Error) => void;
   private cancelled = false;
@@ -58,11 +95,15 @@ export class Study extends EventEmitter<StudyEvents> {
   private readonly resumed = new Set<string>();
   private checkingLost = false;
   private refill = false;
+  /** Infrastructure failures per piece of work in this run (the store keeps the count over all runs). */
+  private readonly infraSeen = new Map<string, number>();
+  /** Set when infrastructure failures persisted: the experiment stops with it. */
+  private stoppedBy?: InfrastructureError;
 
   constructor(
     readonly exp: Experiment,
-    private readonly store: Store,
-    private readonly queues: WorkQueues,
+    private readonly store: ResultsStore,
+    private readonly transport: WorkTransport,
     private readonly opts: StudyOptions = {},
   ) {
     super();
@@ -107,21 +148,17 @@ export class Study extends EventEmitter<StudyEvents> {
     });
     await this.resubmitInFlight();
     if (this.opts.baseline !== false) await this.ensureDefault();
-    // This process is the one reader of the experiment's results: a result still marked active
-    // was being stored by a killed predecessor, and is taken again now (storing it is idempotent).
-    const resultsQueue = resultsQueueName(this.id);
-    await releaseLocks(this.queues.client, this.queues.config.prefix, [resultsQueue], 'all');
-    this.resultsWorker = new Worker(resultsQueue, async (job: Job<ResultMessage>) => this.onResult(job.data), {
-      connection: this.queues.config.connection,
-      prefix: this.queues.config.prefix,
-      // Results arriving together (about one per parallel slot) are taken at once and stored
-      // together. Each slot beyond what arrives costs a fetch from Redis per result that finds
-      // nothing, so there are no more slots than configurations in flight.
+    // Results arriving together (about one per parallel slot) are taken at once and stored together;
+    // there are no more slots than configurations in flight.
+    this.results = await this.transport.consumeResults(this.id, (msg) => this.onResult(msg), {
       concurrency: this.exp.exploration.parallel,
+      onError: (e) => this.failedWith?.(e),
     });
-    this.resultsWorker.on('error', (e) => this.failedWith?.(e));
     if (this.exp.build) {
-      this.lostCheck = setInterval(() => void this.rebuildLost().catch((e: unknown) => this.failedWith?.(e instanceof Error ? e : new Error(String(e)))), LOST_CHECK_MS);
+      this.lostCheck = setInterval(
+        () => void this.rebuildLost().catch((e: unknown) => this.failedWith?.(e instanceof Error ? e : new Error(String(e)))),
+        this.opts.lostCheckMs ?? LOST_CHECK_MS,
+      );
       this.lostCheck.unref();
     }
     await this.fill();
@@ -130,7 +167,13 @@ export class Study extends EventEmitter<StudyEvents> {
     } finally {
       clearInterval(this.lostCheck);
     }
-    await this.resultsWorker.close();
+    await this.results.close();
+    if (this.stoppedBy) {
+      // What no worker has started goes back: a later run queues it again.
+      await this.transport.withdraw(this.id, { pools: [this.exp.pool], workers: this.store.buildWorkers(this.id) });
+      this.store.setExperimentState(this.id, 'failed', this.stoppedBy.message);
+      throw this.stoppedBy;
+    }
     this.store.setExperimentState(this.id, this.cancelled ? 'cancelled' : 'done');
     this.emit('done');
   }
@@ -144,7 +187,7 @@ export class Study extends EventEmitter<StudyEvents> {
   /** Stop taking results without changing the experiment's state (the daemon shuts down; a restart resumes). */
   async detach(): Promise<void> {
     clearInterval(this.lostCheck);
-    await this.resultsWorker?.close();
+    await this.results?.close();
   }
 
   /**
@@ -167,7 +210,7 @@ export class Study extends EventEmitter<StudyEvents> {
       }
       const alive = new Map<string, boolean>();
       for (const [buildId, { worker, rows }] of byBuild) {
-        if (!alive.has(worker)) alive.set(worker, await this.queues.isAlive(worker));
+        if (!alive.has(worker)) alive.set(worker, await this.transport.isAlive(worker));
         if (alive.get(worker) || this.cancelled) continue;
         await this.rebuild(buildId, worker, rows);
       }
@@ -177,16 +220,23 @@ export class Study extends EventEmitter<StudyEvents> {
   }
 
   private async rebuild(buildId: string, worker: string, rows: ConfigRow[]): Promise<void> {
-    const q = this.queues;
-    const own = workerQueueName(worker);
-    // The lost worker's jobs are held by no one now: their locks go, then the jobs.
-    await releaseLocks(q.client, q.config.prefix, [own], 'all');
-    for (const row of rows) {
-      for (const t of this.exp.tests) if (!(await q.removeJob(own, testJobId(this.id, row.configId, t.name)))) return;
-    }
-    // The earlier build's job and result keep their ids for a week; a new build needs them gone.
-    if (!(await q.removeJob(resultsQueueName(this.id), buildResultId(this.id, buildId)))) return;
-    if (!(await q.removeJob(buildQueueName(this.exp.pool), buildJobId(this.id, buildId)))) return;
+    // The ids the work was last queued under (a retry after an infrastructure failure is new work).
+    const retry = (key: string): number | undefined => this.store.workRetries(this.id, key) || undefined;
+    const buildRetry = retry(buildKey(buildId));
+    const reclaimed = await this.transport.reclaimLost({
+      experimentId: this.id,
+      worker,
+      pool: this.exp.pool,
+      buildId,
+      ...(buildRetry ? { buildRetry } : {}),
+      tests: rows.flatMap((row) =>
+        this.exp.tests.map((t) => {
+          const r = retry(testKey(row.configId, t.name));
+          return { configId: row.configId, test: t.name, ...(r ? { retry: r } : {}) };
+        }),
+      ),
+    });
+    if (!reclaimed) return;
     this.store.forgetBuild(this.id, buildId);
     this.emit('build-lost', { buildId, worker, configIds: rows.map((r) => r.configId) });
     for (const row of rows) {
@@ -270,7 +320,7 @@ export class Study extends EventEmitter<StudyEvents> {
     try {
       do {
         this.refill = false;
-        while (!this.cancelled && !this.strategy.exhausted) {
+        while (!this.cancelled && !this.stoppedBy && !this.strategy.exhausted) {
           const free = this.exp.exploration.parallel - this.inFlightCount();
           if (free <= 0) break;
           const asked = this.strategy.ask(free);
@@ -315,30 +365,22 @@ export class Study extends EventEmitter<StudyEvents> {
   }
 
   private checkDone(): void {
+    if (this.stoppedBy) {
+      this.finished?.();
+      return;
+    }
     if (this.inFlightCount() > 0) return;
     if (this.cancelled || this.strategy.exhausted) this.finished?.();
   }
 
   private async submit(row: ConfigRow): Promise<void> {
-    const build = this.exp.build;
-    if (build) {
+    if (this.exp.build) {
       const b = this.store.getBuild(this.id, row.buildId);
       if (!b) {
         const waiting = this.waitingOnBuild.get(row.buildId) ?? [];
         if (!waiting.includes(row.configId)) waiting.push(row.configId);
         this.waitingOnBuild.set(row.buildId, waiting);
-        const buildEnv = paramEnv(
-          this.exp.params.filter((p) => p.when === 'build'),
-          row.params,
-        );
-        await this.queues.addBuild(
-          {
-            kind: 'build', experimentId: this.id, buildId: row.buildId, job: build, env: buildEnv, experimentDir: this.exp.dir,
-            params: this.exp.params.filter((p) => p.when === 'build'),
-            host: this.exp.host,
-          },
-          this.exp.pool,
-        );
+        await this.submitBuild(row);
         return;
       }
       if (b.status !== 'ok') {
@@ -351,26 +393,46 @@ export class Study extends EventEmitter<StudyEvents> {
     await this.submitTests(row);
   }
 
+  /** The build of a configuration (the same for every configuration with its build parameters). */
+  private async submitBuild(row: ConfigRow): Promise<void> {
+    const build = this.exp.build as JobSpec;
+    const buildParams = this.exp.params.filter((p) => p.when === 'build');
+    const retry = this.store.workRetries(this.id, buildKey(row.buildId));
+    await this.transport.submitBuild(
+      {
+        kind: 'build', experimentId: this.id, buildId: row.buildId, job: build, env: paramEnv(buildParams, row.params), experimentDir: this.exp.dir,
+        params: buildParams,
+        host: this.exp.host,
+        ...(retry > 0 ? { retry } : {}),
+      },
+      this.exp.pool,
+    );
+  }
+
   /** A built configuration's tests go to the worker that built it; others to any worker of the pool. */
   private async submitTests(row: ConfigRow, builtBy?: string): Promise<void> {
-    const env = paramEnv(this.exp.params, row.params);
+    for (const test of this.exp.tests) await this.submitTest(row, test, builtBy);
+  }
+
+  private async submitTest(row: ConfigRow, test: JobSpec, builtBy?: string): Promise<void> {
     const route = { pool: this.exp.pool, ...(builtBy ? { worker: builtBy } : {}) };
-    for (const test of this.exp.tests) {
-      await this.queues.addTest({
-        kind: 'test',
-        experimentId: this.id,
-        configId: row.configId,
-        buildId: row.buildId,
-        hasBuild: this.exp.build !== undefined,
-        buildOutputs: this.exp.build?.outputs ?? [],
-        job: test,
-        env,
-        metrics: this.exp.metrics,
-        experimentDir: this.exp.dir,
-        host: this.exp.host,
-        ...(this.resumed.has(row.configId) ? { resumed: true } : {}),
-      }, route);
-    }
+    const retry = this.store.workRetries(this.id, testKey(row.configId, test.name));
+    await this.transport.submitTest({
+      kind: 'test',
+      experimentId: this.id,
+      configId: row.configId,
+      buildId: row.buildId,
+      hasBuild: this.exp.build !== undefined,
+      buildOutputs: this.exp.build?.outputs ?? [],
+      job: test,
+      env: paramEnv(this.exp.params, row.params),
+      metrics: this.exp.metrics,
+      experimentDir: this.exp.dir,
+      host: this.exp.host,
+      // Taken back from a lost worker, or queued again after a failure part-way: some iterations may be measured.
+      ...(this.resumed.has(row.configId) || retry > 0 ? { resumed: true } : {}),
+      ...(retry > 0 ? { retry } : {}),
+    }, route);
   }
 
   /**
@@ -381,6 +443,7 @@ export class Study extends EventEmitter<StudyEvents> {
    */
   private onResult(msg: ResultMessage): Promise<void> {
     if (msg.experimentId !== this.id) return Promise.resolve();
+    if (msg.status === 'failed' && msg.failure === 'infra') return this.onInfra(msg);
     if (msg.kind === 'build') return this.onBuild(msg);
     return new Promise<void>((resolve, reject) => {
       this.batch.push({ msg, settle: (e) => (e === undefined ? resolve() : reject(e)) });
@@ -403,7 +466,7 @@ export class Study extends EventEmitter<StudyEvents> {
           if (row) finished.push(row);
         }
         if (finished.length === 0) return;
-        if (!this.filling && !this.cancelled && !this.strategy.exhausted) {
+        if (!this.filling && !this.cancelled && !this.stoppedBy && !this.strategy.exhausted) {
           const free = this.exp.exploration.parallel - this.inFlightCount();
           if (free > 0) queued = this.recordAsked(this.strategy.ask(free));
         }
@@ -471,7 +534,58 @@ export class Study extends EventEmitter<StudyEvents> {
     return done;
   }
 
-  private finishFailed(configId: string, failure: string, error: string): void {
+  /**
+   * A worker could not run a build or a test. That says nothing about the configuration, so it is
+   * neither stored as a run nor told to the strategy, and costs no budget: the work is queued again
+   * (as new work: its retry is part of its identity), up to `infraRetries` times in this run; then
+   * the experiment stops with the reason. A failure of work queued again since is old news.
+   */
+  private async onInfra(msg: ResultMessage): Promise<void> {
+    if (this.stoppedBy) return;
+    const key = msg.kind === 'build' ? buildKey(msg.buildId) : testKey(msg.configId, msg.test);
+    if ((msg.retry ?? 0) < this.store.workRetries(this.id, key)) return;
+    const rows = msg.kind === 'build'
+      ? (this.store.getBuild(this.id, msg.buildId) ? [] : this.inFlight().filter((r) => r.buildId === msg.buildId))
+      : [this.store.getConfiguration(this.id, msg.configId)].filter((r): r is ConfigRow => r?.status === 'running');
+    const first = rows[0];
+    if (!first) return;
+    const host = msg.kind === 'build' ? msg.host : msg.placement.host;
+    const error = msg.error ?? 'the worker could not run the job';
+    const what: Omit<WorkRetried, 'retry'> = msg.kind === 'build'
+      ? { work: 'build', buildId: msg.buildId, host, error }
+      : { work: 'test', configId: msg.configId, test: msg.test, host, error };
+    if (this.cancelled) {
+      for (const r of rows) this.finishFailed(r.configId, 'cancelled', 'experiment cancelled before this configuration was measured');
+      this.checkDone();
+      return;
+    }
+    const seen = (this.infraSeen.get(key) ?? 0) + 1;
+    this.infraSeen.set(key, seen);
+    const limit = this.opts.infraRetries ?? INFRA_RETRIES;
+    // Counted also when given up: the work that failed keeps its id in the transport, so a later
+    // run must queue it as new work.
+    const retry = this.store.addWorkRetry(this.id, key);
+    if (seen > limit) {
+      const job = msg.kind === 'build' ? `the build ${msg.buildId.slice(0, 12)}` : `the test "${msg.test}" of configuration ${msg.configId.slice(0, 12)}`;
+      this.emit('work-retried', what);
+      this.stoppedBy = new InfrastructureError(
+        `experiment ${this.id} stopped: the workers could not run ${job} (${seen} times${limit > 0 ? `, ${limit} of them queued again` : ''}); last on ${host}: ${error}. ` +
+          'Nothing was counted against the configuration; fix the host and run again to resume.',
+      );
+      this.checkDone();
+      return;
+    }
+    this.emit('work-retried', { ...what, retry });
+    if (msg.kind === 'build') {
+      await this.submitBuild(first);
+      return;
+    }
+    const test = this.exp.tests.find((t) => t.name === msg.test);
+    if (!test) return;
+    await this.submitTest(first, test, this.exp.build ? this.store.getBuild(this.id, first.buildId)?.worker : undefined);
+  }
+
+  private finishFailed(configId: string, failure: Failure, error: string): void {
     let row: ConfigRow | undefined;
     this.store.transaction(() => {
       const current = this.store.getConfiguration(this.id, configId);

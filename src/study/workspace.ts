@@ -1,13 +1,13 @@
 // A work directory opened for measuring: its lock, results database, queue (embedded Redis or
 // the one named), and this host's worker. Front doors open one through a MeasurementSession
-// (src/session), which checks first what this user may do.
+// (src/session), which checks first what this user may do. The study loop gets the store and the
+// transport from here: SQLite and BullMQ.
 
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { connectRedis, startEmbeddedRedis, type RedisTarget } from '../queue/redis.js';
-import { queuesWithActive, releaseLocks } from '../queue/locks.js';
-import { WorkQueues, queueConfig } from '../queue/queues.js';
+import { BullTransport } from '../queue/bullmq-transport.js';
 import { HostWorker, type HostWorkerOptions } from '../queue/host-worker.js';
 import { databasePath, lockPath, logsDir } from '../workdir.js';
 import { Dispatcher } from '../scheduler/dispatch.js';
@@ -46,7 +46,7 @@ export class Workspace {
     readonly workdir: string,
     readonly store: Store,
     readonly redis: RedisTarget,
-    readonly queues: WorkQueues,
+    readonly transport: BullTransport,
     readonly log: Logger,
     readonly worker: HostWorker | undefined,
     private readonly releaseLock: () => void,
@@ -60,7 +60,7 @@ export class Workspace {
       const log = pino({ level: 'debug' }, pino.destination({ dest: join(logsDir(workdir), 'wayfinder.log'), sync: false, mkdir: true }));
       const store = new Store(databasePath(workdir));
       const redis = opts.redis ? await connectRedis(opts.redis) : await startEmbeddedRedis(workdir);
-      const queues = new WorkQueues(queueConfig(redis, opts.prefix));
+      const transport = new BullTransport({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
       let worker: HostWorker | undefined;
       if (opts.worker !== false) {
         const allowed = await allowedCpusOfSelf();
@@ -70,9 +70,9 @@ export class Workspace {
         for (const w of topo.warnings) log.warn({ warning: w }, 'host topology');
         // We hold the work directory's lock, so no live worker of this directory owns a job that is
         // still marked active: those were a killed predecessor's, and go back to the queue now.
-        if (!opts.redis) await releaseLocks(queues.client, queues.config.prefix, await queuesWithActive(queues.client, queues.config.prefix), 'all');
+        if (!opts.redis) await transport.releaseAbandoned();
         worker = new HostWorker({
-          queues,
+          queues: transport.queues,
           workdir,
           dispatcher: new Dispatcher(new Scheduler(topo)),
           concurrency: Math.max(1, topo.cpus.length),
@@ -89,7 +89,7 @@ export class Workspace {
         await worker.start();
       }
       log.info({ workdir, redis: redis.describe }, 'workspace opened');
-      return new Workspace(workdir, store, redis, queues, log, worker, releaseLock);
+      return new Workspace(workdir, store, redis, transport, log, worker, releaseLock);
     } catch (e) {
       releaseLock();
       throw e;
@@ -98,7 +98,7 @@ export class Workspace {
 
   async close(opts: { force?: boolean } = {}): Promise<void> {
     await this.worker?.close(opts.force ?? false);
-    await this.queues.close();
+    await this.transport.close();
     await this.redis.stop();
     this.store.close();
     this.log.flush();

@@ -11,7 +11,7 @@ import { Study } from '../../src/study/study.js';
 import { Workspace } from '../../src/study/workspace.js';
 import { jobGroupName } from '../../src/isolation/job-isolation.js';
 import { Resctrl } from '../../src/isolation/resctrl.js';
-import { Store } from '../../src/store/store.js';
+import Database from 'better-sqlite3';
 import { tempDir, writeFile } from '../helpers.js';
 import { FakeResctrl } from './fake-resctrl.js';
 import { disposeSharedSysfs } from './sysfs-fixture.js';
@@ -65,7 +65,7 @@ exploration: { parallel: 3 }
     });
     let study: Study;
     try {
-      study = new Study(loadExperiment(file), ws.store, ws.queues);
+      study = new Study(loadExperiment(file), ws.store, ws.transport);
       await study.run();
     } finally {
       await ws.close();
@@ -91,9 +91,9 @@ exploration: { parallel: 3 }
     }
     expect(ends).toHaveLength(3);
 
-    const store = new Store(join(dir, '.wayfinder', 'wayfinder.db'));
-    const rows = store.db.prepare('SELECT cpus, l3_mask, mb_percent, cpu_isolation_only FROM runs').all();
-    store.close();
+    const db = new Database(join(dir, '.wayfinder', 'wayfinder.db'), { readonly: true });
+    const rows = db.prepare('SELECT cpus, l3_mask, mb_percent, cpu_isolation_only FROM runs').all();
+    db.close();
     expect(rows).toHaveLength(3);
     for (const r of rows) expect(r).toMatchObject({ l3_mask: '0=fe0', mb_percent: 30, cpu_isolation_only: 0 });
 

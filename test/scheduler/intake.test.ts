@@ -97,7 +97,7 @@ exploration: { parallel: 4 }
     const poll = (async () => {
       while (polling) {
         // The host's queues: builds and tests of its pool, and the tests of what it built.
-        const queues = ws.worker!.queueNames().map((n) => ws.queues.queue(n));
+        const queues = ws.worker!.queueNames().map((n) => ws.transport.queues.queue(n));
         const active = await Promise.all(queues.map((q) => q.getActiveCount()));
         const waiting = await Promise.all(queues.map((q) => q.getWaitingCount()));
         most = Math.max(most, active.reduce((x, y) => x + y, 0));
@@ -106,7 +106,7 @@ exploration: { parallel: 4 }
       }
     })();
     try {
-      const study = new Study(loadExperiment(file), ws.store, ws.queues);
+      const study = new Study(loadExperiment(file), ws.store, ws.transport);
       await study.run();
       expect(ws.store.configurations(study.id).filter((c) => c.status === 'done')).toHaveLength(4);
     } finally {

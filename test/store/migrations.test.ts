@@ -27,8 +27,11 @@ describe('migrations', () => {
     old.close();
 
     const store = new Store(path);
-    const rows = store.db.prepare('SELECT iteration, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only FROM runs ORDER BY iteration').all();
-    expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    // The store keeps its connection to itself; a second one reads what it wrote.
+    const db = new Database(path, { readonly: true });
+    const rows = db.prepare('SELECT iteration, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only FROM runs ORDER BY iteration').all();
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
     expect(rows).toEqual([
       { iteration: 0, cpus: '2,3', isolation: 'cache', l3_mask: '0=f00', mb_percent: 30, cpu_isolation_only: 0 },
       { iteration: 1, cpus: null, isolation: 'core', l3_mask: null, mb_percent: null, cpu_isolation_only: null },
@@ -55,7 +58,9 @@ describe('migrations', () => {
     const moved = store.strategyState('e');
     expect({ ...moved, seen: [...(moved?.seen ?? [])].sort() }).toEqual(state);
     expect(store.strategyState('fresh')).toBeUndefined();
-    expect(store.db.prepare('SELECT COUNT(*) AS n FROM experiments WHERE strategy_json IS NOT NULL').get()).toEqual({ n: 0 });
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) AS n FROM experiments WHERE strategy_json IS NOT NULL').get()).toEqual({ n: 0 });
+    db.close();
     store.close();
   });
 });

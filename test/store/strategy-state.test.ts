@@ -1,5 +1,6 @@
 // The strategy's state is saved with every result: what it has seen is written as it grows, and
 // what is read back is what was saved, whatever mix of partial and whole saves wrote it.
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Store } from '../../src/store/store.js';
@@ -18,7 +19,15 @@ function open(): { store: Store; path: string } {
 }
 
 const seenOf = (store: Store): string[] => [...(store.strategyState('e')?.seen ?? [])].sort();
-const rows = (store: Store): number => (store.db.prepare("SELECT COUNT(*) AS n FROM strategy_seen WHERE experiment_id = 'e'").get() as { n: number }).n;
+/** Rows in the table, read on a connection of its own (the store keeps its connection to itself). */
+const rows = (path: string): number => {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare("SELECT COUNT(*) AS n FROM strategy_seen WHERE experiment_id = 'e'").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+};
 
 describe('strategy state', () => {
   it('appends only what was seen since the last save, and reads back the whole', () => {
@@ -34,13 +43,13 @@ describe('strategy state', () => {
   });
 
   it('a save without savedSeen, or with more than the list holds, replaces what was seen', () => {
-    const { store } = open();
+    const { store, path } = open();
     store.saveStrategyState('e', { seen: ['a', 'b', 'c'] });
     store.saveStrategyState('e', { seen: ['q'] }, 3);
     expect(seenOf(store)).toEqual(['q']);
     store.saveStrategyState('e', { seen: ['r', 's'] });
     expect(seenOf(store)).toEqual(['r', 's']);
-    expect(rows(store)).toBe(2);
+    expect(rows(path)).toBe(2);
     store.close();
   });
 

@@ -1,0 +1,166 @@
+// What the study loop keeps and reads back: experiments, the configurations asked for, builds, runs
+// and the strategy's state. The SQLite Store is the real one (store.ts); MemoryStore
+// (memory-store.ts) is for fast tests of the study loop. Both keep the same promises: a result
+// delivered twice is stored once, a transaction is all or nothing, and flush() makes every
+// transaction so far durable.
+
+import type { Config, Failure } from '../types.js';
+import type { BuildResult, RunResult } from '../wire.js';
+
+/** created: registered; running: a study is on it; failed: stopped with a reason (see ExperimentRow.error). */
+export type ExperimentState = 'created' | 'running' | 'done' | 'cancelled' | 'failed';
+
+export interface ExperimentRow {
+  id: string;
+  name: string;
+  file: string;
+  text: string;
+  hash: string;
+  format: string;
+  spaceSize: string;
+  host?: unknown;
+  state: ExperimentState;
+  /** Why the experiment stopped, when its state is 'failed'. */
+  error?: string;
+  strategy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ConfigStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export interface ConfigRow {
+  experimentId: string;
+  configId: string;
+  buildId: string;
+  seq: number;
+  params: Config;
+  isDefault: boolean;
+  /** The strategy that asked for it (absent in databases from before it was recorded). */
+  strategy?: string;
+  status: ConfigStatus;
+  failure?: Failure;
+  error?: string;
+  objective?: number;
+  summary?: Record<string, MetricSummaryRow>;
+  createdAt: number;
+  finishedAt?: number;
+}
+
+/** The aggregate of one metric over a configuration's measured iterations. */
+export interface MetricSummaryRow {
+  n: number;
+  median: number;
+  mean: number;
+  ci: [number, number];
+  /** How ci was computed (see metrics/stats.ts); absent in rows stored before it was recorded. */
+  ciMethod?: string;
+  cv: number;
+  highCv: boolean;
+  outliers: number;
+}
+
+export interface StoredRun {
+  configId: string;
+  test: string;
+  iteration: number;
+  status: 'ok' | 'failed';
+  failure?: Failure;
+  error?: string;
+  metrics: Record<string, number>;
+  durationMs: number;
+  host: string;
+  placement: unknown;
+  startedAt?: number;
+}
+
+export interface StoredBuild {
+  buildId: string;
+  status: string;
+  error?: string;
+  durationMs?: number;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+export interface BuildRow {
+  status: string;
+  error?: string;
+  durationMs?: number;
+  /** The worker that holds the build's artifacts. */
+  worker?: string;
+}
+
+export interface NewExperiment extends Omit<ExperimentRow, 'state' | 'error' | 'createdAt' | 'updatedAt'> {}
+
+export interface NewConfiguration {
+  experimentId: string;
+  configId: string;
+  buildId: string;
+  params: Config;
+  isDefault: boolean;
+  strategy?: string;
+}
+
+export interface ConfigurationOutcome {
+  status: 'done' | 'failed';
+  objective?: number;
+  summary?: Record<string, MetricSummaryRow>;
+  failure?: Failure;
+  error?: string;
+}
+
+/** The strategy's saved state with the keys of the configurations it has seen. */
+export type SavedStrategyState = Record<string, unknown> & { seen: string[] };
+
+export interface ResultsStore {
+  /** Register an experiment, or update the file, host and strategy of one registered before. */
+  upsertExperiment(e: NewExperiment): ExperimentRow;
+  getExperiment(id: string): ExperimentRow | undefined;
+  /** `error` says why, for 'failed'; any other state clears it. */
+  setExperimentState(id: string, state: ExperimentState, error?: string): void;
+
+  /** The strategy's saved state, or undefined before the first save. */
+  strategyState(id: string): SavedStrategyState | undefined;
+  /**
+   * Save a strategy's state. What it has seen only grows, in order: the first `savedSeen` of its
+   * list were saved before by this same strategy object and need not be written again; -1 (a
+   * first save, or another object) writes them all.
+   */
+  saveStrategyState(id: string, state: { seen: readonly string[] }, savedSeen?: number): void;
+
+  /** Record a configuration the strategy asked for, as running; a second call for the same one changes nothing. */
+  addConfiguration(c: NewConfiguration): void;
+  countConfigurations(experimentId: string, status: ConfigStatus): number;
+  /** In asking order. */
+  configurations(experimentId: string, status?: ConfigStatus): ConfigRow[];
+  getConfiguration(experimentId: string, configId: string): ConfigRow | undefined;
+  finishConfiguration(experimentId: string, configId: string, f: ConfigurationOutcome): void;
+
+  /** Store a build's result; only the first result for a build counts (returns whether this one did). */
+  recordBuild(r: BuildResult): boolean;
+  getBuild(experimentId: string, buildId: string): BuildRow | undefined;
+  /** Forget a build whose artifacts are gone with the host that had them: the next result for it counts. */
+  forgetBuild(experimentId: string, buildId: string): void;
+  /** The workers holding builds of an experiment (their own queues may hold its tests). */
+  buildWorkers(experimentId: string): string[];
+
+  /** Store a run exactly once: a repeated delivery of the same (configuration, test, iteration) is ignored. */
+  recordRun(r: RunResult): boolean;
+  runs(experimentId: string, configId?: string): StoredRun[];
+
+  /**
+   * How many times a piece of work (a build, or one test of a configuration: `key`) was queued
+   * again after infrastructure failures. Its queue identity depends on it, so it is kept.
+   */
+  workRetries(experimentId: string, key: string): number;
+  /** Count one more retry of `key`; returns the new count. */
+  addWorkRetry(experimentId: string, key: string): number;
+
+  /** All or nothing, durable when it returns. A nested call is a savepoint: if it throws, only its own writes are undone. */
+  transaction<T>(fn: () => T): T;
+  /** All or nothing, durable at the next flush() (or the next ordinary transaction). */
+  lazyTransaction<T>(fn: () => T): T;
+  /** Make every transaction committed so far durable. */
+  flush(): Promise<void>;
+}

@@ -1,0 +1,337 @@
+// The study loop on the in-memory transport and store: resume, batches, failures, budget, the
+// default first, a lost worker's build done again, and infrastructure failures, in milliseconds.
+// The same loop on BullMQ and SQLite is tested through `wayfinder run` (test/cli) and the daemon.
+
+import { describe, expect, it } from 'vitest';
+import { MemoryTransport, type Execute, type Outcome } from '../../src/queue/memory-transport.js';
+import { parseExperiment } from '../../src/spec/index.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { InfrastructureError, Study, type StudyOptions, type WorkRetried } from '../../src/study/study.js';
+import type { Experiment } from '../../src/types.js';
+import type { TestWork, Work } from '../../src/wire.js';
+
+function experiment(body: string): Experiment {
+  return parseExperiment(`name: memory\n${body}`, '/tmp/wayfinder-memory-study/exp.yaml');
+}
+
+/** A: 1..6, objective v = A * 10 + iteration (iterations differ, so each is told apart). */
+const SIX = `
+params:
+  - { name: A, type: integer, min: 1, max: 6, default: 3, when: test }
+test:
+  run: 'true'
+  iterations: 2
+metrics:
+  - { name: v, parser: regex, pattern: 'v=(\\d+)' }
+objective: { metric: v, direction: maximize }
+`;
+
+const num = (w: Work, name: string): number => Number(w.env[name]);
+
+/** Every (configuration, test, iteration) the workers measured, in order. */
+class Log {
+  readonly runs: string[] = [];
+  readonly builds: string[] = [];
+  note(w: Work, iteration: number | undefined, worker: string): void {
+    if (w.kind === 'build') this.builds.push(`${w.buildId}@${worker}`);
+    else this.runs.push(`${w.configId}/${w.job.name}/${iteration}`);
+  }
+  repeats(): string[] {
+    return this.runs.filter((r, i) => this.runs.indexOf(r) !== i);
+  }
+}
+
+function setup(exec: Execute, o: { workers?: number; concurrency?: number } = {}): { store: MemoryStore; transport: MemoryTransport } {
+  const transport = new MemoryTransport();
+  for (let i = 1; i <= (o.workers ?? 1); i++) transport.addWorker({ id: `w${i}`, concurrency: o.concurrency ?? 4, execute: exec });
+  return { store: new MemoryStore(), transport };
+}
+
+const measured = (log: Log, f: (w: TestWork, iteration: number) => Outcome = (w, i) => ({ status: 'ok', metrics: { v: num(w, 'A') * 10 + i } })): Execute =>
+  (w, iteration, worker) => {
+    // Noted once it returns: an attempt the worker could not make (it throws) measured nothing.
+    const o: Outcome = w.kind === 'build' ? { status: 'ok' } : f(w, iteration as number);
+    log.note(w, iteration, worker);
+    return o;
+  };
+
+async function run(exp: Experiment, env: { store: MemoryStore; transport: MemoryTransport }, opts: StudyOptions = {}): Promise<Study> {
+  const study = new Study(exp, env.store, env.transport, opts);
+  await study.run();
+  return study;
+}
+
+describe('study loop (in memory)', () => {
+  it('measures the default first, then what the strategy asks, within the budget', async () => {
+    const log = new Log();
+    const env = setup(measured(log));
+    const exp = experiment(`${SIX}exploration: { strategy: random, budget: 4, parallel: 1, seed: 5 }\n`);
+    const study = await run(exp, env);
+    const rows = env.store.configurations(study.id);
+    expect(rows).toHaveLength(4);
+    expect(rows[0]).toMatchObject({ isDefault: true, seq: 0, params: { A: 3 }, status: 'done', objective: 30.5 });
+    expect(rows.every((r) => r.status === 'done')).toBe(true);
+    expect(new Set(rows.map((r) => r.params.A)).size).toBe(4);
+    // Each configuration's two iterations, once each.
+    expect(log.runs).toHaveLength(8);
+    expect(log.repeats()).toEqual([]);
+    expect(env.store.getExperiment(study.id)?.state).toBe('done');
+  });
+
+  it('keeps `parallel` configurations in flight and stores results arriving together in one go', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const gate: (() => void)[] = [];
+    // Every job waits until three have started (or nothing else can start), then all finish at once.
+    const exec: Execute = async (w, iteration) => {
+      if (w.kind === 'build') return { status: 'ok' };
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise<void>((r) => {
+        gate.push(r);
+        if (gate.length >= 3) gate.splice(0).forEach((f) => f());
+        else setTimeout(() => gate.splice(0).forEach((f) => f()), 20);
+      });
+      inFlight--;
+      return { status: 'ok', metrics: { v: num(w, 'A') * 10 + (iteration as number) } };
+    };
+    const env = setup(exec, { concurrency: 8 });
+    const exp = experiment(SIX.replace('iterations: 2', 'iterations: 1') + 'exploration: { parallel: 3 }\n');
+    const study = await run(exp, env);
+    const rows = env.store.configurations(study.id);
+    expect(rows).toHaveLength(6);
+    expect(rows.every((r) => r.status === 'done')).toBe(true);
+    expect(most).toBe(3);
+    // Six results, acknowledged after fewer flushes: some arrived together and were stored together.
+    expect(env.store.runs(study.id)).toHaveLength(6);
+    expect(env.store.flushes).toBeLessThan(6);
+    expect(env.store.flushes).toBeGreaterThan(0);
+  });
+
+  it('a failed build, a failed run and output without the objective fail their configurations, and are told to the strategy', async () => {
+    const log = new Log();
+    const exec: Execute = (w, iteration, worker) => {
+      log.note(w, iteration, worker);
+      if (w.kind === 'build') return num(w, 'B') === 2 ? { status: 'failed', error: 'cc: error' } : { status: 'ok' };
+      const a = num(w, 'A');
+      if (a === 2) return { status: 'failed', failure: 'exit', error: 'exit status 1' };
+      if (a === 3) return { status: 'ok', metrics: { other: 1 } };
+      return { status: 'ok', metrics: { v: a * 10 + num(w, 'B') } };
+    };
+    const env = setup(exec);
+    const exp = experiment(`
+params:
+  - { name: A, type: integer, min: 1, max: 3, default: 1, when: test }
+  - { name: B, type: integer, only: [1, 2], default: 1 }
+build:
+  run: 'true'
+test:
+  run: 'true'
+  iterations: 2
+metrics:
+  - { name: v, parser: regex, pattern: 'v=(\\d+)' }
+objective: { metric: v, direction: maximize }
+exploration: { parallel: 2 }
+`);
+    const study = await run(exp, env);
+    const rows = env.store.configurations(study.id);
+    expect(rows).toHaveLength(6);
+    const of = (a: number, b: number) => rows.find((r) => r.params.A === a && r.params.B === b);
+    for (const a of [1, 2, 3]) expect(of(a, 2)).toMatchObject({ status: 'failed', failure: 'build', error: 'cc: error' });
+    expect(of(1, 1)).toMatchObject({ status: 'done', objective: 11 });
+    expect(of(2, 1)).toMatchObject({ status: 'failed', failure: 'exit', error: 'exit status 1' });
+    expect(of(3, 1)).toMatchObject({ status: 'failed', failure: 'parse' });
+    // Two builds, each once; a failed run stops its test (one run of A=2, not two).
+    expect(log.builds).toHaveLength(2);
+    expect(log.runs.filter((r) => r.startsWith(of(2, 1)!.configId))).toHaveLength(1);
+    // Every failure was told: the strategy has seen all six and is done.
+    expect(env.store.strategyState(study.id)?.seen).toHaveLength(6);
+  });
+
+  it('resumes after a stop: the strategy state comes back, and nothing is measured twice', async () => {
+    const log = new Log();
+    let first: Study | undefined;
+    let stopped: Promise<void> | undefined;
+    const exec = measured(log, (w, i) => {
+      // The first study stops taking results after a few runs; the workers go on meanwhile.
+      if (log.runs.length === 3) stopped = first?.detach();
+      return { status: 'ok', metrics: { v: num(w, 'A') * 10 + i } };
+    });
+    const env = setup(exec);
+    const exp = experiment(`${SIX}exploration: { strategy: random, parallel: 2, seed: 9 }\n`);
+    first = new Study(exp, env.store, env.transport);
+    void first.run();
+    await waitFor(() => stopped !== undefined);
+    await stopped;
+    const saved = env.store.strategyState(first.id);
+    expect(saved).toBeDefined();
+    const before = env.store.configurations(first.id);
+    expect(before.some((r) => r.status === 'running')).toBe(true);
+
+    // Resumed with another seed: only the saved state can make it continue the first one's search.
+    const second = await run({ ...exp, exploration: { ...exp.exploration, seed: 10 } }, env);
+    const rows = env.store.configurations(second.id);
+    expect(rows).toHaveLength(6);
+    expect(rows.every((r) => r.status === 'done')).toBe(true);
+    expect(rows.slice(0, before.length).map((r) => r.configId)).toEqual(before.map((r) => r.configId));
+    // The order asked is that of one uninterrupted search with the first seed, not the second's.
+    const orderOf = async (seed: number): Promise<unknown[]> => {
+      const fresh = setup(measured(new Log()));
+      const s = await run({ ...exp, exploration: { ...exp.exploration, seed } }, fresh);
+      return fresh.store.configurations(s.id).map((r) => r.params.A);
+    };
+    const uninterrupted = await orderOf(9);
+    expect(uninterrupted).not.toEqual(await orderOf(10));
+    expect(rows.map((r) => r.params.A)).toEqual(uninterrupted);
+    expect(log.runs).toHaveLength(12);
+    expect(log.repeats()).toEqual([]);
+    expect(env.store.runs(second.id)).toHaveLength(12);
+  });
+
+  it('builds again on a live worker what a lost worker had built, and its tests skip nothing measured twice', async () => {
+    const log = new Log();
+    let env!: { store: MemoryStore; transport: MemoryTransport };
+    const lost: { buildId: string; worker: string; configIds: string[] }[] = [];
+    const exec: Execute = (w, iteration, worker) => {
+      log.note(w, iteration, worker);
+      if (w.kind === 'test' && worker === 'w1' && iteration === 1) {
+        // w1 measured iteration 0 of its first test and vanishes with its build; w2 joins the pool.
+        env.transport.loseWorker('w1');
+        env.transport.addWorker({ id: 'w2', execute: exec });
+      }
+      return w.kind === 'build' ? { status: 'ok' } : { status: 'ok', metrics: { v: num(w, 'A') + num(w, 'B') * 10 } };
+    };
+    env = setup(exec);
+    const exp = experiment(`
+params:
+  - { name: A, type: integer, only: [1, 2], default: 1, when: test }
+  - { name: B, type: integer, only: [1, 2], default: 1 }
+build:
+  run: 'true'
+test:
+  run: 'true'
+  iterations: 2
+metrics:
+  - { name: v, parser: regex, pattern: 'v=(\\d+)' }
+objective: { metric: v, direction: maximize }
+exploration: { parallel: 1 }
+`);
+    const study = new Study(exp, env.store, env.transport, { lostCheckMs: 5 });
+    study.on('build-lost', (l) => lost.push(l));
+    await study.run();
+    const rows = env.store.configurations(study.id);
+    expect(rows).toHaveLength(4);
+    expect(rows.every((r) => r.status === 'done')).toBe(true);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]?.worker).toBe('w1');
+    // The default's build ran on w1, then again on w2; the other build on w2 only.
+    expect(log.builds.filter((b) => b.startsWith(lost[0]!.buildId))).toEqual([`${lost[0]!.buildId}@w1`, `${lost[0]!.buildId}@w2`]);
+    expect(log.builds).toHaveLength(3);
+    // Iteration 0 of the default, stored before w1 was lost, was not measured again; iteration 1
+    // (whose result w1 never sent) was.
+    expect(log.repeats()).toHaveLength(1);
+    expect(log.repeats()[0]).toMatch(new RegExp(`^${rows[0]!.configId}/[^/]+/1$`));
+    expect(env.store.runs(study.id)).toHaveLength(8);
+  });
+
+  it('queues work again after an infrastructure failure: never told to the strategy, no budget spent', async () => {
+    const log = new Log();
+    const failures = new Map<number, number>();
+    const exec = measured(log, (w, i) => {
+      const a = num(w, 'A');
+      // A=2 fails twice on the worker's side (it cannot confine the job), then runs.
+      if (a === 2 && (failures.get(a) ?? 0) < 2) {
+        failures.set(a, (failures.get(a) ?? 0) + 1);
+        throw new Error('cpuset: creating /sys/fs/cgroup/wayfinder-x/job failed: EACCES');
+      }
+      return { status: 'ok', metrics: { v: a * 10 + i } };
+    });
+    const env = setup(exec);
+    const retried: WorkRetried[] = [];
+    const exp = experiment(`${SIX}exploration: { strategy: grid, budget: 3, parallel: 1 }\n`);
+    const study = new Study(exp, env.store, env.transport);
+    study.on('work-retried', (r) => retried.push(r));
+    const told: string[] = [];
+    study.on('config-finished', (r) => told.push(`${String(r.params.A)}:${r.status}`));
+    await study.run();
+    const rows = env.store.configurations(study.id);
+    // Three configurations within a budget of three, all measured: the failures spent none of it.
+    expect(rows).toHaveLength(3);
+    expect(rows.every((r) => r.status === 'done')).toBe(true);
+    expect(rows.map((r) => r.params.A)).toContain(2);
+    expect(told.every((t) => t.endsWith(':done'))).toBe(true);
+    expect(retried.map((r) => [r.work, r.retry])).toEqual([['test', 1], ['test', 2]]);
+    expect(retried[0]?.error).toMatch(/EACCES/);
+    // No run of an infrastructure failure is stored; every iteration was measured once.
+    expect(env.store.runs(study.id).every((r) => r.status === 'ok')).toBe(true);
+    expect(env.store.runs(study.id)).toHaveLength(6);
+    expect(log.runs).toHaveLength(6);
+    expect(log.repeats()).toEqual([]);
+  });
+
+  it('a build the workers cannot run is queued again too', async () => {
+    let tries = 0;
+    const log = new Log();
+    const exec: Execute = (w, iteration, worker) => {
+      log.note(w, iteration, worker);
+      if (w.kind === 'build' && tries++ === 0) throw new Error('docker: engine went away');
+      return w.kind === 'build' ? { status: 'ok' } : { status: 'ok', metrics: { v: num(w, 'B') } };
+    };
+    const env = setup(exec);
+    const exp = experiment(`
+params:
+  - { name: B, type: integer, only: [1, 2], default: 1 }
+build:
+  run: 'true'
+test:
+  run: 'true'
+metrics:
+  - { name: v, parser: regex, pattern: 'v=(\\d+)' }
+objective: { metric: v, direction: maximize }
+exploration: { parallel: 1 }
+`);
+    const study = await run(exp, env);
+    expect(env.store.configurations(study.id).map((r) => r.status)).toEqual(['done', 'done']);
+    expect(log.builds).toHaveLength(3);
+  });
+
+  it('an infrastructure failure that persists stops the experiment with its reason; a later run resumes it', async () => {
+    let broken = true;
+    const log = new Log();
+    const exec = measured(log, (w, i) => {
+      if (broken && num(w, 'A') === 4) throw new Error('cpuset: creating /sys/fs/cgroup/wayfinder-x/job failed: ENOSPC');
+      return { status: 'ok', metrics: { v: num(w, 'A') * 10 + i } };
+    });
+    const env = setup(exec);
+    const exp = experiment(`${SIX}exploration: { strategy: grid, parallel: 2 }\n`);
+    const study = new Study(exp, env.store, env.transport, { infraRetries: 2 });
+    const err = await study.run().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(InfrastructureError);
+    expect((err as Error).message).toMatch(/stopped: the workers could not run the test "test" of configuration \w+ \(3 times, 2 of them queued again\); last on w1: cpuset: .*ENOSPC/);
+    const row = env.store.getExperiment(study.id);
+    expect(row).toMatchObject({ state: 'failed', error: (err as Error).message });
+    // The configuration is not failed (nor told to the strategy): it is still to be measured.
+    const four = env.store.configurations(study.id).find((r) => r.params.A === 4);
+    expect(four?.status).toBe('running');
+    expect(env.store.configurations(study.id).some((r) => r.status === 'failed')).toBe(false);
+    // Its work was withdrawn: nothing of it waits to run.
+    expect(env.transport.waiting().filter((w) => w.experimentId === study.id)).toEqual([]);
+
+    broken = false;
+    const again = await run(exp, env);
+    expect(env.store.getExperiment(again.id)).toMatchObject({ state: 'done' });
+    expect(env.store.getExperiment(again.id)?.error).toBeUndefined();
+    const rows = env.store.configurations(again.id);
+    expect(rows).toHaveLength(6);
+    expect(rows.every((r) => r.status === 'done')).toBe(true);
+    expect(log.repeats()).toEqual([]);
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
