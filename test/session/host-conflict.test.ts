@@ -73,8 +73,8 @@ describe('conflicting host settings on one host', () => {
     let sb: Study;
     try {
       // As on a worker of another host: the jobs carry their settings, no session holds them here.
-      sa = new Study(loadExperiment(a.file), ws.store, ws.queues);
-      sb = new Study(loadExperiment(b.file), ws.store, ws.queues);
+      sa = new Study(loadExperiment(a.file), ws.store, ws.transport);
+      sb = new Study(loadExperiment(b.file), ws.store, ws.transport);
       await Promise.all([sa.run(), sb.run()]);
     } finally {
       await session.close();
