@@ -1,11 +1,12 @@
-// What `run` and `regress` do before measuring: check the experiment's container jobs, then open the
+// What `run` and `regress` do before measuring: the preflight of every runner kind the experiment
+// uses (engine, images, memory cgroup), then open the
 // work directory with the experiment's host settings applied before any job can start (what a
 // killed run left changed is put back first). If opening fails, the settings are put back; after
 // the run, closeForExperiment closes the work directory and then puts them back.
 
 import { hostRootsFromEnv } from '../isolation/host.js';
 import { tuneHost, type TunedHost } from '../isolation/tune-host.js';
-import { checkContainerJobs } from '../runners/docker/preflight.js';
+import { preflightRunners } from '../runners/kinds.js';
 import { Workspace } from '../study/workspace.js';
 import type { Experiment } from '../types.js';
 
@@ -17,8 +18,9 @@ export interface OpenOptions {
 }
 
 export async function openForExperiment(exp: Experiment, o: OpenOptions): Promise<{ ws: Workspace; tuning: TunedHost | undefined }> {
-  // Missing images, devices or networks are found before anything is queued or run.
-  await checkContainerJobs(exp, o.dockerSocket ? { socket: o.dockerSocket } : {});
+  // Missing images, devices or networks, a memory limit with no cgroup to enforce it, an unknown
+  // runner kind: found before anything is queued or run.
+  await preflightRunners(exp, o.dockerSocket ? { dockerSocket: o.dockerSocket } : {});
   let tuning: TunedHost | undefined;
   const ws = await Workspace.open({
     workdir: o.workdir,

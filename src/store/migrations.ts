@@ -118,4 +118,10 @@ export const MIGRATIONS: string[] = [
   INSERT OR IGNORE INTO strategy_seen SELECT e.id, j.value FROM experiments e, json_each(e.strategy_json, '$.seen') j WHERE e.strategy_json IS NOT NULL;
   UPDATE experiments SET strategy_json = NULL;
   `,
+  // 7: what each run used: CPU time, peak memory and where the figures come from (cgroup v1/v2, rusage).
+  `
+  ALTER TABLE runs ADD COLUMN cpu_ms REAL;
+  ALTER TABLE runs ADD COLUMN peak_memory_bytes INTEGER;
+  ALTER TABLE runs ADD COLUMN usage_source TEXT;
+  `,
 ];

@@ -4,7 +4,7 @@
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Config } from '../types.js';
-import type { BuildResult, RunResult } from '../wire.js';
+import type { BuildResult, RunResult, RunUsage } from '../wire.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface ExperimentRow {
@@ -67,6 +67,8 @@ export interface StoredRun {
   host: string;
   placement: unknown;
   startedAt?: number;
+  /** CPU time and peak memory, for runs stored since they are measured. */
+  usage?: RunUsage;
 }
 
 export interface StoredBuild {
@@ -273,8 +275,9 @@ export class Store {
   recordRun(r: RunResult): boolean {
     const info = this.sql(
         `INSERT OR IGNORE INTO runs (experiment_id, config_id, test, iteration, status, failure, error, metrics_json, duration_ms,
-           attempts, host, placement_json, started_at, stored_at, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           attempts, host, placement_json, started_at, stored_at, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only,
+           cpu_ms, peak_memory_bytes, usage_source)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         r.experimentId,
@@ -296,6 +299,9 @@ export class Store {
         r.placement.l3Mask ?? null,
         r.placement.mbPercent ?? null,
         r.placement.cpuIsolationOnly === undefined ? null : r.placement.cpuIsolationOnly ? 1 : 0,
+        r.usage?.cpuMs ?? null,
+        r.usage?.peakMemoryBytes ?? null,
+        r.usage?.source ?? null,
       );
     return info.changes > 0;
   }
@@ -318,6 +324,9 @@ export class Store {
       host: r.host as string,
       placement: JSON.parse(r.placement_json as string) as unknown,
       startedAt: r.started_at as number,
+      ...(r.usage_source
+        ? { usage: { cpuMs: r.cpu_ms as number, ...(r.peak_memory_bytes !== null ? { peakMemoryBytes: r.peak_memory_bytes as number } : {}), source: r.usage_source as RunUsage['source'] } }
+        : {}),
     }));
   }
 
