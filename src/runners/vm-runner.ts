@@ -3,7 +3,7 @@
 // reaches the guest, then the VM torn down and its metrics (vm.*) added to the run's.
 
 import { inheritedEnv } from './inherited-env.js';
-import { launchProcess, prepareHostFolder } from './process-runner.js';
+import { launchProcess, memoryLimitProblems, prepareHostFolder } from './process-runner.js';
 import { bootTestVm, type TestVm } from './qemu.js';
 import type { Runner } from './runner.js';
 import { promises as fsp } from 'node:fs';
@@ -11,7 +11,8 @@ import { promises as fsp } from 'node:fs';
 export const vmRunner: Runner = {
   kind: 'vm',
   confinement: 'launcher',
-  preflight: async () => [],
+  // QEMU runs in the job's groups: its memory limit needs a memory cgroup like a host job's.
+  preflight: async (jobs, _exp, opts) => memoryLimitProblems(jobs, opts),
   // QEMU's process groups are in the process registry, its tap namespaces under our netns prefix:
   // the worker reaps both at its start.
   reap: async () => undefined,
