@@ -43,7 +43,8 @@ async function attempt(runner: Runner, run: RunRequest, ctx: ExecContext, prepar
     attempts++;
     await ctx.meter?.begin();
     result = await runner.launch(run, ctx, prepared);
-    const metered = await ctx.meter?.end().catch(() => undefined);
+    const measured = await ctx.meter?.end().catch(() => undefined);
+    const metered = result.unmetered ? undefined : measured;
     if (metered?.oomKilled) result = { ...result, oomKilled: true };
     // A runner's own figures (not the launcher's rusage) are its to give; else the cgroup's.
     usage = result.usage && result.usage.source !== 'rusage' ? result.usage : (metered?.usage ?? result.usage);

@@ -42,6 +42,8 @@ export interface ProcessResult {
   usage?: RunUsage;
   /** The kernel's OOM killer ended it inside its memory limit. */
   oomKilled?: boolean;
+  /** The run did not happen inside the job's accounting groups (ctx.meter): their figures are not its. */
+  unmetered?: boolean;
 }
 
 export function processSucceeded(r: ProcessResult): boolean {

@@ -3,6 +3,7 @@
 
 import { promises as fsp } from 'node:fs';
 import type { Runner } from '../runner.js';
+import { cgroupDriver, dockerTarget } from './engine.js';
 import { runContainerJob } from './job.js';
 import { checkContainerJobs } from './preflight.js';
 import { reapContainers } from './reap.js';
@@ -26,10 +27,13 @@ export const containerRunner: Runner = {
     await fsp.mkdir(run.dir, { recursive: true });
     return {};
   },
-  launch: (run, ctx) => {
+  launch: async (run, ctx) => {
     const { job } = run;
     if (job.image === undefined) throw new Error(`${job.phase} '${job.name}': a container job without an image`);
-    return runContainerJob({
+    // The accounting parent is a cgroupfs path: an engine on another driver keeps the container
+    // out of it, and the parent's counters would say nothing of the run.
+    const parent = ctx.meter?.engineParent !== undefined && (await cgroupDriver(dockerTarget(ctx.dockerSocket))) === 'cgroupfs' ? ctx.meter.engineParent : undefined;
+    const r = await runContainerJob({
       job: { ...job, image: job.image },
       dir: run.dir,
       experimentDir: run.experimentDir,
@@ -41,8 +45,9 @@ export const containerRunner: Runner = {
       ...(run.build ? { build: run.build } : {}),
       ...(ctx.dockerSocket ? { socket: ctx.dockerSocket } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
-      ...(ctx.meter?.engineParent ? { cgroupParent: ctx.meter.engineParent } : {}),
+      ...(parent ? { cgroupParent: parent } : {}),
     });
+    return parent || !ctx.meter ? r : { ...r, unmetered: true };
   },
   finish: async () => ({}),
 };
