@@ -228,9 +228,29 @@ export class Accounting {
     return undefined;
   }
 
-  /** A v1 meter goes back to the pool once its job has ended. */
-  giveBack(m: RunMeter | undefined): void {
-    if (m instanceof V1Meter && m.engineParent === undefined) this.spare.push(m);
+  /**
+   * A v1 meter goes back to the pool once its job has ended, emptied first: without a cpuset group
+   * nothing else has killed what escaped the job's process group (one read when nothing did).
+   */
+  async giveBack(m: RunMeter | undefined): Promise<void> {
+    if (!(m instanceof V1Meter) || m.engineParent !== undefined) return;
+    const file = m.procsFiles[1] as string;
+    for (let tries = 0; tries < 500; tries++) {
+      const pids = ((await readText(file)) ?? '').split('\n').filter(Boolean);
+      if (pids.length === 0) {
+        this.spare.push(m);
+        return;
+      }
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      await sleep(20);
+    }
+    // Still busy after 10 s: left for reapStale rather than handed to another job.
   }
 
   /**

@@ -201,6 +201,7 @@ export class JobIsolation {
         enforced.cpuIsolationOnly = false;
       } catch (e) {
         await cg?.remove().catch(() => undefined);
+        await this.accounting?.giveBack(meter);
         throw e;
       }
     } else if (wantsPartition) {
@@ -216,8 +217,6 @@ export class JobIsolation {
       ...(meter ? { meter } : {}),
       release: async () => {
         const errors: string[] = [];
-        // Its processes are gone with the cpuset group's (every process of the job is in both).
-        this.accounting?.giveBack(meter);
         if (cg) {
           try {
             // Whatever escaped the job's process group dies here; the emptied group is kept.
@@ -229,6 +228,8 @@ export class JobIsolation {
             await cg.remove().catch(() => undefined);
           }
         }
+        // Emptied, the accounting groups serve the next job.
+        await this.accounting?.giveBack(meter);
         if (rcGroup && resctrl) {
           try {
             await resctrl.release(name);

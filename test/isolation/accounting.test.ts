@@ -48,11 +48,11 @@ describe('accounting on this host (cgroup v1)', () => {
     expect(await runIn(m.procsFiles, 'dd if=/dev/zero of=/dev/null bs=100M count=1')).not.toBe(0);
     expect((await m.end()).oomKilled).toBe(true);
     // Handed back and taken again, the group's limit is lifted for a job without one.
-    acct.giveBack(m);
+    await acct.giveBack(m);
     const again = await acct.forLauncher(undefined);
     expect(again).toBe(m);
     expect(Number(readFileSync(join('/sys/fs/cgroup/memory', PREFIX, 'acct-1', 'memory.limit_in_bytes'), 'utf8'))).toBeGreaterThan(2 ** 40);
-    acct.giveBack(again);
+    await acct.giveBack(again);
     await acct.sweep();
     expect(existsSync(join('/sys/fs/cgroup/memory', PREFIX))).toBe(false);
     expect(existsSync(join('/sys/fs/cgroup/cpuacct', PREFIX))).toBe(false);
