@@ -69,8 +69,13 @@ export function accountingVersion(root: string): AccountingVersion {
  */
 export function memoryLimitProblem(root: string | false): string | undefined {
   if (root === false) return 'cgroups are turned off here (WAYFINDER_CGROUP_ROOT=none): a host job\'s memory limit cannot be enforced';
-  if (accountingVersion(root) === 'none') {
+  const version = accountingVersion(root);
+  if (version === 'none') {
     return `no memory cgroup controller under ${root} (neither v1 memory/ nor v2 with memory delegated): a host job's memory limit cannot be enforced`;
+  }
+  // On v2 a job has one group, its cpuset group: the limit is set there.
+  if (version === 'v2' && !readFileSync(join(root, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpuset')) {
+    return `no cpuset controller under ${root}: a host job gets no group of its own to hold its memory limit`;
   }
   return undefined;
 }
