@@ -65,9 +65,17 @@ export interface JobResources {
   memoryBytes?: number;
 }
 
+/** How a job runs: a host process, a container, a VM, or a kind registered later (src/runners/kinds.ts). */
+export type RunnerKind = 'process' | 'container' | 'vm' | (string & {});
+
 export interface JobSpec {
   name: string;
   phase: Phase;
+  /**
+   * The runner that runs it, set when the spec is normalised (the `runner` key, else implied by
+   * `image` or `vm`). Absent only in jobs made in code; src/runners/kinds.ts jobKind() decides then.
+   */
+  kind?: RunnerKind;
   /** A shell command line, run with /bin/sh -c. Exactly one of run and script is set. */
   run?: string;
   /** A script path, absolute after normalisation (resolved against the experiment file's directory). */
@@ -228,6 +236,8 @@ export type Failure =
   | 'exit'
   /** The job ran past its timeout and was ended. */
   | 'timeout'
+  /** The job was killed by the kernel at its memory limit (resources.memory). */
+  | 'oom'
   /** The job succeeded, but its output did not yield the metrics asked for (or the objective). */
   | 'parse'
   /** A test's VM did not come up (no boot marker within its boot timeout) or went away. */

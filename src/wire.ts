@@ -78,6 +78,15 @@ export interface BuildResult {
   retry?: number;
 }
 
+/** What one run used, and where the figures come from (cgroup counters, or the launcher's rusage of the child). */
+export interface RunUsage {
+  /** CPU time of every process of the run, user and system. */
+  cpuMs: number;
+  /** Highest memory use of the run (cgroup: charged memory incl. page cache); absent where not measurable. */
+  peakMemoryBytes?: number;
+  source: 'cgroup-v1' | 'cgroup-v2' | 'rusage' | 'runner';
+}
+
 export interface RunResult {
   kind: 'run';
   experimentId: string;
@@ -94,6 +103,8 @@ export interface RunResult {
   startedAt: number;
   /** The work's `retry` this answers: an infrastructure failure of an earlier retry is old news. */
   retry?: number;
+  /** CPU time and peak memory of the run (the last attempt's). */
+  usage?: RunUsage;
 }
 
 export type ResultMessage = BuildResult | RunResult;

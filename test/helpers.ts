@@ -41,12 +41,14 @@ export function stopEmbeddedRedis(dir: string): void {
 export function removeJobCgroups(dir: string): void {
   const found = spawnSync('find', [dir, '-maxdepth', '4', '-name', 'wayfinder.db'], { encoding: 'utf8' });
   for (const db of found.stdout.split('\n').filter(Boolean)) {
-    for (const base of ['/sys/fs/cgroup/cpuset', '/sys/fs/cgroup']) {
+    // cpuset/ holds the job groups, cpuacct/ and memory/ the accounting groups, every v1 hierarchy a container's parent.
+    const v1 = existsSync('/sys/fs/cgroup/cgroup.controllers') ? [] : readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h));
+    for (const base of [...v1, '/sys/fs/cgroup']) {
       const parent = join(base, cgroupPrefix(dirname(db)));
       if (!existsSync(parent)) continue;
-      const groups = readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory());
-      for (const g of groups) {
-        const path = join(parent, g.name);
+      // Deepest first: a container's groups sit inside their accounting parent.
+      const groups = readdirSync(parent, { withFileTypes: true, recursive: true }).filter((e) => e.isDirectory()).map((e) => join(e.parentPath, e.name)).sort((a, b) => b.length - a.length);
+      for (const path of groups) {
         for (let tries = 0; tries < 100; tries++) {
           const pids = readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
           for (const pid of pids) {

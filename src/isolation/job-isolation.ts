@@ -11,6 +11,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { JobResources } from '../types.js';
 import { formatCpuList, parseCpuList } from '../util/cpulist.js';
+import { Accounting, enableControllers, type RunMeter } from './accounting.js';
 import { CpusetManager, type Cgroup, type CgroupVersion } from './cpuset.js';
 import { Resctrl, type ResctrlOptions } from './resctrl.js';
 import { stateDir } from '../workdir.js';
@@ -44,6 +45,8 @@ export interface Confinement {
   wrap(argv: string[]): string[];
   /** Remove the job's groups (its processes are gone by now; stragglers are killed). */
   release(): Promise<void>;
+  /** Counts each run's CPU time and peak memory; absent where this host has no cgroup for it. */
+  meter?: RunMeter;
 }
 
 export interface ConfineRequest {
@@ -53,8 +56,11 @@ export interface ConfineRequest {
   resources?: JobResources;
   /** The way masks the scheduler chose, by L3 domain. */
   l3Masks?: Record<number, number>;
-  /** A container job: the engine confines it (its own cgroup with the grant's CPUs), not the launcher. */
-  container?: boolean;
+  /**
+   * The runner's engine confines the job (a container's own cgroups with the grant's CPUs), not
+   * our launcher: the job gets only a parent group for its accounting (Runner.confinement).
+   */
+  byEngine?: boolean;
 }
 
 const IDLE_MS = 2000;
@@ -91,6 +97,9 @@ export function launcherCommand(files: string[], cpus: number[] | undefined, arg
 
 export class JobIsolation {
   readonly cpusets: CpusetManager | undefined;
+  /** Accounting and memory-limit groups (cpuacct and memory on v1, the job's own group on v2). */
+  readonly accounting: Accounting | undefined;
+  private v2ControllersEnabled = false;
   private resctrl: Resctrl | undefined;
   private version: CgroupVersion = 'none';
   private ready: Promise<void> | undefined;
@@ -107,6 +116,7 @@ export class JobIsolation {
 
   constructor(private readonly opts: JobIsolationOptions) {
     this.cpusets = opts.cgroupRoot === false ? undefined : new CpusetManager({ root: opts.cgroupRoot ?? '/sys/fs/cgroup', prefix: cgroupPrefix(opts.workdir) });
+    this.accounting = opts.cgroupRoot === false ? undefined : new Accounting({ root: opts.cgroupRoot ?? '/sys/fs/cgroup', prefix: cgroupPrefix(opts.workdir) });
   }
 
   /** Find what the host offers and remove what a killed predecessor left; idempotent. */
@@ -117,6 +127,8 @@ export class JobIsolation {
 
   private async init(): Promise<void> {
     this.version = this.cpusets?.detect() ?? 'none';
+    // Accounting first: on v1 an engine's leftover parent sits in cpuset/ too, and holds no cpuset job of ours.
+    await this.accounting?.reapStale();
     if (this.cpusets && this.version !== 'none') await this.cpusets.reapStale();
     if (this.opts.resctrl !== false) {
       const o = this.opts.resctrl ?? {};
@@ -136,11 +148,14 @@ export class JobIsolation {
 
   async confine(req: ConfineRequest): Promise<Confinement> {
     await this.start();
-    if (req.container) {
+    const memoryBytes = req.resources?.memoryBytes;
+    if (req.byEngine) {
+      const meter = await this.accounting?.forEngine().catch(() => undefined);
       return {
         enforced: { cgroup: 'none', cpuIsolationOnly: true, notes: ['container: CPUs confined by the container engine'] },
         wrap: (argv) => argv,
-        release: async () => undefined,
+        release: async () => this.accounting?.removeEngine(meter),
+        ...(meter ? { meter } : {}),
       };
     }
     const name = jobGroupName(req.jobId);
@@ -156,6 +171,14 @@ export class JobIsolation {
     } else {
       notes.push('no cpuset cgroup hierarchy: CPUs enforced by affinity only');
     }
+    let meter: RunMeter | undefined;
+    try {
+      meter = await this.meterFor(memoryBytes, cg);
+    } catch (e) {
+      await cg?.remove().catch(() => undefined);
+      throw e;
+    }
+    if (meter) files.push(...meter.procsFiles);
     const wantsPartition = req.resources?.l3Ways !== undefined || req.resources?.mbPercent !== undefined;
     const enforced: Enforced = { cgroup: this.version, cpuIsolationOnly: true, notes };
     let rcGroup: string | undefined;
@@ -178,6 +201,7 @@ export class JobIsolation {
         enforced.cpuIsolationOnly = false;
       } catch (e) {
         await cg?.remove().catch(() => undefined);
+        await this.accounting?.giveBack(meter);
         throw e;
       }
     } else if (wantsPartition) {
@@ -190,6 +214,7 @@ export class JobIsolation {
       enforced,
       // In a cpuset cgroup the kernel sets the affinity on entry; without one, taskset does.
       wrap: (argv) => launcherCommand(files, cg ? undefined : req.cpus, argv),
+      ...(meter ? { meter } : {}),
       release: async () => {
         const errors: string[] = [];
         if (cg) {
@@ -203,6 +228,8 @@ export class JobIsolation {
             await cg.remove().catch(() => undefined);
           }
         }
+        // Emptied, the accounting groups serve the next job.
+        await this.accounting?.giveBack(meter);
         if (rcGroup && resctrl) {
           try {
             await resctrl.release(name);
@@ -213,6 +240,31 @@ export class JobIsolation {
         if (errors.length > 0) throw new Error(`isolation: releasing job ${req.jobId}: ${errors.join('; ')}`);
       },
     };
+  }
+
+  /**
+   * The job's accounting groups with its memory limit set; on v2 its cpuset group is the one
+   * (with the memory controller enabled above it). A limit with nowhere to put it is an error.
+   */
+  private async meterFor(memoryBytes: number | undefined, cg: Cgroup | undefined): Promise<RunMeter | undefined> {
+    const acct = this.accounting;
+    if (acct && acct.version === 'v2' && cg && !this.v2ControllersEnabled && this.cpusets) {
+      await enableControllers(this.cpusets.root, ['memory', 'cpu']);
+      await enableControllers(this.cpusets.parentDir(this.version), ['memory', 'cpu']);
+      this.v2ControllersEnabled = true;
+    }
+    let meter: RunMeter | undefined;
+    try {
+      meter = await acct?.forLauncher(memoryBytes, cg?.path);
+    } catch (e) {
+      if (memoryBytes !== undefined) throw e;
+      // Without a limit to enforce, accounting is best effort: the launcher's rusage remains.
+      return undefined;
+    }
+    if (!meter && memoryBytes !== undefined) {
+      throw new Error(`isolation: the job's memory limit cannot be enforced: no memory cgroup here (${acct ? `accounting ${acct.version}` : 'cgroups turned off'})`);
+    }
+    return meter;
   }
 
   /** A spare group (one with the same CPUs and nodes first), or a new one. */
@@ -236,6 +288,7 @@ export class JobIsolation {
   /** The spare groups go, and with the last group the parent: a work directory deleted later leaves nothing. */
   private async removeSpares(): Promise<void> {
     for (const { cg } of this.spare.splice(0)) await cg.remove().catch(() => undefined);
+    await this.accounting?.sweep().catch(() => undefined);
     if (this.cpusets) await fsp.rmdir(this.cpusets.parentDir(this.version)).catch(() => undefined);
   }
 
@@ -245,6 +298,7 @@ export class JobIsolation {
     await this.ready.catch(() => undefined);
     clearTimeout(this.sweepTimer);
     await this.serial(() => this.removeSpares());
+    await this.accounting?.close();
     if (this.cpusets && this.version !== 'none') {
       await this.cpusets.reapStale();
       await fsp.rmdir(this.cpusets.parentDir(this.version)).catch(() => undefined);

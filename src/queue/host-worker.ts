@@ -11,8 +11,9 @@ import { enforcedPlacement, isolationOptionsFromEnv, JobIsolation, type JobIsola
 import { netnsPrefix, reapNetns } from '../isolation/netns.js';
 import { hostRootsFromEnv } from '../isolation/host.js';
 import { HostBusyError, HostLease } from '../isolation/host-lease.js';
-import { reapContainers } from '../runners/docker/reap.js';
 import { executeBuild, executeTest, type ExecContext } from '../runners/job.js';
+import { reapRunners, runnerFor } from '../runners/kinds.js';
+import type { RunMeter } from '../isolation/accounting.js';
 import { hostTuningPath, queueOwnersPath, registryDir } from '../workdir.js';
 import { ProcessRegistry } from '../runners/registry.js';
 import type { BuildWork, Placement, TestWork, Work } from '../wire.js';
@@ -101,13 +102,15 @@ export class HostWorker {
     this.recovered = await this.hostSettings.recover();
     this.registry.reap();
     reapNetns(netnsPrefix(this.opts.workdir));
+    // Every runner kind ends what it left (containers) before the stale cgroups go: a container's
+    // groups sit inside an accounting group of ours, which cannot be removed while they exist.
+    await reapRunners({ workdir: this.opts.workdir, ...(this.opts.dockerSocket ? { dockerSocket: this.opts.dockerSocket } : {}) });
     // Stale cgroups and resctrl groups go before the first job is placed (which awaits this; a failure surfaces there).
     this.isolationReady = this.isolation.start().then(() => {
       const rc = this.isolation.resctrlHandle;
       if (rc) this.opts.dispatcher.scheduler.enablePartitions(rc.info);
     });
     this.isolationReady.catch(() => undefined);
-    await reapContainers(this.opts.workdir, this.opts.dockerSocket);
     // The predecessor's jobs go back to the queue now rather than when their locks expire.
     const ownersFile = queueOwnersPath(this.opts.workdir);
     await releaseLocks(this.opts.queues.client, this.opts.queues.config.prefix, this.queueNames(), readOwners(ownersFile));
@@ -178,8 +181,9 @@ export class HostWorker {
     }
   }
 
-  private execContext(placement: Placement, wrap: (argv: string[]) => string[]): ExecContext {
+  private execContext(placement: Placement, wrap: (argv: string[]) => string[], meter: RunMeter | undefined): ExecContext {
     return {
+      ...(meter ? { meter } : {}),
       workdir: this.opts.workdir,
       placement,
       registry: this.registry,
@@ -204,7 +208,7 @@ export class HostWorker {
     }
   }
 
-  private async placed<T>(id: string, job: TestWork['job'], group: string, hostNotes: string[], fn: (p: Placement, wrap: (argv: string[]) => string[]) => Promise<T>): Promise<T> {
+  private async placed<T>(id: string, job: TestWork['job'], group: string, hostNotes: string[], fn: (p: Placement, wrap: (argv: string[]) => string[], meter: RunMeter | undefined) => Promise<T>): Promise<T> {
     await this.isolationReady;
     const key = DurationHistory.key(group, job.phase, job.name);
     const estimateSec = this.durations.estimate(key);
@@ -212,12 +216,12 @@ export class HostWorker {
     const started = performance.now();
     this.opts.queues.announce({ kind: 'started', experimentId: group, job: id, host: this.host, worker: this.id, at: Date.now() });
     try {
-      const conf = await this.isolation.confine({ jobId: id, cpus: grant.cpus, numaNodes: grant.numaNodes, resources: job.resources, container: job.image !== undefined, ...(grant.l3Masks ? { l3Masks: grant.l3Masks } : {}) });
+      const conf = await this.isolation.confine({ jobId: id, cpus: grant.cpus, numaNodes: grant.numaNodes, resources: job.resources, byEngine: runnerFor(job).confinement === 'engine', ...(grant.l3Masks ? { l3Masks: grant.l3Masks } : {}) });
       try {
         const enforced = enforcedPlacement(conf.enforced);
         const notes = [...(enforced.notes ?? []), ...hostNotes];
         const placement = { host: this.host, cpus: grant.cpus, numaNodes: grant.numaNodes, isolation: grant.isolation, ...enforced, ...(notes.length > 0 ? { notes } : {}) };
-        return await fn(placement, conf.wrap);
+        return await fn(placement, conf.wrap, conf.meter);
       } finally {
         await conf.release();
       }
@@ -230,7 +234,7 @@ export class HostWorker {
   private async build(job: Job<BuildWork>): Promise<void> {
     const w = job.data;
     const result = await this.underHostSettings(w, (hostNotes) =>
-      this.placed(job.id as string, w.job, w.experimentId, hostNotes, (placement, wrap) => executeBuild(w, this.execContext(placement, wrap), this.allCpus())),
+      this.placed(job.id as string, w.job, w.experimentId, hostNotes, (placement, wrap, meter) => executeBuild(w, this.execContext(placement, wrap, meter), this.allCpus())),
     );
     if (this.aborter.signal.aborted) throw new Error('worker stopping');
     // The tests of this configuration come to this worker: it has the artifacts.
@@ -240,8 +244,8 @@ export class HostWorker {
   private async test(job: Job<TestWork>): Promise<void> {
     const w = job.data;
     const queues = this.opts.queues;
-    await this.underHostSettings(w, (hostNotes) => this.placed(job.id as string, w.job, w.experimentId, hostNotes, (placement, wrap) =>
-      executeTest(w, this.execContext(placement, wrap), this.allCpus(), {
+    await this.underHostSettings(w, (hostNotes) => this.placed(job.id as string, w.job, w.experimentId, hostNotes, (placement, wrap, meter) =>
+      executeTest(w, this.execContext(placement, wrap, meter), this.allCpus(), {
         // Only a job delivered before (its worker was killed or stopped), or taken back from a lost
         // worker, can have results sent already.
         done: async (iteration) => (job.attemptsStarted > 1 || w.resumed === true) && (await queues.hasResult(w.experimentId, runResultId({ ...w, test: w.job.name, iteration }))),

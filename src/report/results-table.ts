@@ -39,6 +39,7 @@ export function runsByConfig(store: Store, experimentId: string): Map<string, Re
       iteration: r.iteration,
       status: r.status,
       duration_ms: r.durationMs,
+      usage: r.usage ? { cpu_ms: r.usage.cpuMs, peak_memory_bytes: r.usage.peakMemoryBytes ?? null, source: r.usage.source } : null,
       placement: {
         host: r.host,
         cpus: p.cpus ?? [],

@@ -1,54 +1,22 @@
 // Executes queued work on this host: a build once, or a test's warm-ups then its measured
-// iterations, each as a host process (containers and VMs plug in through `launcher`).
+// iterations, each through the runner of the job's kind (kinds.ts): the same path for a host
+// process, a container, a VM or any kind registered later.
 
-import { accessSync, closeSync, constants, cpSync, existsSync, mkdirSync, openSync, promises as fsp, readFileSync, readSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { netnsPrefix } from '../isolation/netns.js';
 import { extractMetrics } from '../metrics/extract.js';
-import type { JobSpec, PathMapping } from '../types.js';
-import { runContainerJob } from './docker/job.js';
 import { inheritedEnv } from './inherited-env.js';
 import { buildDir, runDir } from '../workdir.js';
-import { describeFailure, processSucceeded, runProcess, type ProcessResult } from './process.js';
-import { bootTestVm, type TestVm } from './qemu.js';
+import { describeFailure, processSucceeded, type ProcessResult } from './process.js';
 import { buildRunMetrics, finishBuild, prepareBuild } from '../targets/build-prep.js';
-import type { ProcessRegistry } from './registry.js';
-import type { BuildResult, BuildWork, Placement, RunResult, TestWork } from '../wire.js';
+import { runnerFor } from './kinds.js';
+import type { ExecContext, Finished, Prepared, RunRequest, Runner } from './runner.js';
+import type { BuildResult, BuildWork, Placement, RunResult, RunUsage, TestWork } from '../wire.js';
+import type { Failure } from '../types.js';
 
-export interface ExecContext {
-  workdir: string;
-  placement: Placement;
-  registry: ProcessRegistry;
-  signal?: AbortSignal;
-  /** Enforcement of the placement (cgroups, affinity): turns the job's argv into a confining launcher. */
-  wrap?: (argv: string[]) => string[];
-  /**
-   * The wrapped job enters a cgroup of ours, which the next start reaps with all it holds: the job
-   * needs no process registry entry (two file-system operations per run fewer).
-   */
-  inCgroup?: boolean;
-  /** The Docker engine's socket for jobs with an image (default: DOCKER_HOST, then /var/run/docker.sock). */
-  dockerSocket?: string;
-}
-
-/** The command line of a job: a shell command, or its script run directly when executable. */
-export function jobArgv(job: JobSpec): string[] {
-  if (job.script) {
-    try {
-      accessSync(job.script, constants.X_OK);
-      return [job.script];
-    } catch {
-      return ['/bin/sh', job.script];
-    }
-  }
-  return ['/bin/sh', '-c', job.run ?? 'true'];
-}
-
-/** Pin to the granted CPUs unless the grant is the whole machine (taskset is util-linux's). */
-function confine(argv: string[], placement: Placement, allCpus: number): string[] {
-  if (placement.cpus.length === 0 || placement.cpus.length >= allCpus) return argv;
-  return ['taskset', '-c', placement.cpus.join(','), ...argv];
-}
+export type { ExecContext } from './runner.js';
+export { jobArgv } from './process-runner.js';
 
 export function wayfinderEnv(placement: Placement, workdir: string): Record<string, string> {
   const env: Record<string, string> = { WAYFINDER_CORES: placement.cpus.join(','), WAYFINDER_NETNS_PREFIX: netnsPrefix(workdir) };
@@ -58,66 +26,45 @@ export function wayfinderEnv(placement: Placement, workdir: string): Record<stri
   return env;
 }
 
-function copyInputs(job: JobSpec, experimentDir: string, into: string): void {
-  for (const m of job.inputs) {
-    const src = isAbsolute(m.source) ? m.source : resolve(experimentDir, m.source);
-    const dst = resolve(into, m.destination.replace(/^\/+/, ''));
-    cpSync(src, dst, { recursive: true });
-  }
+interface Ran {
+  result: ProcessResult;
+  attempts: number;
+  usage?: RunUsage;
 }
 
-interface Launch {
-  job: JobSpec;
-  dir: string;
-  /** Parameters and WAYFINDER_* variables; a host process also inherits our environment. */
-  vars: Record<string, string>;
-  key: string;
-  experimentId: string;
-  experimentDir: string;
-  /** For a test: where its build left its outputs. */
-  build?: { dir: string; outputs: PathMapping[] };
-}
-
-/** One run of the job: in a container when it names an image, else as a host process. */
-function launch(l: Launch, ctx: ExecContext, allCpus: number): Promise<ProcessResult> {
-  const { job } = l;
-  if (job.image !== undefined) {
-    return runContainerJob({
-      job: { ...job, image: job.image },
-      dir: l.dir,
-      experimentDir: l.experimentDir,
-      vars: l.vars,
-      workdir: ctx.workdir,
-      experimentId: l.experimentId,
-      key: l.key,
-      placement: ctx.placement,
-      ...(l.build ? { build: l.build } : {}),
-      ...(ctx.dockerSocket ? { socket: ctx.dockerSocket } : {}),
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    });
-  }
-  return runProcess({
-    argv: ctx.wrap ? ctx.wrap(jobArgv(job)) : confine(jobArgv(job), ctx.placement, allCpus),
-    cwd: l.dir,
-    makeCwd: true,
-    env: l.vars,
-    inheritEnv: true,
-    stdoutPath: join(l.dir, 'stdout.log'),
-    stderrPath: join(l.dir, 'stderr.log'),
-    timeoutSec: job.timeoutSec,
-    ...(ctx.wrap && ctx.inCgroup ? {} : { registry: ctx.registry, registryKey: l.key }),
-    signal: ctx.signal,
-  });
-}
-
-async function attempt(l: Launch, ctx: ExecContext, allCpus: number): Promise<{ result: ProcessResult; attempts: number }> {
+/**
+ * The run's attempts (a failed one is repeated up to the job's retries), each metered by the job's
+ * cgroups when it has them: the counters are zeroed before and read after every attempt.
+ */
+async function attempt(runner: Runner, run: RunRequest, ctx: ExecContext, prepared: Prepared): Promise<Ran> {
   let attempts = 0;
   let result: ProcessResult;
+  let usage: RunUsage | undefined;
   do {
     attempts++;
-    result = await launch(l, ctx, allCpus);
-  } while (!processSucceeded(result) && !result.aborted && attempts <= l.job.retries);
-  return { result, attempts };
+    await ctx.meter?.begin();
+    result = await runner.launch(run, ctx, prepared);
+    const measured = await ctx.meter?.end().catch(() => undefined);
+    const metered = result.unmetered ? undefined : measured;
+    if (metered?.oomKilled) result = { ...result, oomKilled: true };
+    // A runner's own figures (not the launcher's rusage) are its to give; else the cgroup's.
+    usage = result.usage && result.usage.source !== 'rusage' ? result.usage : (metered?.usage ?? result.usage);
+  } while (!processSucceeded(result) && !result.aborted && attempts <= run.job.retries);
+  return { result, attempts, ...(usage ? { usage } : {}) };
+}
+
+/** Prepare, run (with retries) and finish one run through its kind's runner. */
+async function runThrough(runner: Runner, run: RunRequest, ctx: ExecContext): Promise<{ ran: Ran; finished: Finished } | { error: string; failure: Failure }> {
+  const prepared = await runner.prepare(run, ctx);
+  if ('error' in prepared) return prepared;
+  let ran: Ran;
+  let finished: Finished = {};
+  try {
+    ran = await attempt(runner, run, ctx, prepared);
+  } finally {
+    finished = await runner.finish(run, prepared);
+  }
+  return { ran, finished };
 }
 
 function baseEnv(extra: Record<string, string>): Record<string, string> {
@@ -128,7 +75,7 @@ export async function executeBuild(work: BuildWork, ctx: ExecContext, allCpus: n
   const dir = buildDir(ctx.workdir, work.experimentId, work.buildId);
   mkdirSync(dir, { recursive: true });
   const startedAt = Date.now();
-  if (work.job.image === undefined) copyInputs(work.job, work.experimentDir, dir);
+  const runner = runnerFor(work.job);
   const vars = {
     ...work.job.env,
     ...work.env,
@@ -140,28 +87,34 @@ export async function executeBuild(work: BuildWork, ctx: ExecContext, allCpus: n
     WAYFINDER_EXPERIMENT_DIR: work.experimentDir,
   };
   const key = `build-${work.experimentId}-${work.buildId}`;
+  const done = (status: 'ok' | 'failed', error?: string, durationMs = Date.now() - startedAt) => ({
+    kind: 'build' as const, experimentId: work.experimentId, buildId: work.buildId, status, ...(error ? { error } : {}),
+    durationMs: Math.round(durationMs), host: ctx.placement.host, startedAt,
+  });
+  const run: RunRequest = { job: work.job, dir, vars, key, experimentId: work.experimentId, experimentDir: work.experimentDir, allCpus };
+  // The folder is the build's: its inputs go in before the source copy, patches and Kconfig.
+  const ready = await runner.prepare(run, ctx);
+  if ('error' in ready) return done('failed', `build: ${ready.error}`);
   // Source copy, patches, Kconfig and ccache see the whole environment; what they add goes to the job.
   const env = baseEnv(vars);
   const prep = await prepareBuild({ workdir: ctx.workdir, dir, experimentDir: work.experimentDir, job: work.job, params: work.params ?? [], env, registry: ctx.registry, key });
-  const done = (status: 'ok' | 'failed', error?: string) => ({
-    kind: 'build' as const, experimentId: work.experimentId, buildId: work.buildId, status, ...(error ? { error } : {}),
-    durationMs: Date.now() - startedAt, host: ctx.placement.host, startedAt,
-  });
-  if (prep.status !== 'ready') return prep.status === 'cached' ? done('ok') : done('failed', `build: ${prep.error}`);
+  if (prep.status !== 'ready') {
+    await runner.finish(run, ready);
+    return prep.status === 'cached' ? done('ok') : done('failed', `build: ${prep.error}`);
+  }
   const added = Object.fromEntries(Object.entries(env).filter(([k, v]) => inheritedEnv()[k] !== v && vars[k as keyof typeof vars] !== v));
-  const launch = { job: work.job, dir, vars: { ...vars, ...added }, key, experimentId: work.experimentId, experimentDir: work.experimentDir };
-  const { result } = await attempt(launch, ctx, allCpus);
-  if (processSucceeded(result)) finishBuild(ctx.workdir, dir, prep.cacheKey);
-  return {
-    kind: 'build',
-    experimentId: work.experimentId,
-    buildId: work.buildId,
-    status: processSucceeded(result) ? 'ok' : 'failed',
-    ...(processSucceeded(result) ? {} : { error: `build ${describeFailure(result)}${tail(join(dir, 'stderr.log'))}` }),
-    durationMs: Math.round(result.durationMs),
-    host: ctx.placement.host,
-    startedAt,
-  };
+  run.vars = { ...vars, ...added };
+  let ran: Ran;
+  let finished: Finished = {};
+  try {
+    ran = await attempt(runner, run, ctx, ready);
+  } finally {
+    finished = await runner.finish(run, ready);
+  }
+  const { result } = ran;
+  const ok = processSucceeded(result) && finished.error === undefined;
+  if (ok) finishBuild(ctx.workdir, dir, prep.cacheKey);
+  return done(ok ? 'ok' : 'failed', ok ? undefined : `build ${processSucceeded(result) ? finished.error : describeFailure(result)}${tail(join(dir, 'stderr.log'))}`, result.durationMs);
 }
 
 /**
@@ -176,6 +129,7 @@ export async function executeTest(
   opts: { done: (iteration: number) => Promise<boolean>; emit: (r: RunResult) => Promise<void> },
 ): Promise<void> {
   const job = work.job;
+  const runner = runnerFor(job);
   const pending: number[] = [];
   for (let i = 0; i < job.iterations; i++) if (!(await opts.done(i))) pending.push(i);
   if (pending.length === 0) return;
@@ -183,10 +137,6 @@ export async function executeTest(
 
   const runOnce = async (iteration: number, warmup: boolean): Promise<RunResult> => {
     const dir = runDir(ctx.workdir, work.experimentId, work.configId, job.name, iteration, warmup);
-    // A host process's folder is made by the launcher as it starts the job, in one step; a
-    // container, a VM or copied inputs need it before (off the event loop: a busy disk is slow).
-    if (job.image !== undefined || job.vm || job.inputs.length > 0) await fsp.mkdir(dir, { recursive: true });
-    if (job.image === undefined) copyInputs(job, work.experimentDir, dir);
     const vars = {
       ...job.env,
       ...work.env,
@@ -203,20 +153,12 @@ export async function executeTest(
     };
     const startedAt = Date.now();
     const key = `test-${work.experimentId}-${work.configId}-${job.name}-${warmup ? 'w' : ''}${iteration}`;
-    const build = work.hasBuild ? { dir: builtDir, outputs: work.buildOutputs ?? [] } : undefined;
-    const vm = job.vm
-      ? await bootTestVm(job.vm, {
-          dir,
-          env: baseEnv(vars),
-          baseDir: builtDir || work.experimentDir,
-          cpus: ctx.placement.cpus,
-          ...(ctx.wrap ? { wrap: ctx.wrap } : {}),
-          registry: ctx.registry,
-          key,
-          measureFootprint: !warmup && iteration === pending[0],
-        })
-      : undefined;
-    const runBase = (durationMs: number, attempts: number) => ({
+    const run: RunRequest = {
+      job, dir, vars, key, experimentId: work.experimentId, experimentDir: work.experimentDir, allCpus,
+      ...(work.hasBuild ? { build: { dir: builtDir, outputs: work.buildOutputs ?? [] } } : {}),
+      firstMeasured: !warmup && iteration === pending[0],
+    };
+    const runBase = (durationMs: number, attempts: number, usage?: RunUsage) => ({
       kind: 'run' as const,
       experimentId: work.experimentId,
       configId: work.configId,
@@ -226,23 +168,18 @@ export async function executeTest(
       attempts,
       placement: ctx.placement,
       startedAt,
+      ...(usage ? { usage } : {}),
     });
-    if (vm && 'error' in vm) return { ...runBase(Date.now() - startedAt, 1), status: 'failed', failure: 'boot', error: vm.error, metrics: {} };
-    let ran: Awaited<ReturnType<typeof attempt>>;
-    let vmOut: Awaited<ReturnType<TestVm['finish']>> | undefined;
-    try {
-      const launch = { job, dir, vars: vm ? { ...vars, ...vm.env } : vars, key, experimentId: work.experimentId, experimentDir: work.experimentDir };
-      ran = await attempt({ ...launch, ...(build ? { build } : {}) }, ctx, allCpus);
-    } finally {
-      vmOut = await vm?.finish();
-    }
+    const through = await runThrough(runner, run, ctx);
+    if ('error' in through) return { ...runBase(Date.now() - startedAt, 1), status: 'failed', failure: through.failure, error: through.error, metrics: {} };
+    const { ran, finished } = through;
     const { result, attempts } = ran;
-    const base = runBase(result.durationMs, attempts);
+    const base = runBase(result.durationMs, attempts, ran.usage);
     if (!processSucceeded(result)) {
       return {
         ...base,
         status: 'failed',
-        failure: result.timedOut ? 'timeout' : result.aborted ? 'infra' : 'exit',
+        failure: result.timedOut ? 'timeout' : result.aborted ? 'infra' : result.oomKilled ? 'oom' : 'exit',
         error: `${job.name} ${describeFailure(result)}${tail(join(dir, 'stderr.log'))}`,
         metrics: {},
       };
@@ -252,8 +189,8 @@ export async function executeTest(
     if (errors.length > 0) {
       return { ...base, status: 'failed', failure: 'parse', error: errors.join('; '), metrics: values };
     }
-    if (vmOut?.error) return { ...base, status: 'failed', failure: 'boot', error: vmOut.error, metrics: { ...values, ...vmOut.metrics } };
-    return { ...base, status: 'ok', metrics: { ...values, ...vmOut?.metrics, ...buildRunMetrics(builtDir) } };
+    if (finished.error) return { ...base, status: 'failed', failure: finished.failure ?? 'exit', error: finished.error, metrics: { ...values, ...finished.metrics } };
+    return { ...base, status: 'ok', metrics: { ...values, ...finished.metrics, ...buildRunMetrics(builtDir) } };
   };
 
   for (let w = 0; w < job.warmup; w++) {

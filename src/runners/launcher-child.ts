@@ -9,7 +9,7 @@
 // what happens to them.
 
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import type { LaunchReply, LaunchRequest } from './launcher-protocol.js';
 
 /** wayfinder's environment, given to this process when it started; read once (see inherited-env.ts). */
@@ -17,6 +17,23 @@ const own: Record<string, string | undefined> = { ...process.env };
 
 /** Jobs running now, by pid (each leads its own process group). */
 const running = new Set<number>();
+
+/**
+ * CPU time of this process's reaped children (cutime + cstime of /proc/self/stat, in USER_HZ = 100
+ * ticks): what a job used is the growth since the previous job was reaped. The fallback where no
+ * cgroup counts for a job; jobs ending at the same moment may be counted together, and the
+ * resolution is 10 ms.
+ */
+function childTicks(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[13]) + Number(f[14]);
+  } catch {
+    return undefined;
+  }
+}
+let lastTicks = childTicks();
 
 const reply = (m: LaunchReply): void => {
   process.send?.(m);
@@ -55,7 +72,10 @@ function launch(req: LaunchRequest): void {
   });
   child.once('exit', (code, signal) => {
     if (pid !== undefined) running.delete(pid);
-    reply({ id: req.id, exitCode: code, signal, durationMs: performance.now() - started });
+    const ticks = childTicks();
+    const childCpuMs = ticks !== undefined && lastTicks !== undefined ? (ticks - lastTicks) * 10 : undefined;
+    lastTicks = ticks;
+    reply({ id: req.id, exitCode: code, signal, durationMs: performance.now() - started, ...(childCpuMs !== undefined ? { childCpuMs } : {}) });
   });
 }
 

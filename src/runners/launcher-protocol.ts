@@ -20,4 +20,5 @@ export type LaunchReply =
   | { id: number; openError: string }
   /** The command could not be started (missing file, no permission). */
   | { id: number; spawnError: string; durationMs: number }
-  | { id: number; exitCode: number | null; signal: NodeJS.Signals | null; durationMs: number };
+  /** childCpuMs: the CPU time the launcher's reaped children gained with this one (rusage; see launcher-child.ts). */
+  | { id: number; exitCode: number | null; signal: NodeJS.Signals | null; durationMs: number; childCpuMs?: number };

@@ -8,7 +8,7 @@ import { inheritedEnv } from './inherited-env.js';
 import type { LaunchReply, LaunchRequest } from './launcher-protocol.js';
 
 export type Launched =
-  | { exitCode: number | null; signal: NodeJS.Signals | null; durationMs: number }
+  | { exitCode: number | null; signal: NodeJS.Signals | null; durationMs: number; childCpuMs?: number }
   | { spawnError: string; durationMs: number };
 
 interface Pending {
@@ -67,7 +67,7 @@ class Launcher {
     if ('pid' in m) p.onPid(m.pid);
     else if ('openError' in m) this.settle(m.id, (q) => q.reject(new Error(m.openError)));
     else if ('spawnError' in m) this.settle(m.id, (q) => q.resolve({ spawnError: m.spawnError, durationMs: m.durationMs }));
-    else this.settle(m.id, (q) => q.resolve({ exitCode: m.exitCode, signal: m.signal, durationMs: m.durationMs }));
+    else this.settle(m.id, (q) => q.resolve({ exitCode: m.exitCode, signal: m.signal, durationMs: m.durationMs, ...(m.childCpuMs !== undefined ? { childCpuMs: m.childCpuMs } : {}) }));
   }
 
   private settle(id: number, fn: (p: Pending) => void): void {

@@ -6,6 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { launcher } from './launcher.js';
 import type { ProcessRegistry } from './registry.js';
 import { signalGroup } from './signal.js';
+import { stopOn } from './stop.js';
+import type { RunUsage } from '../wire.js';
 
 export { signalGroup };
 
@@ -36,15 +38,22 @@ export interface ProcessResult {
   durationMs: number;
   /** Set when the command could not be started at all (missing file, no permission). */
   spawnError?: string;
+  /** What the run used, where the runner could tell (a host job: the launcher's rusage of it). */
+  usage?: RunUsage;
+  /** The kernel's OOM killer ended it inside its memory limit. */
+  oomKilled?: boolean;
+  /** The run did not happen inside the job's accounting groups (ctx.meter): their figures are not its. */
+  unmetered?: boolean;
 }
 
 export function processSucceeded(r: ProcessResult): boolean {
-  return r.exitCode === 0 && !r.timedOut && !r.aborted && !r.spawnError;
+  return r.exitCode === 0 && !r.timedOut && !r.aborted && !r.spawnError && !r.oomKilled;
 }
 
 export function describeFailure(r: ProcessResult): string {
   if (r.spawnError) return r.spawnError;
   if (r.timedOut) return 'timed out';
+  if (r.oomKilled) return `ran out of memory: killed by the OOM killer at its memory limit${r.signal ? ` (${r.signal})` : ''}`;
   if (r.aborted) return 'aborted';
   if (r.signal) return `killed by ${r.signal}`;
   return `exit status ${r.exitCode}`;
@@ -55,40 +64,34 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
   const argv = req.argv;
   if (argv.length === 0) throw new Error('empty command');
   let pid: number | undefined;
-  let timedOut = false;
-  let aborted = false;
-  let killRequested = false;
   let killTimer: NodeJS.Timeout | undefined;
-  const killGroup = (): void => {
-    // Before the launcher has told the pid, the kill waits for it.
-    if (pid === undefined) return void (killRequested = true);
-    const target = pid;
+  // The timeout and the abort are the shared ones (stop.ts); ending a host job is SIGTERM to its
+  // group, SIGKILL after the grace period.
+  const stop = stopOn({ timeoutSec: req.timeoutSec, ...(req.signal ? { signal: req.signal } : {}) }, () => {
+    const target = pid as number;
     signalGroup(target, 'SIGTERM');
     killTimer = setTimeout(() => signalGroup(target, 'SIGKILL'), (req.killGraceSec ?? 5) * 1000);
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup();
-  }, req.timeoutSec * 1000);
-  const onAbort = (): void => {
-    aborted = true;
-    killGroup();
-  };
-  req.signal?.addEventListener('abort', onAbort, { once: true });
+  });
   try {
     const launched = await launcher().launch({ argv, cwd: req.cwd, ...(req.makeCwd ? { makeCwd: true } : {}), env: req.env, ...(req.inheritEnv ? { inheritEnv: true } : {}), stdout: req.stdoutPath, stderr: req.stderrPath }, (p) => {
       pid = p;
       if (req.registry && req.registryKey) req.registry.add(req.registryKey, p);
-      if (killRequested) killGroup();
+      stop.armed();
     });
     if ('spawnError' in launched) {
       return { exitCode: null, signal: null, timedOut: false, aborted: false, durationMs: launched.durationMs, spawnError: launched.spawnError };
     }
-    return { exitCode: launched.exitCode, signal: launched.signal, timedOut, aborted, durationMs: launched.durationMs };
+    return {
+      exitCode: launched.exitCode,
+      signal: launched.signal,
+      timedOut: stop.timedOut,
+      aborted: stop.aborted,
+      durationMs: launched.durationMs,
+      ...(launched.childCpuMs !== undefined ? { usage: { cpuMs: launched.childCpuMs, source: 'rusage' as const } } : {}),
+    };
   } finally {
-    clearTimeout(timer);
+    stop.dispose();
     if (killTimer) clearTimeout(killTimer);
-    req.signal?.removeEventListener('abort', onAbort);
     // The leader is gone; whatever it left running in its group must not outlive the job.
     if (pid !== undefined) signalGroup(pid, 'SIGKILL');
     if (req.registry && req.registryKey) req.registry.remove(req.registryKey);

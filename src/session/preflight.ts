@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { CpusetManager } from '../isolation/cpuset.js';
 import { planHostSettings } from '../isolation/host-settings.js';
 import type { JobIsolationOptions } from '../isolation/job-isolation.js';
-import { checkContainerJobs } from '../runners/docker/preflight.js';
+import { preflightRunners } from '../runners/kinds.js';
 import { dockerTarget, requireDocker } from '../runners/docker/engine.js';
 import type { Experiment } from '../types.js';
 
@@ -106,11 +106,13 @@ export async function checkEngine(socket: string): Promise<void> {
 }
 
 /**
- * Before an experiment's first job: its container jobs' engine, images, devices and networks, and
- * whether this user may write every host setting it asks for that differs from the host's value.
+ * Before an experiment's first job: the preflight of every runner kind it uses (a container job's
+ * engine, images, devices and networks; a memory limit with no cgroup to enforce it; an unknown
+ * kind), and whether this user may write every host setting it asks for that differs from the
+ * host's value.
  */
 export async function checkExperiment(exp: Experiment, o: { dockerSocket?: string; roots: { sysfsRoot?: string; procRoot?: string } }): Promise<void> {
-  await checkContainerJobs(exp, o.dockerSocket ? { socket: o.dockerSocket } : {});
+  await preflightRunners(exp, o.dockerSocket ? { dockerSocket: o.dockerSocket } : {});
   const plan = await planHostSettings(exp.host, { sysfsRoot: o.roots.sysfsRoot ?? '/sys', procRoot: o.roots.procRoot ?? '/proc' });
   const denied = new Map<string, string>();
   for (const w of plan.writes) {

@@ -3,7 +3,7 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { InputError, type Isolation, type JobResources, type JobSpec, type PathMapping, type VmSpec } from '../types.js';
+import { InputError, type Isolation, type JobResources, type JobSpec, type PathMapping, type RunnerKind, type VmSpec } from '../types.js';
 import type { RawVm } from './schema.js';
 import type { Path, SourceDoc } from './document.js';
 import type { DraftJob } from './draft.js';
@@ -31,6 +31,7 @@ export function normaliseJob(d: DraftJob, src: SourceDoc, dir: string): JobSpec 
   const job: JobSpec = {
     name: raw.name ?? d.phase,
     phase: d.phase,
+    kind: kindOf(raw, () => at('runner')),
     cores: raw.cores ?? 1,
     isolation: raw.isolation ?? defaults.isolation,
     timeoutSec: raw.timeout === undefined ? defaults.timeoutSec : timeoutOf(raw.timeout, at('timeout')),
@@ -57,6 +58,19 @@ export function normaliseJob(d: DraftJob, src: SourceDoc, dir: string): JobSpec 
   }
   if (raw.source !== undefined) job.source = raw.source;
   return job;
+}
+
+/**
+ * The runner kind: named by `runner`, else implied by the built-in kinds' keys (image: a container,
+ * vm: a VM, neither: a host process). Whether a named kind exists is the runners' to say at preflight.
+ */
+function kindOf(raw: DraftJob['raw'], loc: () => ReturnType<SourceDoc['loc']>): RunnerKind {
+  const implied = raw.image !== undefined ? 'container' : raw.vm !== undefined ? 'vm' : undefined;
+  if (raw.runner === undefined) return implied ?? 'process';
+  if (implied !== undefined && raw.runner !== implied) {
+    throw new InputError(`'runner: ${raw.runner}' contradicts '${implied === 'container' ? 'image' : 'vm'}', which runs the job as a ${implied}`, loc());
+  }
+  return raw.runner;
 }
 
 function vmOf(v: RawVm, jobCores: number, at: (...rest: Array<string | number>) => ReturnType<SourceDoc['loc']>): VmSpec {

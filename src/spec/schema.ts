@@ -97,6 +97,11 @@ const jobShape = {
   run: z.string().optional().describe('a shell command line (exactly one of run and script)'),
   script: z.string().optional().describe("a script, relative to the experiment file's directory"),
   image: z.string().optional().describe('run in a container of this image'),
+  runner: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/)
+    .optional()
+    .describe('the runner kind (process, container, vm, or one registered later); default: implied by image or vm'),
   cores: count(1).optional(),
   isolation: z.enum(['none', 'core', 'cache', 'socket', 'full']).optional(),
   timeout: duration.optional(),

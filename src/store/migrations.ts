@@ -129,4 +129,10 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (experiment_id, key)
   ) WITHOUT ROWID;
   `,
+  // 8: what each run used: CPU time, peak memory and where the figures come from (cgroup v1/v2, rusage).
+  `
+  ALTER TABLE runs ADD COLUMN cpu_ms REAL;
+  ALTER TABLE runs ADD COLUMN peak_memory_bytes INTEGER;
+  ALTER TABLE runs ADD COLUMN usage_source TEXT;
+  `,
 ];

@@ -5,7 +5,7 @@
 // transaction so far durable.
 
 import type { Config, Failure } from '../types.js';
-import type { BuildResult, RunResult } from '../wire.js';
+import type { BuildResult, RunResult, RunUsage } from '../wire.js';
 
 /** created: registered; running: a study is on it; failed: stopped with a reason (see ExperimentRow.error). */
 export type ExperimentState = 'created' | 'running' | 'done' | 'cancelled' | 'failed';
@@ -72,6 +72,8 @@ export interface StoredRun {
   host: string;
   placement: unknown;
   startedAt?: number;
+  /** CPU time and peak memory, for runs stored since they are measured. */
+  usage?: RunUsage;
 }
 
 export interface StoredBuild {

@@ -4,7 +4,7 @@
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Config, Failure } from '../types.js';
-import type { BuildResult, RunResult } from '../wire.js';
+import type { BuildResult, RunResult, RunUsage } from '../wire.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
   BuildRow,
@@ -246,8 +246,9 @@ export class Store implements ResultsStore {
   recordRun(r: RunResult): boolean {
     const info = this.sql(
         `INSERT OR IGNORE INTO runs (experiment_id, config_id, test, iteration, status, failure, error, metrics_json, duration_ms,
-           attempts, host, placement_json, started_at, stored_at, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           attempts, host, placement_json, started_at, stored_at, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only,
+           cpu_ms, peak_memory_bytes, usage_source)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         r.experimentId,
@@ -269,6 +270,9 @@ export class Store implements ResultsStore {
         r.placement.l3Mask ?? null,
         r.placement.mbPercent ?? null,
         r.placement.cpuIsolationOnly === undefined ? null : r.placement.cpuIsolationOnly ? 1 : 0,
+        r.usage?.cpuMs ?? null,
+        r.usage?.peakMemoryBytes ?? null,
+        r.usage?.source ?? null,
       );
     return info.changes > 0;
   }
@@ -291,6 +295,9 @@ export class Store implements ResultsStore {
       host: r.host as string,
       placement: JSON.parse(r.placement_json as string) as unknown,
       startedAt: r.started_at as number,
+      ...(r.usage_source
+        ? { usage: { cpuMs: r.cpu_ms as number, ...(r.peak_memory_bytes !== null ? { peakMemoryBytes: r.peak_memory_bytes as number } : {}), source: r.usage_source as RunUsage['source'] } }
+        : {}),
     }));
   }
 

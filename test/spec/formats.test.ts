@@ -26,6 +26,20 @@ function values(d: Domain): Array<number | string | boolean> {
 const spaceSize = (e: Experiment) => e.params.reduce((n, p) => n * values(p.domain).length, 1);
 
 describe('native format', () => {
+  it("sets each job's runner kind: named by runner, else implied by image or vm; a contradiction is refused at the key", () => {
+    const doc = (test: string) => `name: k\nparams: [{ name: A, type: integer, only: [1], default: 1 }]\ntest:\n${test}\nmetrics: [{ name: v, parser: regex, pattern: 'v=(\\d+)' }]\nobjective: { metric: v, direction: maximize }\n`;
+    expect(parseExperiment(doc('  run: x'), '/x/e.yaml').tests[0]?.kind).toBe('process');
+    expect(parseExperiment(doc('  run: x\n  image: busybox'), '/x/e.yaml').tests[0]?.kind).toBe('container');
+    expect(parseExperiment(doc('  vm: { kernel: k }'), '/x/e.yaml').tests[0]?.kind).toBe('vm');
+    expect(parseExperiment(doc('  run: x\n  runner: my-kind'), '/x/e.yaml').tests[0]?.kind).toBe('my-kind');
+    expect(() => parseExperiment(doc('  run: x\n  image: busybox\n  runner: process'), '/x/e.yaml')).toThrow(/'runner: process' contradicts 'image'/);
+    try {
+      parseExperiment(doc('  run: x\n  image: busybox\n  runner: process'), '/x/e.yaml');
+    } catch (e) {
+      expect((e as { loc?: unknown }).loc).toMatchObject({ file: '/x/e.yaml', line: 6 });
+    }
+  });
+
   it('fills in defaults for a minimal file', () => {
     const text = [
       'name: minimal',
@@ -62,7 +76,8 @@ describe('native format', () => {
         loc: { file: fixture('minimal.yaml'), line: 3, col: 5 },
       },
     ]);
-    const common = { retries: 0, devices: [], capabilities: [], privileged: false, inputs: [], outputs: [], resources: {}, env: {} };
+    // kind: the runner kind, implied by neither image nor vm: a host process.
+    const common = { kind: 'process', retries: 0, devices: [], capabilities: [], privileged: false, inputs: [], outputs: [], resources: {}, env: {} };
     expect(e.build).toEqual({
       ...common,
       name: 'build',

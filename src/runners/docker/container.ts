@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import type { ProcessResult } from '../process.js';
 import { getPath, putPath } from './archive.js';
 import { dockerMessage, withTimeout, type DockerTarget } from './engine.js';
+import { stopOn } from '../stop.js';
 
 export interface ContainerRequest {
   target: DockerTarget;
@@ -21,6 +22,8 @@ export interface ContainerRequest {
   cpus: number[];
   mems?: number[];
   memoryBytes?: number;
+  /** A cgroup of ours the engine makes the container's groups under (accounting outlives the container there). */
+  cgroupParent?: string;
   devices: string[];
   /** Linux capability names without CAP_; the container gets these and no others. */
   capabilities: string[];
@@ -54,6 +57,7 @@ export function hostConfig(req: ContainerRequest): Docker.HostConfig {
   }
   if (req.cpus.length > 0) hc.CpusetCpus = req.cpus.join(',');
   if (req.mems && req.mems.length > 0) hc.CpusetMems = req.mems.join(',');
+  if (req.cgroupParent) hc.CgroupParent = req.cgroupParent;
   if (req.memoryBytes !== undefined) {
     hc.Memory = req.memoryBytes;
     hc.MemorySwap = req.memoryBytes; // no swap on top: the limit is the limit
@@ -111,34 +115,26 @@ export async function runContainer(req: ContainerRequest): Promise<ContainerResu
     });
     docker.modem.demuxStream(stream, out, err);
 
-    let timedOut = false;
-    let aborted = false;
-    const kill = (): void => {
+    // The timeout and the abort are the shared ones (stop.ts); ending a container is killing it.
+    const stop = stopOn({ timeoutSec: req.timeoutSec, ...(req.signal ? { signal: req.signal } : {}) }, () => {
       c.kill({ signal: 'SIGKILL' }).catch(() => undefined); // already stopped: nothing to do
-    };
+    });
     try {
       await c.start();
     } catch (e) {
+      stop.dispose();
       (stream as unknown as { destroy?: () => void }).destroy?.();
       return result({ spawnError: `cannot start ${req.argv[0] ?? 'the command'} in image ${req.image}: ${dockerMessage(e)}` });
     }
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, req.timeoutSec * 1000);
-    const onAbort = (): void => {
-      aborted = true;
-      kill();
-    };
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    if (req.signal?.aborted) onAbort(); // stopped while the container was starting
+    stop.armed();
     let status: { StatusCode?: number };
     try {
       status = (await c.wait()) as { StatusCode?: number };
     } finally {
-      clearTimeout(timer);
-      req.signal?.removeEventListener('abort', onAbort);
+      stop.dispose();
     }
+    const { timedOut, aborted } = stop;
+    const oomKilled = await c.inspect().then((i) => i.State?.OOMKilled === true, () => false);
     // The attach stream ends once the container's output is all delivered.
     await withTimeout(drained, 10_000, 'output not drained').catch(() => undefined);
     const missingOutputs: string[] = [];
@@ -152,7 +148,7 @@ export async function runContainer(req: ContainerRequest): Promise<ContainerResu
         }
       }
     }
-    return result({ exitCode: status.StatusCode ?? null, timedOut, aborted, missingOutputs });
+    return result({ exitCode: status.StatusCode ?? null, timedOut, aborted, missingOutputs, ...(oomKilled ? { oomKilled } : {}) });
   } finally {
     if (container) await container.remove({ force: true, v: true }).catch(() => undefined);
     await Promise.all([closeStream(out), closeStream(err)]);

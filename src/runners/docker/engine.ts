@@ -47,6 +47,24 @@ export async function requireDocker(t: DockerTarget, timeoutMs = 10_000): Promis
   }
 }
 
+const drivers = new WeakMap<DockerTarget, Promise<string | undefined>>();
+
+/**
+ * The engine's cgroup driver (cgroupfs, systemd), asked once per engine. Only under cgroupfs does
+ * a CgroupParent of ours name a plain cgroup path; systemd wants a slice.
+ */
+export function cgroupDriver(t: DockerTarget): Promise<string | undefined> {
+  let d = drivers.get(t);
+  if (!d) {
+    d = withTimeout(t.docker.info() as Promise<{ CgroupDriver?: string }>, 10_000, 'no answer').then(
+      (i) => i.CgroupDriver,
+      () => undefined,
+    );
+    drivers.set(t, d);
+  }
+  return d;
+}
+
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -31,6 +31,8 @@ export interface ContainerJobRequest {
   build?: { dir: string; outputs: PathMapping[] };
   socket?: string;
   signal?: AbortSignal;
+  /** The job's accounting group: the engine makes the container's cgroups under it. */
+  cgroupParent?: string;
 }
 
 export async function runContainerJob(req: ContainerJobRequest): Promise<ProcessResult> {
@@ -94,6 +96,7 @@ export async function runContainerJob(req: ContainerJobRequest): Promise<Process
       cpus: req.placement.cpus,
       ...(req.placement.numaNodes ? { mems: req.placement.numaNodes } : {}),
       ...(job.resources.memoryBytes !== undefined ? { memoryBytes: job.resources.memoryBytes } : {}),
+      ...(req.cgroupParent ? { cgroupParent: req.cgroupParent } : {}),
       devices: job.devices,
       capabilities: job.capabilities,
       privileged: job.privileged,
