@@ -29,3 +29,40 @@ export function syntheticCsv(seed = 1, flows = POWERS): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** A control: the best BATCH is 8 whatever FLOWS is; nothing should follow the workload. */
+export function flatCsv(seed = 1): string {
+  const rng = new Rng(seed);
+  const lines = ['BATCH,X,Y,FLOWS,throughput'];
+  for (const f of POWERS) {
+    for (const b of POWERS) {
+      for (const x of ['a', 'b']) {
+        for (const y of [0, 1]) lines.push(`${b},${x},${y},${f},${(syntheticObjective(b, 8) * (1 + NOISE * (2 * rng.next() - 1))).toFixed(4)}`);
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Two workload dimensions: the best BATCH follows FLOWS and the best RETRIES follows LOSS (the
+ * lowest power of two at least LOSS / 10); MODE does not matter. Latency, lower is better.
+ */
+export function twoDimCsv(seed = 2): string {
+  const rng = new Rng(seed);
+  const lines = ['BATCH,RETRIES,MODE,FLOWS,LOSS,latency_us'];
+  for (const f of [1, 4, 16, 64]) {
+    for (const loss of [0, 5, 10, 20, 40]) {
+      for (const b of POWERS) {
+        for (const r of [0, 1, 2, 4]) {
+          for (const mode of ['x', 'y']) {
+            const want = POWERS.find((p) => p >= loss / 10) ?? 4;
+            const lat = (10 / syntheticObjective(b, f)) * (1 + 0.05 * Math.abs(Math.log2(r + 1) - Math.log2(want + 1))) * (1 + NOISE * (2 * rng.next() - 1));
+            lines.push(`${b},${r},${mode},${f},${loss},${(1000 * lat).toFixed(3)}`);
+          }
+        }
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
