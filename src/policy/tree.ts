@@ -40,7 +40,11 @@ export function fitTree(m: RegretMatrix, points: readonly number[][], train: rea
         const left = set.filter((p) => points[p]![f]! <= le);
         const right = set.filter((p) => points[p]![f]! > le);
         const c = bestOver(m, left, o.candidates).cost + bestOver(m, right, o.candidates).cost;
-        if (!bestSplit || c < bestSplit.cost - 1e-12) bestSplit = { feature: f, le, left, right, cost: c };
+        // Of splits that save as much, the most even one keeps the tree shallow.
+        const uneven = Math.abs(left.length - right.length);
+        if (!bestSplit || c < bestSplit.cost - 1e-12 || (c <= bestSplit.cost + 1e-12 && uneven < Math.abs(bestSplit.left.length - bestSplit.right.length))) {
+          bestSplit = { feature: f, le, left, right, cost: c };
+        }
       }
     }
     if (!bestSplit || here.cost - bestSplit.cost <= minGain * set.length) return leaf;
