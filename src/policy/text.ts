@@ -44,7 +44,7 @@ export function learnText(r: LearnResult, o: { tolerance: number }): string {
   out.push(
     indent(
       table([
-        ['knob', 'adapt', 'loss if fixed', 'worst point', 'best fixed value', ...(r.interactionMethod ? ['× workload'] : []), 'in each point\'s best'],
+        ['knob', 'adapt', 'loss if fixed', 'worst point', 'best single value', ...(r.interactionMethod ? ['× workload'] : []), 'in each point\'s best'],
         ...r.adaptation.map((a) => [
           a.name,
           a.adapt ? 'yes' : 'no',

@@ -114,7 +114,7 @@ export function policyTreeSvg(p: Policy): string {
     const n = q.node;
     if ('leaf' in n) leafBox(q.x, q.y, `leaf ${n.leaf}`, p.leaves[n.leaf]!.params, '#eef7ee');
     else {
-      const text = `${n.feature} ≤ ${fmtNum(n.le)}`;
+      const text = `${n.feature} ≤ ${n.le}`;
       out.push(`<rect x="${q.x - 70}" y="${q.y - 12}" width="140" height="24" rx="12" fill="#eef3fa" stroke="#68a"/>`);
       out.push(`<text x="${q.x}" y="${q.y + 4}" text-anchor="middle">${esc(text)}</text>`);
     }
