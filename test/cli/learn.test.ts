@@ -92,6 +92,23 @@ describe('wayfinder learn on an experiment run here', () => {
     expect(readFileSync(join(out, 'figures', 'policy-tree.svg'), 'utf8')).toContain('BATCH=8');
   });
 
+  it('learns the same from the experiment\'s CSV export as from the store', async () => {
+    const csv = await wayfinder(['results', '--workdir', workdir, '--format', 'csv']);
+    expect(csv.status, csv.stderr).toBe(0);
+    const table = writeFile(t.dir, 'export.csv', csv.stdout);
+    const [fromTable, fromStore] = await Promise.all([
+      wayfinder(['learn', '--table', table, '--objective', 'objective', '--workload', 'FLOWS', '--json']),
+      wayfinder(['learn', '--workdir', workdir, '--json']),
+    ]);
+    expect(fromTable.status, fromTable.stderr).toBe(0);
+    const a = JSON.parse(fromTable.stdout) as { perPoint: unknown; static: unknown; policy: { tree: unknown; leaves: unknown } };
+    const b = JSON.parse(fromStore.stdout) as typeof a;
+    expect(a.perPoint).toEqual(b.perPoint);
+    expect(a.static).toEqual(b.static);
+    expect(a.policy.tree).toEqual(b.policy.tree);
+    expect(a.policy.leaves).toEqual(b.policy.leaves);
+  });
+
   it('refuses a workload dimension the experiment does not have', async () => {
     const r = await wayfinder(['learn', '--workdir', workdir, '--workload', 'LOSS']);
     expect(r.status).toBe(2);

@@ -10,6 +10,7 @@ import { policyHeader } from '../../src/policy/c-export.js';
 import { learn } from '../../src/policy/learn.js';
 import { decide, type Policy, type PolicyNode } from '../../src/policy/policy.js';
 import { workloadFromTable } from '../../src/policy/sources.js';
+import { parsePolicy } from '../../src/policy/policy-file.js';
 import { Rng } from '../../src/util/random.js';
 import { requireTool, tempDir, wayfinder } from '../helpers.js';
 import { twoDimCsv } from './synthetic.js';
@@ -97,6 +98,45 @@ describe('the C export', () => {
     // The vectors reach every leaf and the fallback, so the agreement covers the whole tree.
     expect(leavesSeen.size).toBe(p.leaves.length);
     expect(fallbacks).toBeGreaterThan(1000);
+  });
+
+  it('carries names C does not allow, quotes, trigraphs, non-ASCII strings, fractions and booleans through gcc unchanged', () => {
+    requireTool('gcc');
+    const text = JSON.stringify({
+      format: 'wayfinder-policy',
+      version: 1,
+      objective: { name: 'p99', direction: 'minimize' },
+      features: [{ name: 'loss-rate', min: -0.5, max: 0.30000000000000004 }],
+      knobs: [
+        { name: 'tcp.cc', type: 'string' },
+        { name: '2ratio', type: 'number' },
+        { name: 'sack', type: 'boolean' },
+      ],
+      leaves: [
+        { params: { 'tcp.cc': 'a"b\\c??=', '2ratio': 0.1, sack: true }, points: 1, regret: 0 },
+        { params: { 'tcp.cc': 'ünï\ncode', '2ratio': -1e-7, sack: false }, points: 1, regret: 0 },
+      ],
+      tree: { feature: 'loss-rate', le: 0.1, left: { leaf: 0 }, right: { leaf: 1 } },
+      fallback: { params: { 'tcp.cc': '', '2ratio': 12345678.9, sack: false }, why: 'given' },
+      regret: { trained: { mean: 0, max: 0, points: 2, unmeasured: 0 } },
+      source: { kind: 'table', file: 't.csv' },
+      createdAt: '2026-12-04T00:00:00Z',
+    });
+    const p = parsePolicy(text, 'odd.json');
+    writeFileSync(join(t.dir, 'odd.h'), policyHeader(p, { prefix: 'odd' }));
+    writeFileSync(
+      join(t.dir, 'odd.c'),
+      `#include <stdio.h>\n#include <stdlib.h>\n#include "odd.h"\nint main(int argc, char **argv) { double x[1]; (void)argc; x[0] = strtod(argv[1], 0); const struct odd_config *c = odd_decide(x);\n printf("%d|%s|%.17g|%d", (int)c->leaf, c->tcp_cc, c->_2ratio, c->sack); return 0; }\n`,
+    );
+    const cc = spawnSync('gcc', ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-pedantic', '-trigraphs', '-o', join(t.dir, 'odd'), join(t.dir, 'odd.c')], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    for (const x of [-0.5, 0.1, 0.10000000000000002, 0.30000000000000004, 0.31, NaN]) {
+      const d = decide(p, [x]);
+      const out = spawnSync(join(t.dir, 'odd'), [String(x)], { encoding: 'utf8' }).stdout;
+      const [leaf, cc_, ratio, sack] = out.split('|');
+      // %.17g reads back as the same double: compare the doubles, not their spellings.
+      expect([Number(leaf), cc_, Number(ratio), Number(sack)]).toEqual([d.leaf ?? -1, d.params['tcp.cc'], d.params['2ratio'], d.params.sack ? 1 : 0]);
+    }
   });
 
   it('refuses to compile under -ffast-math, where NaN would no longer reach the fallback', () => {
