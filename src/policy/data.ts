@@ -105,6 +105,15 @@ export function buildWorkloadData(o: BuildOptions): WorkloadData {
     value[c]![p] = r.value === undefined || !Number.isFinite(r.value) ? null : r.value;
   }
   if (!value.some((row) => row.some((v) => typeof v === 'number'))) throw new InputError('every measured configuration failed: nothing to learn from');
+  const measured = value.reduce((s, row) => s + row.filter((v) => v !== undefined).length, 0);
+  if (measured < 0.5 * configs.length * points.length) {
+    // A search that sampled configurations and workload values together measured most configurations
+    // at one workload point: choices then rest on few comparisons.
+    notes.push(
+      `each configuration was measured at ${(measured / configs.length).toFixed(1)} of ${points.length} workload points on average: ` +
+        'a configuration counts as failed where it was not measured when choosing; measure every configuration at every workload value (a grid over the workload) for a sounder policy',
+    );
+  }
   return { objective: o.objective, minimize: o.minimize, knobs, features, points, configs, value, notes, source: o.source };
 }
 

@@ -93,6 +93,19 @@ describe('learn on tables with a known different answer', () => {
     expect(decide(r.policy, [16, 50]).fallback).toBe(true);
   });
 
+  it('says so when configurations were measured at few workload points, and judges only measured choices', () => {
+    const [head, ...rows] = syntheticCsv().trim().split('\n');
+    // Every configuration at two or three of the seven FLOWS values only.
+    const sparse = [head, ...rows.filter((_, i) => (i * 7919) % 5 < 2)].join('\n');
+    const r = learnCsv(sparse, 'throughput', ['FLOWS']);
+    expect(r.notes.join('\n')).toMatch(/each configuration was measured at [0-9.]+ of 7 workload points on average/);
+    expect(r.measured).toBeLessThan(0.5 * r.configurations * r.points);
+    const trained = r.policy.regret.trained;
+    expect(trained.points).toBe(7);
+    expect(trained.unmeasured).toBe(r.perPoint.filter((p) => p.policy.regret === undefined).length);
+    expect(learnCsv(syntheticCsv(), 'throughput', ['FLOWS']).notes).toEqual([]);
+  });
+
   it('a shallower tree trades regret for size', () => {
     const deep = learnCsv(syntheticCsv(), 'throughput', ['FLOWS']);
     const data = workloadFromTable({ csv: syntheticCsv(), file: 's.csv', objective: 'throughput', workload: ['FLOWS'] });
