@@ -4,6 +4,7 @@
 
 import { parameterImportance } from '../report/importance.js';
 import type { Config, Param, Value } from '../types.js';
+import { Rng } from '../util/random.js';
 import type { WorkloadData } from './data.js';
 import { POLICY_FORMAT, POLICY_VERSION, knobType, type Policy, type PolicyNode, type RegretFigures } from './policy.js';
 import { bestOver, regretMatrix, UNMEASURED, type RegretMatrix } from './regret.js';
@@ -252,6 +253,9 @@ function adapt(d: WorkloadData, m: RegretMatrix, tolerance: number, points: numb
   });
 }
 
+/** At most this many measurements are fitted for the interaction shares. */
+const MAX_FANOVA_ROWS = 2000;
+
 /** Per knob, the fANOVA share of its pairs with the workload dimensions; undefined with too few measurements. */
 function interactions(d: WorkloadData, seed: number): Map<string, number> | undefined {
   const params: Param[] = [
@@ -261,6 +265,14 @@ function interactions(d: WorkloadData, seed: number): Map<string, number> | unde
   const rows = d.value.flatMap((row, c) =>
     row.flatMap((v, p) => (typeof v === 'number' ? [{ config: { ...d.configs[c]!, ...Object.fromEntries(d.features.map((f, i) => [f, d.points[p]![i]!])) }, value: v }] : [])),
   );
+  // Fully grown trees on every measurement cost seconds beyond a few thousand; variance shares
+  // settle well before that, so a seeded sample of them is fitted.
+  const rng = new Rng(seed);
+  for (let i = 0; i < Math.min(MAX_FANOVA_ROWS, rows.length - 1); i++) {
+    const j = i + rng.int(rows.length - i);
+    [rows[i], rows[j]] = [rows[j]!, rows[i]!];
+  }
+  rows.length = Math.min(rows.length, MAX_FANOVA_ROWS);
   const imp = parameterImportance(params, rows, { seed, topPairs: (params.length * (params.length - 1)) / 2, maxPairParams: params.length });
   if (!imp) return undefined;
   const features = new Set(d.features);

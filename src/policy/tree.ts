@@ -2,7 +2,7 @@
 // configuration with the least total regret over its points. A split is kept only when it lowers
 // that regret; splits that end in the same configuration on both sides are merged back.
 
-import { bestOver, type RegretMatrix } from './regret.js';
+import { bestOver, UNMEASURED, type RegretMatrix } from './regret.js';
 
 export type FitNode =
   | { kind: 'leaf'; config: number; points: number[] }
@@ -32,24 +32,45 @@ export function fitTree(m: RegretMatrix, points: readonly number[][], train: rea
     const here = bestOver(m, set, o.candidates);
     const leaf: FitNode = { kind: 'leaf', config: here.config, points: set };
     if (depth >= o.maxDepth || set.length < 2) return leaf;
-    let bestSplit: { feature: number; le: number; left: number[]; right: number[]; cost: number } | undefined;
+    let bestSplit: { feature: number; le: number; cut: number; order: number[]; cost: number } | undefined;
+    const cands = o.candidates ?? m.r.map((_, c) => c);
+    const n = set.length;
     for (let f = 0; f < dims; f++) {
-      const vals = [...new Set(set.map((p) => points[p]![f]!))].sort((a, b) => a - b);
-      for (let i = 0; i + 1 < vals.length; i++) {
-        const le = midpoint(vals[i]!, vals[i + 1]!);
-        const left = set.filter((p) => points[p]![f]! <= le);
-        const right = set.filter((p) => points[p]![f]! > le);
-        const c = bestOver(m, left, o.candidates).cost + bestOver(m, right, o.candidates).cost;
-        // Of splits that save as much, the most even one keeps the tree shallow.
-        const uneven = Math.abs(left.length - right.length);
-        if (!bestSplit || c < bestSplit.cost - 1e-12 || (c <= bestSplit.cost + 1e-12 && uneven < Math.abs(bestSplit.left.length - bestSplit.right.length))) {
-          bestSplit = { feature: f, le, left, right, cost: c };
+      const order = [...set].sort((a, b) => points[a]![f]! - points[b]![f]!);
+      // Cuts: how many points go left, at each change of value.
+      const cuts: number[] = [];
+      for (let k = 1; k < n; k++) if (points[order[k]!]![f]! !== points[order[k - 1]!]![f]!) cuts.push(k);
+      if (cuts.length === 0) continue;
+      // Each side's least total regret at every cut, from every candidate's running sum: one pass
+      // per candidate instead of one per candidate and cut.
+      const minLeft = new Array<number>(cuts.length).fill(Infinity);
+      const minRight = new Array<number>(cuts.length).fill(Infinity);
+      const atCut = new Array<number>(cuts.length);
+      for (const c of cands) {
+        const row = m.r[c]!;
+        let sum = 0;
+        let j = 0;
+        for (let k = 0; k < n; k++) {
+          if (j < cuts.length && cuts[j] === k) atCut[j++] = sum;
+          sum += row[order[k]!] ?? UNMEASURED;
+        }
+        for (let q = 0; q < cuts.length; q++) {
+          if (atCut[q]! < minLeft[q]!) minLeft[q] = atCut[q]!;
+          if (sum - atCut[q]! < minRight[q]!) minRight[q] = sum - atCut[q]!;
         }
       }
+      cuts.forEach((k, q) => {
+        const c = minLeft[q]! + minRight[q]!;
+        // Of splits that save as much, the most even one keeps the tree shallow.
+        const uneven = Math.abs(n - 2 * k);
+        if (!bestSplit || c < bestSplit.cost - 1e-9 || (c <= bestSplit.cost + 1e-9 && uneven < Math.abs(n - 2 * bestSplit.cut))) {
+          bestSplit = { feature: f, le: midpoint(points[order[k - 1]!]![f]!, points[order[k]!]![f]!), cut: k, order, cost: c };
+        }
+      });
     }
     if (!bestSplit || here.cost - bestSplit.cost <= minGain * set.length) return leaf;
-    const left = grow(bestSplit.left, depth + 1);
-    const right = grow(bestSplit.right, depth + 1);
+    const left = grow(bestSplit.order.slice(0, bestSplit.cut), depth + 1);
+    const right = grow(bestSplit.order.slice(bestSplit.cut), depth + 1);
     if (left.kind === 'leaf' && right.kind === 'leaf' && left.config === right.config) return leaf;
     return { kind: 'split', feature: bestSplit.feature, le: bestSplit.le, left, right };
   };
