@@ -27,7 +27,7 @@ export function byWorkload(store: Store, exp: ExperimentRow, hasWorkload: boolea
     return { byWorkload: { features: r.features, knobs: r.knobs, perPoint: r.perPoint, static: r.static, adaptation: r.adaptation, policy: r.policy } };
   } catch (e) {
     // Too little measured yet (or a single workload value): the section says so instead.
-    return { byWorkloadNote: e instanceof Error ? e.message : String(e) };
+    return { byWorkloadNote: (e instanceof Error ? e.message : String(e)).replace(/^--[\w-]+: /, '') };
   }
 }
 

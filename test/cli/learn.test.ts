@@ -117,6 +117,26 @@ describe('wayfinder learn on an experiment run here', () => {
   });
 });
 
+describe('wayfinder learn on an experiment whose workload never moved', () => {
+  it('refuses to learn, and the report says why it has no policy', async () => {
+    const dir = join(t.dir, 'still');
+    const file = writeFile(t.dir, 'still.yaml', EXPERIMENT.replace('name: batch-follows-flows', 'name: still').replace('only: [1, 2, 4, 8], default: 1 }\ntest', 'only: [4], default: 4 }\ntest'));
+    expect(readFileSync(file, 'utf8')).toContain('only: [4], default: 4 }');
+    const run = await wayfinder(['run', file, '--workdir', dir, '--quiet'], { cwd: t.dir, timeoutMs: 240_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const r = await wayfinder(['learn', '--workdir', dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--workload: no workload dimension has two measured values: nothing to adapt to');
+    noStack(r.stderr);
+    const rep = await wayfinder(['report', '--workdir', dir, '--out', join(dir, 'report'), '--no-png', '--json']);
+    expect(rep.status, rep.stderr).toBe(0);
+    const data = JSON.parse(rep.stdout) as { byWorkload?: unknown; byWorkloadNote?: string };
+    expect(data.byWorkload).toBeUndefined();
+    expect(data.byWorkloadNote).toContain('no workload dimension has two measured values');
+    expect(readFileSync(join(dir, 'report', 'report.html'), 'utf8')).toContain('No policy: no workload dimension has two measured values');
+  }, 300_000);
+});
+
 describe('wayfinder learn on a table', () => {
   const table = join(t.dir, 'syn.csv');
   beforeAll(() => writeFileSync(table, syntheticCsv()));
