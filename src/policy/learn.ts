@@ -189,7 +189,7 @@ function merge(fs: RegretFigures[]): RegretFigures {
   const sum = fs.reduce((s, f) => s + (f.points - f.unmeasured > 0 ? f.mean * (f.points - f.unmeasured) : 0), 0);
   return {
     mean: known ? sum / known : NaN,
-    max: Math.max(...fs.map((f) => (Number.isNaN(f.max) ? -Infinity : f.max))),
+    max: known ? Math.max(...fs.filter((f) => !Number.isNaN(f.max)).map((f) => f.max)) : NaN,
     points: fs.reduce((s, f) => s + f.points, 0),
     unmeasured: fs.reduce((s, f) => s + f.unmeasured, 0),
   };

@@ -8,7 +8,9 @@ import { InputError, type SourceLoc } from '../types.js';
 import { POLICY_FORMAT, POLICY_VERSION, type Policy, type PolicyNode } from './policy.js';
 
 const value = z.union([z.number(), z.string(), z.boolean()]);
-const regret = z.object({ mean: z.number(), max: z.number(), points: z.number().int(), unmeasured: z.number().int() });
+// NaN (nothing could be judged) is written as null by JSON.stringify.
+const share = z.number().nullable().transform((v) => v ?? NaN);
+const regret = z.object({ mean: share, max: share, points: z.number().int(), unmeasured: z.number().int() });
 const node: z.ZodType<PolicyNode> = z.lazy(() =>
   z.union([z.strictObject({ leaf: z.number().int().nonnegative() }), z.strictObject({ feature: z.string(), le: z.number(), left: node, right: node })]),
 );
@@ -18,7 +20,7 @@ const schema = z.object({
   objective: z.object({ name: z.string(), direction: z.enum(['maximize', 'minimize']) }),
   features: z.array(z.object({ name: z.string().min(1), min: z.number(), max: z.number() })).min(1),
   knobs: z.array(z.object({ name: z.string().min(1), type: z.enum(['integer', 'number', 'boolean', 'string']) })).min(1),
-  leaves: z.array(z.object({ params: z.record(z.string(), value), points: z.number().int(), regret: z.number() })).min(1),
+  leaves: z.array(z.object({ params: z.record(z.string(), value), points: z.number().int(), regret: share })).min(1),
   tree: node,
   fallback: z.object({ params: z.record(z.string(), value), why: z.enum(['static-best', 'given']) }),
   regret: z.object({ trained: regret, interpolation: regret.optional(), extrapolation: regret.optional() }),

@@ -109,6 +109,13 @@ describe('wayfinder learn on an experiment run here', () => {
     expect(a.policy.leaves).toEqual(b.policy.leaves);
   });
 
+  it('refuses knobs that leave two configurations indistinguishable', async () => {
+    const r = await wayfinder(['learn', '--workdir', workdir, '--params', 'BATCH']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/configuration \w+ and configuration \w+ are both BATCH=\d, FLOWS=\d: aggregate repeated measurements into one, or name every parameter that tells them apart with --params/);
+    noStack(r.stderr);
+  });
+
   it('refuses a workload dimension the experiment does not have', async () => {
     const r = await wayfinder(['learn', '--workdir', workdir, '--workload', 'LOSS']);
     expect(r.status).toBe(2);

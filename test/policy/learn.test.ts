@@ -68,6 +68,19 @@ describe('learn on a synthetic table', () => {
     const back = parsePolicy(JSON.stringify(r.policy, null, 2), 'policy.json');
     expect(back).toEqual(r.policy);
   });
+
+  it('a fallback never measured has no regret to show, and its policy.json still reads back', () => {
+    const data = workloadFromTable({ csv: syntheticCsv(), file: 's.csv', objective: 'throughput', workload: ['FLOWS'] });
+    const given = learn(data, { maxDepth: 4, tolerance: 0.01, fallback: { BATCH: 128, X: 'a', Y: 0 } });
+    expect(given.notes).toContain('the fallback configuration given was never measured: its regret is unknown');
+    expect(given.policy.regret.extrapolation).toMatchObject({ points: 2, unmeasured: 2 });
+    expect(given.policy.regret.extrapolation!.mean).toBeNaN();
+    const text = JSON.stringify(given.policy);
+    expect(text).toContain('"extrapolation":{"mean":null,"max":null');
+    const back = parsePolicy(text, 'policy.json');
+    expect(back.regret.extrapolation!.mean).toBeNaN();
+    expect(decide(back, [1000])).toEqual({ params: { BATCH: 128, X: 'a', Y: 0 }, leaf: null, fallback: true });
+  });
 });
 
 describe('learn on tables with a known different answer', () => {
