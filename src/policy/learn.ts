@@ -151,8 +151,9 @@ export function learn(d: WorkloadData, o: LearnOptions): LearnResult {
 
 /**
  * Learn from some of the points: the best static configuration, which knobs must follow the
- * workload, and the tree, whose leaves may differ only in those knobs (the others keep the static
- * configuration's values, which cost at most the tolerance).
+ * workload, and the tree, whose leaves may differ only in those knobs: the others keep the static
+ * configuration's values (each of them, held alone, costs at most the tolerance), so a leaf never
+ * changes a knob on the strength of noise.
  */
 function train(d: WorkloadData, m: RegretMatrix, points: number[], o: LearnOptions): { staticBest: number; adaptation: KnobAdaptation[]; tree: FitNode } {
   const staticBest = bestOver(m, points).config;
