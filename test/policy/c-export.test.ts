@@ -81,6 +81,12 @@ describe('the C export', () => {
     writeFileSync(join(t.dir, 'main.c'), MAIN);
     const cc = spawnSync('gcc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-pedantic', '-o', join(t.dir, 'decide'), join(t.dir, 'main.c')], { encoding: 'utf8' });
     expect(cc.status, cc.stderr).toBe(0);
+    // Included where it is not called (a header shared by several files), and by C++: no warning either.
+    writeFileSync(join(t.dir, 'unused.c'), '#include "policy.h"\nint unused(void);\nint unused(void) { return 0; }\n');
+    for (const [compiler, std] of [['gcc', '-std=c99'], ['g++', '-std=c++11']] as const) {
+      const u = spawnSync(compiler, [std, '-x', compiler === 'gcc' ? 'c' : 'c++', '-Wall', '-Wextra', '-Werror', '-pedantic', '-c', '-o', join(t.dir, 'unused.o'), join(t.dir, 'unused.c')], { encoding: 'utf8' });
+      expect(u.status, `${compiler}: ${u.stderr}`).toBe(0);
+    }
     const xs = vectors(p, 10_000);
     const run = spawnSync(join(t.dir, 'decide'), { input: `${xs.map((x) => x.map(String).join(' ')).join('\n')}\n`, encoding: 'utf8', maxBuffer: 1 << 26 });
     expect(run.status, run.stderr).toBe(0);
