@@ -12,6 +12,7 @@ const BENCHES: Record<string, string[]> = {
   strategies: ['strategies.ts', '--seeds', '20'],
   daemon: ['daemon.ts', '1000'],
   report: ['report.ts'],
+  policy: ['policy.ts'],
 };
 
 const wanted = process.argv.slice(2);

@@ -127,6 +127,40 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('learn')
+    .description('which configuration for which workload: best per workload value, the best static configuration and its loss, a policy tree with its regret')
+    .argument('[experiment]', 'experiment id, id prefix or name (the latest one by default)')
+    .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
+    .option('--table <file>', 'learn from a recorded CSV table instead (one row per configuration and workload)')
+    .option('--objective <column>', 'with --table: the column holding the measured objective')
+    .option('--minimize', 'with --table: lower objective values are better')
+    .option('--failure <value>', 'with --table: objective value that marks a failed configuration')
+    .option('--workload <a,b>', "the workload dimensions (default: the experiment's workload: parameters)")
+    .option('--params <a,b,c>', 'the knobs to choose (default: every other parameter)')
+    .option('--max-depth <n>', 'deepest split of the policy tree', '4')
+    .option('--tolerance <share>', 'a knob whose best single value loses at most this much need not follow the workload', '1%')
+    .option('--fallback <config>', 'what a workload outside the trained range gets: static (the best static configuration) or KNOB=VALUE,...', 'static')
+    .option('--out <policy.json>', 'write the policy (docs/policy-format.md)')
+    .option('--c <policy.h>', 'write the policy as a C header: one function from features to knob values')
+    .option('--c-prefix <name>', 'prefix of the C header\'s names', 'wf_policy')
+    .option('--json', 'print everything learned as JSON')
+    .action(async (ref: string | undefined, opts) => {
+      status = (await import('./learn.js')).learnCommand(ref, opts);
+    });
+
+  program
+    .command('policy')
+    .description('use a learned policy')
+    .command('decide')
+    .description('the configuration a policy picks for a workload: wayfinder policy decide policy.json CONNECTIONS=8 LOSS=10')
+    .argument('<policy>', 'policy.json written by wayfinder learn --out')
+    .argument('[features...]', 'FEATURE=VALUE for every feature of the policy')
+    .option('--json', 'print {"params": {...}, "leaf": N|null, "fallback": bool}')
+    .action(async (file: string, features: string[], opts) => {
+      status = (await import('./policy.js')).policyDecideCommand(file, features, opts);
+    });
+
+  program
     .command('topology')
     .description('show the CPUs, caches, sockets and NUMA nodes jobs are placed on, and how many jobs fit at once')
     .option('--sysfs <root>', 'read another machine\'s sysfs tree (its /sys)')

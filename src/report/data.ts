@@ -9,6 +9,7 @@ import type { Config, Objective, Param, Value } from '../types.js';
 import { codecFor } from '../strategies/encoding.js';
 import { wantsLog } from './chart.js';
 import { MIN_SAMPLES, parameterImportance, samplePositions, type Importance } from './importance.js';
+import { byWorkload, type ByWorkload } from './workload.js';
 
 export interface ConfigPoint {
   configId: string;
@@ -112,6 +113,9 @@ export interface ReportData {
   importanceNote?: string;
   mainEffects: MainEffect[];
   runStats: RunStats;
+  /** With workload dimensions: the best configuration per workload point and the learned policy. */
+  byWorkload?: ByWorkload;
+  byWorkloadNote?: string;
 }
 
 export interface ReportOptions {
@@ -188,6 +192,7 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
       : { importanceNote: `needs at least ${MIN_SAMPLES} measured configurations (have ${observed.length})` }),
     mainEffects: mainEffects(spec.params, done, importance, opts.effects ?? 6),
     runStats: runStats(store, exp.id, rows, metric),
+    ...byWorkload(store, exp, spec.params.some((p) => p.workload)),
   };
 }
 

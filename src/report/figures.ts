@@ -7,6 +7,7 @@ import { bestSoFarSvg, COLOURS } from '../strategies/svg.js';
 import { esc, open, scale, wantsLog, yAxis } from './chart.js';
 import type { MainEffect, ReportData, RunStats } from './data.js';
 import type { Importance } from './importance.js';
+import { policyTreeSvg } from './workload.js';
 
 export interface Figure {
   /** File name without extension. */
@@ -27,6 +28,7 @@ export function figures(d: ReportData): Figure[] {
   if (d.importance) out.push({ name: 'importance', title: 'Parameter importance', svg: importanceFigure(d.importance) });
   if (d.mainEffects.length > 0) out.push({ name: 'main-effects', title: 'Main effects', svg: mainEffectsFigure(d.mainEffects, d) });
   out.push({ name: 'run-stats', title: 'Run statistics', svg: runStatsFigure(d.runStats) });
+  if (d.byWorkload) out.push({ name: 'policy-tree', title: 'Policy by workload', svg: policyTreeSvg(d.byWorkload.policy) });
   return out;
 }
 

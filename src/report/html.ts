@@ -5,6 +5,7 @@ import { fmtDuration, fmtNum } from '../util/format.js';
 import { esc } from './chart.js';
 import type { ReportData } from './data.js';
 import type { Figure } from './figures.js';
+import { workloadHtml } from './workload.js';
 
 export interface HtmlOptions {
   /** Reload the page every so many seconds (for a running experiment served by the daemon). */
@@ -82,6 +83,8 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
     parts.push(`<p class="note">No importance analysis: ${esc(d.importanceNote ?? '')}.</p>`);
   }
   parts.push(fig('main-effects', 'For each important parameter: the median objective of the measured configurations with each value and its 95% interval (black), and the surrogate\'s marginal prediction averaged over every other parameter, ±1 sd across trees (blue).'));
+
+  parts.push(workloadHtml(d.byWorkload, d.byWorkloadNote, d.objective.metric, fig));
 
   parts.push('<h2>Best configurations against the default</h2>');
   if (d.best.length === 0) parts.push('<p>No configuration measured yet.</p>');
