@@ -16,7 +16,7 @@ function fakeHost(): { dir: string; procRoot: string; sysfsRoot: string } {
   for (const [p, v] of [
     ['sys/kernel/randomize_va_space', '2'],
     ['sys/vm/swappiness', '60'],
-  ]) {
+  ] as const) {
     mkdirSync(dirname(join(procRoot, p)), { recursive: true });
     writeFileSync(join(procRoot, p), `${v}\n`);
   }

@@ -7,7 +7,7 @@ import { parseExperiment } from '../../src/spec/index.js';
 import { Store } from '../../src/store/store.js';
 import { aggregateRuns } from '../../src/study/aggregate.js';
 import { experimentId } from '../../src/study/identity.js';
-import type { Config, Experiment } from '../../src/types.js';
+import type { Config, Experiment, Failure } from '../../src/types.js';
 
 export interface Filled {
   store: Store;
@@ -38,7 +38,7 @@ export function openExperiment(dir: string, yaml: string, strategy = 'random'): 
 let clock = 1_700_000_000_000;
 
 /** A configuration measured with these objective samples (one run each), or failed with a cause. */
-export function measure(f: Filled, config: Config, samples: number[] | { failure: string }, opts: { isDefault?: boolean; strategy?: string } = {}): string {
+export function measure(f: Filled, config: Config, samples: number[] | { failure: Failure }, opts: { isDefault?: boolean; strategy?: string } = {}): string {
   const { store, exp, id } = f;
   const configId = configChecksum(exp.params, config);
   store.addConfiguration({

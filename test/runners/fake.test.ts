@@ -59,13 +59,14 @@ objective: { metric: v, direction: maximize }
     );
     const ws = await Workspace.open({ workdir: join(dir, '.wayfinder') });
     try {
-      const study = new Study(loadExperiment(file), ws.store, ws.queues);
+      const study = new Study(loadExperiment(file), ws.store, ws.transport);
       await study.run();
       const byA = new Map(ws.store.configurations(study.id).map((c) => [c.params.A as number, c]));
       expect(byA.get(1)).toMatchObject({ status: 'done', objective: 10.5 });
       expect(byA.get(2)).toMatchObject({ status: 'failed', failure: 'exit' });
       expect(byA.get(2)?.error).toMatch(/exit status 3: scripted failure/);
       expect(byA.get(3)).toMatchObject({ status: 'failed', failure: 'timeout' });
+      expect(byA.get(4)).toMatchObject({ status: 'failed', failure: 'oom' });
       expect(byA.get(4)?.error).toMatch(/ran out of memory/);
       expect(byA.get(5)).toMatchObject({ status: 'done', objective: 50 });
       const runs = ws.store.runs(study.id);
@@ -92,7 +93,7 @@ objective: { metric: v, direction: maximize }
       name: 't', phase: 'test', kind: 'slow', run: 'x', cores: 1, isolation: 'none', timeoutSec: 1, retries: 0, iterations: 1, warmup: 0,
       devices: [], capabilities: [], privileged: false, inputs: [], outputs: [], resources: {}, env: {},
     };
-    const work: TestWork = { kind: 'test', experimentId: 'e', configId: 'c', buildId: 'b', hasBuild: false, job, env: {}, metrics: [{ name: 'v', parser: 'regex', pattern: 'v=(\\d+)', source: 'stdout' }] as TestWork['metrics'], experimentDir: dir };
+    const work: TestWork = { kind: 'test', experimentId: 'e', configId: 'c', buildId: 'b', hasBuild: false, job, env: {}, metrics: [{ name: 'v', parser: 'regex', pattern: 'v=(\\d+)', source: { kind: 'stdout' } }], experimentDir: dir };
     const ctx = { workdir: join(dir, 'wd'), placement: { host: 'h', cpus: [0], isolation: 'none' }, registry: new ProcessRegistry(join(dir, 'reg')) };
     const results: RunResult[] = [];
     const started = Date.now();

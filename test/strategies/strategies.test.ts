@@ -20,7 +20,7 @@ function obs(sp: MixedRadixSpace, config: Config, f: (c: Config) => number | und
 }
 
 /** Ask in batches and tell everything back; the keys in order. */
-function drive(s: Strategy, sp: MixedRadixSpace, batch: number, rounds: number, f = objective): string[] {
+function drive(s: Strategy, sp: MixedRadixSpace, batch: number, rounds: number, f: (c: Config) => number | undefined = objective): string[] {
   const keys: string[] = [];
   for (let r = 0; r < rounds; r++) {
     const asked = s.ask(batch);

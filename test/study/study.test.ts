@@ -115,7 +115,7 @@ describe('study loop (in memory)', () => {
       if (w.kind === 'build') return num(w, 'B') === 2 ? { status: 'failed', error: 'cc: error' } : { status: 'ok' };
       const a = num(w, 'A');
       if (a === 2) return { status: 'failed', failure: 'exit', error: 'exit status 1' };
-      if (a === 3) return { status: 'ok', metrics: { other: 1 } };
+      if (a === 3) return { status: 'ok', metrics: { other: 1 } as Record<string, number> };
       return { status: 'ok', metrics: { v: a * 10 + num(w, 'B') } };
     };
     const env = setup(exec);
