@@ -22,9 +22,14 @@ export function hostTuningPath(workdir: string): string {
   return join(workdir, 'host-tuning.json');
 }
 
-/** State kept across restarts by isolation (the resctrl default group's schemata). */
+/** State kept across restarts by isolation. */
 export function stateDir(workdir: string): string {
   return join(workdir, 'state');
+}
+
+/** The resctrl default group's schemata as found, put back when wayfinder is done with resctrl. */
+export function resctrlDefaultStatePath(workdir: string): string {
+  return join(stateDir(workdir), 'resctrl-default.schemata');
 }
 
 /** The queue worker ids a process used, so its successor can release their locks. */
@@ -68,4 +73,14 @@ export function registryDir(workdir: string): string {
 
 export function logsDir(workdir: string): string {
   return join(workdir, 'logs');
+}
+
+/** The structured log (pino, JSON lines). */
+export function logPath(workdir: string): string {
+  return join(logsDir(workdir), 'wayfinder.log');
+}
+
+/** The daemon's events of one experiment, one JSON line each: replayed to event streams and `logs`. */
+export function eventsPath(workdir: string, experimentId: string): string {
+  return join(experimentDir(workdir, experimentId), 'events.jsonl');
 }

@@ -7,9 +7,8 @@
 
 import { EventEmitter } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
 import { Space } from '../generator/index.js';
-import { experimentDir } from '../workdir.js';
+import { eventsPath, experimentDir } from '../workdir.js';
 import { withExploration } from '../spec/exploration.js';
 import { parseExperiment } from '../spec/index.js';
 import type { ConfigRow } from '../store/store.js';
@@ -287,7 +286,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   }
 
   private logPath(id: string): string {
-    return join(experimentDir(this.ws.workdir, id), 'events.jsonl');
+    return eventsPath(this.ws.workdir, id);
   }
 
   private emitEvent(experimentId: string, type: EventType, data: Record<string, unknown>): void {

@@ -14,7 +14,7 @@ import { formatCpuList, parseCpuList } from '../util/cpulist.js';
 import { Accounting, enableControllers, type RunMeter } from './accounting.js';
 import { CpusetManager, type Cgroup, type CgroupVersion } from './cpuset.js';
 import { Resctrl, type ResctrlOptions } from './resctrl.js';
-import { stateDir } from '../workdir.js';
+import { resctrlDefaultStatePath } from '../workdir.js';
 
 export interface JobIsolationOptions {
   workdir: string;
@@ -132,7 +132,7 @@ export class JobIsolation {
     if (this.cpusets && this.version !== 'none') await this.cpusets.reapStale();
     if (this.opts.resctrl !== false) {
       const o = this.opts.resctrl ?? {};
-      this.resctrl = await Resctrl.detect({ stateFile: join(stateDir(this.opts.workdir), 'resctrl-default.schemata'), ...o });
+      this.resctrl = await Resctrl.detect({ stateFile: resctrlDefaultStatePath(this.opts.workdir), ...o });
       if (this.resctrl) await this.resctrl.reapStale();
     }
   }

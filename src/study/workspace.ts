@@ -4,12 +4,12 @@
 // transport from here: SQLite and BullMQ.
 
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { connectRedis, startEmbeddedRedis, type RedisTarget } from '../queue/redis.js';
 import { BullTransport } from '../queue/bullmq-transport.js';
 import { HostWorker, type HostWorkerOptions } from '../queue/host-worker.js';
-import { databasePath, lockPath, logsDir } from '../workdir.js';
+import { databasePath, lockPath, logPath, logsDir } from '../workdir.js';
 import { Dispatcher } from '../scheduler/dispatch.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { readTopology, allowedCpusOfSelf } from '../scheduler/topology.js';
@@ -57,7 +57,7 @@ export class Workspace {
     mkdirSync(logsDir(workdir), { recursive: true });
     const releaseLock = lockWorkdir(workdir);
     try {
-      const log = pino({ level: 'debug' }, pino.destination({ dest: join(logsDir(workdir), 'wayfinder.log'), sync: false, mkdir: true }));
+      const log = pino({ level: 'debug' }, pino.destination({ dest: logPath(workdir), sync: false, mkdir: true }));
       const store = new Store(databasePath(workdir));
       const redis = opts.redis ? await connectRedis(opts.redis) : await startEmbeddedRedis(workdir);
       const transport = new BullTransport({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
