@@ -129,4 +129,7 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (experiment_id, key)
   ) WITHOUT ROWID;
   `,
+  // 8: extra runs of a finished configuration (the best and the default measured again, interleaved,
+  // to confirm the best; the default measured again to watch for drift), kept apart from its own runs.
+  `ALTER TABLE runs ADD COLUMN extra TEXT;`,
 ];

@@ -4,7 +4,7 @@
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Config, Failure } from '../types.js';
-import type { BuildResult, RunResult } from '../wire.js';
+import type { BuildResult, ExtraPurpose, RunResult } from '../wire.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
   BuildRow,
@@ -246,8 +246,8 @@ export class Store implements ResultsStore {
   recordRun(r: RunResult): boolean {
     const info = this.sql(
         `INSERT OR IGNORE INTO runs (experiment_id, config_id, test, iteration, status, failure, error, metrics_json, duration_ms,
-           attempts, host, placement_json, started_at, stored_at, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           attempts, host, placement_json, started_at, stored_at, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only, extra)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         r.experimentId,
@@ -269,6 +269,7 @@ export class Store implements ResultsStore {
         r.placement.l3Mask ?? null,
         r.placement.mbPercent ?? null,
         r.placement.cpuIsolationOnly === undefined ? null : r.placement.cpuIsolationOnly ? 1 : 0,
+        r.extra ?? null,
       );
     return info.changes > 0;
   }
@@ -291,6 +292,7 @@ export class Store implements ResultsStore {
       host: r.host as string,
       placement: JSON.parse(r.placement_json as string) as unknown,
       startedAt: r.started_at as number,
+      ...(r.extra ? { extra: r.extra as ExtraPurpose } : {}),
     }));
   }
 
