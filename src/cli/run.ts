@@ -148,6 +148,7 @@ export function summaryJson(id: string, exp: Experiment, s: StudySummary, confir
   };
 }
 
+/** The exploration's outcome; unless told otherwise (a confirmed ranking), best against default is marked provisional. */
 export function describeSummary(exp: Pick<Experiment, 'objective'>, s: StudySummary, o: { provisional?: boolean } = {}): string {
   const m = exp.objective.metric;
   const lines: string[] = [];
@@ -160,7 +161,7 @@ export function describeSummary(exp: Pick<Experiment, 'objective'>, s: StudySumm
     lines.push(`${label} ${r.configId.slice(0, 12)}: ${m} = ${fmtNum(r.objective)}${detail}`);
     lines.push(`  ${fmtConfig(r.params)}`);
   };
-  const provisional = o.provisional && s.best && s.baseline && s.best.configId !== s.baseline.configId;
+  const provisional = (o.provisional ?? true) && s.best && s.baseline && s.best.configId !== s.baseline.configId;
   show(provisional ? 'Best (provisional)' : 'Best   ', s.best);
   if (s.best && s.baseline && s.best.configId === s.baseline.configId) lines.push('Default is the best configuration measured.');
   else show(provisional ? 'Default           ' : 'Default', s.baseline);

@@ -31,6 +31,8 @@ export interface ConfirmOptions {
   confidence?: number;
   /** Seed of the bootstrap resampling (default 1). */
   seed?: number;
+  /** Bootstrap resamples (default 10,000). */
+  resamples?: number;
   /** Give up after this many failed measurements of one side (default 3). */
   maxFailures?: number;
   /** Told after each pair, for progress. */
@@ -71,15 +73,20 @@ export function lookPoints(start: number, cap: number, every: number): number[] 
  * Compare two samples as the confirmation does at one look; `best` and `dflt` must each have at
  * least one value. Exposed for tests and for comparisons from stored runs.
  */
-export function compareSamples(best: number[], dflt: number[], o: { direction: Objective['direction']; confidence: number; alpha: number; seed: number }): Pick<Comparison, 'ratio' | 'ci' | 'pValue' | 'significant'> {
-  const rank = mannWhitney(best, dflt);
-  const pValue = Math.min(1, 2 * Math.min(rank.pGreater, rank.pLess));
+export function compareSamples(best: number[], dflt: number[], o: { direction: Objective['direction']; confidence: number; alpha: number; seed: number; resamples?: number }): Pick<Comparison, 'ratio' | 'ci' | 'pValue' | 'significant'> {
+  const pValue = twoSidedP(best, dflt);
   const positive = [...best, ...dflt].every((v) => v > 0);
   if (!positive) return { pValue, significant: pValue < o.alpha };
   // Oriented so that > 1 is better: best over default, or default over best when smaller is better.
-  const r = o.direction === 'maximize' ? medianRatio(dflt, best, { confidence: o.confidence, seed: o.seed }) : medianRatio(best, dflt, { confidence: o.confidence, seed: o.seed });
+  const boot = { confidence: o.confidence, seed: o.seed, ...(o.resamples ? { resamples: o.resamples } : {}) };
+  const r = o.direction === 'maximize' ? medianRatio(dflt, best, boot) : medianRatio(best, dflt, boot);
   const excludesOne = r.ci[0] > 1 || r.ci[1] < 1;
   return { ratio: r.ratio, ci: r.ci, pValue, significant: pValue < o.alpha && excludesOne };
+}
+
+function twoSidedP(a: number[], b: number[]): number {
+  const rank = mannWhitney(a, b);
+  return Math.min(1, 2 * Math.min(rank.pGreater, rank.pLess));
 }
 
 /**
@@ -96,8 +103,11 @@ export async function confirmBest(measure: (side: Side, pair: number) => Promise
   const alpha = (1 - confidence) / looks.length;
   const samples: Record<Side, number[]> = { best: [], default: [] };
   const failures: Record<Side, number> = { best: 0, default: 0 };
-  let last: Pick<Comparison, 'ratio' | 'ci' | 'pValue' | 'significant'> = { pValue: 1, significant: false };
-  const result = (stopped: Comparison['stopped'], error?: string): Comparison => ({
+  const compare = (): Pick<Comparison, 'ratio' | 'ci' | 'pValue' | 'significant'> =>
+    samples.best.length > 0 && samples.default.length > 0
+      ? compareSamples(samples.best, samples.default, { direction: o.direction, confidence, alpha, seed, ...(o.resamples ? { resamples: o.resamples } : {}) })
+      : { pValue: 1, significant: false };
+  const result = (stopped: Comparison['stopped'], error?: string, last = compare()): Comparison => ({
     ...last,
     n: Math.min(samples.best.length, samples.default.length),
     samples,
@@ -115,7 +125,6 @@ export async function confirmBest(measure: (side: Side, pair: number) => Promise
       const v = await measure(side, pair);
       if (v === undefined || !Number.isFinite(v)) {
         if (++failures[side] >= maxFailures) {
-          if (samples.best.length > 0 && samples.default.length > 0) last = compareSamples(samples.best, samples.default, { direction: o.direction, confidence, alpha, seed });
           return result('failures', `the ${side === 'best' ? 'best configuration' : 'default'} failed ${failures[side]} of its confirmation runs`);
         }
         continue;
@@ -125,8 +134,10 @@ export async function confirmBest(measure: (side: Side, pair: number) => Promise
     }
     o.onPair?.(pair + 1, cap, got.best, got.default);
     if (!looks.includes(pair + 1) || samples.best.length === 0 || samples.default.length === 0) continue;
-    last = compareSamples(samples.best, samples.default, { direction: o.direction, confidence, alpha, seed });
-    if (last.significant) return result('decided');
+    // The bootstrap is only worth its time once the rank test passes.
+    if (twoSidedP(samples.best, samples.default) >= alpha) continue;
+    const last = compare();
+    if (last.significant) return result('decided', undefined, last);
   }
   return result('cap');
 }
