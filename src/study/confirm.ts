@@ -165,12 +165,12 @@ export function confirmOnStudy(study: Study, ids: { best: string; default: strin
   );
 }
 
-/** Words for "better" in a metric's own terms: faster for rates and times, else higher or lower. */
+/** Words for "better" in a metric's own terms: faster for rates and times, else "higher METRIC" or "lower METRIC". */
 export function betterWord(metric: string, direction: Objective['direction'], better: boolean): string {
   const rate = /per_?sec|_ps$|rps|qps|ops|throughput|requests/i.test(metric);
   const time = /time|latency|duration|_ms$|_us$|_ns$|_s$|seconds/i.test(metric);
   if ((direction === 'maximize' && rate) || (direction === 'minimize' && time)) return better ? 'faster' : 'slower';
-  return direction === 'maximize' === better ? 'higher' : 'lower';
+  return `${direction === 'maximize' === better ? 'higher' : 'lower'} ${metric}`;
 }
 
 const p = (v: number): string => (v < 0.001 ? 'p<0.001' : `p=${v < 0.01 ? v.toFixed(3) : v.toFixed(2)}`);
