@@ -295,7 +295,8 @@ function runStats(store: Store, experimentId: string, rows: ConfigRow[], metric:
     for (const x of xs) out[x ?? 'unknown'] = (out[x ?? 'unknown'] ?? 0) + 1;
     return out;
   };
-  const runs = store.runs(experimentId);
+  // The exploration's own runs: confirmation and drift-check runs came after (see study/confirm.ts).
+  const runs = store.runs(experimentId).filter((r) => r.extra === undefined);
   const builds = store.builds(experimentId);
   const cvs = rows
     .map((r) => r.summary?.[metric])
