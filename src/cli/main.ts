@@ -40,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--docker-socket <path>', 'the Docker engine\'s socket for jobs with an image (default: DOCKER_HOST, then /var/run/docker.sock)')
     .option('--confirm <pairs>', 'at the end, measure the best and the default again, interleaved, up to this many pairs, and compare them (default 15)')
     .option('--no-confirm', 'end with the exploration\'s provisional ranking, unconfirmed')
-    .option('--drift-every <n>', 'measure the default again after every n configurations and warn when it has drifted (default 10)')
+    .option('--drift-every <n>', 'measure the default again after every n configurations (at most every 5 minutes) and warn when it has drifted by more than 10% (default 10)')
     .option('--json', 'print the outcome as JSON on stdout, no progress')
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nThe experiment\'s build and test commands run on this host as the current user, or in containers of their image.')

@@ -1,7 +1,8 @@
 // Watching the default during a long run. Every result is compared with the default measured at the
 // start; if the host slows down or speeds up meanwhile (another tenant, thermal limits, a noisy
 // neighbour), later configurations look worse or better than they are. So every `every` finished
-// configurations the default is measured once more (an extra run flagged 'drift-check'), and a
+// configurations, once at least `minGapMs` (5 minutes) has passed since the default was last
+// measured (drift takes time: a short run has none to speak of), the default is measured once more (an extra run flagged 'drift-check'), and a
 // change is reported when the new value is both outside the range of the default's own runs and
 // more than `threshold` (10%) away from their median: one noisy run inside the old spread is not
 // drift. The confirmation at the end measures best and default interleaved, which drift cannot bias.
@@ -13,6 +14,8 @@ import type { Study } from './study.js';
 
 /** Relative change of the default beyond which (and beyond its own runs' range) it has drifted. */
 export const DRIFT_THRESHOLD = 0.1;
+/** The default is measured again at most this often. */
+export const DRIFT_MIN_GAP_MS = 5 * 60_000;
 
 export interface DriftCheck {
   /** Finished configurations when the check was made. */
@@ -35,8 +38,12 @@ export function judgeDrift(own: number[], now: number, threshold = DRIFT_THRESHO
 }
 
 export interface DriftWatchOptions {
-  /** Check after every this many finished configurations (default 10). */
+  /** Check after every this many finished configurations (default 10)... */
   every?: number;
+  /** ...and once this long has passed since the default was last measured (default 5 minutes). */
+  minGapMs?: number;
+  /** The clock (tests). */
+  now?: () => number;
   threshold?: number;
   /** Told each check, drifted or not. */
   onCheck?: (c: DriftCheck) => void;
@@ -46,6 +53,8 @@ export interface DriftWatchOptions {
 export class DriftWatch {
   readonly checks: DriftCheck[] = [];
   private finished = 0;
+  private sinceCheck = 0;
+  private lastAt: number | undefined;
   private busy = false;
   private pending: Promise<void> = Promise.resolve();
 
@@ -59,9 +68,14 @@ export class DriftWatch {
   configFinished(r: ConfigRow): void {
     if (r.isDefault) return;
     this.finished++;
-    if (this.finished % (this.o.every ?? 10) !== 0 || this.busy) return;
+    this.sinceCheck++;
+    if (this.sinceCheck < (this.o.every ?? 10) || this.busy) return;
     const dflt = this.store.configurations(this.study.id).find((c) => c.isDefault && c.status === 'done');
     if (!dflt) return;
+    const now = (this.o.now ?? Date.now)();
+    if (now - (this.lastAt ?? dflt.finishedAt ?? dflt.createdAt) < (this.o.minGapMs ?? DRIFT_MIN_GAP_MS)) return;
+    this.lastAt = now;
+    this.sinceCheck = 0;
     this.busy = true;
     const after = this.finished;
     this.pending = this.check(dflt, after)

@@ -161,6 +161,20 @@ describe('confirming the best against the default (in memory)', () => {
 });
 
 describe('watching the default for drift', () => {
+  it('waits for time to pass: a short run has no drift to speak of', async () => {
+    const exp = experiment({ values: 5 });
+    const transport = new MemoryTransport();
+    transport.addWorker({ id: 'w1', concurrency: 1, execute: noisy(5, () => 1).execute });
+    const store = new MemoryStore();
+    const study = new Study(exp, store, transport);
+    const watch = new DriftWatch(study, store, { every: 1 });
+    study.on('config-finished', (r) => watch.configFinished(r));
+    await study.run();
+    await watch.settled();
+    expect(watch.checks).toEqual([]);
+    expect(store.runs(study.id).filter((r) => r.extra !== undefined)).toEqual([]);
+  });
+
   it('calls a change drift only beyond 10% and outside the default\'s own runs', () => {
     expect(judgeDrift([100, 104, 96], 85).drifted).toBe(true);
     expect(judgeDrift([100, 104, 96], 92).drifted).toBe(false); // within 10%
@@ -176,7 +190,7 @@ describe('watching the default for drift', () => {
     transport.addWorker({ id: 'w1', concurrency: 1, execute: host.execute });
     const store = new MemoryStore();
     const study = new Study(exp, store, transport);
-    const watch = new DriftWatch(study, store, { every: 2 });
+    const watch = new DriftWatch(study, store, { every: 2, minGapMs: 0 });
     study.on('config-finished', (r) => watch.configFinished(r));
     await study.run();
     await watch.settled();
