@@ -209,5 +209,14 @@ export function describeInterval(s: IntervalLike, fmt: (v: number) => string, co
   return `${pct(confidence)} CI of the median ${range}`;
 }
 
+/** One interval in a table cell under MEDIAN_INTERVAL_HEADING: "a – b", "a – b (75%)" below the heading's level, "none (1 run)". */
+export function intervalCell(s: IntervalLike, fmt: (v: number) => string, confidence = 0.95): string {
+  if (s.n <= 1 || s.ciMethod === 'single-sample') return 'none (1 run)';
+  const range = `${fmt(s.ci[0])} – ${fmt(s.ci[1])}`;
+  if (s.ciMethod === 'student-t') return `${range} (of the mean)`;
+  const level = s.ciLevel ?? confidence;
+  return level + 1e-9 < confidence ? `${range} (${pct(level)})` : range;
+}
+
 /** The heading of a column of median intervals (tables, the report). */
-export const MEDIAN_INTERVAL_HEADING = '95% CI of the median (order statistics)';
+export const MEDIAN_INTERVAL_HEADING = '95% CI of the median (order statistics; lower level in brackets)';

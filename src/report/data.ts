@@ -19,6 +19,8 @@ export interface ConfigPoint {
   strategy?: string;
   objective?: number;
   ci?: [number, number];
+  /** The interval's real confidence (below 95% with fewer than 6 runs). */
+  ciLevel?: number;
   cv?: number;
   n?: number;
   failure?: string;
@@ -33,6 +35,8 @@ export interface BestRow {
   differing: Record<string, [Value | null, Value | null]>;
   objective: number;
   ci?: [number, number];
+  ciLevel?: number;
+  n?: number;
   /** Over the default, oriented so that > 1 is better. */
   ratio?: number;
 }
@@ -137,7 +141,7 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
       status: r.status,
       ...(r.strategy ? { strategy: r.strategy } : {}),
       ...(r.objective !== undefined ? { objective: r.objective } : {}),
-      ...(s ? { ci: s.ci, cv: s.cv, n: s.n } : {}),
+      ...(s ? { ci: s.ci, ...(s.ciLevel !== undefined ? { ciLevel: s.ciLevel } : {}), cv: s.cv, n: s.n } : {}),
       ...(r.failure ? { failure: r.failure } : {}),
       ...(r.finishedAt ? { finishedAt: r.finishedAt } : {}),
     };
@@ -206,7 +210,8 @@ function bestRows(rows: ConfigRow[], def: ConfigPoint | undefined, objective: Ob
       }
       const o = r.objective as number;
       const d = def?.status === 'done' ? def.objective : undefined;
-      const ci = r.summary?.[metric]?.ci;
+      const sm = r.summary?.[metric];
+      const ci = sm?.ci;
       return {
         rank: i + 1,
         configId: r.configId,
@@ -214,6 +219,7 @@ function bestRows(rows: ConfigRow[], def: ConfigPoint | undefined, objective: Ob
         differing,
         objective: o,
         ...(ci ? { ci } : {}),
+        ...(sm ? { n: sm.n, ...(sm.ciLevel !== undefined ? { ciLevel: sm.ciLevel } : {}) } : {}),
         ...(d !== undefined && o > 0 && d > 0 && Number.isFinite(o) && Number.isFinite(d) ? { ratio: improvement(o, d, objective.direction) } : {}),
       };
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { binomialHalfCdf, describeInterval, improvement, medianCoverage, medianRank, studentTQuantile, summarize } from '../../src/metrics/stats.js';
+import { binomialHalfCdf, describeInterval, improvement, intervalCell, medianCoverage, medianRank, studentTQuantile, summarize } from '../../src/metrics/stats.js';
 import { fmtNum } from '../../src/util/format.js';
 import { Rng } from '../../src/util/random.js';
 
@@ -107,6 +107,9 @@ describe('summarize', () => {
     expect(describeInterval(summarize([42]), fmtNum)).toMatch(/^no interval \(one run/);
     // A row stored before intervals were of the median only.
     expect(describeInterval({ n: 3, ci: [1, 2], ciMethod: 'student-t', mean: 1.5 }, fmtNum)).toBe('95% Student-t CI of the mean 1.50: 1.00 – 2.00');
+    expect(intervalCell(summarize([7, 3, 10, 1, 5, 9, 2, 8, 6, 4]), fmtNum)).toBe('2.00 – 9.00');
+    expect(intervalCell(summarize([10, 14, 12]), fmtNum)).toBe('10.00 – 14.00 (75%)');
+    expect(intervalCell(summarize([42]), fmtNum)).toBe('none (1 run)');
   });
 
   it('finds outliers by Tukey fences from 4 samples on', () => {
