@@ -233,11 +233,14 @@ export class Study extends EventEmitter<StudyEvents> {
         const back = new Promise<RunResult>((resolve, reject) => this.extraWaiting.set(extraKey(configId, test.name, iteration), { resolve, reject }));
         return { test, iteration, back };
       });
+      // Handled from the start: cancel() may reject them while the work is being queued.
+      const back = Promise.all(waits.map((w) => w.back));
+      back.catch(() => undefined);
       for (const { test, iteration } of waits) {
         const job = { ...test, iterations: 1, ...(opts.warmup === false ? { warmup: 0 } : {}) };
         await this.submitTest(row, job, builtBy, { firstIteration: iteration, extra: purpose });
       }
-      return await Promise.all(waits.map((w) => w.back));
+      return await back;
     } finally {
       this.extraCalls--;
       this.checkDone();
