@@ -27,11 +27,11 @@ export class Progress {
     this.started = now();
   }
 
-  /** Configurations finished before this process started (a resumed run): counted, and said. */
-  preload(rows: ConfigRow[]): void {
+  /** Configurations finished before this process started (a resumed run): counted, and with `announce`, said. */
+  preload(rows: ConfigRow[], o: { announce?: boolean } = {}): void {
     for (const r of rows) if (r.status === 'done' || r.status === 'failed') this.count(r);
     this.before = this.done + this.failed;
-    if (this.before > 0 && !this.quiet) {
+    if (this.before > 0 && o.announce && !this.quiet) {
       const left = Math.max(0, this.total - this.before);
       this.out.write(`resuming ${this.before}/${this.total}: ${this.before} configuration(s) measured before (best ${this.objective.metric} ${fmtNum(this.best)}), ${left} to go\n`);
     }

@@ -75,7 +75,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
       );
     }
     const progress = new Progress(total, exp.objective, err, quiet);
-    progress.preload(ws.store.configurations(study.id));
+    progress.preload(ws.store.configurations(study.id), { announce: true });
     const drift = new DriftWatch(study, ws.store, {
       every: driftEvery,
       onCheck: (c) => {
