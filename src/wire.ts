@@ -23,6 +23,13 @@ export interface BuildWork {
   host?: HostSettings;
 }
 
+/**
+ * Why a finished configuration is measured again, after its own runs: to compare the best with the
+ * default, interleaved (confirmation), or to see whether the default still measures what it did
+ * (drift-check). Such runs are stored apart from the configuration's aggregate.
+ */
+export type ExtraPurpose = 'confirmation' | 'drift-check';
+
 export interface TestWork {
   kind: 'test';
   experimentId: string;
@@ -42,6 +49,10 @@ export interface TestWork {
   resumed?: boolean;
   /** How many times this test was queued again after an infrastructure failure (absent: never). */
   retry?: number;
+  /** The first iteration's number (absent: 0): extra runs continue a configuration's numbering. */
+  firstIteration?: number;
+  /** These are extra runs of a finished configuration, and why. */
+  extra?: ExtraPurpose;
 }
 
 export type Work = BuildWork | TestWork;
@@ -105,6 +116,8 @@ export interface RunResult {
   retry?: number;
   /** CPU time and peak memory of the run (the last attempt's). */
   usage?: RunUsage;
+  /** An extra run of a finished configuration (the work's `extra`). */
+  extra?: ExtraPurpose;
 }
 
 export type ResultMessage = BuildResult | RunResult;

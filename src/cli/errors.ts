@@ -2,6 +2,7 @@
 
 import { UsageError } from '../errors.js';
 import { InputError } from '../types.js';
+import { parseCpuList } from '../util/cpulist.js';
 
 export { UsageError };
 
@@ -9,6 +10,17 @@ export function positiveInt(text: string, flag: string, min = 1): number {
   const n = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag}: expected a whole number ≥ ${min}, got "${text}"`);
   return n;
+}
+
+/** `--cpus`: a CPU list such as 0-3,8. */
+export function parseCpus(text: string): number[] {
+  try {
+    const cpus = parseCpuList(text);
+    if (cpus.length === 0) throw new Error('empty');
+    return cpus;
+  } catch {
+    throw new UsageError(`--cpus: not a CPU list: "${text}" (for example 0-3,8)`);
+  }
 }
 
 /** The message and exit status for an error reaching the top of a command. */

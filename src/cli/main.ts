@@ -38,12 +38,31 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seed <n>', 'random seed (overrides exploration.seed)')
     .option('--cpus <list>', 'run jobs only on these CPUs, e.g. 0-3')
     .option('--docker-socket <path>', 'the Docker engine\'s socket for jobs with an image (default: DOCKER_HOST, then /var/run/docker.sock)')
+    .option('--confirm <pairs>', 'at the end, measure the best and the default again, interleaved, up to this many pairs, and compare them (default 15)')
+    .option('--no-confirm', 'end with the exploration\'s provisional ranking, unconfirmed')
+    .option('--drift-every <n>', 'measure the default again after every n configurations (at most every 5 minutes) and warn when it has drifted by more than 10% (default 10)')
     .option('--json', 'print the outcome as JSON on stdout, no progress')
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nThe experiment\'s build and test commands run on this host as the current user, or in containers of their image.')
     .addHelpText('after', () => `${strategiesHelp()}\n${parsersHelp()}`)
     .action(async (file: string, opts) => {
       status = await (await import('./run.js')).runCommand(file, opts);
+    });
+
+  program
+    .command('confirm')
+    .description('measure the best configuration of an experiment (the latest one by default) and its default again, interleaved, and compare them: ratio of medians, bootstrap interval, rank test')
+    .argument('[experiment]', 'experiment id, id prefix or name')
+    .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
+    .option('--pairs <n>', 'at most this many interleaved pairs (5 first, then more until the rank test is decisive)', '15')
+    .option('--seed <n>', 'seed of the bootstrap resampling', '1')
+    .option('--redis <url>', 'use this Redis (redis://host:port/db) instead of an embedded redis-server')
+    .option('--cpus <list>', 'run jobs only on these CPUs, e.g. 0-3')
+    .option('--docker-socket <path>', 'the Docker engine\'s socket for jobs with an image (default: DOCKER_HOST, then /var/run/docker.sock)')
+    .option('--json', 'print the comparison as JSON on stdout, no progress')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (ref: string | undefined, opts) => {
+      status = await (await import('./confirm.js')).confirmCommand(ref, opts);
     });
 
   program

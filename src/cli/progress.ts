@@ -10,22 +10,39 @@ export class Progress {
   private done = 0;
   private failed = 0;
   private best?: number;
-  private readonly started = Date.now();
+  /** Configurations finished before this process started: they took none of its time. */
+  private before = 0;
+  private readonly started: number;
   private lastDraw = 0;
   private readonly tty: boolean;
 
   constructor(
     private readonly total: number,
     private readonly objective: Objective,
-    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly out: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean } = process.stderr,
     private readonly quiet = false,
+    private readonly now: () => number = Date.now,
   ) {
     this.tty = Boolean(out.isTTY) && !quiet;
+    this.started = now();
   }
 
-  /** Configurations finished before this process started (a resumed run). */
-  preload(rows: ConfigRow[]): void {
+  /** Configurations finished before this process started (a resumed run): counted, and with `announce`, said. */
+  preload(rows: ConfigRow[], o: { announce?: boolean } = {}): void {
     for (const r of rows) if (r.status === 'done' || r.status === 'failed') this.count(r);
+    this.before = this.done + this.failed;
+    if (this.before > 0 && o.announce && !this.quiet) {
+      const left = Math.max(0, this.total - this.before);
+      this.out.write(`resuming ${this.before}/${this.total}: ${this.before} configuration(s) measured before (best ${this.objective.metric} ${fmtNum(this.best)}), ${left} to go\n`);
+    }
+  }
+
+  /** Time left, from this process's own pace: configurations measured before it started took none of its time. */
+  eta(): number | undefined {
+    const n = this.done + this.failed;
+    const mine = n - this.before;
+    if (mine <= 0 || n >= this.total) return undefined;
+    return ((this.now() - this.started) / mine) * (this.total - n);
   }
 
   private count(r: ConfigRow): void {
@@ -42,7 +59,8 @@ export class Progress {
     const what = r.status === 'failed' ? `failed (${r.failure ?? 'error'}): ${(r.error ?? '').slice(0, 200)}` : `${this.objective.metric} = ${fmtNum(r.objective)}`;
     const cv = r.summary?.[this.objective.metric];
     const warn = cv?.highCv ? `  [noisy: CV ${(cv.cv * 100).toFixed(1)}%]` : '';
-    this.out.write(`[${n}/${this.total}] ${r.configId.slice(0, 8)}${r.isDefault ? ' (default)' : ''} ${what}${warn}\n`);
+    const eta = this.eta();
+    this.out.write(`[${n}/${this.total}] ${r.configId.slice(0, 8)}${r.isDefault ? ' (default)' : ''} ${what}${warn}${eta !== undefined ? `  (~${fmtDuration(eta)} left)` : ''}\n`);
   }
 
   tick(): void {
@@ -50,14 +68,14 @@ export class Progress {
   }
 
   private draw(force: boolean): void {
-    const now = Date.now();
+    const now = this.now();
     if (!force && now - this.lastDraw < 200) return;
     this.lastDraw = now;
     const n = this.done + this.failed;
     const width = 24;
     const filled = this.total > 0 ? Math.min(width, Math.round((n / this.total) * width)) : 0;
-    const elapsed = now - this.started;
-    const eta = n > 0 && this.total > n ? ` · ${fmtDuration((elapsed / n) * (this.total - n))} left` : '';
+    const left = this.eta();
+    const eta = left !== undefined ? ` · ${fmtDuration(left)} left` : '';
     const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${n}/${this.total} · ${this.failed} failed · best ${fmtNum(this.best)}${eta}`;
     this.out.write(`\r\x1b[2K${line}`);
   }

@@ -1,18 +1,22 @@
 // `wayfinder run FILE`: explore an experiment's space on this host, from start or from where a
-// previous run in the same work directory stopped.
+// previous run in the same work directory stopped; then confirm the best against the default.
 
 import { loadExperiment } from '../spec/index.js';
 import type { Study } from '../study/study.js';
 import { MeasurementSession } from '../session/session.js';
 import { summarizeStudy, type StudySummary } from '../study/summary.js';
+import { DriftWatch, DRIFT_THRESHOLD, type DriftCheck } from '../study/drift.js';
 import { withExploration } from '../spec/exploration.js';
+import { describeInterval } from '../metrics/stats.js';
 import type { Experiment } from '../types.js';
-import { parseCpuList } from '../util/cpulist.js';
 import { fmtConfig, fmtNum } from '../util/format.js';
 import { trapInterrupts } from './interrupt.js';
 import { Progress } from './progress.js';
-import { UsageError } from './errors.js';
+import { parseCpus, positiveInt } from './errors.js';
 import { explorationFlags } from './exploration-flags.js';
+import { confirmationJson, confirmPairs, confirmSummary, describeConfirmation, type Confirmation } from './confirm.js';
+
+export { parseCpus };
 
 export interface RunOptions {
   workdir: string;
@@ -25,12 +29,22 @@ export interface RunOptions {
   json?: boolean;
   quiet?: boolean;
   dockerSocket?: string;
+  /** `--confirm N` (most interleaved pairs) or `--no-confirm` (false). */
+  confirm?: string | boolean;
+  /** `--drift-every N`: measure the default again after every N configurations. */
+  driftEvery?: string;
 }
+
+/** Long runs measure the default again after every this many configurations. */
+const DRIFT_EVERY = 10;
 
 export async function runCommand(file: string, o: RunOptions): Promise<number> {
   const exp = withExploration(loadExperiment(file), explorationFlags(o));
   const cpus = o.cpus !== undefined ? parseCpus(o.cpus) : undefined;
+  const pairs = confirmPairs(o.confirm);
+  const driftEvery = o.driftEvery !== undefined ? positiveInt(o.driftEvery, '--drift-every') : DRIFT_EVERY;
   const err = process.stderr;
+  const quiet = o.json === true || o.quiet === true;
   const session = await MeasurementSession.open({
     workdir: o.workdir,
     pool: exp.pool,
@@ -53,24 +67,45 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     end = m.end;
     const budget = exp.exploration.budget;
     const total = Number(budget !== undefined && BigInt(budget) < study.space.size ? BigInt(budget) : study.space.size);
-    if (!o.json && !o.quiet) {
+    if (!quiet) {
       err.write(
         `wayfinder: ${exp.name}: ${study.space.size} configurations, ${exp.exploration.strategy} search` +
           `${budget !== undefined ? `, budget ${budget}` : ''}, ${exp.exploration.parallel} in parallel\n` +
           `  work directory ${ws.workdir} (experiment ${study.id}); queue on ${ws.redis.describe}\n`,
       );
     }
-    const progress = new Progress(total, exp.objective, err, o.json === true || o.quiet === true);
-    progress.preload(ws.store.configurations(study.id));
-    study.on('config-finished', (r) => progress.finished(r));
-    study.on('run-finished', () => progress.tick());
+    const progress = new Progress(total, exp.objective, err, quiet);
+    progress.preload(ws.store.configurations(study.id), { announce: true });
+    const drift = new DriftWatch(study, ws.store, {
+      every: driftEvery,
+      onCheck: (c) => {
+        if (c.drifted && !quiet) err.write(`${driftWarning(c, exp.objective.metric)}\n`);
+        ws.log.info({ experiment: study?.id, drift: c }, 'default measured again');
+      },
+    });
+    study.on('config-finished', (r) => {
+      progress.finished(r);
+      drift.configFinished(r);
+    });
+    study.on('run-finished', (r) => {
+      if (!r.extra) progress.tick();
+    });
     ws.log.info({ experiment: study.id, file: exp.file }, 'run started');
     await study.run();
+    await drift.settled();
     progress.end();
     const summary = summarizeStudy(ws.store, study.id, exp.objective);
     ws.log.info({ experiment: study.id, summary: { done: summary.done, failed: summary.failed } }, 'run finished');
-    if (o.json) process.stdout.write(`${JSON.stringify(summaryJson(study.id, exp, summary), null, 2)}\n`);
-    else process.stdout.write(describeSummary(exp, summary));
+    const confirming = pairs !== undefined && interrupts.count === 0;
+    // The exploration's ranking first, marked provisional, so it is on the screen while confirming.
+    if (!o.json) process.stdout.write(describeSummary(exp, summary, { provisional: true }));
+    const confirmation: Confirmation = confirming
+      ? await confirmSummary(study, summary, { pairs, ...(o.seed !== undefined ? { seed: Number(o.seed) } : {}), err, quiet })
+      : { state: 'skipped', reason: interrupts.count > 0 ? 'not confirmed (interrupted)' : 'not confirmed (--no-confirm)' };
+    await study.detach();
+    if (confirmation.state === 'confirmed') ws.log.info({ experiment: study.id, comparison: confirmationJson(confirmation) }, 'best against default confirmed');
+    if (o.json) process.stdout.write(`${JSON.stringify(summaryJson(study.id, exp, summary, confirmation, drift.checks), null, 2)}\n`);
+    else process.stdout.write(describeConfirmation(confirmation, exp.objective.metric, exp.objective.direction));
     if (interrupts.count > 0) return 130;
     return summary.done === 0 ? 1 : 0;
   } finally {
@@ -83,19 +118,20 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
   }
 }
 
-export function parseCpus(text: string): number[] {
-  try {
-    const cpus = parseCpuList(text);
-    if (cpus.length === 0) throw new Error('empty');
-    return cpus;
-  } catch {
-    throw new UsageError(`--cpus: not a CPU list: "${text}" (for example 0-3,8)`);
-  }
+export function driftWarning(c: DriftCheck, metric: string): string {
+  const pct = ((c.change ?? 0) * 100).toFixed(0);
+  return (
+    `wayfinder: warning: the default now measures ${metric} = ${fmtNum(c.now)}, against ${fmtNum(c.was)} when first measured ` +
+    `(${Number(pct) > 0 ? '+' : ''}${pct}%, beyond the ${DRIFT_THRESHOLD * 100}% drift threshold and its own runs' range): the host has changed ` +
+    'during the run, so configurations measured at different times compare less well; the confirmation at the end measures best and default interleaved'
+  );
 }
 
-export function summaryJson(id: string, exp: Experiment, s: StudySummary): unknown {
-  const pick = (r: StudySummary['best']) =>
-    r && { configId: r.configId, params: r.params, objective: r.objective, ci: r.summary?.[exp.objective.metric]?.ci, cv: r.summary?.[exp.objective.metric]?.cv };
+export function summaryJson(id: string, exp: Experiment, s: StudySummary, confirmation?: Confirmation, drift: DriftCheck[] = []): unknown {
+  const pick = (r: StudySummary['best']) => {
+    const sm = r?.summary?.[exp.objective.metric];
+    return r && { configId: r.configId, params: r.params, objective: r.objective, ci: sm && sm.n > 1 ? sm.ci : null, ciMethod: sm?.ciMethod, ciLevel: sm?.ciLevel, n: sm?.n, cv: sm?.cv };
+  };
   return {
     experiment: id,
     objective: exp.objective,
@@ -104,11 +140,16 @@ export function summaryJson(id: string, exp: Experiment, s: StudySummary): unkno
     failed: s.failed,
     best: pick(s.best) ?? null,
     default: pick(s.baseline) ?? null,
+    /** The exploration's ratio: provisional (the best of many noisy measurements, the default measured once, early). */
     ratio: s.ratio ?? null,
+    comparison: confirmation ? confirmationJson(confirmation) : null,
+    ...(confirmation?.state === 'skipped' ? { confirmation: confirmation.reason } : {}),
+    driftChecks: drift,
   };
 }
 
-export function describeSummary(exp: Pick<Experiment, 'objective'>, s: StudySummary): string {
+/** The exploration's outcome; unless told otherwise (a confirmed ranking), best against default is marked provisional. */
+export function describeSummary(exp: Pick<Experiment, 'objective'>, s: StudySummary, o: { provisional?: boolean } = {}): string {
   const m = exp.objective.metric;
   const lines: string[] = [];
   lines.push(`\n${s.done + s.failed} configurations measured: ${s.done} ok, ${s.failed} failed.`);
@@ -116,18 +157,21 @@ export function describeSummary(exp: Pick<Experiment, 'objective'>, s: StudySumm
   const show = (label: string, r: StudySummary['best']): void => {
     if (!r) return;
     const sm = r.summary?.[m];
-    // Too few runs for a distribution-free interval of the median: the interval is the mean's, and says so.
-    const of = sm?.ciMethod === 'student-t' ? `mean ${fmtNum(sm.mean)}, its ` : '';
-    const ci = sm ? ` (${of}95% CI ${fmtNum(sm.ci[0])} – ${fmtNum(sm.ci[1])}, n=${sm.n}, CV ${(sm.cv * 100).toFixed(1)}%)` : '';
-    lines.push(`${label} ${r.configId.slice(0, 12)}: ${m} = ${fmtNum(r.objective)}${ci}`);
+    const detail = sm ? ` (median; ${describeInterval(sm, fmtNum)}, n=${sm.n}, CV ${(sm.cv * 100).toFixed(1)}%)` : '';
+    lines.push(`${label} ${r.configId.slice(0, 12)}: ${m} = ${fmtNum(r.objective)}${detail}`);
     lines.push(`  ${fmtConfig(r.params)}`);
   };
-  show('Best   ', s.best);
+  const provisional = (o.provisional ?? true) && s.best && s.baseline && s.best.configId !== s.baseline.configId;
+  show(provisional ? 'Best (provisional)' : 'Best   ', s.best);
   if (s.best && s.baseline && s.best.configId === s.baseline.configId) lines.push('Default is the best configuration measured.');
-  else show('Default', s.baseline);
+  else show(provisional ? 'Default           ' : 'Default', s.baseline);
   if (!s.baseline) lines.push('Default: not measured successfully.');
-  if (s.ratio !== undefined) {
-    lines.push(`Best is ${s.ratio.toFixed(3)}× the default (${exp.objective.direction === 'maximize' ? 'higher' : 'lower'} ${m} is better).`);
+  if (s.ratio !== undefined && s.best?.configId !== s.baseline?.configId) {
+    const n = (r: StudySummary['best']) => r?.summary?.[m]?.n ?? 0;
+    lines.push(
+      `Best is ${s.ratio.toFixed(3)}× the default (${exp.objective.direction === 'maximize' ? 'higher' : 'lower'} ${m} is better)` +
+        (provisional ? `: provisional, from the exploration (n=${n(s.best)} against n=${n(s.baseline)}; the best of ${s.done} noisy configurations is partly the best by luck).` : '.'),
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,10 @@
 // Summaries of a configuration's measured iterations. The aggregate is the median (robust to the odd
-// disturbed run), so its interval is one for the median: distribution-free, from order statistics,
-// whenever there are enough samples for the requested confidence; with fewer, a Student-t interval of
-// the mean is the best available and `ciMethod` says so.
+// disturbed run), so its interval is one for the median: distribution-free, from order statistics
+// (the binomial argument: each sample falls below the true median with probability 1/2). Such an
+// interval never leaves the sample's range, so it never claims a value the metric cannot take (a
+// negative latency). With too few samples for the requested confidence (fewer than 6 at 95%) the
+// widest one, the sample's range, is given with the confidence it really has (75% for 3 samples),
+// and `ciLevel` says so; one sample has no interval at all.
 
 import { gammaln, mean as ssMean, median as ssMedian, quantileSorted, sampleStandardDeviation } from 'simple-statistics';
 
@@ -15,9 +18,12 @@ export interface Summary {
   cv: number;
   min: number;
   max: number;
+  /** Interval for the median; [x, x] for a single sample (no interval: see ciMethod). */
   ci: [number, number];
-  /** 'order-statistic' (median), 'student-t' (mean) or 'single-sample' (ci = [x, x]). */
+  /** 'order-statistic' (an interval for the median) or 'single-sample' (none: ci = [x, x]). */
   ciMethod: string;
+  /** The interval's real confidence (at least the requested one when there are enough samples); 0 for one sample. */
+  ciLevel: number;
   /** Samples beyond Tukey's fences (1.5 IQR past the quartiles); checked from 4 samples on. */
   outliers: number[];
   /** cv above the threshold: the measurements are too noisy to compare closely. */
@@ -62,6 +68,11 @@ export function medianRank(n: number, confidence: number): number | undefined {
     else break;
   }
   return k;
+}
+
+/** The confidence of [x(k), x(n-k+1)] as an interval for the median: 1 - 2 P(B <= k-1), B ~ Binomial(n, 1/2). */
+export function medianCoverage(n: number, k: number): number {
+  return Math.max(0, 1 - 2 * binomialHalfCdf(n, k - 1));
 }
 
 /** P(|T| <= t) for Student's t with `df` (a positive integer) degrees of freedom, by the finite series for integer df. */
@@ -130,17 +141,17 @@ export function summarize(samples: number[], opts: SummaryOptions = {}): Summary
 
   let ci: [number, number];
   let ciMethod: string;
-  const k = medianRank(n, confidence);
+  let ciLevel: number;
   if (n === 1) {
     ci = [min, min];
     ciMethod = 'single-sample';
-  } else if (k !== undefined) {
+    ciLevel = 0;
+  } else {
+    // Too few samples for the requested confidence: the range, at the confidence it has.
+    const k = medianRank(n, confidence) ?? 1;
     ci = [sorted[k - 1]!, sorted[n - k]!];
     ciMethod = 'order-statistic';
-  } else {
-    const half = (studentTQuantile(confidence, n - 1) * stdev) / Math.sqrt(n);
-    ci = [mean - half, mean + half];
-    ciMethod = 'student-t';
+    ciLevel = medianCoverage(n, k);
   }
 
   return {
@@ -153,6 +164,7 @@ export function summarize(samples: number[], opts: SummaryOptions = {}): Summary
     max,
     ci,
     ciMethod,
+    ciLevel,
     outliers: n >= 4 ? tukeyOutliers(sorted) : [],
     highCv: cv > cvThreshold,
   };
@@ -171,3 +183,40 @@ export function improvement(best: number, baseline: number, direction: 'maximize
   }
   return direction === 'maximize' ? best / baseline : baseline / best;
 }
+
+/** What an interval of a metric's median is, for a person: the words every output uses. */
+export interface IntervalLike {
+  n: number;
+  ci: [number, number];
+  ciMethod?: string;
+  ciLevel?: number;
+  mean?: number;
+}
+
+const pct = (level: number): string => `${(Math.floor(level * 1000 + 1e-6) / 10).toString()}%`;
+
+/**
+ * One interval in words, e.g. "95% CI of the median 10.00 – 17.00", "range 5.00 – 6.00 (a 75% CI
+ * of the median: too few runs for 95%)", or "no interval (one run)". Rows stored before `ciLevel`
+ * was kept may hold a Student-t interval of the mean: it is named as that.
+ */
+export function describeInterval(s: IntervalLike, fmt: (v: number) => string, confidence = 0.95): string {
+  const range = `${fmt(s.ci[0])} – ${fmt(s.ci[1])}`;
+  if (s.n <= 1 || s.ciMethod === 'single-sample') return 'no interval (one run: nothing to estimate the spread from)';
+  if (s.ciMethod === 'student-t') return `${pct(confidence)} Student-t CI of the mean${s.mean !== undefined ? ` ${fmt(s.mean)}` : ''}: ${range}`;
+  const level = s.ciLevel ?? confidence;
+  if (level + 1e-9 < confidence) return `range ${range} (only a ${pct(level)} CI of the median: too few runs for ${pct(confidence)})`;
+  return `${pct(confidence)} CI of the median ${range}`;
+}
+
+/** One interval in a table cell under MEDIAN_INTERVAL_HEADING: "a – b", "a – b (75%)" below the heading's level, "none (1 run)". */
+export function intervalCell(s: IntervalLike, fmt: (v: number) => string, confidence = 0.95): string {
+  if (s.n <= 1 || s.ciMethod === 'single-sample') return 'none (1 run)';
+  const range = `${fmt(s.ci[0])} – ${fmt(s.ci[1])}`;
+  if (s.ciMethod === 'student-t') return `${range} (of the mean)`;
+  const level = s.ciLevel ?? confidence;
+  return level + 1e-9 < confidence ? `${range} (${pct(level)})` : range;
+}
+
+/** The heading of a column of median intervals (tables, the report). */
+export const MEDIAN_INTERVAL_HEADING = '95% CI of the median (order statistics; lower level in brackets)';

@@ -167,13 +167,15 @@ export class HostWorker {
           ...retryOf(w),
         });
       } else {
-        for (let iteration = 0; iteration < w.job.iterations; iteration++) {
+        const first = w.firstIteration ?? 0;
+        for (let iteration = first; iteration < first + w.job.iterations; iteration++) {
           const id = runResultId({ ...w, test: w.job.name, iteration });
           if (await this.opts.queues.hasResult(w.experimentId, id)) continue;
           await this.opts.queues.addResult({
             kind: 'run', experimentId: w.experimentId, configId: w.configId, test: w.job.name, iteration,
             status: 'failed', failure: 'infra', error, metrics: {}, durationMs: 0, attempts: 0, placement, startedAt: Date.now(),
             ...retryOf(w),
+            ...(w.extra ? { extra: w.extra } : {}),
           });
           break;
         }

@@ -21,8 +21,9 @@ export function buildJobId(experimentId: string, buildId: string, retry?: number
   return `b.${experimentId}.${buildId}${again(retry)}`;
 }
 
-export function testJobId(experimentId: string, configId: string, test: string, retry?: number): string {
-  return `t.${experimentId}.${configId}.${test}${again(retry)}`;
+/** Extra runs of a finished configuration (from iteration `first` on) are work of their own. */
+export function testJobId(experimentId: string, configId: string, test: string, retry?: number, first?: number): string {
+  return `t.${experimentId}.${configId}.${test}${first ? `.i${first}` : ''}${again(retry)}`;
 }
 
 export function runResultId(r: { experimentId: string; configId: string; test: string; iteration: number }): string {

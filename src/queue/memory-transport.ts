@@ -104,7 +104,7 @@ export class MemoryTransport implements WorkTransport {
 
   async submitTest(work: TestWork, route: TestRoute): Promise<void> {
     const queue = route.worker ? workerQueueName(route.worker) : testQueueName(route.pool);
-    this.add(queue, testJobId(work.experimentId, work.configId, work.job.name, work.retry), work);
+    this.add(queue, testJobId(work.experimentId, work.configId, work.job.name, work.retry, work.firstIteration), work);
   }
 
   async consumeResults(experimentId: string, handler: (msg: ResultMessage) => Promise<void>, opts: ConsumeOptions = {}): Promise<ResultStream> {
@@ -275,7 +275,9 @@ export class MemoryTransport implements WorkTransport {
     for (const l of this.listeners) l({ kind: 'started', experimentId: work.experimentId, job: j.id, host: w.host, worker: id, at: Date.now(), ...(work.kind === 'build' ? { buildId: work.buildId } : { configId: work.configId }) });
     const placement: Placement = { host: w.host, cpus: [0], isolation: work.job.isolation };
     const startedAt = Date.now();
-    let iteration = 0;
+    const first = work.kind === 'test' ? (work.firstIteration ?? 0) : 0;
+    const extra = work.kind === 'test' && work.extra ? { extra: work.extra } : {};
+    let iteration = first;
     try {
       if (work.kind === 'build') {
         const o = await w.opts.execute(work, undefined, id);
@@ -285,14 +287,14 @@ export class MemoryTransport implements WorkTransport {
           durationMs: o.durationMs ?? 0, host: w.host, worker: id, startedAt,
         });
       } else {
-        for (; iteration < work.job.iterations; iteration++) {
+        for (; iteration < first + work.job.iterations; iteration++) {
           if (work.resumed && this.hasResult(work.experimentId, runResultId({ ...work, test: work.job.name, iteration }))) continue;
           const o = await w.opts.execute(work, iteration, id);
           if (!w.alive) break;
           send({
             kind: 'run', experimentId: work.experimentId, configId: work.configId, test: work.job.name, iteration, status: o.status,
             ...(o.status === 'failed' ? { failure: o.failure ?? 'exit', ...(o.error ? { error: o.error } : {}) } : {}),
-            metrics: o.metrics ?? {}, durationMs: o.durationMs ?? 0, attempts: 1, placement, startedAt,
+            metrics: o.metrics ?? {}, durationMs: o.durationMs ?? 0, attempts: 1, placement, startedAt, ...extra,
           });
           if (o.status === 'failed') break;
         }
@@ -304,8 +306,8 @@ export class MemoryTransport implements WorkTransport {
         send({ kind: 'build', experimentId: work.experimentId, buildId: work.buildId, status: 'failed', failure: 'infra', error, durationMs: 0, host: w.host, worker: id, startedAt });
       } else {
         send({
-          kind: 'run', experimentId: work.experimentId, configId: work.configId, test: work.job.name, iteration: Math.min(iteration, work.job.iterations - 1),
-          status: 'failed', failure: 'infra', error, metrics: {}, durationMs: 0, attempts: 0, placement, startedAt,
+          kind: 'run', experimentId: work.experimentId, configId: work.configId, test: work.job.name, iteration: Math.min(iteration, first + work.job.iterations - 1),
+          status: 'failed', failure: 'infra', error, metrics: {}, durationMs: 0, attempts: 0, placement, startedAt, ...extra,
         });
       }
     }

@@ -75,7 +75,7 @@ export class WorkQueues {
     const name = route.worker ? workerQueueName(route.worker) : testQueueName(route.pool);
     await this.queue(name).add('test', work, {
       ...KEEP,
-      jobId: testJobId(work.experimentId, work.configId, work.job.name, work.retry),
+      jobId: testJobId(work.experimentId, work.configId, work.job.name, work.retry, work.firstIteration),
       ...(priority ? { priority } : {}),
     });
   }

@@ -117,7 +117,8 @@ export function configurationsFromStore(store: Store, experimentId: string): Mea
     if (c.status === 'running' || c.status === 'pending') continue;
     const metrics: Record<string, number[]> = {};
     for (const r of store.runs(experimentId, c.configId)) {
-      if (r.status !== 'ok') continue;
+      // The configuration's own runs: confirmation and drift-check runs were measured later, apart.
+      if (r.status !== 'ok' || r.extra !== undefined) continue;
       for (const [k, v] of Object.entries(r.metrics)) if (Number.isFinite(v)) (metrics[k] ??= []).push(v);
     }
     out.push({

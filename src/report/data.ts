@@ -20,6 +20,8 @@ export interface ConfigPoint {
   strategy?: string;
   objective?: number;
   ci?: [number, number];
+  /** The interval's real confidence (below 95% with fewer than 6 runs). */
+  ciLevel?: number;
   cv?: number;
   n?: number;
   failure?: string;
@@ -34,6 +36,8 @@ export interface BestRow {
   differing: Record<string, [Value | null, Value | null]>;
   objective: number;
   ci?: [number, number];
+  ciLevel?: number;
+  n?: number;
   /** Over the default, oriented so that > 1 is better. */
   ratio?: number;
 }
@@ -141,7 +145,7 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
       status: r.status,
       ...(r.strategy ? { strategy: r.strategy } : {}),
       ...(r.objective !== undefined ? { objective: r.objective } : {}),
-      ...(s ? { ci: s.ci, cv: s.cv, n: s.n } : {}),
+      ...(s ? { ci: s.ci, ...(s.ciLevel !== undefined ? { ciLevel: s.ciLevel } : {}), cv: s.cv, n: s.n } : {}),
       ...(r.failure ? { failure: r.failure } : {}),
       ...(r.finishedAt ? { finishedAt: r.finishedAt } : {}),
     };
@@ -211,7 +215,8 @@ function bestRows(rows: ConfigRow[], def: ConfigPoint | undefined, objective: Ob
       }
       const o = r.objective as number;
       const d = def?.status === 'done' ? def.objective : undefined;
-      const ci = r.summary?.[metric]?.ci;
+      const sm = r.summary?.[metric];
+      const ci = sm?.ci;
       return {
         rank: i + 1,
         configId: r.configId,
@@ -219,6 +224,7 @@ function bestRows(rows: ConfigRow[], def: ConfigPoint | undefined, objective: Ob
         differing,
         objective: o,
         ...(ci ? { ci } : {}),
+        ...(sm ? { n: sm.n, ...(sm.ciLevel !== undefined ? { ciLevel: sm.ciLevel } : {}) } : {}),
         ...(d !== undefined && o > 0 && d > 0 && Number.isFinite(o) && Number.isFinite(d) ? { ratio: improvement(o, d, objective.direction) } : {}),
       };
     });
@@ -300,7 +306,8 @@ function runStats(store: Store, experimentId: string, rows: ConfigRow[], metric:
     for (const x of xs) out[x ?? 'unknown'] = (out[x ?? 'unknown'] ?? 0) + 1;
     return out;
   };
-  const runs = store.runs(experimentId);
+  // The exploration's own runs: confirmation and drift-check runs came after (see study/confirm.ts).
+  const runs = store.runs(experimentId).filter((r) => r.extra === undefined);
   const builds = store.builds(experimentId);
   const cvs = rows
     .map((r) => r.summary?.[metric])

@@ -48,7 +48,7 @@ export function objectiveFigure(d: ReportData): string {
   const range = [...vals, ...(whiskers ? done.flatMap((c) => c.ci ?? []) : [])].filter((v) => !log || v > 0);
   const out = open(W, H, `${metric} of every configuration, sorted (${done.length} measured${log ? ', log scale' : ''})`);
   out.push(
-    `<text x="12" y="36" fill="#555">${esc(d.objective.direction === 'maximize' ? 'higher is better' : 'lower is better')}; whiskers: ${esc('95% interval of the median over repeated runs')}</text>`,
+    `<text x="12" y="36" fill="#555">${esc(d.objective.direction === 'maximize' ? 'higher is better' : 'lower is better')}; whiskers: ${esc('interval of the median over repeated runs (order statistics; 95% from 6 runs, less below)')}</text>`,
   );
   const x0 = m.l;
   const x1 = W - m.r;

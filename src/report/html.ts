@@ -1,6 +1,7 @@
 // One self-contained HTML page: styles, figures (inline SVG), tables, the data as JSON and a few
 // lines of script, with no reference outside the file, so it opens offline and can be mailed.
 
+import { intervalCell, MEDIAN_INTERVAL_HEADING } from '../metrics/stats.js';
 import { fmtDuration, fmtNum } from '../util/format.js';
 import { esc } from './chart.js';
 import type { ReportData } from './data.js';
@@ -89,16 +90,16 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
   parts.push('<h2>Best configurations against the default</h2>');
   if (d.best.length === 0) parts.push('<p>No configuration measured yet.</p>');
   else {
-    parts.push(`<table><thead><tr><th>#</th><th>configuration</th><th>differs from the default in</th><th>${esc(d.objective.metric)}</th><th>95% interval</th><th>× default</th></tr></thead><tbody>`);
+    parts.push(`<table><thead><tr><th>#</th><th>configuration</th><th>differs from the default in</th><th>${esc(d.objective.metric)} (median)</th><th>${esc(MEDIAN_INTERVAL_HEADING)}</th><th>× default (provisional)</th></tr></thead><tbody>`);
     if (d.default) {
       parts.push(
-        `<tr><td>default</td><td><code>${esc(d.default.configId.slice(0, 12))}</code></td><td>${esc(Object.entries(d.default.params).map(([k, v]) => `${k}=${String(v)}`).join(', '))}</td><td class="num">${d.default.status === 'done' ? esc(fmtNum(d.default.objective)) : esc(`${d.default.status}${d.default.failure ? `: ${d.default.failure}` : ''}`)}</td><td class="num">${d.default.ci ? esc(`${fmtNum(d.default.ci[0])} – ${fmtNum(d.default.ci[1])}`) : ''}</td><td class="num">1</td></tr>`,
+        `<tr><td>default</td><td><code>${esc(d.default.configId.slice(0, 12))}</code></td><td>${esc(Object.entries(d.default.params).map(([k, v]) => `${k}=${String(v)}`).join(', '))}</td><td class="num">${d.default.status === 'done' ? esc(fmtNum(d.default.objective)) : esc(`${d.default.status}${d.default.failure ? `: ${d.default.failure}` : ''}`)}</td><td class="num">${d.default.ci && d.default.n !== undefined ? esc(intervalCell({ n: d.default.n, ci: d.default.ci, ...(d.default.ciLevel !== undefined ? { ciLevel: d.default.ciLevel } : {}) }, fmtNum)) : ''}</td><td class="num">1</td></tr>`,
       );
     }
     for (const b of d.best) {
       const diff = Object.entries(b.differing).map(([k, [a, v]]) => `${k}: ${String(a)} → ${String(v)}`);
       parts.push(
-        `<tr><td>${b.rank}</td><td><code>${esc(b.configId.slice(0, 12))}</code></td><td>${esc(diff.join(', ') || (d.default ? 'nothing (it is the default)' : 'no default measured'))}</td><td class="num">${esc(fmtNum(b.objective))}</td><td class="num">${b.ci ? esc(`${fmtNum(b.ci[0])} – ${fmtNum(b.ci[1])}`) : ''}</td><td class="num">${b.ratio !== undefined ? b.ratio.toFixed(3) : ''}</td></tr>`,
+        `<tr><td>${b.rank}</td><td><code>${esc(b.configId.slice(0, 12))}</code></td><td>${esc(diff.join(', ') || (d.default ? 'nothing (it is the default)' : 'no default measured'))}</td><td class="num">${esc(fmtNum(b.objective))}</td><td class="num">${b.ci && b.n !== undefined ? esc(intervalCell({ n: b.n, ci: b.ci, ...(b.ciLevel !== undefined ? { ciLevel: b.ciLevel } : {}) }, fmtNum)) : ''}</td><td class="num">${b.ratio !== undefined ? b.ratio.toFixed(3) : ''}</td></tr>`,
       );
     }
     parts.push('</tbody></table>');

@@ -131,7 +131,8 @@ export async function executeTest(
   const job = work.job;
   const runner = runnerFor(job);
   const pending: number[] = [];
-  for (let i = 0; i < job.iterations; i++) if (!(await opts.done(i))) pending.push(i);
+  const first = work.firstIteration ?? 0;
+  for (let i = first; i < first + job.iterations; i++) if (!(await opts.done(i))) pending.push(i);
   if (pending.length === 0) return;
   const builtDir = work.hasBuild ? buildDir(ctx.workdir, work.experimentId, work.buildId) : '';
 
@@ -169,6 +170,7 @@ export async function executeTest(
       placement: ctx.placement,
       startedAt,
       ...(usage ? { usage } : {}),
+      ...(work.extra ? { extra: work.extra } : {}),
     });
     const through = await runThrough(runner, run, ctx);
     if ('error' in through) return { ...runBase(Date.now() - startedAt, 1), status: 'failed', failure: through.failure, error: through.error, metrics: {} };
@@ -194,7 +196,8 @@ export async function executeTest(
   };
 
   for (let w = 0; w < job.warmup; w++) {
-    const r = await runOnce(w, true);
+    // Numbered after the first iteration, so an extra job's warm-ups have folders of their own.
+    const r = await runOnce(first + w, true);
     if (r.status === 'failed') {
       // A warm-up that fails says the configuration does not work; report it on the first pending iteration.
       await opts.emit({ ...r, iteration: pending[0] as number, error: `warm-up: ${r.error}` });

@@ -181,6 +181,7 @@ export class MemoryStore implements ResultsStore {
       host: r.placement.host,
       placement: clone(r.placement),
       startedAt: r.startedAt,
+      ...(r.extra ? { extra: r.extra } : {}),
     });
     return true;
   }

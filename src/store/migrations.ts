@@ -135,4 +135,7 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE runs ADD COLUMN peak_memory_bytes INTEGER;
   ALTER TABLE runs ADD COLUMN usage_source TEXT;
   `,
+  // 9: extra runs of a finished configuration (the best and the default measured again, interleaved,
+  // to confirm the best; the default measured again to watch for drift), kept apart from its own runs.
+  `ALTER TABLE runs ADD COLUMN extra TEXT;`,
 ];

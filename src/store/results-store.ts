@@ -5,7 +5,7 @@
 // transaction so far durable.
 
 import type { Config, Failure } from '../types.js';
-import type { BuildResult, RunResult, RunUsage } from '../wire.js';
+import type { BuildResult, ExtraPurpose, RunResult, RunUsage } from '../wire.js';
 
 /** created: registered; running: a study is on it; failed: stopped with a reason (see ExperimentRow.error). */
 export type ExperimentState = 'created' | 'running' | 'done' | 'cancelled' | 'failed';
@@ -55,6 +55,8 @@ export interface MetricSummaryRow {
   ci: [number, number];
   /** How ci was computed (see metrics/stats.ts); absent in rows stored before it was recorded. */
   ciMethod?: string;
+  /** The interval's real confidence (below 95% with fewer than 6 runs; 0 for one); absent in older rows. */
+  ciLevel?: number;
   cv: number;
   highCv: boolean;
   outliers: number;
@@ -74,6 +76,8 @@ export interface StoredRun {
   startedAt?: number;
   /** CPU time and peak memory, for runs stored since they are measured. */
   usage?: RunUsage;
+  /** An extra run of the finished configuration (confirmation, drift check): not part of its aggregate. */
+  extra?: ExtraPurpose;
 }
 
 export interface StoredBuild {

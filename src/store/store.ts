@@ -4,7 +4,7 @@
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Config, Failure } from '../types.js';
-import type { BuildResult, RunResult, RunUsage } from '../wire.js';
+import type { BuildResult, ExtraPurpose, RunResult, RunUsage } from '../wire.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
   BuildRow,
@@ -247,8 +247,8 @@ export class Store implements ResultsStore {
     const info = this.sql(
         `INSERT OR IGNORE INTO runs (experiment_id, config_id, test, iteration, status, failure, error, metrics_json, duration_ms,
            attempts, host, placement_json, started_at, stored_at, cpus, isolation, l3_mask, mb_percent, cpu_isolation_only,
-           cpu_ms, peak_memory_bytes, usage_source)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           cpu_ms, peak_memory_bytes, usage_source, extra)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         r.experimentId,
@@ -273,6 +273,7 @@ export class Store implements ResultsStore {
         r.usage?.cpuMs ?? null,
         r.usage?.peakMemoryBytes ?? null,
         r.usage?.source ?? null,
+        r.extra ?? null,
       );
     return info.changes > 0;
   }
@@ -298,6 +299,7 @@ export class Store implements ResultsStore {
       ...(r.usage_source
         ? { usage: { cpuMs: r.cpu_ms as number, ...(r.peak_memory_bytes !== null ? { peakMemoryBytes: r.peak_memory_bytes as number } : {}), source: r.usage_source as RunUsage['source'] } }
         : {}),
+      ...(r.extra ? { extra: r.extra as ExtraPurpose } : {}),
     }));
   }
 

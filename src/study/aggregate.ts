@@ -29,7 +29,7 @@ export function aggregateRuns(runs: StoredRun[], objective: Objective): Aggregat
   const summary: Record<string, MetricSummaryRow> = {};
   for (const [k, values] of samples) {
     const s = summarize(values);
-    summary[k] = { n: s.n, median: s.median, mean: s.mean, ci: s.ci, ciMethod: s.ciMethod, cv: s.cv, highCv: s.highCv, outliers: s.outliers.length };
+    summary[k] = { n: s.n, median: s.median, mean: s.mean, ci: s.ci, ciMethod: s.ciMethod, ciLevel: s.ciLevel, cv: s.cv, highCv: s.highCv, outliers: s.outliers.length };
   }
   const obj = summary[objective.metric];
   if (!obj) {

@@ -9,7 +9,7 @@ import { buildChecksum, configChecksum, defaultConfig, paramEnv, Space } from '.
 import { createStrategy, ListStrategy, type Strategy } from '../strategies/index.js';
 import type { ConfigRow, ResultsStore } from '../store/results-store.js';
 import type { ResultStream, WorkTransport } from '../queue/transport.js';
-import type { BuildResult, ResultMessage, RunResult } from '../wire.js';
+import type { BuildResult, ExtraPurpose, ResultMessage, RunResult, TestWork } from '../wire.js';
 import type { Config, Experiment, Failure, JobSpec, Observation } from '../types.js';
 import { aggregateRuns } from './aggregate.js';
 import { experimentId } from './identity.js';
@@ -75,10 +75,20 @@ const INFRA_RETRIES = 3;
 /** The key under which the store counts a piece of work's retries. */
 const buildKey = (buildId: string): string => `b:${buildId}`;
 const testKey = (configId: string, test: string): string => `t:${configId}:${test}`;
+const extraKey = (configId: string, test: string, iteration: number): string => `${configId}:${test}:${iteration}`;
+
+/** Extra runs were asked for and the study was cancelled before they came back. */
+export class ExtraCancelledError extends Error {
+  constructor() {
+    super('cancelled before the extra runs were measured');
+    this.name = 'ExtraCancelledError';
+  }
+}
 
 export class Study extends EventEmitter<StudyEvents> {
   readonly id: string;
   readonly space: Space;
+  /** Set by run(); a study only asked for extra runs (measureExtra) has none. */
   private strategy!: Strategy;
   private readonly waitingOnBuild = new Map<string, string[]>();
   private results?: ResultStream;
@@ -99,6 +109,10 @@ export class Study extends EventEmitter<StudyEvents> {
   private readonly infraSeen = new Map<string, number>();
   /** Set when infrastructure failures persisted: the experiment stops with it. */
   private stoppedBy?: InfrastructureError;
+  /** Extra runs asked for and not back yet, by configuration, test and iteration. */
+  private readonly extraWaiting = new Map<string, { resolve: (r: RunResult) => void; reject: (e: Error) => void }>();
+  /** measureExtra() calls under way: the study does not finish while one is. */
+  private extraCalls = 0;
 
   constructor(
     readonly exp: Experiment,
@@ -168,6 +182,7 @@ export class Study extends EventEmitter<StudyEvents> {
       clearInterval(this.lostCheck);
     }
     await this.results.close();
+    this.results = undefined;
     if (this.stoppedBy) {
       // What no worker has started goes back: a later run queues it again.
       await this.transport.withdraw(this.id, { pools: [this.exp.pool], workers: this.store.buildWorkers(this.id) });
@@ -181,6 +196,8 @@ export class Study extends EventEmitter<StudyEvents> {
   /** Stop asking for new configurations; those in flight still finish. */
   cancel(): void {
     this.cancelled = true;
+    for (const w of this.extraWaiting.values()) w.reject(new ExtraCancelledError());
+    this.extraWaiting.clear();
     this.checkDone();
   }
 
@@ -188,6 +205,82 @@ export class Study extends EventEmitter<StudyEvents> {
   async detach(): Promise<void> {
     clearInterval(this.lostCheck);
     await this.results?.close();
+    this.results = undefined;
+  }
+
+  /**
+   * Measure a finished configuration's tests once more: one extra iteration per test, numbered after
+   * its last run and flagged with `purpose`, through the same queue, workers and store as its own
+   * runs, but kept out of its aggregate and of what the strategy is told. While run() is under way
+   * its result stream carries them (and run() waits for them before it ends); otherwise a stream is
+   * opened here, which detach() closes. Resolves with one result per test, failed ones included (a
+   * worker's infrastructure failure too: it is not queued again).
+   */
+  async measureExtra(configId: string, purpose: ExtraPurpose, opts: { warmup?: boolean } = {}): Promise<RunResult[]> {
+    const row = this.store.getConfiguration(this.id, configId);
+    if (row?.status !== 'done') throw new Error(`configuration ${configId.slice(0, 12)} has not been measured successfully: nothing to measure again`);
+    if (this.cancelled) throw new ExtraCancelledError();
+    this.extraCalls++;
+    try {
+      this.results ??= await this.transport.consumeResults(this.id, (msg) => this.onResult(msg), {
+        concurrency: this.exp.exploration.parallel,
+        onError: (e) => this.failedWith?.(e),
+      });
+      const builtBy = this.exp.build ? await this.builtOn(row) : undefined;
+      const runs = this.store.runs(this.id, configId);
+      const waits = this.exp.tests.map((test) => {
+        const iteration = runs.filter((r) => r.test === test.name).reduce((m, r) => Math.max(m, r.iteration + 1), 0);
+        const back = new Promise<RunResult>((resolve, reject) => this.extraWaiting.set(extraKey(configId, test.name, iteration), { resolve, reject }));
+        return { test, iteration, back };
+      });
+      // Handled from the start: cancel() may reject them while the work is being queued.
+      const back = Promise.all(waits.map((w) => w.back));
+      back.catch(() => undefined);
+      for (const { test, iteration } of waits) {
+        const job = { ...test, iterations: 1, ...(opts.warmup === false ? { warmup: 0 } : {}) };
+        await this.submitTest(row, job, builtBy, { firstIteration: iteration, extra: purpose });
+      }
+      return await back;
+    } finally {
+      this.extraCalls--;
+      this.checkDone();
+    }
+  }
+
+  /** An extra run is back (stored, or a worker's failure to run it). */
+  private settleExtra(msg: RunResult): void {
+    const k = extraKey(msg.configId, msg.test, msg.iteration);
+    const w = this.extraWaiting.get(k);
+    if (!w) return;
+    this.extraWaiting.delete(k);
+    w.resolve(msg);
+  }
+
+  /**
+   * The worker that holds a built configuration's artifacts (its tests run there). When that worker
+   * is gone (another host's, lost since), the configuration is built again on a live one.
+   */
+  private async builtOn(row: ConfigRow): Promise<string | undefined> {
+    const b = this.store.getBuild(this.id, row.buildId);
+    if (b?.status === 'ok' && b.worker && (await this.transport.isAlive(b.worker))) return b.worker;
+    if (b?.worker) {
+      const buildRetry = this.store.workRetries(this.id, buildKey(row.buildId)) || undefined;
+      const taken = await this.transport.reclaimLost({ experimentId: this.id, worker: b.worker, pool: this.exp.pool, buildId: row.buildId, ...(buildRetry ? { buildRetry } : {}), tests: [] });
+      if (!taken) throw new Error(`the build ${row.buildId.slice(0, 12)} is held by ${b.worker}, which is not answering`);
+      this.store.forgetBuild(this.id, row.buildId);
+    }
+    const built = new Promise<BuildResult>((resolve) => {
+      const on = (m: BuildResult): void => {
+        if (m.buildId !== row.buildId) return;
+        this.off('build-finished', on);
+        resolve(m);
+      };
+      this.on('build-finished', on);
+    });
+    await this.submitBuild(row);
+    const m = await built;
+    if (m.status !== 'ok') throw new Error(`building ${row.configId.slice(0, 12)} again failed: ${m.error ?? 'build failed'}`);
+    return this.store.getBuild(this.id, row.buildId)?.worker;
   }
 
   /**
@@ -271,6 +364,7 @@ export class Study extends EventEmitter<StudyEvents> {
   private observation(c: ConfigRow): Observation {
     const samples = this.store
       .runs(this.id, c.configId)
+      .filter((r) => r.extra === undefined)
       .map((r) => r.metrics[this.exp.objective.metric])
       .filter((v): v is number => v !== undefined);
     return {
@@ -369,8 +463,8 @@ export class Study extends EventEmitter<StudyEvents> {
       this.finished?.();
       return;
     }
-    if (this.inFlightCount() > 0) return;
-    if (this.cancelled || this.strategy.exhausted) this.finished?.();
+    if (this.inFlightCount() > 0 || this.extraCalls > 0) return;
+    if (this.cancelled || this.strategy?.exhausted) this.finished?.();
   }
 
   private async submit(row: ConfigRow): Promise<void> {
@@ -414,7 +508,7 @@ export class Study extends EventEmitter<StudyEvents> {
     for (const test of this.exp.tests) await this.submitTest(row, test, builtBy);
   }
 
-  private async submitTest(row: ConfigRow, test: JobSpec, builtBy?: string): Promise<void> {
+  private async submitTest(row: ConfigRow, test: JobSpec, builtBy?: string, extra: Pick<TestWork, 'firstIteration' | 'extra'> = {}): Promise<void> {
     const route = { pool: this.exp.pool, ...(builtBy ? { worker: builtBy } : {}) };
     const retry = this.store.workRetries(this.id, testKey(row.configId, test.name));
     await this.transport.submitTest({
@@ -432,6 +526,7 @@ export class Study extends EventEmitter<StudyEvents> {
       // Taken back from a lost worker, or queued again after a failure part-way: some iterations may be measured.
       ...(this.resumed.has(row.configId) || retry > 0 ? { resumed: true } : {}),
       ...(retry > 0 ? { retry } : {}),
+      ...extra,
     }, route);
   }
 
@@ -443,6 +538,10 @@ export class Study extends EventEmitter<StudyEvents> {
    */
   private onResult(msg: ResultMessage): Promise<void> {
     if (msg.experimentId !== this.id) return Promise.resolve();
+    if (msg.kind === 'run' && msg.extra && msg.status === 'failed' && msg.failure === 'infra') {
+      this.settleExtra(msg);
+      return Promise.resolve();
+    }
     if (msg.status === 'failed' && msg.failure === 'infra') return this.onInfra(msg);
     if (msg.kind === 'build') return this.onBuild(msg);
     return new Promise<void>((resolve, reject) => {
@@ -462,23 +561,25 @@ export class Study extends EventEmitter<StudyEvents> {
         for (const { msg } of batch) {
           if (!this.store.recordRun(msg)) continue;
           fresh.push(msg);
+          if (msg.extra) continue;
           const row = this.completeIfMeasured(msg.configId, false);
           if (row) finished.push(row);
         }
         if (finished.length === 0) return;
-        if (!this.filling && !this.cancelled && !this.stoppedBy && !this.strategy.exhausted) {
+        if (this.strategy && !this.filling && !this.cancelled && !this.stoppedBy && !this.strategy.exhausted) {
           const free = this.exp.exploration.parallel - this.inFlightCount();
           if (free > 0) queued = this.recordAsked(this.strategy.ask(free));
         }
         this.saveState();
       });
       for (const r of fresh) this.emit('run-finished', r);
+      for (const r of fresh) if (r.extra) this.settleExtra(r);
       for (const r of finished) this.emit('config-finished', r);
       for (const row of queued) {
         this.emit('config-queued', row);
         await this.submit(row);
       }
-      await this.fill();
+      if (this.strategy) await this.fill();
     } catch (e) {
       // A rolled-back save left out what it wrote: the next one writes everything seen.
       this.seenSaved = -1;
@@ -516,7 +617,7 @@ export class Study extends EventEmitter<StudyEvents> {
   private completeIfMeasured(configId: string, saveState = true): ConfigRow | undefined {
     const row = this.store.getConfiguration(this.id, configId);
     if (!row || row.status !== 'running') return undefined;
-    const runs = this.store.runs(this.id, configId);
+    const runs = this.store.runs(this.id, configId).filter((r) => r.extra === undefined);
     const expected = this.exp.tests.reduce((n, t) => n + t.iterations, 0);
     const anyFailed = runs.some((r) => r.status === 'failed');
     if (!anyFailed && runs.length < expected) return undefined;

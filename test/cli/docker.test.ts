@@ -83,7 +83,7 @@ describe('paper-era Wayfinder files in containers', () => {
     const file = writeFile(dir, 'job.yaml', paperFile(IMAGE));
     writeFileSync(join(dir, 'bench.sh'), benchScript, { mode: 0o755 });
     const workdir = join(dir, '.wayfinder');
-    const r = await wayfinder(['run', file, '--workdir', workdir, '--json'], { cwd: dir, timeoutMs: 240_000 });
+    const r = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--json'], { cwd: dir, timeoutMs: 240_000 });
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as { configurations: number; done: number; failed: number; best: { params: Record<string, unknown>; objective: number }; default: { objective: number } };
     expect(summary.configurations).toBe(4);
@@ -117,7 +117,7 @@ describe('paper-era Wayfinder files in containers', () => {
     const file = writeFile(dir, 'job.yaml', paperFile('wayfinder-test-absent:1'));
     writeFileSync(join(dir, 'bench.sh'), benchScript, { mode: 0o755 });
     const started = Date.now();
-    const r = await wayfinder(['run', file, '--workdir', join(dir, '.wayfinder')], { cwd: dir });
+    const r = await wayfinder(['run', '--no-confirm', file, '--workdir', join(dir, '.wayfinder')], { cwd: dir });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/job\.yaml:\d+:\d+: build 'build': image 'wayfinder-test-absent:1' is not on the Docker engine/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -129,7 +129,7 @@ describe('paper-era Wayfinder files in containers', () => {
     const dir = setup();
     const file = writeFile(dir, 'job.yaml', paperFile(IMAGE));
     writeFileSync(join(dir, 'bench.sh'), benchScript, { mode: 0o755 });
-    const r = await wayfinder(['run', file, '--workdir', join(dir, '.wayfinder'), '--docker-socket', join(dir, 'no.sock')], { cwd: dir });
+    const r = await wayfinder(['run', '--no-confirm', file, '--workdir', join(dir, '.wayfinder'), '--docker-socket', join(dir, 'no.sock')], { cwd: dir });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`cannot reach the Docker engine at ${join(dir, 'no.sock')}`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -149,7 +149,7 @@ describe('paper-era Wayfinder files in containers', () => {
     const file = writeFile(dir, 'job.yaml', paperFile(IMAGE).replace('cmd: /bench.sh', 'cmd: sleep "$(cat /delay)"; /bench.sh').replace('    destination: /bench.sh', '    destination: /bench.sh\n  - source: ./delay\n    destination: /delay'));
     writeFileSync(join(dir, 'bench.sh'), benchScript, { mode: 0o755 });
     writeFileSync(join(dir, 'delay'), '300\n');
-    const child = spawn(process.execPath, [CLI, 'run', file, '--workdir', workdir, '--budget', '1', '--quiet'], { cwd: dir, stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, 'run', '--no-confirm', file, '--workdir', workdir, '--budget', '1', '--quiet'], { cwd: dir, stdio: 'ignore' });
     const tests = (): string[] => containersWithLabel(LABEL_WORKDIR, workdirHash(workdir)).filter((id) => jobOf(id).startsWith('test-') && running(id));
     await waitFor(() => tests().length === 1, 60_000, 'the test container to run');
     const [leftover] = tests();
@@ -160,7 +160,7 @@ describe('paper-era Wayfinder files in containers', () => {
 
     // The next run on the work directory removes it first, then measures what is missing.
     writeFileSync(join(dir, 'delay'), '0\n');
-    const r = await wayfinder(['run', file, '--workdir', workdir, '--budget', '1', '--json'], { cwd: dir, timeoutMs: 120_000 });
+    const r = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--budget', '1', '--json'], { cwd: dir, timeoutMs: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { done: number }).done).toBe(1);
     expect(exists(leftover as string)).toBe(false);

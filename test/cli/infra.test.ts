@@ -40,7 +40,7 @@ objective: { metric: v, direction: maximize }
 `,
     );
     const workdir = join(dir, '.wayfinder');
-    const broken = await wayfinder(['run', file, '--workdir', workdir, '--quiet'], { env: { WAYFINDER_CGROUP_ROOT: brokenCgroupRoot(dir) }, timeoutMs: 120_000 });
+    const broken = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--quiet'], { env: { WAYFINDER_CGROUP_ROOT: brokenCgroupRoot(dir) }, timeoutMs: 120_000 });
     expect(broken.status, broken.stderr).toBe(1);
     expect(broken.stderr).toMatch(/wayfinder: experiment \S+ stopped: the workers could not run the test "\S+" of configuration \w+ \(4 times, 3 of them queued again\); last on \S+: .*cpuset: reading .*subtree_control failed/);
     expect(broken.stderr).not.toMatch(/\n\s+at /);
@@ -58,7 +58,7 @@ objective: { metric: v, direction: maximize }
     expect(runs.n).toBe(0);
 
     // On a host whose cgroups work (or without cpusets), the same experiment resumes and finishes.
-    const sound = await wayfinder(['run', file, '--workdir', workdir, '--json'], { env: { WAYFINDER_CGROUP_ROOT: 'none' }, timeoutMs: 120_000 });
+    const sound = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--json'], { env: { WAYFINDER_CGROUP_ROOT: 'none' }, timeoutMs: 120_000 });
     expect(sound.status, sound.stderr).toBe(0);
     expect((JSON.parse(sound.stdout) as { best: { objective: number } }).best.objective).toBe(3);
     const after = new Database(join(workdir, 'wayfinder.db'), { readonly: true });

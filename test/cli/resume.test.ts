@@ -37,12 +37,12 @@ exploration: { parallel: 2 }
     );
     const workdir = join(dir, '.wayfinder');
     for (const killAfter of [3, 9]) {
-      const child = spawn(process.execPath, [CLI, 'run', file, '--workdir', workdir, '--quiet'], { stdio: 'ignore' });
+      const child = spawn(process.execPath, [CLI, 'run', '--no-confirm', file, '--workdir', workdir, '--quiet'], { stdio: 'ignore' });
       await waitFor(() => lines(log).length >= killAfter, 60_000, `${killAfter} measured runs`);
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
     }
-    const final = await wayfinder(['run', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
+    const final = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
     expect(final.status, final.stderr + final.stdout).toBe(0);
 
     const db = new Database(join(workdir, 'wayfinder.db'), { readonly: true });

@@ -57,9 +57,10 @@ objective: { metric: score, direction: maximize }
     expect(rows).toHaveLength(6);
     expect(rows.every((row) => row.status === 'done')).toBe(true);
     for (const row of rows) expect(row.objective).toBe((row.A as number) * 10 + String(row.B).length);
-    expect(r.stdout).toMatch(/Best\s+\S+: score = 42\.0/);
+    expect(r.stdout).toMatch(/Best \(provisional\) \S+: score = 42\.0/);
     expect(r.stdout).toMatch(/Default\s+\S+: score = 21\.0/);
     expect(r.stdout).toContain('2.000× the default');
+    expect(r.stdout).toMatch(/Confirmed: the best is 2\.00× \(95% CI 2\.00–2\.00, p=0\.\d+\) higher score than the default/);
     // Each run's output folder holds what the job printed, with its identity.
     const best = rows.find((row) => row.A === 4 && row.B === 'yy') as ResultRow;
     const exp = (await experimentId(dir)) as string;

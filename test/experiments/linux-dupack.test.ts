@@ -33,7 +33,7 @@ describe('experiments/linux-dupack-quick.yaml on this machine', () => {
     const file = writeFile(dir, 'dupack.yaml', stringify(exp));
     const workdir = join(dir, '.wayfinder');
 
-    const r = await wayfinder(['run', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
+    const r = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { done: number; failed: number };
     expect(out).toMatchObject({ done: 4, failed: 0 });

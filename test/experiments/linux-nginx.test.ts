@@ -36,7 +36,7 @@ describe('experiments/linux-nginx-quick.yaml on this machine', () => {
     const file = writeFile(dir, 'nginx.yaml', stringify(exp));
     const workdir = join(dir, '.wayfinder');
 
-    const r = await wayfinder(['run', file, '--workdir', workdir, '--json'], { timeoutMs: 180_000 });
+    const r = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--json'], { timeoutMs: 180_000 });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { done: number; failed: number; best: { objective: number }; default: { objective: number } };
     expect(out.failed).toBe(0);

@@ -59,7 +59,7 @@ describe('host tuning around wayfinder run', () => {
     const h = standIn(dir);
     const file = experiment(dir, `echo "v=$A aslr=$(cat ${h.aslr}) swappiness=$(cat ${h.swappiness})"`);
     const workdir = join(dir, '.wayfinder');
-    const r = await wayfinder(['run', file, '--workdir', workdir], { env: h.env });
+    const r = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir], { env: h.env });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr.split('\n').filter((l) => l.includes('governor'))).toHaveLength(1);
     expect(r.stderr).toMatch(/wayfinder: host governor: no cpufreq driver/);
@@ -89,7 +89,7 @@ describe('host tuning around wayfinder run', () => {
     const started = join(dir, 'started');
     const file = experiment(dir, `if [ -e ${started} ]; then echo "v=$A"; exit 0; fi; touch ${started}; sleep 300`);
     const workdir = join(dir, '.wayfinder');
-    const child = spawn(process.execPath, [CLI, 'run', file, '--workdir', workdir, '--quiet'], { stdio: 'ignore', env: { ...process.env, ...h.env } });
+    const child = spawn(process.execPath, [CLI, 'run', '--no-confirm', file, '--workdir', workdir, '--quiet'], { stdio: 'ignore', env: { ...process.env, ...h.env } });
     await waitFor(() => existsSync(started), 60_000, 'the first job');
     expect(value(h.aslr)).toBe('0');
     expect(value(h.swappiness)).toBe('10');
@@ -100,7 +100,7 @@ describe('host tuning around wayfinder run', () => {
 
     // Without the experiment's tuning at all: the start alone restores what the killed run changed.
     writeFileSync(file, readFileSync(file, 'utf8').replace(/host:[\s\S]*$/, ''));
-    const again = await wayfinder(['run', file, '--workdir', workdir, '--quiet'], { env: h.env });
+    const again = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--quiet'], { env: h.env });
     expect(again.status, again.stderr).toBe(0);
     expect(value(h.aslr)).toBe('2');
     expect(value(h.swappiness)).toBe('33');

@@ -63,7 +63,7 @@ exploration: { parallel: 2 }
 `,
     );
     const workdir = join(dir, '.wayfinder');
-    const r = await wayfinder(['run', file, '--workdir', workdir, '--quiet'], { timeoutMs: 120_000 });
+    const r = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--quiet'], { timeoutMs: 120_000 });
     expect(r.status, r.stderr).toBe(0);
 
     const seenLines = lines(seen);
@@ -133,7 +133,7 @@ objective: { metric: v, direction: maximize }
     );
     const workdir = join(dir, '.wayfinder');
     const prefix = cgroupPrefix(workdir);
-    const child = spawn(process.execPath, [CLI, 'run', file, '--workdir', workdir, '--quiet'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, 'run', '--no-confirm', file, '--workdir', workdir, '--quiet'], { stdio: 'ignore' });
     await waitFor(() => lines(strayPid).length > 0, 60_000, 'the stray process');
     const stray = Number(lines(strayPid)[0]);
     const groups = readdirSync(join(CPUSET, prefix)).filter((n) => !n.startsWith('cgroup.') && !n.startsWith('cpuset.') && n !== 'tasks' && n !== 'notify_on_release');
@@ -146,7 +146,7 @@ objective: { metric: v, direction: maximize }
     expect(alive(stray)).toBe(true);
     expect(existsSync(group)).toBe(true);
 
-    const again = await wayfinder(['run', file, '--workdir', workdir, '--quiet'], { timeoutMs: 120_000 });
+    const again = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--quiet'], { timeoutMs: 120_000 });
     expect(again.status, again.stderr).toBe(0);
     await waitFor(() => !alive(stray), 5_000, 'the stray process to be killed');
     expect(existsSync(join(CPUSET, prefix))).toBe(false);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { binomialHalfCdf, improvement, medianRank, studentTQuantile, summarize } from '../../src/metrics/stats.js';
+import { binomialHalfCdf, describeInterval, improvement, intervalCell, medianCoverage, medianRank, studentTQuantile, summarize } from '../../src/metrics/stats.js';
+import { fmtNum } from '../../src/util/format.js';
 import { Rng } from '../../src/util/random.js';
 
 /** Exact P(B <= k), B ~ Binomial(n, 1/2), by integer arithmetic: sum of C(n, i) over 2^n. */
@@ -64,21 +65,51 @@ describe('summarize', () => {
     expect(medianRank(6, 0.95)).toBe(1);
   });
 
-  it('falls back to a Student-t interval of the mean below 6 samples at 95%', () => {
-    // mean 12, stdev 2, t(0.975, 2) = 4.302653: 12 +- 4.302653 * 2 / sqrt(3).
+  it('gives the sample range below 6 samples at 95%, with the confidence it really has', () => {
+    // [x(1), x(3)] covers the median unless all three fall on one side: 1 - 2/8 = 75%.
     const s = summarize([10, 14, 12]);
-    expect(s.ciMethod).toBe('student-t');
-    expect(s.ci[0]).toBeCloseTo(12 - (4.302653 * 2) / Math.sqrt(3), 5);
-    expect(s.ci[1]).toBeCloseTo(12 + (4.302653 * 2) / Math.sqrt(3), 5);
+    expect(s.ciMethod).toBe('order-statistic');
+    expect(s.ci).toEqual([10, 14]);
+    expect(s.ciLevel).toBeCloseTo(0.75, 12);
+    expect(summarize([3, 1, 2, 5, 4]).ciLevel).toBeCloseTo(1 - 2 / 32, 12);
+    expect(medianCoverage(6, 1)).toBeCloseTo(1 - 2 / 64, 12);
     expect(s.outliers).toEqual([]); // fewer than 4 samples: not judged
   });
 
-  it('needs more samples for the order-statistic interval at higher confidence', () => {
-    expect(summarize([1, 2, 3, 4, 5, 6, 7, 8], { confidence: 0.99 }).ciMethod).toBe('order-statistic');
+  it('never gives a bound outside the sample, so never one the metric cannot take', () => {
+    // A latency with one large outlier: a mean +- t interval went below zero here.
+    const xs = [0.4, 0.5, 0.45, 120];
+    const s = summarize(xs);
+    expect(s.ci[0]).toBeGreaterThanOrEqual(Math.min(...xs));
+    expect(s.ci[1]).toBeLessThanOrEqual(Math.max(...xs));
+    const rng = new Rng(9);
+    for (let t = 0; t < 200; t++) {
+      const n = 2 + rng.int(30);
+      const ys = Array.from({ length: n }, () => Math.max(0, 3 + 5 * rng.normal()));
+      const r = summarize(ys);
+      expect(r.ci[0]).toBeGreaterThanOrEqual(0);
+      expect(r.ci[0]).toBeGreaterThanOrEqual(Math.min(...ys));
+      expect(r.ci[1]).toBeLessThanOrEqual(Math.max(...ys));
+    }
+  });
+
+  it('needs more samples for the full confidence at higher confidence', () => {
+    expect(summarize([1, 2, 3, 4, 5, 6, 7, 8], { confidence: 0.99 }).ciLevel).toBeGreaterThanOrEqual(0.99);
     const s = summarize([1, 2, 3, 4, 5, 6, 7], { confidence: 0.99 });
-    // mean 4, stdev sqrt(28/6), t(0.995, 6) = 3.707428.
-    expect(s.ciMethod).toBe('student-t');
-    expect(s.ci[1]).toBeCloseTo(4 + (3.707428 * Math.sqrt(28 / 6)) / Math.sqrt(7), 5);
+    expect(s.ciMethod).toBe('order-statistic');
+    expect(s.ci).toEqual([1, 7]);
+    expect(s.ciLevel).toBeCloseTo(1 - 2 / 128, 12);
+  });
+
+  it('labels every kind of interval for what it is', () => {
+    expect(describeInterval(summarize([7, 3, 10, 1, 5, 9, 2, 8, 6, 4]), fmtNum)).toBe('95% CI of the median 2.00 – 9.00');
+    expect(describeInterval(summarize([10, 14, 12]), fmtNum)).toBe('range 10.00 – 14.00 (only a 75% CI of the median: too few runs for 95%)');
+    expect(describeInterval(summarize([42]), fmtNum)).toMatch(/^no interval \(one run/);
+    // A row stored before intervals were of the median only.
+    expect(describeInterval({ n: 3, ci: [1, 2], ciMethod: 'student-t', mean: 1.5 }, fmtNum)).toBe('95% Student-t CI of the mean 1.50: 1.00 – 2.00');
+    expect(intervalCell(summarize([7, 3, 10, 1, 5, 9, 2, 8, 6, 4]), fmtNum)).toBe('2.00 – 9.00');
+    expect(intervalCell(summarize([10, 14, 12]), fmtNum)).toBe('10.00 – 14.00 (75%)');
+    expect(intervalCell(summarize([42]), fmtNum)).toBe('none (1 run)');
   });
 
   it('finds outliers by Tukey fences from 4 samples on', () => {
@@ -99,6 +130,7 @@ describe('summarize', () => {
       max: 42,
       ci: [42, 42],
       ciMethod: 'single-sample',
+      ciLevel: 0,
       outliers: [],
       highCv: false,
     });
@@ -174,10 +206,24 @@ describe('interval coverage by simulation', () => {
     expect(rate).toBeGreaterThan(0.94);
   });
 
-  it('the Student-t fallback covers a normal median about 95% of the time (n = 4)', () => {
-    const { rate, methods } = coverage(4, normal, 50, 3);
-    expect([...methods]).toEqual(['student-t']);
-    expect(Math.abs(rate - 0.95)).toBeLessThan(0.015);
+  it('covers the median at least 93% of the time for every n from 6 to 40, and at the stated level below', () => {
+    const rng = new Rng(4);
+    for (let n = 2; n <= 40; n++) {
+      const trials = 1500;
+      let covered = 0;
+      let level = 0;
+      for (let t = 0; t < trials; t++) {
+        // Log-normal: skewed and positive, as throughputs and latencies are; its median is e^3.
+        const xs = Array.from({ length: n }, () => Math.exp(3 + 0.3 * rng.normal()));
+        const s = summarize(xs);
+        level = s.ciLevel;
+        if (s.ci[0] <= Math.exp(3) && Math.exp(3) <= s.ci[1]) covered++;
+      }
+      const rate = covered / trials;
+      if (n >= 6) expect(rate, `n=${n}`).toBeGreaterThanOrEqual(0.93);
+      // Below 6 the interval claims only what it has (about 4 standard errors of slack).
+      else expect(rate, `n=${n}`).toBeGreaterThan(level - 4 * Math.sqrt((level * (1 - level)) / trials) - 0.005);
+    }
   });
 });
 

@@ -151,7 +151,7 @@ objective:
 `,
     );
     const workdir = join(dir, '.wayfinder');
-    const r = await wayfinder(['run', file, '--workdir', workdir, '--json'], { timeoutMs: 300_000 });
+    const r = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--json'], { timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ done: 2, failed: 0 });
 
@@ -210,7 +210,7 @@ objective:
 `,
     );
     const workdir = join(dir, '.wayfinder');
-    const r = await wayfinder(['run', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
+    const r = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
     expect(JSON.parse(r.stdout)).toMatchObject({ done: 0, failed: 1 });
     const res = await wayfinder(['results', '--workdir', workdir, '--format', 'json']);
     const text = res.stdout;

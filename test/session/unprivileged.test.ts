@@ -64,7 +64,7 @@ describe('wayfinder run without root', () => {
   it('measures with CPU affinity instead of cpusets, said once at start and recorded with the results', async () => {
     const { dir, workdir } = setup();
     const file = writeFile(dir, 'exp.yaml', PLAIN);
-    const r = await asNobody(['run', file, '--workdir', workdir]);
+    const r = await asNobody(['run', '--no-confirm', file, '--workdir', workdir]);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stderr.split('\n');
     expect(lines[0]).toMatch(/^wayfinder: running as uid 65534, not root: CPUs confined by affinity only \(cannot make cpuset cgroups in \S+\)/);
@@ -93,7 +93,7 @@ describe('wayfinder run without root', () => {
     const { dir, workdir } = setup();
     const h = standIn(dir); // files of root, mode 644
     const file = writeFile(dir, 'exp.yaml', `${PLAIN}host:\n  aslr: false\n  sysctls: { vm.swappiness: 10 }\n`);
-    const r = await asNobody(['run', file, '--workdir', workdir], h.env);
+    const r = await asNobody(['run', '--no-confirm', file, '--workdir', workdir], h.env);
     expect(r.status).toBe(2);
     const said = r.stderr.split('\n').filter(Boolean);
     expect(said).toHaveLength(1);
@@ -107,7 +107,7 @@ describe('wayfinder run without root', () => {
   it('container jobs with an engine it may not reach: one line at start, exit 2', async () => {
     const { dir, workdir } = setup();
     const file = writeFile(dir, 'exp.yaml', PLAIN.replace("  run: 'echo", "  image: busybox:latest\n  run: 'echo"));
-    const r = await asNobody(['run', file, '--workdir', workdir, '--docker-socket', '/var/run/docker.sock']);
+    const r = await asNobody(['run', '--no-confirm', file, '--workdir', workdir, '--docker-socket', '/var/run/docker.sock']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^wayfinder: cannot reach the Docker engine at .*docker\.sock \(EACCES\)[^\n]*\n$/);
     expect(existsSync(join(workdir, 'wayfinder.db'))).toBe(false);

@@ -81,7 +81,7 @@ objective:
   maximize: conns
 `;
     const workdir = join(dir, '.wayfinder');
-    const r = await wayfinder(['run', writeFile(dir, 'k.yaml', exp(1)), '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
+    const r = await wayfinder(['run', '--no-confirm', writeFile(dir, 'k.yaml', exp(1)), '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ done: 4, failed: 0 });
     const res = await wayfinder(['results', '--workdir', workdir, '--format', 'json']);
@@ -104,7 +104,7 @@ objective:
     }
 
     // The same builds in a changed experiment (its tests changed: a new id): reused from the cache, not rebuilt.
-    const r2 = await wayfinder(['run', writeFile(dir, 'k.yaml', exp(2)), '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
+    const r2 = await wayfinder(['run', '--no-confirm', writeFile(dir, 'k.yaml', exp(2)), '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
     expect(r2.status, r2.stderr).toBe(0);
     const second = JSON.parse(r2.stdout) as { experiment: string };
     const reused = readdirSync(join(workdir, 'experiments', second.experiment, 'builds')).map((x) =>

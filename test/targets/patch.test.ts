@@ -72,7 +72,7 @@ objective:
   maximize: batch
 `;
     const workdir = join(dir, '.wayfinder');
-    const r = await wayfinder(['run', writeFile(dir, 'p.yaml', exp('')), '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
+    const r = await wayfinder(['run', '--no-confirm', writeFile(dir, 'p.yaml', exp('')), '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ done: 4, failed: 0 });
     const res = await wayfinder(['results', '--workdir', workdir, '--format', 'json']);
@@ -89,7 +89,7 @@ objective:
     only: ["0.5"]
     patch: { file: src/cubic.rs, pattern: 'const \\w+: f32 = ([\\d.]+);' }`;
     const w2 = join(dir, '.wayfinder2');
-    const r2 = await wayfinder(['run', writeFile(dir, 'p2.yaml', exp(bad)), '--workdir', w2, '--json'], { timeoutMs: 120_000 });
+    const r2 = await wayfinder(['run', '--no-confirm', writeFile(dir, 'p2.yaml', exp(bad)), '--workdir', w2, '--json'], { timeoutMs: 120_000 });
     expect(JSON.parse(r2.stdout)).toMatchObject({ done: 0, failed: 4 });
     const res2 = await wayfinder(['results', '--workdir', w2, '--format', 'json']);
     expect(res2.stdout).toMatch(/patch parameter CUBIC_FLOAT: patch pattern .* matches 2 times in src\/cubic.rs; it must match exactly once \(lines 2, 3\)/);
