@@ -12,6 +12,7 @@ import { fmtConfig, fmtNum } from '../util/format.js';
 import { trapInterrupts } from './interrupt.js';
 import { Progress } from './progress.js';
 import { UsageError } from './errors.js';
+import { readJobKey } from '../queue/signing.js';
 import { explorationFlags } from './exploration-flags.js';
 
 export interface RunOptions {
@@ -25,6 +26,7 @@ export interface RunOptions {
   json?: boolean;
   quiet?: boolean;
   dockerSocket?: string;
+  jobKey?: string;
 }
 
 export async function runCommand(file: string, o: RunOptions): Promise<number> {
@@ -37,6 +39,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     experiment: exp,
     say: (line) => err.write(`${line}\n`),
     ...(o.redis ? { redis: o.redis } : {}),
+    ...(o.jobKey !== undefined ? { jobKey: readJobKey(o.jobKey) } : {}),
     ...(cpus ? { cpus } : {}),
     ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
   });
