@@ -30,32 +30,35 @@ const URL_FORMS = 'redis://[[user]:password@]host:port/db, rediss://... (TLS), u
 export function parseRedisUrl(url: string): RedisTarget['connection'] {
   if (url.startsWith('/')) return { path: url };
   const bad = (why: string): RedisUnavailableError => new RedisUnavailableError(`--redis: ${why} (expected ${URL_FORMS})`);
+  const dbOf = (text: string | null | undefined): number => {
+    const db = text ? Number(text) : 0;
+    if (!Number.isInteger(db) || db < 0) throw bad(`bad database number in "${redact(url)}"`);
+    return db;
+  };
+  const authOf = (user: string | undefined, pass: string | undefined): { username?: string; password?: string } => ({
+    ...(user ? { username: decodeURIComponent(user) } : {}),
+    ...(pass ? { password: decodeURIComponent(pass) } : {}),
+  });
+  if (url.startsWith('unix:')) {
+    // Not a URL the WHATWG parser takes with credentials and no host: read by hand.
+    const m = /^unix:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?(\/[^?]+)(?:\?(.*))?$/.exec(url);
+    if (!m) throw bad(`not a Redis URL: "${redact(url)}"`);
+    const db = dbOf(new URLSearchParams(m[4] ?? '').get('db'));
+    return { path: decodeURIComponent(m[3] as string), ...(db ? { db } : {}), ...authOf(m[1], m[2]) };
+  }
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     throw bad(`not a Redis URL: "${redact(url)}"`);
   }
-  const auth = {
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-  };
-  const dbOf = (text: string | null): number => {
-    const db = text ? Number(text) : 0;
-    if (!Number.isInteger(db) || db < 0) throw bad(`bad database number in "${redact(url)}"`);
-    return db;
-  };
-  if (u.protocol === 'unix:') {
-    if (!u.pathname || u.pathname === '/') throw bad(`no socket path in "${redact(url)}"`);
-    const db = dbOf(u.searchParams.get('db'));
-    return { path: decodeURIComponent(u.pathname), ...(db ? { db } : {}), ...auth };
-  }
+  const auth = authOf(u.username, u.password);
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw bad(`unsupported scheme "${u.protocol}"`);
   const host = (u.hostname || '127.0.0.1').replace(/^\[|\]$/g, '');
   return {
     host,
     port: u.port ? Number(u.port) : 6379,
-    db: dbOf(u.pathname.length > 1 ? u.pathname.slice(1) : null),
+    db: dbOf(u.pathname.length > 1 ? u.pathname.slice(1) : undefined),
     ...auth,
     ...(u.protocol === 'rediss:' ? { tls: { servername: host } } : {}),
   };

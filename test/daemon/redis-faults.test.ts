@@ -1,12 +1,12 @@
 // Redis faults are weather, not death: an outage of the daemon's Redis, a killed embedded
 // redis-server and a stopped one cost time, never an experiment, a result or a clean stop.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireTool, tempDir, waitFor, writeFile } from '../helpers.js';
 import { api, query, startDaemon, submitBody, waitState, type Proc } from './helpers.js';
-import { testRedis, type TestRedis } from './redis-server.js';
+import { jobKeyFile, testRedis, type TestRedis } from './redis-server.js';
 
 const procs: Proc[] = [];
 const servers: TestRedis[] = [];
@@ -38,12 +38,6 @@ objective: { metric: v, direction: maximize }
 exploration: { parallel: 2 }
 `,
   );
-}
-
-export function jobKeyFile(dir: string): string {
-  const path = join(dir, 'job.key');
-  writeFileSync(path, `${'k'.repeat(20)}${Math.random().toString(36).slice(2)}${'y'.repeat(20)}\n`, { mode: 0o600 });
-  return path;
 }
 
 type Health = { ok: boolean; redis: { ok: boolean; restarts?: number; error?: string } };

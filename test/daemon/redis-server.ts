@@ -3,7 +3,7 @@
 // append-only with a write per command, so that killing and starting it again keeps the queue.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -88,4 +88,11 @@ export async function testRedis(o: TestRedisOptions): Promise<TestRedis> {
   };
   await r.start();
   return r;
+}
+
+/** A job key file as an operator makes one: random, the owner's alone. */
+export function jobKeyFile(dir: string): string {
+  const path = join(dir, 'job.key');
+  writeFileSync(path, `${'k'.repeat(20)}${Math.random().toString(36).slice(2)}${'y'.repeat(20)}\n`, { mode: 0o600 });
+  return path;
 }
