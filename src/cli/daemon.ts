@@ -89,7 +89,6 @@ export async function daemonCommand(o: DaemonCliOptions, version: string): Promi
   const cpus = parseCpus(o.cpus);
   const jobKey = o.jobKey !== undefined ? readJobKey(o.jobKey) : undefined;
   const err = process.stderr;
-  if (o.redis && !jobKey) err.write('wayfinder daemon: warning: jobs are not signed (no --job-key): anyone who can write to this Redis can run commands on its workers\n');
   const d = await startDaemon({
     listen: o.listen,
     workdir: o.workdir,
@@ -109,6 +108,8 @@ export async function daemonCommand(o: DaemonCliOptions, version: string): Promi
       `  work directory ${d.workspace.workdir}; queue on ${d.workspace.redis.describe}\n` +
       (d.workspace.worker ? `  this host works for pool "${d.workspace.worker.pool}" as ${d.workspace.worker.id}\n` : '  no worker in this process: jobs wait for `wayfinder worker`\n'),
   );
+  // Said once it runs (a refusal at start is the only line).
+  if (o.redis && !jobKey) err.write('wayfinder daemon: warning: jobs are not signed (no --job-key): anyone who can write to this Redis can run commands on its workers\n');
   const sig = await untilSignal();
   err.write(`wayfinder daemon: ${sig}: taking no new jobs; running ones have ${grace / 1000} s to finish\n`);
   await stopWithin(grace, 'daemon', () => d.stop(grace));
@@ -125,7 +126,6 @@ export async function workerCommand(o: WorkerCliOptions): Promise<number> {
   const cpus = parseCpus(o.cpus);
   const jobKey = o.jobKey !== undefined ? readJobKey(o.jobKey) : undefined;
   const err = process.stderr;
-  if (!jobKey) err.write('wayfinder worker: warning: no --job-key: this worker runs any job found in its Redis queues\n');
   // The jobs run here: what this user may do, the engine and leftover host settings are this host's.
   const session = await MeasurementSession.open({
     workdir: o.workdir,
@@ -142,6 +142,7 @@ export async function workerCommand(o: WorkerCliOptions): Promise<number> {
   const w = ws.worker;
   if (!w) throw new Error('worker did not start');
   err.write(`wayfinder worker: ${w.id} takes jobs of pool "${w.pool}" from ${ws.redis.describe}\n`);
+  if (!jobKey) err.write('wayfinder worker: warning: no --job-key: this worker runs any job found in its Redis queues\n');
   const sig = await untilSignal();
   err.write(`wayfinder worker: ${sig}: taking no new jobs; running ones have ${grace / 1000} s to finish\n`);
   await stopWithin(grace, 'worker', async () => {
