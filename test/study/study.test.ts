@@ -61,7 +61,38 @@ async function run(exp: Experiment, env: { store: MemoryStore; transport: Memory
   return study;
 }
 
+/** A transport whose connection drops once as results start to flow (BullMQ's recoverable error events). */
+class FlakyTransport extends MemoryTransport {
+  healthy = false;
+  override async consumeResults(...args: Parameters<MemoryTransport['consumeResults']>): ReturnType<MemoryTransport['consumeResults']> {
+    const stream = await super.consumeResults(...args);
+    for (const m of ['connect ECONNREFUSED', 'Connection is closed.']) args[2]?.onError?.(new Error(m));
+    this.healthy = true;
+    return stream;
+  }
+  override health(): Promise<{ ok: boolean }> {
+    return Promise.resolve({ ok: this.healthy });
+  }
+}
+
 describe('study loop (in memory)', () => {
+  it('a transport error is weather: said once, never a failure; the experiment finishes with its state true', async () => {
+    const log = new Log();
+    const transport = new FlakyTransport();
+    transport.addWorker({ id: 'w1', concurrency: 2, execute: measured(log) });
+    const store = new MemoryStore();
+    const study = new Study(experiment(`${SIX}exploration: { strategy: grid, parallel: 2 }\n`), store, transport);
+    const said: string[] = [];
+    study.on('transport-error', (e) => said.push(`error: ${e.message}`));
+    study.on('transport-recovered', () => said.push('recovered'));
+    await study.run();
+    expect(store.getExperiment(study.id)?.state).toBe('done');
+    expect(store.configurations(study.id).filter((r) => r.status === 'done')).toHaveLength(6);
+    expect(log.repeats()).toEqual([]);
+    expect(said[0]).toBe('error: connect ECONNREFUSED');
+    expect(said.filter((l) => l.startsWith('error'))).toHaveLength(1);
+  });
+
   it('measures the default first, then what the strategy asks, within the budget', async () => {
     const log = new Log();
     const env = setup(measured(log));
