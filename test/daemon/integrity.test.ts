@@ -149,6 +149,25 @@ describe('job signatures', () => {
     expect(open.stderr).toMatch(/--job-key: .* may be read by others \(mode 0644\)/);
   }, 60_000);
 
+  it('wayfinder run --job-key signs and checks its own jobs; a key others may read stops it with status 2', async () => {
+    requireTool('redis-server');
+    const { dir, cleanup } = tempDir('wf-runkey-');
+    cleanups.push(cleanup);
+    const key = jobKeyFile(dir);
+    const file = writeFile(dir, 'run.yaml', EXP('run-signed', 'default'));
+    const ok = await wayfinder(['run', file, '--workdir', join(dir, 'wd'), '--job-key', key, '--json'], { timeoutMs: 60_000 });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stderr).not.toMatch(/refused/);
+    expect(query(join(dir, 'wd'), 'SELECT COUNT(*) AS n FROM runs')).toEqual([{ n: 6 }]);
+    // The jobs it queued were signed: their data in the append-only file carries the signature.
+    const aof = execFileSync('sh', ['-c', `cat "${join(dir, 'wd', 'redis')}"/appendonlydir/*.aof`], { encoding: 'utf8' });
+    expect(aof.match(/\\?"signature\\?":\\?"[0-9a-f]{64}/g)?.length).toBeGreaterThanOrEqual(3);
+    chmodSync(key, 0o604);
+    const open = await wayfinder(['run', file, '--workdir', join(dir, 'wd2'), '--job-key', key], { timeoutMs: 30_000 });
+    expect(open.status).toBe(2);
+    expect(open.stderr).toMatch(/^wayfinder: --job-key: .* may be read by others \(mode 0604\)/);
+  }, 90_000);
+
   it('TLS: the daemon and its worker use a rediss:// Redis (password on, certificate checked)', async () => {
     requireTool('redis-server');
     requireTool('openssl');
