@@ -174,7 +174,7 @@ export class HostWorker {
    */
   private async checked(job: Job<Work>, run: () => Promise<void>): Promise<void> {
     const key = this.opts.queues.config.jobKey;
-    const why = key ? checkJob(key, job.name, job.data) : undefined;
+    const why = key ? checkJob(key, job.name, String(job.id), job.data) : undefined;
     if (why === undefined) return run();
     const w = job.data as Partial<Work> | undefined;
     const experimentId = typeof w?.experimentId === 'string' ? w.experimentId : '';

@@ -70,15 +70,16 @@ export class WorkQueues {
   }
 
   /** The work as queued: with its signature when there is a job key. */
-  private signed<W extends Work>(name: string, work: W): W {
-    return this.config.jobKey ? { ...work, [SIGNATURE]: signJob(this.config.jobKey, name, work) } : work;
+  private signed<W extends Work>(name: string, id: string, work: W): W {
+    return this.config.jobKey ? { ...work, [SIGNATURE]: signJob(this.config.jobKey, name, id, work) } : work;
   }
 
   /** Build jobs go by build checksum: many configurations wait on one build. */
   async addBuild(work: BuildWork, pool: string, priority?: number): Promise<void> {
-    await this.queue(buildQueueName(pool)).add('build', this.signed('build', work), {
+    const jobId = buildJobId(work.experimentId, work.buildId, work.retry);
+    await this.queue(buildQueueName(pool)).add('build', this.signed('build', jobId, work), {
       ...KEEP,
-      jobId: buildJobId(work.experimentId, work.buildId, work.retry),
+      jobId,
       ...(priority ? { priority } : {}),
     });
   }
@@ -86,9 +87,10 @@ export class WorkQueues {
   /** A test goes to the worker that built its configuration, or to any worker of the pool. */
   async addTest(work: TestWork, route: { pool: string; worker?: string }, priority?: number): Promise<void> {
     const name = route.worker ? workerQueueName(route.worker) : testQueueName(route.pool);
-    await this.queue(name).add('test', this.signed('test', work), {
+    const jobId = testJobId(work.experimentId, work.configId, work.job.name, work.retry);
+    await this.queue(name).add('test', this.signed('test', jobId, work), {
       ...KEEP,
-      jobId: testJobId(work.experimentId, work.configId, work.job.name, work.retry),
+      jobId,
       ...(priority ? { priority } : {}),
     });
   }

@@ -1,7 +1,7 @@
 // Job signatures. A worker executes what it dequeues as its own user (root, often), so anyone who
 // can write to Redis could otherwise run commands on every worker. With a job key (a secret file
 // the operator gives the coordinator and every worker), the coordinator signs each job it queues
-// with HMAC-SHA256 over the job's canonical content, and workers run only jobs whose signature
+// with HMAC-SHA256 over the job's id and canonical content, and workers run only jobs whose signature
 // matches: a job added to Redis by anyone else, or altered there, is refused.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -39,15 +39,19 @@ export function canonicalJson(v: unknown): string {
   return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
 }
 
-/** The signature of a job: its name (build, test) and its data, without any signature it carries. */
-export function signJob(key: Buffer, name: string, data: unknown): string {
-  return createHmac('sha256', key).update(name).update('\n').update(canonicalJson(data)).digest('hex');
+/**
+ * The signature of a job: its name (build, test), its id and its data, without any signature it
+ * carries. The id is signed so that a signed job copied under another id (to run it again) is
+ * refused; under its own id, BullMQ keeps it a week and adding it again is a no-op.
+ */
+export function signJob(key: Buffer, name: string, id: string, data: unknown): string {
+  return createHmac('sha256', key).update(`${name}\n${id}\n`).update(canonicalJson(data)).digest('hex');
 }
 
 /** Why a job's signature does not hold, or undefined when it does. */
-export function checkJob(key: Buffer, name: string, data: unknown): string | undefined {
+export function checkJob(key: Buffer, name: string, id: string, data: unknown): string | undefined {
   const given = data !== null && typeof data === 'object' ? (data as Record<string, unknown>)[SIGNATURE] : undefined;
   if (typeof given !== 'string' || !/^[0-9a-f]{64}$/.test(given)) return 'the job is not signed';
-  const want = Buffer.from(signJob(key, name, data), 'hex');
-  return timingSafeEqual(want, Buffer.from(given, 'hex')) ? undefined : 'the job\'s signature does not match its content (altered, or signed with another key)';
+  const want = Buffer.from(signJob(key, name, id, data), 'hex');
+  return timingSafeEqual(want, Buffer.from(given, 'hex')) ? undefined : 'the job\'s signature does not match its content (altered, copied under another id, or signed with another key)';
 }

@@ -41,13 +41,15 @@ describe('job signatures', () => {
     const key = Buffer.from('x'.repeat(40));
     const work = { kind: 'test', experimentId: 'e', job: { run: 'true', iterations: 2 }, env: { A: '1' }, resumed: undefined };
     expect(canonicalJson(work)).toBe('{"env":{"A":"1"},"experimentId":"e","job":{"iterations":2,"run":"true"},"kind":"test"}');
-    const sig = signJob(key, 'test', work);
-    expect(checkJob(key, 'test', { env: { A: '1' }, job: { iterations: 2, run: 'true' }, kind: 'test', experimentId: 'e', signature: sig })).toBeUndefined();
-    expect(checkJob(key, 'test', { ...work, job: { run: 'id > /tmp/x', iterations: 2 }, signature: sig })).toMatch(/does not match its content/);
-    expect(checkJob(key, 'build', { ...work, signature: sig })).toMatch(/does not match/);
-    expect(checkJob(Buffer.from('y'.repeat(40)), 'test', { ...work, signature: sig })).toMatch(/does not match/);
-    expect(checkJob(key, 'test', work)).toBe('the job is not signed');
-    expect(checkJob(key, 'test', { ...work, signature: 'abc' })).toBe('the job is not signed');
+    const sig = signJob(key, 'test', 't.e.c.test', work);
+    expect(checkJob(key, 'test', 't.e.c.test', { env: { A: '1' }, job: { iterations: 2, run: 'true' }, kind: 'test', experimentId: 'e', signature: sig })).toBeUndefined();
+    expect(checkJob(key, 'test', 't.e.c.test', { ...work, job: { run: 'id > /tmp/x', iterations: 2 }, signature: sig })).toMatch(/does not match its content/);
+    expect(checkJob(key, 'build', 't.e.c.test', { ...work, signature: sig })).toMatch(/does not match/);
+    // The same signed job copied under another id, to run it again.
+    expect(checkJob(key, 'test', 'copy-1', { ...work, signature: sig })).toMatch(/copied under another id/);
+    expect(checkJob(Buffer.from('y'.repeat(40)), 'test', 't.e.c.test', { ...work, signature: sig })).toMatch(/does not match/);
+    expect(checkJob(key, 'test', 't.e.c.test', work)).toBe('the job is not signed');
+    expect(checkJob(key, 'test', 't.e.c.test', { ...work, signature: 'abc' })).toBe('the job is not signed');
   });
 
   it('a job key file must be the owner\'s alone and long enough', () => {
@@ -106,7 +108,10 @@ describe('job signatures', () => {
       const altered = { ...signed?.data, configId: 'altered', job: { ...signed?.data.job, run: `touch ${pwned}.2` } };
       await q.add('test', forged, { jobId: 'forged-1' });
       await q.add('test', altered, { jobId: 'altered-1' });
-      await waitFor(() => (w.stderr().match(/refused job/g) ?? []).length >= 2, 30_000, 'two refusals');
+      // A signed job, unaltered, copied under a new id to run it again.
+      await q.add('test', signed?.data, { jobId: 'replayed-1' });
+      await waitFor(() => (w.stderr().match(/refused job/g) ?? []).length >= 3, 30_000, 'three refusals');
+      expect(w.stderr()).toMatch(/refused job replayed-1 from queue test\.p: .*copied under another id/);
       expect(w.stderr()).toMatch(/refused job forged-1 from queue test\.p: the job is not signed; this worker runs only jobs signed with its job key/);
       expect(w.stderr()).toMatch(/refused job altered-1 from queue test\.p: the job's signature does not match its content/);
       for (const id of ['forged-1', 'altered-1']) {
