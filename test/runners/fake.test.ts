@@ -59,7 +59,7 @@ objective: { metric: v, direction: maximize }
     );
     const ws = await Workspace.open({ workdir: join(dir, '.wayfinder') });
     try {
-      const study = new Study(loadExperiment(file), ws.store, ws.queues);
+      const study = new Study(loadExperiment(file), ws.store, ws.transport);
       await study.run();
       const byA = new Map(ws.store.configurations(study.id).map((c) => [c.params.A as number, c]));
       expect(byA.get(1)).toMatchObject({ status: 'done', objective: 10.5 });

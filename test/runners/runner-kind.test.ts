@@ -45,7 +45,7 @@ objective: { metric: v, direction: maximize }
     await preflightRunners(exp);
     const ws = await Workspace.open({ workdir: join(dir, '.wayfinder') });
     try {
-      const study = new Study(exp, ws.store, ws.queues);
+      const study = new Study(exp, ws.store, ws.transport);
       await study.run();
       const rows = ws.store.configurations(study.id);
       expect(rows).toHaveLength(3);
