@@ -201,6 +201,13 @@ export class Study extends EventEmitter<StudyEvents> {
         this.transportDown = false;
         clearInterval(this.transportProbe);
         this.emit('transport-recovered');
+        // A Redis that was killed may have lost its last writes (an append-only file written each
+        // second): the work in flight is queued again, which is a no-op for every job it still
+        // has, and its tests skip the iterations whose results arrived.
+        // Not after a cancel or a stop: their waiting work was taken back on purpose.
+        if (this.cancelled || this.stoppedBy) return;
+        for (const row of this.inFlight()) this.resumed.add(row.configId);
+        void this.resubmitInFlight().catch((e: unknown) => this.onTransportError(e instanceof Error ? e : new Error(String(e))));
       });
     }, 1000);
     this.transportProbe.unref();
