@@ -75,7 +75,38 @@ class FlakyTransport extends MemoryTransport {
   }
 }
 
+/** A Redis killed with its last writes not yet on disk: the first test queued is lost, then the connection drops. */
+class LossyTransport extends MemoryTransport {
+  private lost = false;
+  private onError: ((e: Error) => void) | undefined;
+  override async consumeResults(...args: Parameters<MemoryTransport['consumeResults']>): ReturnType<MemoryTransport['consumeResults']> {
+    this.onError = args[2]?.onError;
+    return super.consumeResults(...args);
+  }
+  override async submitTest(...args: Parameters<MemoryTransport['submitTest']>): Promise<void> {
+    if (this.lost) return super.submitTest(...args);
+    this.lost = true;
+    setTimeout(() => this.onError?.(new Error('Connection is closed.')), 20);
+  }
+}
+
 describe('study loop (in memory)', () => {
+  it('work a restarted Redis lost is queued again once the transport answers: the study is not orphaned', async () => {
+    const log = new Log();
+    const transport = new LossyTransport();
+    transport.addWorker({ id: 'w1', concurrency: 2, execute: measured(log) });
+    const store = new MemoryStore();
+    const study = new Study(experiment(`${SIX}exploration: { strategy: grid, parallel: 2 }\n`), store, transport);
+    const said: string[] = [];
+    study.on('transport-recovered', () => said.push('recovered'));
+    await study.run();
+    expect(said).toEqual(['recovered']);
+    expect(store.getExperiment(study.id)?.state).toBe('done');
+    expect(store.configurations(study.id).filter((r) => r.status === 'done')).toHaveLength(6);
+    expect(log.runs).toHaveLength(12);
+    expect(log.repeats()).toEqual([]);
+  }, 10_000);
+
   it('a transport error is weather: said once, never a failure; the experiment finishes with its state true', async () => {
     const log = new Log();
     const transport = new FlakyTransport();
