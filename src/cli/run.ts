@@ -13,6 +13,7 @@ import { fmtConfig, fmtNum } from '../util/format.js';
 import { trapInterrupts } from './interrupt.js';
 import { Progress } from './progress.js';
 import { parseCpus, positiveInt } from './errors.js';
+import { readJobKey } from '../queue/signing.js';
 import { explorationFlags } from './exploration-flags.js';
 import { confirmationJson, confirmPairs, confirmSummary, describeConfirmation, type Confirmation } from './confirm.js';
 
@@ -33,6 +34,7 @@ export interface RunOptions {
   confirm?: string | boolean;
   /** `--drift-every N`: measure the default again after every N configurations. */
   driftEvery?: string;
+  jobKey?: string;
 }
 
 /** Long runs measure the default again after every this many configurations. */
@@ -51,6 +53,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     experiment: exp,
     say: (line) => err.write(`${line}\n`),
     ...(o.redis ? { redis: o.redis } : {}),
+    ...(o.jobKey !== undefined ? { jobKey: readJobKey(o.jobKey) } : {}),
     ...(cpus ? { cpus } : {}),
     ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
   });

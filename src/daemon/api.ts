@@ -54,7 +54,8 @@ export class Api {
   constructor(private readonly o: ApiOptions) {
     const m = o.manager;
     this.table = [
-      { route: { method: 'GET', path: '/health' }, handler: (_q, res) => json(res, 200, { ok: true, version: o.version }) },
+      // 503 while the queue's Redis does not answer: the daemon is up, but nothing progresses.
+      { route: { method: 'GET', path: '/health' }, handler: async (_q, res) => { const h = await m.health(); json(res, h.ok ? 200 : 503, { ...h, version: o.version }); } },
       { route: { method: 'GET', path: '/experiments' }, handler: (_q, res) => json(res, 200, { experiments: m.list() }) },
       { route: { method: 'POST', path: '/experiments' }, handler: (req, res) => this.submit(req, res) },
       { route: { method: 'GET', path: '/experiments/{id}' }, handler: (_q, res, p) => json(res, 200, m.status(p.id as string)) },

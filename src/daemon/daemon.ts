@@ -21,6 +21,8 @@ export interface DaemonOptions {
   cpus?: number[];
   /** The Docker engine's socket for container jobs (default: DOCKER_HOST, then /var/run/docker.sock). */
   dockerSocket?: string;
+  /** Sign the jobs queued (and, for this host's worker, run only signed ones). */
+  jobKey?: Buffer;
   /** Where lines for the person go (what this user may not do, host settings this host lacks). */
   say?: (line: string) => void;
   maxBody: number;
@@ -61,6 +63,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     ...(o.pool ? { pool: o.pool } : {}),
     ...(o.cpus ? { cpus: o.cpus } : {}),
     ...(o.dockerSocket ? { dockerSocket: o.dockerSocket } : {}),
+    ...(o.jobKey ? { jobKey: o.jobKey } : {}),
     ...(o.say ? { say: o.say } : {}),
   });
   const ws = session.ws;

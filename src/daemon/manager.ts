@@ -28,6 +28,7 @@ export type EventType =
   | 'job-failed'
   | 'config-finished'
   | 'build-lost'
+  | 'job-refused'
   | 'best';
 
 export interface DaemonEvent {
@@ -83,6 +84,12 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   /** Listen for workers' job-started announcements and resume unfinished experiments. */
   async start(): Promise<void> {
     this.announcements = await this.ws.transport.onJobStarted((e) => {
+      if (e.kind === 'refused') {
+        // Someone queued a job the coordinator did not sign (or altered one): said wherever it names.
+        this.ws.log.warn({ experiment: e.experimentId, job: e.job, worker: e.worker, reason: e.reason }, 'a worker refused a job');
+        if (this.submissions.get(e.experimentId)) this.emitEvent(e.experimentId, 'job-refused', { job: e.job, host: e.host, worker: e.worker, reason: e.reason });
+        return;
+      }
       if (!this.running.has(e.experimentId)) return;
       this.emitEvent(e.experimentId, 'job-started', { job: e.job, host: e.host, worker: e.worker });
     });
@@ -163,6 +170,17 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     await Promise.all([...this.running.values()].map((r) => r.study?.detach()));
     await this.announcements?.close();
     await Promise.all([...this.logs.values()].map((s) => new Promise<void>((res) => s.end(res))));
+  }
+
+  /**
+   * Whether the daemon can make progress: its queue's Redis answers (with, for an embedded
+   * redis-server, how often it was restarted and whether it is being restarted now).
+   */
+  async health(): Promise<{ ok: boolean; redis: { ok: boolean; latencyMs?: number; error?: string; restarts?: number; restarting?: boolean } }> {
+    const r = await this.ws.transport.health();
+    const sup = this.ws.redis.supervision?.();
+    const redis = { ...r, ...(sup ? { restarts: sup.restarts, restarting: sup.restarting } : {}) };
+    return { ok: r.ok, redis };
   }
 
   /** Whether nothing is running or queued (for tests and the benchmark). */
@@ -259,6 +277,8 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       this.emitEvent(id, 'build-lost', l);
       this.ws.log.warn({ experiment: id, ...l }, 'build lost with its worker; building again');
     });
+    study.on('transport-error', (e) => this.ws.log.warn({ experiment: id, err: e.message }, 'the queue does not answer; waiting for it (nothing is lost)'));
+    study.on('transport-recovered', () => this.ws.log.warn({ experiment: id }, 'the queue answers again'));
     study.on('work-retried', (r) =>
       this.ws.log.warn({ experiment: id, ...r }, r.retry ? 'a worker could not run the job; queued again' : 'workers could not run the job; stopping the experiment'),
     );
@@ -329,6 +349,8 @@ export function formatEvent(e: DaemonEvent): string {
     }
     case 'build-lost':
       return `${t} build ${cfg(d.buildId)} lost with worker ${String(d.worker)}: building again for ${(d.configIds as string[] | undefined)?.length ?? 0} configuration(s)`;
+    case 'job-refused':
+      return `${t} ${String(d.host)} refused job ${String(d.job)}: ${String(d.reason)}`;
     case 'best':
       return `${t} best so far ${cfg(d.configId)}: ${String(d.metric)} = ${String(d.objective)}`;
   }

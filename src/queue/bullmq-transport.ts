@@ -7,7 +7,7 @@ import { buildJobId, buildQueueName, buildResultId, resultsQueueName, testJobId,
 import { queuesWithActive, releaseLocks } from './locks.js';
 import { eventsChannel, queueConfig, WorkQueues } from './queues.js';
 import type { RedisTarget } from './redis.js';
-import type { ConsumeOptions, JobStarted, LostBuild, ResultStream, TestRoute, WorkTransport } from './transport.js';
+import type { ConsumeOptions, JobStarted, LostBuild, ResultStream, TestRoute, TransportHealth, WorkTransport } from './transport.js';
 import type { BuildWork, ResultMessage, TestWork, Work } from '../wire.js';
 
 export interface BullTransportOptions {
@@ -15,6 +15,8 @@ export interface BullTransportOptions {
   redis: RedisTarget;
   /** Key prefix: lets several wayfinder installations, or tests, share one Redis without meeting (default "wayfinder"). */
   prefix?: string;
+  /** Sign every job queued with this key (workers that have it run only signed jobs). */
+  jobKey?: Buffer;
 }
 
 export class BullTransport implements WorkTransport {
@@ -22,7 +24,7 @@ export class BullTransport implements WorkTransport {
   readonly queues: WorkQueues;
 
   constructor(opts: BullTransportOptions) {
-    this.queues = new WorkQueues(queueConfig(opts.redis, opts.prefix));
+    this.queues = new WorkQueues(queueConfig(opts.redis, opts.prefix, opts.jobKey));
   }
 
   async submitBuild(work: BuildWork, pool: string): Promise<void> {
@@ -93,6 +95,10 @@ export class BullTransport implements WorkTransport {
         await sub.quit().catch(() => undefined);
       },
     };
+  }
+
+  health(): Promise<TransportHealth> {
+    return this.queues.health();
   }
 
   close(): Promise<void> {

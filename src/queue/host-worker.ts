@@ -1,7 +1,7 @@
 // A host's worker: takes build and test jobs from the queue, waits for the scheduler to place
 // each on this host's CPUs under its isolation level, runs it, and sends the results back.
 
-import { DelayedError, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Dispatcher } from '../scheduler/dispatch.js';
@@ -18,6 +18,7 @@ import { hostTuningPath, queueOwnersPath, registryDir } from '../workdir.js';
 import { ProcessRegistry } from '../runners/registry.js';
 import type { BuildWork, Placement, TestWork, Work } from '../wire.js';
 import { readOwners, releaseLocks, writeOwners } from './locks.js';
+import { checkJob } from './signing.js';
 import { buildQueueName, runResultId, testQueueName, workerQueueName, type WorkQueues } from './queues.js';
 
 export interface HostWorkerOptions {
@@ -47,6 +48,8 @@ export interface HostWorkerOptions {
   hostRoots?: { sysfsRoot?: string; procRoot?: string };
   /** Milliseconds a job's host settings stay applied after it, for the next job of the same settings (default 5 s). */
   hostLingerMs?: number;
+  /** Told of each job refused for its signature (with a job key in the queues' config, only signed jobs run). */
+  onRefused?: (line: string) => void;
 }
 
 /** How long a job refused for other host settings in force waits in the queue before it is offered again. */
@@ -127,12 +130,12 @@ export class HostWorker {
     // A further job is taken only while every job taken is placed (see Intake).
     const intake = new Intake(this.opts.dispatcher, this.opts.concurrency);
     const [buildQ, poolQ, ownQ] = this.queueNames() as [string, string, string];
-    const build = new Worker(buildQ, (job: Job<BuildWork>, token?: string) => intake.hold(buildQ, () => this.guard(job, token, () => this.build(job))), { ...common, concurrency: 1 });
+    const build = new Worker(buildQ, (job: Job<BuildWork>, token?: string) => this.checked(job, () => intake.hold(buildQ, () => this.guard(job, token, () => this.build(job)))), { ...common, concurrency: 1 });
     intake.add(buildQ, build);
     this.workers.push(build);
     // Tests of the pool, and tests of configurations this worker built (it has their artifacts).
     for (const q of [poolQ, ownQ]) {
-      const test = new Worker(q, (job: Job<TestWork>, token?: string) => intake.hold(q, () => this.guard(job, token, () => this.test(job))), { ...common, concurrency: 1 });
+      const test = new Worker(q, (job: Job<TestWork>, token?: string) => this.checked(job, () => intake.hold(q, () => this.guard(job, token, () => this.test(job)))), { ...common, concurrency: 1 });
       intake.add(q, test);
       this.workers.push(test);
     }
@@ -158,28 +161,51 @@ export class HostWorker {
         await job.moveToDelayed(Date.now() + HOST_BUSY_RETRY_MS, token);
         throw new DelayedError();
       }
-      const error = e instanceof Error ? e.message : String(e);
-      const w = job.data;
-      const placement = { host: this.host, cpus: [], isolation: w.job.isolation };
-      if (w.kind === 'build') {
-        await this.opts.queues.addResult({
-          kind: 'build', experimentId: w.experimentId, buildId: w.buildId, status: 'failed', failure: 'infra', error, durationMs: 0, host: this.host, worker: this.id, startedAt: Date.now(),
-          ...retryOf(w),
-        });
-      } else {
-        const first = w.firstIteration ?? 0;
-        for (let iteration = first; iteration < first + w.job.iterations; iteration++) {
-          const id = runResultId({ ...w, test: w.job.name, iteration });
-          if (await this.opts.queues.hasResult(w.experimentId, id)) continue;
-          await this.opts.queues.addResult({
-            kind: 'run', experimentId: w.experimentId, configId: w.configId, test: w.job.name, iteration,
-            status: 'failed', failure: 'infra', error, metrics: {}, durationMs: 0, attempts: 0, placement, startedAt: Date.now(),
-            ...retryOf(w),
-            ...(w.extra ? { extra: w.extra } : {}),
-          });
-          break;
-        }
-      }
+      await this.sendInfra(job.data, e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /**
+   * With a job key, a job runs only if the coordinator signed it: anything else (added to Redis by
+   * someone else, or altered there) is refused before it is placed, said in the log and the live
+   * view, and answered with an infrastructure failure that says why (its experiment, if it has
+   * one, queues the work again, signed; the configuration is not blamed). The job itself fails in
+   * BullMQ with the reason and is not retried.
+   */
+  private async checked(job: Job<Work>, run: () => Promise<void>): Promise<void> {
+    const key = this.opts.queues.config.jobKey;
+    const why = key ? checkJob(key, job.name, String(job.id), job.data) : undefined;
+    if (why === undefined) return run();
+    const w = job.data as Partial<Work> | undefined;
+    const experimentId = typeof w?.experimentId === 'string' ? w.experimentId : '';
+    const reason = `refused job ${String(job.id)} from queue ${job.queueName}: ${why}; this worker runs only jobs signed with its job key`;
+    this.opts.onRefused?.(reason);
+    this.opts.queues.announce({ kind: 'refused', experimentId, job: String(job.id), host: this.host, worker: this.id, at: Date.now(), reason });
+    if (isWork(job.data)) await this.sendInfra(job.data, reason);
+    throw new UnrecoverableError(reason);
+  }
+
+  /** This worker could not run the work: one infrastructure failure answers it (for a test, its first iteration not yet sent). */
+  private async sendInfra(w: Work, error: string): Promise<void> {
+    const placement = { host: this.host, cpus: [], isolation: w.job.isolation };
+    if (w.kind === 'build') {
+      await this.opts.queues.addResult({
+        kind: 'build', experimentId: w.experimentId, buildId: w.buildId, status: 'failed', failure: 'infra', error, durationMs: 0, host: this.host, worker: this.id, startedAt: Date.now(),
+        ...retryOf(w),
+      });
+      return;
+    }
+    const first = w.firstIteration ?? 0;
+    for (let iteration = first; iteration < first + w.job.iterations; iteration++) {
+      const id = runResultId({ ...w, test: w.job.name, iteration });
+      if (await this.opts.queues.hasResult(w.experimentId, id)) continue;
+      await this.opts.queues.addResult({
+        kind: 'run', experimentId: w.experimentId, configId: w.configId, test: w.job.name, iteration,
+        status: 'failed', failure: 'infra', error, metrics: {}, durationMs: 0, attempts: 0, placement, startedAt: Date.now(),
+        ...retryOf(w),
+        ...(w.extra ? { extra: w.extra } : {}),
+      });
+      break;
     }
   }
 
@@ -297,6 +323,16 @@ export class HostWorker {
   get isStopping(): boolean {
     return this.stopping;
   }
+}
+
+/** Whether unchecked job data has the shape of work (enough to answer it with a failure). */
+function isWork(d: unknown): d is Work {
+  const w = d as { kind?: unknown; experimentId?: unknown; buildId?: unknown; configId?: unknown; retry?: unknown; job?: { name?: unknown; iterations?: unknown } | null } | undefined;
+  if (!w || typeof w.experimentId !== 'string' || typeof w.job !== 'object' || w.job === null) return false;
+  if (w.retry !== undefined && typeof w.retry !== 'number') return false;
+  if (w.kind === 'build') return typeof w.buildId === 'string';
+  const n = w.job.iterations;
+  return w.kind === 'test' && typeof w.configId === 'string' && typeof w.job.name === 'string' && typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 1e6;
 }
 
 /** Results of work queued again after an infrastructure failure say which retry they answer. */

@@ -171,6 +171,11 @@ export class MemoryTransport implements WorkTransport {
     return { close: async () => void this.listeners.delete(listener) };
   }
 
+  /** In memory, always there. */
+  health(): Promise<{ ok: boolean }> {
+    return Promise.resolve({ ok: true });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const w of this.workers.values()) w.alive = false;

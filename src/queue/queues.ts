@@ -9,6 +9,7 @@ import type { RedisTarget } from './redis.js';
 import type { BuildWork, ResultMessage, TestWork, Work } from '../wire.js';
 import { buildJobId, buildQueueName, resultJobId, resultsQueueName, testJobId, testQueueName, workerQueueName } from './ids.js';
 import type { JobStarted } from './transport.js';
+import { SIGNATURE, signJob } from './signing.js';
 
 export { buildJobId, buildQueueName, buildResultId, resultJobId, resultsQueueName, runResultId, testJobId, testQueueName, workerQueueName } from './ids.js';
 
@@ -17,11 +18,18 @@ export interface QueueConfig {
   connection: ConnectionOptions;
   /** Key prefix: lets several wayfinder installations, or tests, share one Redis without meeting. */
   prefix: string;
+  /** With a job key, jobs are signed when queued and checked before they run (signing.ts). */
+  jobKey?: Buffer;
 }
 
-export function queueConfig(target: RedisTarget, prefix = 'wayfinder'): QueueConfig {
+/** Reconnection delays: 100 ms, then twice as long each time, at most 2 s, for as long as it takes. */
+export function reconnectDelay(times: number): number {
+  return Math.min(2000, 100 * 2 ** Math.min(times - 1, 5));
+}
+
+export function queueConfig(target: RedisTarget, prefix = 'wayfinder', jobKey?: Buffer): QueueConfig {
   // maxRetriesPerRequest null: BullMQ's blocking commands must wait, not fail, across reconnects.
-  return { connection: { ...target.connection, maxRetriesPerRequest: null }, prefix };
+  return { connection: { ...target.connection, maxRetriesPerRequest: null, retryStrategy: reconnectDelay }, prefix, ...(jobKey ? { jobKey } : {}) };
 }
 
 /** A worker's sign of life: a key that expires unless the worker renews it. */
@@ -61,11 +69,17 @@ export class WorkQueues {
     return q;
   }
 
+  /** The work as queued: with its signature when there is a job key. */
+  private signed<W extends Work>(name: string, id: string, work: W): W {
+    return this.config.jobKey ? { ...work, [SIGNATURE]: signJob(this.config.jobKey, name, id, work) } : work;
+  }
+
   /** Build jobs go by build checksum: many configurations wait on one build. */
   async addBuild(work: BuildWork, pool: string, priority?: number): Promise<void> {
-    await this.queue(buildQueueName(pool)).add('build', work, {
+    const jobId = buildJobId(work.experimentId, work.buildId, work.retry);
+    await this.queue(buildQueueName(pool)).add('build', this.signed('build', jobId, work), {
       ...KEEP,
-      jobId: buildJobId(work.experimentId, work.buildId, work.retry),
+      jobId,
       ...(priority ? { priority } : {}),
     });
   }
@@ -73,9 +87,10 @@ export class WorkQueues {
   /** A test goes to the worker that built its configuration, or to any worker of the pool. */
   async addTest(work: TestWork, route: { pool: string; worker?: string }, priority?: number): Promise<void> {
     const name = route.worker ? workerQueueName(route.worker) : testQueueName(route.pool);
-    await this.queue(name).add('test', work, {
+    const jobId = testJobId(work.experimentId, work.configId, work.job.name, work.retry, work.firstIteration);
+    await this.queue(name).add('test', this.signed('test', jobId, work), {
       ...KEEP,
-      jobId: testJobId(work.experimentId, work.configId, work.job.name, work.retry, work.firstIteration),
+      jobId,
       ...(priority ? { priority } : {}),
     });
   }
@@ -135,6 +150,29 @@ export class WorkQueues {
       }
     }
     return removed;
+  }
+
+  /**
+   * A PING on its own connection with a one-second limit: the shared client queues commands while
+   * Redis is away (they wait, not fail), which would make a health check wait as long.
+   */
+  async health(): Promise<{ ok: boolean; latencyMs?: number; error?: string }> {
+    const probe = new Redis({ ...(this.config.connection as object), lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, retryStrategy: () => null } as never);
+    let error = 'no answer within 1 s';
+    probe.on('error', (e: Error) => (error = e.message));
+    const started = performance.now();
+    try {
+      const answer = await Promise.race([
+        probe.connect().then(() => probe.ping()),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000).unref()),
+      ]);
+      if (answer === 'PONG') return { ok: true, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+      return { ok: false, error };
+    } catch (e) {
+      return { ok: false, error: e instanceof Error ? e.message : error };
+    } finally {
+      probe.disconnect();
+    }
   }
 
   async close(): Promise<void> {

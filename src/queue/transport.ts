@@ -27,6 +27,7 @@ export interface ResultStream {
   close(): Promise<void>;
 }
 
+
 /** What a lost worker held of one build: the build (its artifacts are gone) and the tests routed to it. */
 export interface LostBuild {
   experimentId: string;
@@ -38,9 +39,14 @@ export interface LostBuild {
   tests: { configId: string; test: string; retry?: number }[];
 }
 
-/** A worker's announcement that it started a job (a live view; not needed for correctness). */
+/**
+ * A worker's announcement that it started a job, or refused one (not signed with the job key), for
+ * a live view and the log; not needed for correctness (a refused job also sends a failure result).
+ */
 export interface JobStarted {
-  kind: 'started';
+  kind: 'started' | 'refused';
+  /** Why a refused job was refused. */
+  reason?: string;
   experimentId: string;
   job: string;
   configId?: string;
@@ -83,5 +89,14 @@ export interface WorkTransport {
   releaseAbandoned(): Promise<void>;
   /** Listen to workers' job-started announcements until the returned handle is closed. */
   onJobStarted(listener: (e: JobStarted) => void): Promise<{ close(): Promise<void> }>;
+  /** Whether the transport answers now (within about a second), and if not, why. */
+  health(): Promise<TransportHealth>;
   close(): Promise<void>;
+}
+
+export interface TransportHealth {
+  ok: boolean;
+  /** Milliseconds the answer took. */
+  latencyMs?: number;
+  error?: string;
 }

@@ -79,6 +79,7 @@ export class MeasurementSession {
     const { experiment: _e, say: _s, hostRoots: _r, hostLingerMs, ...ws } = o;
     const workspace = await Workspace.open({
       ...ws,
+      ...(o.say ? { notice: o.say } : {}),
       isolation: access.isolation,
       hostRoots: roots,
       ...(hostLingerMs !== undefined ? { hostLingerMs } : {}),

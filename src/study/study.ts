@@ -65,6 +65,13 @@ export interface StudyEvents {
   'build-lost': [{ buildId: string; worker: string; configIds: string[] }];
   /** A worker could not run a build or a test: it is queued again (never told to the strategy). */
   'work-retried': [WorkRetried];
+  /**
+   * The transport could not be reached for a while (Redis restarting, a network blip): weather,
+   * not a verdict. The study keeps its state and goes on once the transport answers again; this
+   * is said once per outage, and `recovered` once it is over.
+   */
+  'transport-error': [Error];
+  'transport-recovered': [];
   'done': [];
 }
 
@@ -93,7 +100,6 @@ export class Study extends EventEmitter<StudyEvents> {
   private readonly waitingOnBuild = new Map<string, string[]>();
   private results?: ResultStream;
   private finished?: () => void;
-  private failedWith?: (e: Error) => void;
   private cancelled = false;
   private readonly batch: { msg: RunResult; settle: (e?: Error) => void }[] = [];
   private storing: Promise<void> = Promise.resolve();
@@ -156,9 +162,8 @@ export class Study extends EventEmitter<StudyEvents> {
     if (!saved) this.tellFinished();
     this.store.setExperimentState(this.id, 'running');
 
-    const done = new Promise<void>((resolve, reject) => {
+    const done = new Promise<void>((resolve) => {
       this.finished = resolve;
-      this.failedWith = reject;
     });
     await this.resubmitInFlight();
     if (this.opts.baseline !== false) await this.ensureDefault();
@@ -166,11 +171,14 @@ export class Study extends EventEmitter<StudyEvents> {
     // there are no more slots than configurations in flight.
     this.results = await this.transport.consumeResults(this.id, (msg) => this.onResult(msg), {
       concurrency: this.exp.exploration.parallel,
-      onError: (e) => this.failedWith?.(e),
+      // A connection error is retried by the transport itself (with backoff): the study keeps
+      // its state and waits, it never fails the experiment for it.
+      onError: (e) => this.onTransportError(e),
     });
     if (this.exp.build) {
       this.lostCheck = setInterval(
-        () => void this.rebuildLost().catch((e: unknown) => this.failedWith?.(e instanceof Error ? e : new Error(String(e)))),
+        // Its only remote calls are the transport's: a failure is an outage, and the next check retries.
+        () => void this.rebuildLost().catch((e: unknown) => this.onTransportError(e instanceof Error ? e : new Error(String(e)))),
         this.opts.lostCheckMs ?? LOST_CHECK_MS,
       );
       this.lostCheck.unref();
@@ -180,6 +188,7 @@ export class Study extends EventEmitter<StudyEvents> {
       await done;
     } finally {
       clearInterval(this.lostCheck);
+      clearInterval(this.transportProbe);
     }
     await this.results.close();
     this.results = undefined;
@@ -193,6 +202,32 @@ export class Study extends EventEmitter<StudyEvents> {
     this.emit('done');
   }
 
+  private transportDown = false;
+  private transportProbe: NodeJS.Timeout | undefined;
+
+  /** Said once per outage; a probe every second says when it is over. */
+  private onTransportError(e: Error): void {
+    if (this.transportDown) return;
+    this.transportDown = true;
+    this.emit('transport-error', e);
+    this.transportProbe = setInterval(() => {
+      void this.transport.health().then((h) => {
+        if (!h.ok || !this.transportDown) return;
+        this.transportDown = false;
+        clearInterval(this.transportProbe);
+        this.emit('transport-recovered');
+        // A Redis that was killed may have lost its last writes (an append-only file written each
+        // second): the work in flight is queued again, which is a no-op for every job it still
+        // has, and its tests skip the iterations whose results arrived.
+        // Not after a cancel or a stop: their waiting work was taken back on purpose.
+        if (this.cancelled || this.stoppedBy) return;
+        for (const row of this.inFlight()) this.resumed.add(row.configId);
+        void this.resubmitInFlight().catch((e: unknown) => this.onTransportError(e instanceof Error ? e : new Error(String(e))));
+      });
+    }, 1000);
+    this.transportProbe.unref();
+  }
+
   /** Stop asking for new configurations; those in flight still finish. */
   cancel(): void {
     this.cancelled = true;
@@ -204,6 +239,7 @@ export class Study extends EventEmitter<StudyEvents> {
   /** Stop taking results without changing the experiment's state (the daemon shuts down; a restart resumes). */
   async detach(): Promise<void> {
     clearInterval(this.lostCheck);
+    clearInterval(this.transportProbe);
     await this.results?.close();
     this.results = undefined;
   }
@@ -224,7 +260,7 @@ export class Study extends EventEmitter<StudyEvents> {
     try {
       this.results ??= await this.transport.consumeResults(this.id, (msg) => this.onResult(msg), {
         concurrency: this.exp.exploration.parallel,
-        onError: (e) => this.failedWith?.(e),
+        onError: (e) => this.onTransportError(e),
       });
       const builtBy = this.exp.build ? await this.builtOn(row) : undefined;
       const runs = this.store.runs(this.id, configId);

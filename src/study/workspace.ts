@@ -37,6 +37,10 @@ export interface WorkspaceOptions {
   host?: string;
   /** Milliseconds without a sign of life after which this host's worker counts as lost (default 60 s). */
   lostAfterMs?: number;
+  /** Where lines for the person go (the embedded Redis restarted, a job refused); they are logged too. */
+  notice?: (line: string) => void;
+  /** The shared secret that signs jobs (coordinator) and that jobs must be signed with (worker). */
+  jobKey?: Buffer;
 }
 
 export class WorkdirBusyError extends Error {}
@@ -59,8 +63,13 @@ export class Workspace {
     try {
       const log = pino({ level: 'debug' }, pino.destination({ dest: logPath(workdir), sync: false, mkdir: true }));
       const store = new Store(databasePath(workdir));
-      const redis = opts.redis ? await connectRedis(opts.redis) : await startEmbeddedRedis(workdir);
-      const transport = new BullTransport({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
+      const redis = opts.redis
+        ? await connectRedis(opts.redis)
+        : await startEmbeddedRedis(workdir, (line, level) => {
+            log[level](line);
+            opts.notice?.(`wayfinder: ${line}`);
+          });
+      const transport = new BullTransport({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}), ...(opts.jobKey ? { jobKey: opts.jobKey } : {}) });
       let worker: HostWorker | undefined;
       if (opts.worker !== false) {
         const allowed = await allowedCpusOfSelf();
@@ -85,6 +94,10 @@ export class Workspace {
           ...(opts.pool ? { pool: opts.pool } : {}),
           ...(opts.host ? { host: opts.host } : {}),
           ...(opts.lostAfterMs ? { lostAfterMs: opts.lostAfterMs } : {}),
+          onRefused: (line) => {
+            log.warn(line);
+            opts.notice?.(`wayfinder: ${line}`);
+          },
         });
         await worker.start();
       }

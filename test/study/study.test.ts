@@ -61,7 +61,69 @@ async function run(exp: Experiment, env: { store: MemoryStore; transport: Memory
   return study;
 }
 
+/** A transport whose connection drops once as results start to flow (BullMQ's recoverable error events). */
+class FlakyTransport extends MemoryTransport {
+  healthy = false;
+  override async consumeResults(...args: Parameters<MemoryTransport['consumeResults']>): ReturnType<MemoryTransport['consumeResults']> {
+    const stream = await super.consumeResults(...args);
+    for (const m of ['connect ECONNREFUSED', 'Connection is closed.']) args[2]?.onError?.(new Error(m));
+    this.healthy = true;
+    return stream;
+  }
+  override health(): Promise<{ ok: boolean }> {
+    return Promise.resolve({ ok: this.healthy });
+  }
+}
+
+/** A Redis killed with its last writes not yet on disk: the first test queued is lost, then the connection drops. */
+class LossyTransport extends MemoryTransport {
+  private lost = false;
+  private onError: ((e: Error) => void) | undefined;
+  override async consumeResults(...args: Parameters<MemoryTransport['consumeResults']>): ReturnType<MemoryTransport['consumeResults']> {
+    this.onError = args[2]?.onError;
+    return super.consumeResults(...args);
+  }
+  override async submitTest(...args: Parameters<MemoryTransport['submitTest']>): Promise<void> {
+    if (this.lost) return super.submitTest(...args);
+    this.lost = true;
+    setTimeout(() => this.onError?.(new Error('Connection is closed.')), 20);
+  }
+}
+
 describe('study loop (in memory)', () => {
+  it('work a restarted Redis lost is queued again once the transport answers: the study is not orphaned', async () => {
+    const log = new Log();
+    const transport = new LossyTransport();
+    transport.addWorker({ id: 'w1', concurrency: 2, execute: measured(log) });
+    const store = new MemoryStore();
+    const study = new Study(experiment(`${SIX}exploration: { strategy: grid, parallel: 2 }\n`), store, transport);
+    const said: string[] = [];
+    study.on('transport-recovered', () => said.push('recovered'));
+    await study.run();
+    expect(said).toEqual(['recovered']);
+    expect(store.getExperiment(study.id)?.state).toBe('done');
+    expect(store.configurations(study.id).filter((r) => r.status === 'done')).toHaveLength(6);
+    expect(log.runs).toHaveLength(12);
+    expect(log.repeats()).toEqual([]);
+  }, 10_000);
+
+  it('a transport error is weather: said once, never a failure; the experiment finishes with its state true', async () => {
+    const log = new Log();
+    const transport = new FlakyTransport();
+    transport.addWorker({ id: 'w1', concurrency: 2, execute: measured(log) });
+    const store = new MemoryStore();
+    const study = new Study(experiment(`${SIX}exploration: { strategy: grid, parallel: 2 }\n`), store, transport);
+    const said: string[] = [];
+    study.on('transport-error', (e) => said.push(`error: ${e.message}`));
+    study.on('transport-recovered', () => said.push('recovered'));
+    await study.run();
+    expect(store.getExperiment(study.id)?.state).toBe('done');
+    expect(store.configurations(study.id).filter((r) => r.status === 'done')).toHaveLength(6);
+    expect(log.repeats()).toEqual([]);
+    expect(said[0]).toBe('error: connect ECONNREFUSED');
+    expect(said.filter((l) => l.startsWith('error'))).toHaveLength(1);
+  });
+
   it('measures the default first, then what the strategy asks, within the budget', async () => {
     const log = new Log();
     const env = setup(measured(log));
