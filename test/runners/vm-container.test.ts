@@ -212,7 +212,15 @@ describe('a VM with its benchtool in a container (vm-container)', () => {
     expect(r.stderr).toContain(`test 'throughput': image '${missing}' is not on the Docker engine`);
     expect(r.stderr).toMatch(/could not be pulled/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-    // Nothing was built: the build's folder was never made.
-    expect(existsSync(join(workdir, 'builds'))).toBe(false);
+    // Nothing was built: not even the work directory was made.
+    expect(existsSync(workdir)).toBe(false);
+
+    // Both images missing: both named in the one refusal.
+    const both = writeFile(dir, 'remote2.yaml', jobFile('AAAA', missing).replace(`image: ${IMAGE}`, 'image: registry.invalid/wayfinder/builder:1'));
+    const r2 = await wayfinder(['run', both, '--workdir', workdir], { timeoutMs: 120_000 });
+    expect(r2.status).toBe(2);
+    expect(r2.stderr).toContain(`build 'build': image 'registry.invalid/wayfinder/builder:1' is not on the Docker engine`);
+    expect(r2.stderr).toContain(`also not on the engine and not pulled: test 'throughput': image '${missing}'`);
+    expect(existsSync(workdir)).toBe(false);
   }, 120_000);
 });
