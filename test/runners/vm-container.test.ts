@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listNetns, netnsPrefix } from '../../src/isolation/netns.js';
+import { qemuArgv } from '../../src/runners/qemu.js';
 import { domainVars, splitCpus } from '../../src/runners/vm-container.js';
 import type { VmSpec } from '../../src/types.js';
 import { requireTool, tempDir, wayfinder, writeFile } from '../helpers.js';
@@ -98,6 +99,11 @@ build:
   image: ${IMAGE}
   outputs:
     kernel: /out/tiny_kvm-x86_64
+    # A disk as the Linux jobs have one: QEMU is given it as a virtio block device.
+    disks:
+      - type: raw
+        name: vda
+        path: /out/root,fs.ext3
     arch: x86_64
     plat: kvm
   cores: 1
@@ -106,6 +112,7 @@ build:
     set -e
     mkdir -p /out
     echo '${kernelBase64}' | base64 -d > /out/tiny_kvm-x86_64
+    dd if=/dev/zero of=/out/root,fs.ext3 bs=1024 count=64 2>/dev/null
 
 test:
   - name: throughput
@@ -156,6 +163,13 @@ describe('a VM with its benchtool in a container (vm-container)', () => {
     expect(splitCpus([4], 1)).toEqual({ vm: [4], command: [4] });
   });
 
+  it("gives QEMU the build's disks as virtio block devices in order", () => {
+    const vm = { kernel: 'k', memory: '16M', cores: 1, accel: 'tcg', net: 'none', forward: [], marker: '.', bootTimeoutSec: 5 } as VmSpec;
+    const argv = qemuArgv(vm, { kernel: '/b/k', memoryMiB: 16, disks: [{ path: '/b/root,fs.ext3', format: 'raw' }, { path: '/b/data.qcow2', format: 'qcow2' }] }, { accel: 'tcg', memoryMiB: 16, console: '/c', qmp: '/q', ports: new Map() });
+    const drives = argv.flatMap((a, i) => (a === '-drive' ? [argv[i + 1]] : []));
+    expect(drives).toEqual(['file=/b/root,,fs.ext3,format=raw,if=virtio', 'file=/b/data.qcow2,format=qcow2,if=virtio']);
+  });
+
   it('runs a daemon-era job end to end: build, VM on the container’s tap, results from its files', async () => {
     requireTool('qemu-system-x86_64', 'qemu-system-x86');
     requireTool('as', 'binutils');
@@ -176,6 +190,9 @@ describe('a VM with its benchtool in a container (vm-container)', () => {
       expect(row['vm.boot_ms']).toBeGreaterThan(0);
       expect(row['vm.kvm']).toBe(0);
     }
+    // QEMU booted with the build's disk (a comma in its name would have stopped QEMU unless doubled).
+    for (const log of findFiles(workdir, 'qemu.log')) expect(readFileSync(log, 'utf8')).toBe('');
+    expect(findFiles(workdir, 'root,fs.ext3')).toHaveLength(2);
     // The guest was given the addresses and the parameter on its command line.
     const consoles = findFiles(workdir, 'console.log');
     expect(consoles).toHaveLength(2);
