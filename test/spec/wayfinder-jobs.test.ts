@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { planExperiment } from '../../src/generator/index.js';
 import { DOMAIN_ADDRESS, DOMAIN_GATEWAY, LEADING_INTEGER_PATTERN, LEADING_NUMBER_PATTERN, loadExperiment, parseExperiment } from '../../src/spec/index.js';
 import { InputError } from '../../src/types.js';
+import { fmtCount, log10Big } from '../../src/util/format.js';
 import { tempDir, writeFile } from '../helpers.js';
 
 const { dir, cleanup } = tempDir('wf-jobs-');
@@ -25,12 +26,6 @@ function jobFile(name: string, text: string): string {
 /** Each parameter's number of listed values, multiplied: counted here from the counts the test chose. */
 const product = (counts: number[]) => counts.reduce((n, c) => n * BigInt(c), 1n);
 
-/** log10 of a BigInt, from its leading digits and its length. */
-function log10(n: bigint): number {
-  const s = n.toString();
-  const lead = s.slice(0, 15);
-  return s.length - lead.length + Math.log10(Number(lead));
-}
 
 const BENCHTOOL = `    benchtool:
       image: ghcr.io/unikraft/wayfinder/wrk:latest
@@ -181,7 +176,7 @@ describe("Wayfinder's current job files", () => {
     const plan = planExperiment(e);
     expect(plan.size).toBe(product(counts));
     expect(plan.size.toString()).toBe('37108517437440');
-    expect(log10(plan.size)).toBeCloseTo(13.569, 2);
+    expect(log10Big(plan.size)).toBeCloseTo(13.569, 2);
     // The default outside its list is left out: the first listed value is the baseline.
     expect(e.params.find((p) => p.name === 'REDIS_AOF')).toMatchObject({ domain: { kind: 'list', values: ['no'] } });
     expect(e.params.find((p) => p.name === 'REDIS_AOF')?.default).toBeUndefined();
@@ -206,7 +201,10 @@ describe("Wayfinder's current job files", () => {
     // The governor (2) and its two conditional options (1 each): 196 two-way and 181 single-valued in all.
     expect(plan.size).toBe(product([...counts, 2, 1, 1]));
     expect(plan.size.toString()).toBe('24786084768085403600945306272027305243825353143367800437026291582102069575680000');
-    expect(log10(plan.size)).toBeCloseTo(79.394, 2);
+    expect(log10Big(plan.size)).toBeCloseTo(79.394, 2);
+    expect(fmtCount(plan.size)).toBe('24786084768085403600945306272027305243825353143367800437026291582102069575680000 (10^79.39)');
+    expect(fmtCount(512n)).toBe('512');
+    expect(fmtCount(37108517437440n)).toBe('37108517437440 (10^13.57)');
   });
 
   it("turns the test's kernel into a VM of the build's outputs and the benchtool into its container", () => {
