@@ -15,6 +15,7 @@ import { promises as fsp } from 'node:fs';
 import type Docker from 'dockerode';
 import { VM_CONTAINER } from '../spec/jobs.js';
 import { InputError, type JobSpec, type VmSpec } from '../types.js';
+import { ExpandError, expand } from '../util/expand.js';
 import { inheritedEnv } from './inherited-env.js';
 import { memoryLimitProblems } from './process-runner.js';
 import { bootTestVm, QEMU, type TestVm } from './qemu.js';
@@ -36,14 +37,20 @@ interface State {
 let count = 0;
 
 /** The variables the daemon gave a benchtool and a kernel's arguments, from the VM's tap. */
-export function domainVars(vm: VmSpec): Record<string, string> {
+export function domainVars(vm: VmSpec, env: Record<string, string> = {}): Record<string, string> {
   const [gw, prefix] = (vm.tap?.host ?? '').split('/');
   const bits = Number(prefix);
   const word = bits <= 0 ? 0 : (0xffffffff << (32 - Math.min(bits, 32))) >>> 0;
   const mask = [24, 16, 8, 0].map((shift) => String((word >>> shift) & 0xff)).join('.');
   // Wayfinder wrote the memory as its number and libvirt's unit (20M: 20MiB; 1G: 1GiB).
-  const m = /^(\d+)\s*([A-Za-z]*)$/.exec(vm.memory.trim());
-  const maxMem = m ? `${m[1]}${/^g/i.test(m[2] ?? '') ? 'GiB' : 'MiB'}` : vm.memory;
+  let memory = vm.memory;
+  try {
+    memory = expand(vm.memory, env);
+  } catch (e) {
+    if (!(e instanceof ExpandError)) throw e; // the boot reports the unknown name
+  }
+  const m = /^(\d+)\s*([A-Za-z]*)$/.exec(memory.trim());
+  const maxMem = m ? `${m[1]}${/^g/i.test(m[2] ?? '') ? 'GiB' : 'MiB'}` : memory;
   return {
     WAYFINDER_DOMAIN_IP_ADDR: vm.tap?.guest ?? '',
     WAYFINDER_DOMAIN_IP_GW_ADDR: gw ?? '',
@@ -151,7 +158,7 @@ export const vmContainerRunner: Runner = {
     await tearDown(state);
     state.bootError = undefined;
     const cpus = splitCpus(ctx.placement.cpus, vm.cores);
-    const domain = domainVars(vm);
+    const domain = domainVars(vm, run.vars);
     const vars = { ...coreVars(run.vars, cpus.command), ...domain };
     const parent = ctx.meter?.engineParent !== undefined && (await cgroupDriver(dockerTarget(ctx.dockerSocket))) === 'cgroupfs' ? ctx.meter.engineParent : undefined;
     return runContainerJob({

@@ -158,6 +158,7 @@ describe('a VM with its benchtool in a container (vm-container)', () => {
       WAYFINDER_DOMAIN_IP_MASK: '255.255.255.0',
       WAYFINDER_DOMAIN_MAX_MEM: '20MiB',
     });
+    expect(domainVars({ ...vm, memory: '${VM_MEMORY}M' }, { VM_MEMORY: '48' }).WAYFINDER_DOMAIN_MAX_MEM).toBe('48MiB');
     expect(domainVars({ ...vm, memory: '1G', tap: { host: '10.1.0.1/20', guest: '10.1.0.9' } })).toMatchObject({ WAYFINDER_DOMAIN_IP_MASK: '255.255.240.0', WAYFINDER_DOMAIN_MAX_MEM: '1GiB' });
     expect(splitCpus([4, 5, 6], 1)).toEqual({ vm: [4], command: [5, 6] });
     expect(splitCpus([4], 1)).toEqual({ vm: [4], command: [4] });
