@@ -136,6 +136,12 @@ export interface VmSpec {
   /** Find the least memory (MiB) the guest reaches its marker in, by bisection between these. */
   footprint?: { min: number; max: number };
   bootTimeoutSec: number;
+  /** The guest's architecture; only x86_64 guests are run here (the runner's preflight says so). Default x86_64. */
+  arch?: string;
+  /** Disk images for virtio block devices (vda, vdb, ... in this order): raw or qcow2. */
+  disks?: Array<{ path: string; format: 'raw' | 'qcow2' }>;
+  /** Seconds from the VM's start to the test command's start (Wayfinder's start_delay), at least until the marker. */
+  startDelaySec?: number;
 }
 
 /** How a build resolves its Kconfig parameters. */

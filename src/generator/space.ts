@@ -121,7 +121,9 @@ export class Space {
    */
   distinctCount(limit = 1_000_000n): bigint | undefined {
     if (this.size > limit) return undefined;
-    if (!this.hasConditions) return this.size;
+    // A value listed twice (Wayfinder's files do it) is two points of one configuration, like a condition.
+    const repeats = this.params.some((p) => p.domain.kind === 'list' && new Set(p.domain.values).size < p.domain.values.length);
+    if (!this.hasConditions && !repeats) return this.size;
     const seen = new Set<string>();
     for (const c of this.enumerate()) seen.add(this.key(this.normalize(c)));
     return BigInt(seen.size);

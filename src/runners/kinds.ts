@@ -5,6 +5,7 @@ import { InputError, type Experiment, type JobSpec } from '../types.js';
 import { containerRunner } from './docker/runner.js';
 import { processRunner } from './process-runner.js';
 import type { PreflightOptions, ReapOptions, Runner } from './runner.js';
+import { vmContainerRunner } from './vm-container.js';
 import { vmRunner } from './vm-runner.js';
 
 const runners = new Map<string, Runner>();
@@ -16,6 +17,7 @@ export function registerRunner(r: Runner): void {
 registerRunner(processRunner);
 registerRunner(containerRunner);
 registerRunner(vmRunner);
+registerRunner(vmContainerRunner);
 
 export function runnerKinds(): string[] {
   return [...runners.keys()];
@@ -26,7 +28,9 @@ export function runnerKinds(): string[] {
  * queued work, tests) the one its fields imply.
  */
 export function jobKind(job: JobSpec): string {
-  return job.kind ?? (job.image !== undefined ? 'container' : job.vm !== undefined ? 'vm' : 'process');
+  if (job.kind !== undefined) return job.kind;
+  if (job.image !== undefined && job.vm !== undefined) return vmContainerRunner.kind;
+  return job.image !== undefined ? 'container' : job.vm !== undefined ? 'vm' : 'process';
 }
 
 export function runnerFor(job: JobSpec): Runner {

@@ -30,6 +30,19 @@ function ip(args: string[]): void {
  * with the work directory's prefix, so that a wayfinder started after a crash deletes it.
  */
 function makeTapNetns(vm: VmSpec, ctx: VmContext, tag: string): string {
+  if (ctx.netns !== undefined) {
+    // A namespace the caller made (a container's): only the tap is ours, made for this boot.
+    const ns = ctx.netns;
+    ip(['-n', ns, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap']);
+    try {
+      ip(['-n', ns, 'addr', 'add', (vm.tap as { host: string }).host, 'dev', TAP]);
+      ip(['-n', ns, 'link', 'set', TAP, 'up']);
+    } catch (e) {
+      spawnSync('ip', ['-n', ns, 'link', 'del', TAP]);
+      throw e;
+    }
+    return ns;
+  }
   const ns = `${ctx.env.WAYFINDER_NETNS_PREFIX ?? 'wf'}-vm-${process.pid}-${++netnsCount}${tag}`;
   ip(['netns', 'add', ns]);
   try {
@@ -57,6 +70,11 @@ export interface VmContext {
   registry: ProcessRegistry;
   key: string;
   measureFootprint: boolean;
+  /**
+   * net: tap: an existing network namespace (ip netns) to put the tap in, instead of one of the
+   * VM's own: a container's, so that its command reaches the guest. The caller removes it.
+   */
+  netns?: string;
 }
 
 export interface RunningVm {
@@ -117,6 +135,7 @@ async function freePort(): Promise<number> {
 interface Resolved {
   kernel: string;
   initrd?: string;
+  disks: Array<{ path: string; format: string }>;
   memoryMiB: number;
   args?: string;
 }
@@ -126,8 +145,14 @@ function resolveSpec(vm: VmSpec, ctx: VmContext): Resolved {
     const x = expand(p, ctx.env);
     return isAbsolute(x) ? x : resolve(ctx.baseDir, x);
   };
-  const out: Resolved = { kernel: path(vm.kernel), memoryMiB: memoryMiB(expand(vm.memory, ctx.env)) };
+  if (vm.arch !== undefined && vm.arch !== 'x86_64') throw new VmError(`vm: only x86_64 guests are booted here (${QEMU}), not ${vm.arch}`);
+  const out: Resolved = { kernel: path(vm.kernel), memoryMiB: memoryMiB(expand(vm.memory, ctx.env)), disks: [] };
   if (!existsSync(out.kernel)) throw new VmError(`vm: kernel image ${out.kernel} not found`);
+  for (const d of vm.disks ?? []) {
+    const p = path(d.path);
+    if (!existsSync(p)) throw new VmError(`vm: disk image ${p} not found`);
+    out.disks.push({ path: p, format: d.format });
+  }
   if (vm.initrd !== undefined) {
     out.initrd = path(vm.initrd);
     if (!existsSync(out.initrd)) throw new VmError(`vm: initrd ${out.initrd} not found`);
@@ -160,6 +185,8 @@ export function qemuArgv(
     '-kernel', r.kernel,
   ];
   if (r.initrd) argv.push('-initrd', r.initrd);
+  // virtio block devices in order: the guest sees vda, vdb, ... (QEMU's drive option splits on commas: doubled).
+  for (const d of r.disks) argv.push('-drive', `file=${d.path.replace(/,/g, ',,')},format=${d.format},if=virtio`);
   if (r.args !== undefined) argv.push('-append', r.args);
   if (vm.net === 'user') {
     const fwd = [...o.ports].map(([guest, host]) => `,hostfwd=tcp:127.0.0.1:${host}-:${guest}`).join('');
@@ -244,7 +271,8 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
     }
     ctx.registry.remove(key);
     rmSync(qmpPath, { force: true });
-    if (netns) spawnSync('ip', ['netns', 'del', netns]);
+    if (netns && ctx.netns !== undefined) spawnSync('ip', ['-n', netns, 'link', 'del', TAP]);
+    else if (netns) spawnSync('ip', ['netns', 'del', netns]);
   };
   const boot: Boot = {
     pid: pid ?? -1,

@@ -14,7 +14,10 @@ import {
   type RawObjective,
   type RawParam,
   type RawTestJob,
+  type RawVm,
 } from './schema.js';
+
+type DaemonTest = Extract<DaemonFile['test'], { benchtool: unknown }>;
 
 /**
  * The metric a Wayfinder file implies, since it names none: the last number the test prints
@@ -123,21 +126,23 @@ export function daemonDraft(f: DaemonFile, src: SourceDoc): Draft {
     const path: Path = Array.isArray(f.test) ? ['test', i] : ['test'];
     const name = t.name ?? (i === 0 ? 'test' : `test-${i + 1}`);
     const bt = t.benchtool;
-    const env: Record<string, string | number | boolean> = { ...(bt.environment ?? {}) };
-    // The daemon booted the built kernel in a VM with these settings; the job model has no VM
-    // fields, so they reach the test as environment variables.
-    if (t.kernel?.memory !== undefined) env.WAYFINDER_KERNEL_MEMORY = t.kernel.memory;
-    if (t.kernel?.args !== undefined) env.WAYFINDER_KERNEL_ARGS = t.kernel.args.trim();
-    if (t.kernel?.cores !== undefined) env.WAYFINDER_KERNEL_CORES = t.kernel.cores;
-    const delay = bt.start_delay ?? bt.boot_delay;
-    if (delay !== undefined) env.WAYFINDER_START_DELAY = delay;
+    // The daemon gave the benchtool DURATION (30 s unless told), the file's environment and the
+    // test parameters (ours get every parameter).
+    const env: Record<string, string | number | boolean> = { DURATION: bt.duration ?? 30, ...(bt.environment ?? {}) };
     if (bt.duration !== undefined) env.WAYFINDER_DURATION = bt.duration;
     const outputs: Array<{ source: string; destination: string }> = [];
-    (t.results ?? []).forEach((r, j) => {
+    // One of Wayfinder's own files puts `results` under the benchtool, where its daemon never
+    // looked (it then recorded nothing); they are read as the test's results here.
+    const resultsKey: Path = t.results !== undefined ? ['results'] : ['benchtool', 'results'];
+    (t.results ?? bt.results ?? []).forEach((r, j) => {
       outputs.push({ source: relativeOf(r.path), destination: r.path });
       // Text and boolean results are recorded facts, not numbers to optimise.
       if (r.type === 'str' || r.type === 'string' || r.type === 'bool') return;
-      implied.push({ raw: { ...lastNumberMetric(r.name), source: { file: relativeOf(r.path) }, test: name }, path: [...path, 'results', j] });
+      const pattern = r.type === 'int' || r.type === 'integer' ? LEADING_INTEGER_PATTERN : LEADING_NUMBER_PATTERN;
+      implied.push({
+        raw: { name: r.name, parser: 'regex', source: { file: relativeOf(r.path) }, pattern, test: name },
+        path: [...path, ...resultsKey, j],
+      });
     });
     const raw: RawTestJob = { name, run: bt.commands, env, outputs };
     if (bt.image !== undefined) raw.image = bt.image;
@@ -148,6 +153,12 @@ export function daemonDraft(f: DaemonFile, src: SourceDoc): Draft {
     for (const k of ['image', 'cores', 'devices', 'capabilities']) rename[k] = ['benchtool', k];
     rename.run = ['benchtool', 'commands'];
     rename.env = ['benchtool', 'environment'];
+    if (t.kernel !== undefined) {
+      raw.vm = kernelVm(t.kernel, b.outputs, bt.start_delay ?? bt.boot_delay, src, [...path, 'kernel']);
+      // The grant holds the guest's vCPUs and the benchtool's CPUs (Wayfinder gave each their own).
+      raw.cores = (raw.vm.cores ?? 1) + (bt.cores ?? 1);
+      rename.vm = ['kernel'];
+    }
     return { raw, phase: 'test', path, rename };
   });
 
@@ -161,6 +172,60 @@ export function daemonDraft(f: DaemonFile, src: SourceDoc): Draft {
   };
   return withCommon(draft, f);
 }
+
+/**
+ * The daemon's VM for a test: the build's kernel, initrd and disks booted with the test's
+ * `kernel:` settings, on a tap whose addresses the kernel arguments and the benchtool are given
+ * as $WAYFINDER_DOMAIN_* (the daemon's names and its default subnet, 172.88.0.1/24).
+ */
+function kernelVm(
+  k: NonNullable<DaemonTest['kernel']>,
+  outputs: DaemonFile['build']['outputs'],
+  startDelay: number | undefined,
+  src: SourceDoc,
+  at: Path,
+): RawVm {
+  if (outputs?.kernel === undefined) {
+    throw new InputError(`the test boots a kernel, but the build names none: give the build 'outputs: { kernel: ... }'`, src.keyLoc(at));
+  }
+  const vm: RawVm = {
+    kernel: relativeOf(outputs.kernel),
+    cores: k.cores ?? 1,
+    net: 'tap',
+    tap: { host: `${DOMAIN_GATEWAY}/${DOMAIN_PREFIX}`, guest: DOMAIN_ADDRESS },
+    // Wayfinder started the benchtool this long after the VM (its daemon's default: 5 s).
+    start_delay: startDelay ?? 5,
+    accel: platAccel(k.plat, src, [...at, 'plat']),
+  };
+  if (outputs.initrd !== undefined) vm.initrd = relativeOf(outputs.initrd);
+  if (outputs.disks !== undefined && outputs.disks.length > 0) {
+    vm.disks = outputs.disks.map((d) => ({ path: relativeOf(d.path), format: d.type === 'qcow2' ? 'qcow2' : 'raw' }));
+  }
+  if (k.memory !== undefined) vm.memory = k.memory;
+  if (k.arch !== undefined) vm.arch = k.arch;
+  // $WAYFINDER_DOMAIN_IP_ADDR as the daemon wrote it is ${WAYFINDER_DOMAIN_IP_ADDR} here; ${PARAM} stays.
+  if (k.args !== undefined) vm.args = k.args.trim().replace(/\$(WAYFINDER_DOMAIN_[A-Z_]+)(?![A-Za-z0-9_])/g, (_m, n: string) => `\${${n}}`);
+  return vm;
+}
+
+/** The daemon's libvirt domain type: kvm (KVM; here, TCG with a note where KVM does not run guests) or qemu (TCG). */
+function platAccel(plat: string | undefined, src: SourceDoc, at: Path): RawVm['accel'] {
+  if (plat === undefined || plat === 'kvm') return 'auto';
+  if (plat === 'qemu') return 'tcg';
+  throw new InputError(`plat '${plat}' is not one a VM is booted with here: kvm or qemu`, src.loc(at));
+}
+
+/** The addresses Wayfinder's daemon gave a test's VM by default (its subnet 172.88.0.1/24). */
+export const DOMAIN_GATEWAY = '172.88.0.1';
+export const DOMAIN_ADDRESS = '172.88.0.2';
+export const DOMAIN_PREFIX = 24;
+
+/**
+ * A result file's value as the daemon read it (fmt.Fscanf with %f or %d): the number the file
+ * starts with.
+ */
+export const LEADING_NUMBER_PATTERN = String.raw`^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)`;
+export const LEADING_INTEGER_PATTERN = String.raw`^\s*([-+]?\d+)`;
 
 function lastNumberMetric(name: string): RawMetric {
   return { name, parser: 'regex', source: 'stdout', pattern: LAST_NUMBER_PATTERN };

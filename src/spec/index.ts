@@ -11,7 +11,7 @@ import { normalise } from './normalise.js';
 import { experimentSchemas } from './schema.js';
 
 export { experimentJsonSchema, experimentJsonSchemaText } from './schema.js';
-export { detectFormat, LAST_NUMBER_PATTERN, IMPLIED_METRIC } from './formats.js';
+export { detectFormat, LAST_NUMBER_PATTERN, LEADING_INTEGER_PATTERN, LEADING_NUMBER_PATTERN, IMPLIED_METRIC, DOMAIN_ADDRESS, DOMAIN_GATEWAY, DOMAIN_PREFIX } from './formats.js';
 export { conditionNames, describeDomain, inDomain } from './params.js';
 export { MAX_FILE_BYTES, MAX_EXPANDED_NODES } from './document.js';
 

@@ -65,13 +65,20 @@ export function normaliseJob(d: DraftJob, src: SourceDoc, dir: string): JobSpec 
  * vm: a VM, neither: a host process). Whether a named kind exists is the runners' to say at preflight.
  */
 function kindOf(raw: DraftJob['raw'], loc: () => ReturnType<SourceDoc['loc']>): RunnerKind {
-  const implied = raw.image !== undefined ? 'container' : raw.vm !== undefined ? 'vm' : undefined;
+  // Both: the VM boots and the command runs in a container beside it (Wayfinder's kernel + benchtool).
+  const implied =
+    raw.image !== undefined && raw.vm !== undefined ? VM_CONTAINER : raw.image !== undefined ? 'container' : raw.vm !== undefined ? 'vm' : undefined;
   if (raw.runner === undefined) return implied ?? 'process';
   if (implied !== undefined && raw.runner !== implied) {
-    throw new InputError(`'runner: ${raw.runner}' contradicts '${implied === 'container' ? 'image' : 'vm'}', which runs the job as a ${implied}`, loc());
+    const keys = implied === VM_CONTAINER ? "'image' and 'vm'" : `'${implied === 'container' ? 'image' : 'vm'}'`;
+    const what = implied === VM_CONTAINER ? 'a VM with its command in a container' : `a ${implied}`;
+    throw new InputError(`'runner: ${raw.runner}' contradicts ${keys}, which run${implied === VM_CONTAINER ? '' : 's'} the job as ${what}`, loc());
   }
   return raw.runner;
 }
+
+/** The kind of a job with both a VM and an image (src/runners/vm-container.ts). */
+export const VM_CONTAINER = 'vm-container';
 
 function vmOf(v: RawVm, jobCores: number, at: (...rest: Array<string | number>) => ReturnType<SourceDoc['loc']>): VmSpec {
   const memory = typeof v.memory === 'number' ? `${v.memory}M` : (v.memory ?? '64M');
@@ -115,6 +122,9 @@ function vmOf(v: RawVm, jobCores: number, at: (...rest: Array<string | number>) 
   } else if (v.tap !== undefined) {
     throw new InputError(`'tap' applies only with 'net: tap'`, at('tap'));
   }
+  if (v.arch !== undefined) vm.arch = v.arch;
+  if (v.disks !== undefined) vm.disks = v.disks.map((d) => (typeof d === 'string' ? { path: d, format: 'raw' } : { path: d.path, format: d.format ?? 'raw' }));
+  if (v.start_delay !== undefined) vm.startDelaySec = v.start_delay;
   if (v.footprint !== undefined && v.footprint !== false) {
     vm.footprint = v.footprint === true ? { min: 8, max: 1024 } : v.footprint;
     if (vm.footprint.min > vm.footprint.max) throw new InputError(`footprint min (${vm.footprint.min}) is greater than its max (${vm.footprint.max})`, at('footprint'));

@@ -51,13 +51,17 @@ export function normaliseParams(drafts: DraftParam[], src: SourceDoc): Param[] {
           at('default'),
         );
       }
-      if (!inDomain(value, domain)) {
+      // Wayfinder's daemon used a default only for a parameter with neither `only` nor a range, and
+      // its files have defaults outside their lists (REDIS_AOF: 'everysec', only ['no']): there the
+      // default is left out, and the first listed value is the baseline, as for no default at all.
+      const unusedByWayfinder = d.lenient && (raw.only !== undefined || raw.min !== undefined);
+      if (!inDomain(value, domain) && !unusedByWayfinder) {
         throw new InputError(
           `default ${show(value)} of '${raw.name}' is not in its domain ${describeDomain(domain)}`,
           at('default'),
         );
       }
-      param.default = value;
+      if (inDomain(value, domain)) param.default = value;
     }
     if (raw.if !== undefined) param.if = raw.if;
     if (raw.description !== undefined) param.description = raw.description.trim();
@@ -87,7 +91,10 @@ function domainOf(d: DraftParam, type: ParamType, src: SourceDoc): Domain {
           at('only', i),
         );
       }
-      if (values.some((x) => x === value)) {
+      // Wayfinder's files are taken as its daemon read them: a value listed twice is two
+      // permutations there (its TotalPermutations counts both), and so two points of the space here;
+      // they normalise to one configuration, measured once.
+      if (!d.lenient && values.some((x) => x === value)) {
         throw new InputError(`'only' of '${raw.name}' lists ${show(value)} twice`, at('only', i));
       }
       values.push(value);

@@ -78,6 +78,12 @@ export const vmSchema = z.strictObject({
     .optional()
     .describe('find the least memory (MiB) it boots in, by bisection'),
   boot_timeout: duration.optional(),
+  arch: z.string().optional().describe('the guest architecture; default x86_64, the only one run here'),
+  disks: z
+    .array(z.union([z.string(), z.strictObject({ path: z.string(), format: z.enum(['raw', 'qcow2']).optional() })]))
+    .optional()
+    .describe('disk images for virtio block devices (vda, vdb, ...), relative to the build directory; raw unless told'),
+  start_delay: z.number().min(0).optional().describe("seconds from the VM's start to the command's start (and at least until the marker)"),
 }).meta({ id: 'vm' });
 
 export const kconfigSchema = z.strictObject({
@@ -199,10 +205,26 @@ export const hostSchema = z.strictObject({
     .describe('every test job gets cache ways / memory bandwidth of its own (resctrl), unless it names its own resources'),
 }).meta({ id: 'host' });
 
+const resultsSchema = z.array(
+  z.strictObject({
+    name: name,
+    path: z.string(),
+    type: z.enum(['int', 'integer', 'float', 'str', 'string', 'bool']).optional(),
+  }),
+);
+
 const daemonTestSchema = z.strictObject({
   name: name.optional(),
+  // The VM the built kernel boots in (Wayfinder's libvirt domain); its image, initrd and disks are
+  // the build's outputs.
   kernel: z
-    .strictObject({ memory: z.string().optional(), args: z.string().optional(), cores: count(1).optional() })
+    .strictObject({
+      plat: z.string().optional().describe('kvm (KVM, else TCG with a note) or qemu (TCG)'),
+      arch: z.string().optional().describe('x86_64 (the only one run here) or riscv64'),
+      memory: z.union([z.string(), count(1)]).optional(),
+      args: z.string().optional().describe('$WAYFINDER_DOMAIN_* and ${PARAM} are replaced'),
+      cores: count(1).optional(),
+    })
     .optional(),
   benchtool: z.strictObject({
     image: z.string().optional(),
@@ -214,16 +236,12 @@ const daemonTestSchema = z.strictObject({
     boot_delay: z.number().min(0).optional(),
     duration: z.number().min(0).optional(),
     environment: z.record(z.string(), scalar).optional(),
+    // Host commands Wayfinder ran beside the test (a power meter on its LAN): read, not run.
+    monitors: z.array(z.strictObject({ name: z.string(), commands: z.string() })).optional(),
+    // One of Wayfinder's files puts its results here, where the daemon never looked; read as the test's.
+    results: resultsSchema.optional(),
   }),
-  results: z
-    .array(
-      z.strictObject({
-        name: name,
-        path: z.string(),
-        type: z.enum(['int', 'integer', 'float', 'str', 'string', 'bool']).optional(),
-      }),
-    )
-    .optional(),
+  results: resultsSchema.optional(),
 });
 
 /** The three formats' schemas from what the registries hold now. */

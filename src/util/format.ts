@@ -31,3 +31,16 @@ export function table(rows: string[][]): string {
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
+
+/** log10 of a count of any size (a configuration space), from its leading digits and its length. */
+export function log10Big(n: bigint): number {
+  if (n <= 0n) return Number.NEGATIVE_INFINITY;
+  const s = n.toString();
+  const lead = s.slice(0, 15);
+  return s.length - lead.length + Math.log10(Number(lead));
+}
+
+/** A count exactly, and for a huge one its order too: "24786…0000 (10^79.39)". */
+export function fmtCount(n: bigint): string {
+  return n >= 1_000_000n ? `${n} (10^${log10Big(n).toFixed(2)})` : String(n);
+}

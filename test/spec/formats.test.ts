@@ -8,6 +8,7 @@ import {
   detectFormat,
   IMPLIED_METRIC,
   LAST_NUMBER_PATTERN,
+  LEADING_NUMBER_PATTERN,
   loadExperiment,
   parseExperiment,
 } from '../../src/spec/index.js';
@@ -309,18 +310,23 @@ describe('Wayfinder daemon format', () => {
       name: 'throughput',
       run: '/test.sh index.html',
       image: 'ghcr.io/unikraft/wayfinder/wrk:latest',
-      cores: 1,
+      // The daemon booted the build's kernel in a VM and ran the benchtool beside it.
+      kind: 'vm-container',
+      // The guest's vCPU and the benchtool's CPU.
+      cores: 2,
       isolation: 'core',
       timeoutSec: 600,
       devices: ['/dev/kvm', '/dev/net/tun'],
       capabilities: ['NET_ADMIN'],
-      env: {
-        THREADS: '2',
-        WAYFINDER_KERNEL_MEMORY: '20M',
-        WAYFINDER_KERNEL_ARGS: 'netdev.ipv4_addr=$WAYFINDER_DOMAIN_IP_ADDR --',
-        WAYFINDER_KERNEL_CORES: '1',
-        WAYFINDER_START_DELAY: '5',
-        WAYFINDER_DURATION: '30',
+      env: { THREADS: '2', DURATION: '30', WAYFINDER_DURATION: '30' },
+      vm: {
+        kernel: 'usr/src/unikraft/apps/nginx/build/nginx_kvm-x86_64',
+        initrd: 'usr/src/unikraft/apps/nginx/initramfs.cpio',
+        memory: '20M',
+        cores: 1,
+        args: 'netdev.ipv4_addr=${WAYFINDER_DOMAIN_IP_ADDR} --',
+        net: 'tap',
+        startDelaySec: 5,
       },
       outputs: [
         { source: 'results/throughput.txt', destination: '/results/throughput.txt' },
@@ -335,7 +341,8 @@ describe('Wayfinder daemon format', () => {
         name: 'throughput',
         parser: 'regex',
         source: { kind: 'file', path: 'results/throughput.txt' },
-        pattern: LAST_NUMBER_PATTERN,
+        // As the daemon read a float result (fmt.Fscanf %f): the number the file starts with.
+        pattern: LEADING_NUMBER_PATTERN,
         test: 'throughput',
         loc: { file: fixture('daemon-unikraft-nginx.yaml'), line: 83, col: 9 },
       },

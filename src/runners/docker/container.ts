@@ -37,6 +37,11 @@ export interface ContainerRequest {
   stderrPath: string;
   timeoutSec: number;
   signal?: AbortSignal;
+  /**
+   * Once the container runs (its namespaces exist), before its result is awaited: what must
+   * happen beside it (a VM on a tap in its network namespace). A throw ends the container.
+   */
+  onStarted?: (c: Docker.Container) => Promise<void>;
 }
 
 export interface ContainerResult extends ProcessResult {
@@ -128,11 +133,19 @@ export async function runContainer(req: ContainerRequest): Promise<ContainerResu
     }
     stop.armed();
     let status: { StatusCode?: number };
+    let hookError: string | undefined;
     try {
+      if (req.onStarted) {
+        await req.onStarted(c).catch(async (e: unknown) => {
+          hookError = e instanceof Error ? e.message : String(e);
+          await c.kill({ signal: 'SIGKILL' }).catch(() => undefined); // already stopped: nothing to do
+        });
+      }
       status = (await c.wait()) as { StatusCode?: number };
     } finally {
       stop.dispose();
     }
+    if (hookError !== undefined) return result({ spawnError: hookError });
     const { timedOut, aborted } = stop;
     const oomKilled = await c.inspect().then((i) => i.State?.OOMKilled === true, () => false);
     // The attach stream ends once the container's output is all delivered.

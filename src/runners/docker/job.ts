@@ -5,7 +5,9 @@
 import { accessSync, appendFileSync, chmodSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, posix, relative, resolve } from 'node:path';
+import type Docker from 'dockerode';
 import type { JobSpec, PathMapping } from '../../types.js';
+import { putPath } from './archive.js';
 import type { ProcessResult } from '../process.js';
 import type { Placement } from '../../wire.js';
 import { runContainer } from './container.js';
@@ -33,7 +35,16 @@ export interface ContainerJobRequest {
   signal?: AbortSignal;
   /** The job's accounting group: the engine makes the container's cgroups under it. */
   cgroupParent?: string;
+  /**
+   * Runs once the container has started and before its command does (the command waits at a
+   * gate until this returns): what the command needs beside it, in the container's namespaces.
+   */
+  beforeCommand?: (c: Docker.Container) => Promise<void>;
 }
+
+/** The gate a command waits at until `beforeCommand` is done: a file copied in afterwards. */
+export const GATE_PATH = `${CONTAINER_ROOT}/go`;
+const GATE_SCRIPT = `while [ ! -e ${GATE_PATH} ]; do sleep 0.02 2>/dev/null || sleep 1; done; exec "$@"`;
 
 export async function runContainerJob(req: ContainerJobRequest): Promise<ProcessResult> {
   const { job } = req;
@@ -60,6 +71,7 @@ export async function runContainerJob(req: ContainerJobRequest): Promise<Process
       const where = `${CONTAINER_ROOT}/job/${basename(job.script)}`;
       argv = executable(job.script) ? [where] : ['/bin/sh', where];
     }
+    if (req.beforeCommand) argv = ['/bin/sh', '-c', GATE_SCRIPT, 'wayfinder-gate', ...argv];
     const copyIn = [{ host: join(stage, 'wayfinder'), container: CONTAINER_ROOT }];
     for (const m of job.inputs) {
       const host = isAbsolute(m.source) ? m.source : resolve(req.experimentDir, m.source);
@@ -107,6 +119,7 @@ export async function runContainerJob(req: ContainerJobRequest): Promise<Process
       stderrPath: join(req.dir, 'stderr.log'),
       timeoutSec: job.timeoutSec,
       ...(req.signal ? { signal: req.signal } : {}),
+      ...(req.beforeCommand ? { onStarted: opensGate(req.beforeCommand, join(stage, 'go')) } : {}),
     });
     const missing = r.missingOutputs.filter((p) => p !== CONTAINER_OUTPUT_DIR);
     if (missing.length > 0) appendFileSync(join(req.dir, 'stderr.log'), `wayfinder: not in the container, not copied out: ${missing.join(', ')}\n`);
@@ -120,6 +133,14 @@ export async function runContainerJob(req: ContainerJobRequest): Promise<Process
     writeFileSync(join(req.dir, 'stderr.log'), `wayfinder: ${why}\n`, { flag: 'a' });
     return { exitCode: null, signal: null, timedOut: false, aborted: false, durationMs: 0, spawnError: why };
   }
+}
+
+function opensGate(before: (c: Docker.Container) => Promise<void>, file: string): (c: Docker.Container) => Promise<void> {
+  return async (c) => {
+    await before(c);
+    writeFileSync(file, '');
+    await putPath(c, file, GATE_PATH);
+  };
 }
 
 function executable(path: string): boolean {

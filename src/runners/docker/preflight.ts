@@ -22,15 +22,30 @@ export async function checkContainerJobs(exp: Experiment, opts: PreflightOptions
   const target = dockerTarget(opts.socket);
   await requireDocker(target);
   const checked = new Set<string>();
+  // Every image that cannot be had is named at once (a Wayfinder job has a build and a benchtool
+  // image), not one per attempt.
+  const unavailable: InputError[] = [];
   for (const job of jobs) {
     if (!checked.has(job.image)) {
-      await ensureImage(target, job, (opts.pullTimeoutSec ?? 600) * 1000);
       checked.add(job.image);
+      try {
+        await ensureImage(target, job, (opts.pullTimeoutSec ?? 600) * 1000);
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        unavailable.push(e);
+        continue;
+      }
     }
     for (const d of job.devices) {
       if (!existsSync(d)) throw new InputError(`${job.phase} '${job.name}': device ${d} does not exist on this host`, job.loc);
     }
     if (job.network !== undefined) await checkNetwork(target, job);
+  }
+  const [first, ...more] = unavailable;
+  if (first && more.length === 0) throw first;
+  if (first) {
+    const also = more.map((e) => e.message.replace(/ is not on the Docker engine .*/s, '')).join('; ');
+    throw new InputError(`${first.message}\n  also not on the engine and not pulled: ${also}`, first.loc, first.hint);
   }
 }
 
