@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { redisDir } from '../workdir.js';
+import { processAlive } from '../util/process-alive.js';
 
 export interface RedisTarget {
   /** ioredis options: a unix socket path or host/port/db/password, and TLS for rediss://. */
@@ -134,7 +135,7 @@ export async function startEmbeddedRedis(workdir: string, notice: RedisNotice = 
   const watch = setInterval(() => {
     // An adopted server whose pid file is gone cannot be watched: it is left alone.
     pid ??= readPid(pidfile);
-    if (restarting || stopped || pid === undefined || alive(pid)) return;
+    if (restarting || stopped || pid === undefined || processAlive(pid)) return;
     restarting = true;
     const was = pid;
     notice(`embedded redis-server${was ? ` (pid ${was})` : ''} is gone; starting it again on its append-only file`, 'warn');
@@ -217,15 +218,6 @@ function readPid(pidfile: string): number | undefined {
   }
 }
 
-/** Whether a process lives (a zombie, killed and not yet reaped, does not). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function shutdown(connection: { path: string }, pidfile: string): Promise<void> {
   const client = new Redis({ ...connection, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

@@ -14,6 +14,7 @@ import { Dispatcher } from '../scheduler/dispatch.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { readTopology, allowedCpusOfSelf } from '../scheduler/topology.js';
 import { Store } from '../store/store.js';
+import { processAlive } from '../util/process-alive.js';
 
 export interface WorkspaceOptions {
   workdir: string;
@@ -131,7 +132,7 @@ export function lockWorkdir(workdir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
         throw new WorkdirBusyError(`work directory ${workdir} is in use by wayfinder process ${pid}`);
       }
       rmSync(path, { force: true });
@@ -140,12 +141,3 @@ export function lockWorkdir(workdir: string): () => void {
   throw new WorkdirBusyError(`cannot lock work directory ${workdir}`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    // A zombie (killed, not yet reaped by its parent) holds nothing any more.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
