@@ -236,7 +236,7 @@ export class BayesianStrategy extends BaseStrategy {
       const byKey = new Map<string, Candidate>();
       for (let i = 0n; i < this.space.size; i++) {
         const c = this.candidate(this.space.at(i));
-        if (!byKey.has(c.key)) byKey.set(c.key, c);
+        if (!byKey.has(c.key) && (!this.space.contains || this.space.contains(c.config))) byKey.set(c.key, c);
       }
       this.all = [...byKey.values()];
     }
@@ -254,9 +254,9 @@ export class BayesianStrategy extends BaseStrategy {
     };
     let best: Candidate | null = null;
     let bestScore = -Infinity;
+    // allCandidates() holds only configurations the space contains.
     const consider = (c: Candidate): void => {
       if (!this.fresh(c, taken)) return;
-      if (this.space.contains && !this.space.contains(c.config)) return;
       const s = score(c.feat, 0);
       if (s > bestScore) {
         bestScore = s;
