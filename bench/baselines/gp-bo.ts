@@ -108,7 +108,10 @@ class GpBoSearch {
   private candidates(): Cand[] {
     if (!this.all) {
       this.all = [];
-      for (let i = 0n; i < this.space.size; i++) this.all.push(this.cand(this.space.normalize(this.space.at(i))));
+      for (let i = 0n; i < this.space.size; i++) {
+        const c = this.cand(this.space.normalize(this.space.at(i)));
+        if (!this.space.contains || this.space.contains(c.config)) this.all.push(c);
+      }
     }
     return this.all;
   }
@@ -137,9 +140,10 @@ class GpBoSearch {
     let pick: Config | null = null;
     let top = -Infinity;
     const kbuf = new Float64Array(xs.length);
-    const consider = (c: Cand): void => {
+    // Listed candidates are all in the space; sampled ones are checked.
+    const consider = (c: Cand, listed = false): void => {
       if (this.seen.has(c.key)) return;
-      if (this.space.contains && !this.space.contains(c.config)) return;
+      if (!listed && this.space.contains && !this.space.contains(c.config)) return;
       const p = predict(c.x, xs, ls, post, kbuf);
       const s = expectedImprovement(p.mean, Math.sqrt(p.variance), best);
       if (s > top) {
@@ -149,8 +153,8 @@ class GpBoSearch {
     };
     if (this.space.size <= EXHAUSTIVE) {
       const all = this.candidates();
-      if (this.space.contains && all.length > POOL_CANDIDATES) for (let i = 0; i < POOL_CANDIDATES; i++) consider(all[this.rng.int(all.length)]!);
-      else for (const c of all) consider(c);
+      if (this.space.contains && all.length > POOL_CANDIDATES) for (let i = 0; i < POOL_CANDIDATES; i++) consider(all[this.rng.int(all.length)]!, true);
+      else for (const c of all) consider(c, true);
     }
     else for (let i = 0; i < RANDOM_CANDIDATES; i++) consider(this.cand(this.space.normalize(this.space.sample(this.rng))));
     return pick ?? this.randomUnseen();
