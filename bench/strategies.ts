@@ -324,7 +324,7 @@ function printSuite(l0: Landscape, seeds: number, note: string, budgets: number[
       const t = signedRank(ours.ratios[k]!, peer.ratios[k]!);
       const diff = mean(ours.ratios[k]!) - mean(peer.ratios[k]!);
       const mark = t.p < ALPHA && diff !== 0 ? (diff > 0 ? '+' : '-') : '=';
-      return `${b}: ${mark}${(diff >= 0 ? '+' : '') + diff.toFixed(3)} p=${t.p < 0.001 ? '<.001' : t.p.toFixed(3).replace(/^0/, '')}`;
+      return `${b}: ${mark} ${(diff >= 0 ? '+' : '') + diff.toFixed(3)} p=${t.p < 0.001 ? '<.001' : t.p.toFixed(3).replace(/^0/, '')}`;
     });
     console.log(`  vs ${name.padEnd(10)} ${parts.join('  ')}`);
   }
