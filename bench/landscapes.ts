@@ -209,6 +209,54 @@ export function wide(seed: number): Landscape {
   return { name: 'wide-120', space, direction: 'maximize', evaluate, optimum: 200 * Math.exp(best + pairBest) };
 }
 
+/**
+ * The Wayfinder paper's Unikraft NGINX factorial, made explicit: 256 configurations (access log,
+ * keep-alive, wrk's TCP connections 8-64, sendfile, tcp_nodelay, worker connections 128-1024).
+ * Only access log off AND keep-alive on AND 32 or 64 connections is fast (44,000-90,000 requests/s);
+ * everything else is a plateau of 239-3,043 requests/s, where keep-alive helps a little and nothing
+ * else much. Inside the fast corner the knobs add up (64 connections, more worker connections,
+ * sendfile, tcp_nodelay, in that order), so exactly two configurations reach 95% of the best. One
+ * fixed landscape: the seed argument is ignored and the seeds vary the search instead.
+ */
+export function plateauFactorial(_seed = 0): Landscape {
+  const rng = new Rng(20260);
+  const params = [
+    listParam('access_log', [true, false]),
+    listParam('keepalive', [false, true]),
+    listParam('connections', [8, 16, 32, 64]),
+    listParam('sendfile', [false, true]),
+    listParam('tcp_nodelay', [false, true]),
+    listParam('worker_connections', [128, 256, 512, 1024]),
+  ];
+  const space = new MixedRadixSpace(params);
+  const idx = (c: Config): number[] => indices(params, c);
+  const fast = (i: number[]): boolean => i[0] === 1 && i[1] === 1 && i[2]! >= 2;
+  // Log-scale effects in the fast corner; the best is 64 connections, 1024 worker connections,
+  // sendfile and tcp_nodelay on; dropping tcp_nodelay keeps it within 5%, anything else does not.
+  const WORKER = [0, 0.12, 0.22, 0.28];
+  const fastLog = (i: number[]): number => 0.25 * (i[2]! - 2) + 0.1 * i[3]! + 0.03 * i[4]! + WORKER[i[5]!]! + 0.02 * i[3]! * (i[5]! >> 1);
+  const top = fastLog([1, 1, 3, 1, 1, 3]);
+  // The plateau: keep-alive lifts it, the other knobs shift it by a few percent, and a fixed draw of
+  // measurement scatter per configuration (drawn once, in index order).
+  const scatter = Array.from({ length: 256 }, () => rng.normal() * 0.25);
+  const plateauLog = (i: number[], k: number): number => 1.4 * i[1]! + 0.1 * i[0]! + 0.05 * i[2]! + 0.04 * i[3]! + scatter[k]!;
+  const plateauLogs = Array.from({ length: 256 }, (_, k) => plateauLog(idx(space.at(BigInt(k))), k));
+  const lo = Math.min(...plateauLogs);
+  const hi = Math.max(...plateauLogs);
+  const value = new Float64Array(256);
+  for (let k = 0; k < 256; k++) {
+    const i = idx(space.at(BigInt(k)));
+    value[k] = fast(i)
+      ? 44_000 * (90_000 / 44_000) ** (fastLog(i) / top)
+      : 239 * (3_043 / 239) ** ((plateauLogs[k]! - lo) / (hi - lo));
+  }
+  const evaluate = (c: Config): number => value[Number(space.indexOf(c))]!;
+  const optimum = Math.max(...value);
+  const near = value.filter((v) => v >= 0.95 * optimum).length;
+  if (near !== 2) throw new Error(`internal: plateau factorial has ${near} configurations within 5% of the best, not 2`);
+  return { name: 'plateau-factorial-256', space, direction: 'maximize', evaluate, optimum };
+}
+
 /** A 300-parameter space for timing the bayesian strategy's ask. */
 export function latencySpace(): SearchSpace {
   const params: Param[] = Array.from({ length: 300 }, (_, j) =>
@@ -217,4 +265,4 @@ export function latencySpace(): SearchSpace {
   return new MixedRadixSpace(params);
 }
 
-export const LANDSCAPES: Record<string, (seed: number) => Landscape> = { factorial256, dominant, plateau, failing, wide };
+export const LANDSCAPES: Record<string, (seed: number) => Landscape> = { plateauFactorial, factorial256, dominant, plateau, failing, wide };

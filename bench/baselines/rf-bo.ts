@@ -75,6 +75,7 @@ class RfBoSearch {
       this.all = [];
       for (let i = 0n; i < this.space.size; i++) {
         const config = this.space.normalize(this.space.at(i));
+        if (this.space.contains && !this.space.contains(config)) continue;
         this.all.push({ config, key: keyOfNormalized(this.space.params, config), feat: this.features(config) });
       }
     }
@@ -111,9 +112,10 @@ class RfBoSearch {
     };
     let pick: Config | null = null;
     let top = -Infinity;
-    const consider = (config: Config, key: string, feat: Float64Array): void => {
+    // Listed candidates are all in the space; sampled ones are checked.
+    const consider = (config: Config, key: string, feat: Float64Array, listed = false): void => {
       if (this.seen.has(key)) return;
-      if (this.space.contains && !this.space.contains(config)) return;
+      if (!listed && this.space.contains && !this.space.contains(config)) return;
       const s = score(feat);
       if (s > top) {
         top = s;
@@ -121,7 +123,7 @@ class RfBoSearch {
       }
     };
     if (this.space.size <= EXHAUSTIVE) {
-      for (const c of this.candidates()) consider(c.config, c.key, c.feat);
+      for (const c of this.candidates()) consider(c.config, c.key, c.feat, true);
     } else {
       for (let i = 0; i < RANDOM_CANDIDATES; i++) {
         const config = this.space.normalize(this.space.sample(this.rng));

@@ -8,6 +8,7 @@
 // Parameter kinds as an Optuna user would declare them: strings and booleans suggest_categorical;
 // numbers suggest_int over the positions of their values (0..k-1, step 1: an ordinal with its order
 // kept, which for powers of two is suggest_int(log=True) of the exponent).
+// On a pool of recorded rows, each sample is moved to the recorded row nearest to it.
 // Like Optuna, it ignores failed trials and may propose a configuration already evaluated: "tpe"
 // pays a measurement for each such repeat, as a plain Optuna study does. "tpe-dedup" follows the
 // recipe of Optuna's FAQ for duplicated samples instead: the objective returns the recorded value of
@@ -182,11 +183,45 @@ class TpeSearch {
     }
   }
 
+  /** A pool of recorded rows (a space with contains()): each row's value positions. */
+  private rows: Int32Array[] | null = null;
+
   private sampleOne(): Config {
+    if (this.space.contains && this.trials.length < N_STARTUP) return this.space.sample(this.rng);
     const idx = this.trials.length < N_STARTUP ? this.codecs.map((c) => this.rng.int(c.size)) : this.codecs.map((_, j) => this.sampleParam(j));
+    if (this.space.contains) return this.nearestRow(idx);
     const config: Config = {};
     this.codecs.forEach((c, j) => (config[c.name] = c.valueAt(idx[j]!)));
     return config;
+  }
+
+  /**
+   * On a pool only recorded rows can be measured: the sampled configuration is replaced by the row
+   * that shares most of its values (ties at random), as a user replaying Optuna on recorded data
+   * would have to.
+   */
+  private nearestRow(idx: number[]): Config {
+    if (!this.rows) {
+      this.rows = [];
+      for (let i = 0n; i < this.space.size; i++) {
+        const c = this.space.at(i);
+        this.rows.push(Int32Array.from(this.codecs, (k) => k.indexOf(c[k.name]!)));
+      }
+    }
+    let best = -1;
+    let pick = 0;
+    let ties = 0;
+    for (let r = 0; r < this.rows.length; r++) {
+      const row = this.rows[r]!;
+      let same = 0;
+      for (let j = 0; j < idx.length; j++) if (row[j] === idx[j]) same++;
+      if (same > best) {
+        best = same;
+        pick = r;
+        ties = 1;
+      } else if (same === best && this.rng.int(++ties) === 0) pick = r;
+    }
+    return this.space.at(BigInt(pick));
   }
 
   /** The good and bad groups of the trials so far (kept until a trial is added). */

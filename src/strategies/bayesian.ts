@@ -70,6 +70,15 @@ const RECOMBINED = (dims: number): number => (dims <= WIDE ? 256 : 128);
 const LOCAL_STARTS = (dims: number): number => (dims <= WIDE ? 6 : 4);
 const LOCAL_STEPS = (dims: number): number => (dims <= WIDE ? 25 : 12);
 const MAX_DRAWS = 2_000;
+/**
+ * Every value of a parameter with at most this many values is measured at least
+ * min(MIN_TRIES, measured / (2 x values)) times before the model may pass it over: on a plateau a
+ * value seen twice with unlucky scatter would otherwise look bad for good (the Unikraft NGINX factorial:
+ * access log off was measured twice in the first ten, both on the plateau, and the search stayed with
+ * access log on for 20 more evaluations while the fast corner needs it off). Not on wide spaces.
+ */
+const FEW_VALUES = 8;
+const MIN_TRIES = 3;
 const GP_MAX_POINTS = 150;
 const GP_MAX_DIMS = 30;
 
@@ -84,6 +93,9 @@ interface Candidate {
   config: Config;
   feat: Float64Array;
 }
+
+/** Every configuration of a small space, per space (see allCandidates). */
+const ALL_CANDIDATES = new WeakMap<SearchSpace, Candidate[]>();
 
 /**
  * Scored points of the space as rows of one buffer kept across asks, so an ask allocates no object
@@ -139,6 +151,8 @@ interface Model {
   addMoves: number[];
   best: number;
   works: Forest | null;
+  /** Wide spaces: P(works) as a base rate plus screened main effects (null: no parameter explains failures). */
+  worksAdditive: { model: AdditiveModel; base: number } | null;
 }
 
 export class BayesianStrategy extends BaseStrategy {
@@ -199,7 +213,8 @@ export class BayesianStrategy extends BaseStrategy {
       taken.add(c.key);
       out.push(c);
     }
-    return out.map((c) => c.config);
+    // Copies: the candidates of a small space are shared between searches.
+    return out.map((c) => ({ ...c.config }));
   }
 
   private features(normalized: Config): Float64Array {
@@ -233,12 +248,20 @@ export class BayesianStrategy extends BaseStrategy {
 
   private allCandidates(): Candidate[] {
     if (!this.all) {
+      // Shared by every search of the same space (a replay runs one per seed): listing a 2,000-row
+      // pool of 259 parameters took a third of a search's time. Candidates are never modified.
+      const cached = ALL_CANDIDATES.get(this.space);
+      if (cached) {
+        this.all = cached;
+        return cached;
+      }
       const byKey = new Map<string, Candidate>();
       for (let i = 0n; i < this.space.size; i++) {
         const c = this.candidate(this.space.at(i));
-        if (!byKey.has(c.key)) byKey.set(c.key, c);
+        if (!byKey.has(c.key) && (!this.space.contains || this.space.contains(c.config))) byKey.set(c.key, c);
       }
       this.all = [...byKey.values()];
+      ALL_CANDIDATES.set(this.space, this.all);
     }
     return this.all;
   }
@@ -250,13 +273,16 @@ export class BayesianStrategy extends BaseStrategy {
       const p = model.forest.predict(feat, off);
       const mean = model.additive ? (1 - model.w) * p.mean + model.w * model.additive.predict(feat, off) : p.mean;
       const ei = expectedImprovement(mean, Math.sqrt(p.variance), model.best);
+      if (model.worksAdditive) return ei * worksProbability(model.worksAdditive, feat, off);
       return model.works ? ei * model.works.predict(feat, off).mean : ei;
     };
     let best: Candidate | null = null;
     let bestScore = -Infinity;
+    const under = this.underTried(chosen);
+    // allCandidates() holds only configurations the space contains.
     const consider = (c: Candidate): void => {
       if (!this.fresh(c, taken)) return;
-      if (this.space.contains && !this.space.contains(c.config)) return;
+      if (under && !this.hasUnderTried(c.feat, 0, under)) return;
       const s = score(c.feat, 0);
       if (s > bestScore) {
         bestScore = s;
@@ -280,7 +306,14 @@ export class BayesianStrategy extends BaseStrategy {
       const works = inc && model.works ? new IncrementalForest(model.works, this.enc.dims) : null;
       if (inc) for (const s of this.localStarts(pts, pool)) this.localSearch(s, model, inc, works, pts);
       const pos = new Int32Array(this.enc.dims);
-      for (const r of pts.ranked(0, pts.count)) {
+      const ranked = pts.ranked(0, pts.count);
+      if (under) {
+        // Rows with a value not measured enough first, in the order of their scores.
+        const d = this.enc.dims;
+        const first = ranked.filter((r) => this.hasUnderTried(pts.feat, r * d, under));
+        if (first.length > 0) ranked.unshift(...first);
+      }
+      for (const r of ranked) {
         let c = pts.cand[r];
         if (!c) {
           for (let f = 0, o = r * this.enc.dims; f < pos.length; f++) pos[f] = this.enc.positionOf(f, pts.feat[o + f]!);
@@ -290,8 +323,64 @@ export class BayesianStrategy extends BaseStrategy {
         return c;
       }
     }
+    if (!best && under) {
+      // Nothing unseen has an under-tried value: the model alone decides.
+      this.noUnder = true;
+      try {
+        return this.modelPick(chosen, taken);
+      } finally {
+        this.noUnder = false;
+      }
+    }
     if (!best) return this.randomUnseen(taken);
     return best;
+  }
+
+  private noUnder = false;
+
+  /**
+   * Per feature, per value position, whether the value has been measured (or is in flight) fewer
+   * times than it must be (see FEW_VALUES); null when none is, or the space is wide.
+   */
+  private underTried(chosen: Candidate[]): Uint8Array[] | null {
+    if (this.noUnder || this.enc.dims > WIDE) return null;
+    const d = this.enc.dims;
+    const counts = this.enc.codecs.map((c) => new Int32Array(c.size <= FEW_VALUES ? c.size : 0));
+    let measured = 0;
+    const count = (feat: Float64Array): void => {
+      for (let f = 0; f < d; f++) {
+        const cnt = counts[f]!;
+        if (cnt.length === 0 || feat[f]! < 0) continue;
+        cnt[this.enc.positionOf(f, feat[f]!)]!++;
+      }
+    };
+    for (const m of this.data.values()) {
+      measured++;
+      count(m.feat);
+    }
+    for (const k of this.pending.keys()) if (!this.data.has(k)) count(this.features(this.space.normalize(configOfKey(this.space.params, k))));
+    for (const c of chosen) count(c.feat);
+    let any = false;
+    const out = counts.map((cnt) => {
+      const need = Math.min(MIN_TRIES, Math.floor(measured / (2 * Math.max(1, cnt.length))));
+      const u = new Uint8Array(cnt.length);
+      for (let i = 0; i < cnt.length; i++) {
+        if (cnt[i]! < need) {
+          u[i] = 1;
+          any = true;
+        }
+      }
+      return u;
+    });
+    return any ? out : null;
+  }
+
+  private hasUnderTried(feat: Float64Array, off: number, under: Uint8Array[]): boolean {
+    for (let f = 0; f < under.length; f++) {
+      const u = under[f]!;
+      if (u.length > 0 && feat[off + f]! >= 0 && u[this.enc.positionOf(f, feat[off + f]!)] === 1) return true;
+    }
+    return false;
   }
 
   private fit(chosen: Candidate[]): Model {
@@ -314,7 +403,15 @@ export class BayesianStrategy extends BaseStrategy {
       range: this.enc.codecs.map((c) => c.size - 1),
     };
     const gp = useGp ? new GaussianProcess(feats, Float64Array.from(y), gpDims) : null;
-    let forest: Surrogate = gp ?? this.forest(feats, y);
+    // Wide spaces: per-value main effects beside the trees (see additive.ts), screened, and the trees
+    // split only on the parameters that survived the screening once some have: among 259 sysctls of
+    // which one or two matter, trees splitting on chance effects spread the search over the whole
+    // pool (a third of the picks on the wrong side of the one that matters). Fitted on measured
+    // values only: a fantasy sits at the prediction and would hardly move them.
+    const wide = !gp && this.enc.dims > WIDE;
+    const additive = wide ? new AdditiveModel(feats, y, this.sizes, this.smoothable, ADDITIVE_LAMBDA, ADDITIVE_SMOOTH, ADDITIVE_CURVE, 4, true) : null;
+    const split = additive && additive.kept.length > 0 ? Int32Array.from(additive.kept) : undefined;
+    let forest: Surrogate = gp ?? this.forest(feats, y, false, split);
     // Kriging believer: configurations in flight count as measured at the predicted mean.
     const inFlight: Float64Array[] = [];
     for (const k of this.pending.keys()) {
@@ -327,25 +424,41 @@ export class BayesianStrategy extends BaseStrategy {
       for (const f of inFlight) fy.push(forest.predict(f).mean);
       forest = gp
         ? new GaussianProcess([...feats, ...inFlight], Float64Array.from(fy), gpDims, gp.hyper.theta, gp.hyper.noise)
-        : this.forest([...feats, ...inFlight], fy);
+        : this.forest([...feats, ...inFlight], fy, false, split);
     }
 
     let works: Forest | null = null;
+    let worksAdditive: { model: AdditiveModel; base: number } | null = null;
     const all = [...this.data.values()];
-    if (all.some((m) => m.failed > 0)) {
+    if (all.some((m) => m.failed > 0) && wide) {
+      // Wide spaces: failures from screened main effects. On the recorded Linux pools failures hit
+      // a third of the rows with no parameter explaining them; fully grown trees then score every
+      // row's P(works) by chance, which scatters the search as much as the regression's trees did.
+      const w = all.map((m) => m.ok.length / (m.ok.length + m.failed));
+      const base = w.reduce((a, b) => a + b, 0) / w.length;
+      const model = new AdditiveModel(
+        all.map((m) => m.feat),
+        w.map((v) => v - base),
+        this.sizes,
+        this.smoothable,
+        ADDITIVE_LAMBDA,
+        ADDITIVE_SMOOTH,
+        ADDITIVE_CURVE,
+        4,
+        true,
+      );
+      if (model.kept.length > 0) worksAdditive = { model, base };
+    } else if (all.some((m) => m.failed > 0)) {
       works = this.forest(
         all.map((m) => m.feat),
         all.map((m) => m.ok.length / (m.ok.length + m.failed)),
         true,
       );
     }
-    // Wide spaces: per-value main effects beside the trees (see additive.ts). Fitted on measured
-    // values only: a fantasy sits at the prediction and would hardly move them.
-    const additive = !gp && this.enc.dims > WIDE ? new AdditiveModel(feats, y, this.sizes, this.smoothable, ADDITIVE_LAMBDA, ADDITIVE_SMOOTH, ADDITIVE_CURVE) : null;
-    return { forest, best, works, additive, w: additive ? ADDITIVE_WEIGHT : 0, addMoves: additive?.strongest(ADDITIVE_MOVES) ?? [] };
+    return { forest, best, works, worksAdditive, additive, w: additive ? ADDITIVE_WEIGHT : 0, addMoves: additive?.strongest(ADDITIVE_MOVES) ?? [] };
   }
 
-  private forest(feats: Float64Array[], y: number[], classify = false): Forest {
+  private forest(feats: Float64Array[], y: number[], classify = false, features?: Int32Array): Forest {
     const n = feats.length;
     const d = this.enc.dims;
     // One buffer for every fit (the trees keep nothing of it): 1,000 x 300 features are 2.4 MB.
@@ -353,7 +466,8 @@ export class BayesianStrategy extends BaseStrategy {
     columnMajor(feats, d, this.xbuf);
     const x = this.xbuf.subarray(0, n * d);
     const data: TrainingSet = { n, dims: d, x, y: Float64Array.from(y), categories: this.categories };
-    return new Forest(data, classify ? classifierOptions(d) : forestOptions(d), this.rng);
+    const opts = classify ? classifierOptions(d) : forestOptions(d);
+    return new Forest(data, features ? { ...opts, features, mtry: Math.min(opts.mtry, features.length) } : opts, this.rng);
   }
 
   /** A random point of the space, scored; normalised (a configuration) only where conditions apply. */
@@ -524,9 +638,15 @@ function moveScore(model: Model, reg: IncrementalForest, works: IncrementalFores
   reg.predictChanged(feat, f);
   const mean = model.additive ? (1 - model.w) * reg.mean + model.w * addMean : reg.mean;
   const ei = expectedImprovement(mean, Math.sqrt(reg.variance), model.best);
+  if (model.worksAdditive) return ei * worksProbability(model.worksAdditive, feat, 0);
   if (!works) return ei;
   works.predictChanged(feat, f);
   return ei * works.mean;
+}
+
+/** P(works) from a base rate and additive effects, kept within [0.02, 1]. */
+function worksProbability(w: { model: AdditiveModel; base: number }, feat: Float64Array, off: number): number {
+  return Math.min(1, Math.max(0.02, w.base + w.model.predict(feat, off)));
 }
 
 function forestOptions(dims: number): ForestOptions {

@@ -16,6 +16,8 @@ export interface ForestOptions {
   bootstrap?: boolean;
   /** With bootstrap: at most this many draws per tree (bounds the cost of large data sets). */
   maxSamples?: number;
+  /** Only these features may be split on (default: all). */
+  features?: Int32Array;
 }
 
 /** Column-major training data: x[f * n + i] is feature f of sample i. */
@@ -156,8 +158,8 @@ function grow(data: TrainingSet, opts: ForestOptions, rng: Rng): Tree {
   const m = opts.bootstrap ? Math.min(data.n, opts.maxSamples ?? data.n) : data.n;
   const idx = new Int32Array(m);
   for (let i = 0; i < m; i++) idx[i] = opts.bootstrap ? rng.int(data.n) : i;
-  const order = new Int32Array(data.dims);
-  for (let f = 0; f < data.dims; f++) order[f] = f;
+  const order = opts.features ? Int32Array.from(opts.features) : new Int32Array(data.dims);
+  if (!opts.features) for (let f = 0; f < data.dims; f++) order[f] = f;
   if (scratchX.length < m) {
     scratchX = new Float64Array(2 * m);
     scratchY = new Float64Array(2 * m);
@@ -218,8 +220,8 @@ function build(
   let bestCats = 0;
   let tried = 0;
   // Partial Fisher-Yates over the feature order: features in random order until mtry non-constant ones.
-  for (let r = 0; r < d.dims && tried < opts.mtry; r++) {
-    const pick = r + rng.int(d.dims - r);
+  for (let r = 0, nf = order.length; r < nf && tried < opts.mtry; r++) {
+    const pick = r + rng.int(nf - r);
     const f = order[pick]!;
     order[pick] = order[r]!;
     order[r] = f;
