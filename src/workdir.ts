@@ -69,3 +69,8 @@ export function registryDir(workdir: string): string {
 export function logsDir(workdir: string): string {
   return join(workdir, 'logs');
 }
+
+/** The daemon's API socket (unix domain), unless --socket names another. */
+export function daemonSocketPath(workdir: string): string {
+  return join(workdir, 'daemon.sock');
+}

@@ -42,10 +42,9 @@ export class Submissions {
     return r ? fromRow(r) : undefined;
   }
 
-  /** By exact id, else a unique id prefix, else the newest of that experiment name. */
-  find(ref: string): Submission | undefined {
-    const r = this.store.findSubmission(ref);
-    return r ? fromRow(r) : undefined;
+  /** The one with this exact id, else all whose id starts with `ref` or whose name is `ref`, newest first. */
+  find(ref: string): Submission[] {
+    return this.store.findSubmissions(ref).map(fromRow);
   }
 
   /** In the order they run: those already started first, then by priority, then submission order. */

@@ -326,15 +326,15 @@ export class Store implements ResultsStore {
     return r ? submissionFromRow(r) : undefined;
   }
 
-  /** A submission by exact id, else by id prefix, else the newest of that experiment name. */
-  findSubmission(ref: string): SubmissionRow | undefined {
+  /** The submission with this exact id, else every one whose id starts with it or whose experiment has that name, newest first. */
+  findSubmissions(ref: string): SubmissionRow[] {
     const exact = this.getSubmission(ref);
-    if (exact) return exact;
+    if (exact) return [exact];
     const rows = this.sql(
       `SELECT s.* FROM submissions s LEFT JOIN experiments e ON e.id = s.experiment_id
        WHERE s.experiment_id LIKE ? ESCAPE '\\' OR e.name = ? ORDER BY s.seq DESC`,
     ).all(`${ref.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, ref) as Record<string, unknown>[];
-    return rows[0] ? submissionFromRow(rows[0]) : undefined;
+    return rows.map(submissionFromRow);
   }
 
   /** In the order they run: those already started first, then by priority, then submission order. */

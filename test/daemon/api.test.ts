@@ -165,7 +165,7 @@ describe('daemon HTTP API', () => {
     expect(waiting.status).toBe(200);
     expect(waiting.text).toMatch(/is queued: no results yet/);
     expect(waiting.text).toMatch(/http-equiv="refresh" content="10"/);
-    const cancelled = await api<{ state: string }>(daemon.url, `/experiments/${ids.first}/cancel`, { method: 'POST' });
+    const cancelled = await api<{ state: string }>(daemon.url, `/experiments/${ids.first}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(cancelled.body.state).toBe('cancelled');
     for (const id of Object.values(ids)) await waitState(daemon.url, id, ['done', 'cancelled'], 60_000);
     const st = async (id: string) => (await api<Status>(daemon.url, `/experiments/${id}`)).body;
@@ -221,7 +221,8 @@ describe('daemon HTTP API', () => {
 
   it('client commands show what run shows', async () => {
     const file = writeFile(dir, 'client.yaml', EXP('client', '0', 3));
-    const server = ['--server', daemon.url];
+    // Over the daemon's unix socket, as the client speaks by default.
+    const server = ['--server', `unix://${daemon.socket}`];
     const sub = await wayfinder(['submit', file, '--wait', ...server]);
     expect(sub.status, sub.stderr).toBe(0);
     expect(sub.stderr).toMatch(/submitted client-[0-9a-f]{10}/);
