@@ -51,7 +51,7 @@ describe('daemon HTTP API', () => {
     const doc = parse(readFileSync(join(ROOT, 'docs', 'openapi.yaml'), 'utf8')) as { paths: Record<string, Record<string, unknown>> };
     const described = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops)
-        .filter((k) => ['get', 'post', 'put', 'delete', 'patch'].includes(k))
+        .filter((k) => ['get', 'head', 'post', 'put', 'delete', 'patch'].includes(k))
         .map((m) => `${m.toUpperCase()} ${path}`),
     );
     const served = new Api({ manager: {} as never, maxBody: 1, defaultDir: '/', version: '', log: () => undefined }).routes().map((r) => `${r.method} ${r.path}`);
