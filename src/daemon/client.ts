@@ -51,7 +51,8 @@ export class DaemonClient {
   private readonly headers: Record<string, string>;
 
   constructor(server: string | undefined, tokenFile: string | undefined) {
-    this.address = parseServer(server ?? process.env.WAYFINDER_SERVER ?? DEFAULT_SERVER);
+    // An empty WAYFINDER_SERVER counts as unset, as shells leave it.
+    this.address = parseServer(server ?? (process.env.WAYFINDER_SERVER || DEFAULT_SERVER));
     const token = tokenFile !== undefined ? readToken(tokenFile) : process.env.WAYFINDER_TOKEN;
     this.headers = token ? { authorization: `Bearer ${token}` } : {};
   }

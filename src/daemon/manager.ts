@@ -216,10 +216,19 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     return exp;
   }
 
+  /** The experiment a stored submission stands for; throws when the row does not read. */
+  private storedExperiment(s: Submission): Experiment {
+    if (s.unreadable) throw new Error(`stored submission ${s.experimentId}: ${s.unreadable}`);
+    const exp = this.experimentOf(s.text, s.file, s.options);
+    // Its results are kept under the id its text gives: a row whose id says otherwise was not written by a daemon.
+    if (experimentId(exp) !== s.experimentId) throw new Error(`stored submission ${s.experimentId}: its text is experiment ${experimentId(exp)}`);
+    return exp;
+  }
+
   private statusOf(s: Submission): ExperimentStatus {
     let exp: Experiment;
     try {
-      exp = this.running.get(s.experimentId)?.exp ?? this.experimentOf(s.text, s.file, s.options);
+      exp = this.running.get(s.experimentId)?.exp ?? this.storedExperiment(s);
     } catch (e) {
       // A stored submission that no longer reads (edited database, older daemon): shown, never fatal.
       return this.unreadableStatus(s, e);
@@ -286,7 +295,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     const id = s.experimentId;
     let exp: Experiment;
     try {
-      exp = this.experimentOf(s.text, s.file, s.options);
+      exp = this.storedExperiment(s);
       this.best.delete(id);
       for (const r of this.ws.store.configurations(id)) this.noteBest(id, exp, r, false);
     } catch (e) {

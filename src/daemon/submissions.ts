@@ -27,6 +27,8 @@ export interface Submission {
   submittedAt: number;
   startedAt?: number;
   finishedAt?: number;
+  /** Why the stored row cannot stand for an experiment (options that are not a JSON object). */
+  unreadable?: string;
 }
 
 export class Submissions {
@@ -57,7 +59,16 @@ export class Submissions {
   }
 }
 
-/** The store keeps the options as JSON it does not interpret; they are what the daemon put there. */
+/**
+ * The store keeps the options as JSON it does not interpret; they are what the daemon put there,
+ * unless someone else wrote the row: then the submission says so and fails alone when launched.
+ */
 function fromRow(r: SubmissionRow): Submission {
-  return { ...r, options: r.options as SubmitOptions, state: r.state as SubmissionState };
+  const ok = typeof r.options === 'object' && r.options !== null && !Array.isArray(r.options);
+  return {
+    ...r,
+    options: ok ? (r.options as SubmitOptions) : {},
+    state: r.state as SubmissionState,
+    ...(ok ? {} : { unreadable: 'its stored options are not a JSON object' }),
+  };
 }

@@ -451,6 +451,14 @@ function configFromRow(r: Record<string, unknown>): ConfigRow {
   };
 }
 
+function parseJson(text: unknown): unknown {
+  try {
+    return typeof text === 'string' ? (JSON.parse(text) as unknown) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function submissionFromRow(r: Record<string, unknown>): SubmissionRow {
   return {
     experimentId: r.experiment_id as string,
@@ -459,7 +467,8 @@ function submissionFromRow(r: Record<string, unknown>): SubmissionRow {
     pool: r.pool as string,
     file: r.file as string,
     text: r.text as string,
-    options: JSON.parse(r.options_json as string) as unknown,
+    // Whatever is in the row, reading it never throws: a daemon must start whatever it stored.
+    options: parseJson(r.options_json),
     state: r.state as string,
     ...(r.error ? { error: r.error as string } : {}),
     submittedAt: r.submitted_at as number,
