@@ -85,8 +85,10 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   /** The study is there once the experiment's session has begun (its host settings may wait for another's). */
   private readonly running = new Map<string, { study?: Study; exp: Experiment; pool: string; done: Promise<void> }>();
   private readonly ws: Workspace;
-  /** Each experiment's events log, opened at its first event in this process. */
+  /** The events logs of experiments that are live in this process (opened at their first event, closed when they finish). */
   private readonly logs = new Map<string, EventLog>();
+  /** Per experiment, the id of the event that queued its current round (read from its log once). */
+  private readonly rounds = new Map<string, number>();
   private readonly best = new Map<string, number>();
   private announcements?: { close(): Promise<void> };
   /** Why a queued experiment that has its pool's turn does not start (no live worker there). */
@@ -171,6 +173,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       r.study.abandon([...configs]);
     } else if (!r) {
       this.emitEvent(sub.experimentId, 'state', { state: 'cancelled' });
+      this.closeLog(sub.experimentId);
     }
     return this.find(sub.experimentId);
   }
@@ -191,7 +194,12 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
 
   /** The id of the event that queued this experiment's current round (0 when its log has none). */
   firstEvent(experimentId: string): number {
-    return this.log(experimentId)?.round ?? 0;
+    let round = this.rounds.get(experimentId);
+    if (round === undefined) {
+      round = roundOf(readEvents(this.logPath(experimentId)));
+      this.rounds.set(experimentId, round);
+    }
+    return round;
   }
 
   /** Stop taking results (running jobs' results wait in the queue for the next start). */
@@ -379,6 +387,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     if (this.stopped) return;
     this.submissions.setState(id, state, error);
     this.emitEvent(id, 'state', { state, ...(error ? { error } : {}) });
+    this.closeLog(id);
     this.ws.log.info({ experiment: id, state, error }, 'experiment finished');
     this.schedule();
   }
@@ -408,11 +417,18 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       const text = readFileSync(path, 'utf8');
       if (text.length > 0 && !text.endsWith('\n')) writeSync(fd, '\n');
     }
-    let round = 0;
-    for (const { event } of old) if (event.type === 'state' && event.data.state === 'queued') round = event.id;
-    log = { fd, last: old.at(-1)?.event.id ?? 0, round };
+    if (!this.rounds.has(experimentId)) this.rounds.set(experimentId, roundOf(old));
+    log = { fd, last: old.at(-1)?.event.id ?? 0 };
     this.logs.set(experimentId, log);
     return log;
+  }
+
+  /** A finished experiment holds no descriptor: its log is opened again if it is queued again. */
+  private closeLog(id: string): void {
+    const log = this.logs.get(id);
+    if (!log) return;
+    closeSync(log.fd);
+    this.logs.delete(id);
   }
 
   /**
@@ -429,7 +445,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     const e: DaemonEvent = { id: log ? ++log.last : 0, experimentId, type, at: Date.now(), data };
     const text = JSON.stringify(e);
     if (log) {
-      if (type === 'state' && data.state === 'queued') log.round = e.id;
+      if (type === 'state' && data.state === 'queued') this.rounds.set(experimentId, e.id);
       try {
         writeSync(log.fd, `${text}\n`);
       } catch (err) {
@@ -444,8 +460,13 @@ interface EventLog {
   fd: number;
   /** The id of the last event written. */
   last: number;
-  /** The id of the event that queued the experiment this time. */
-  round: number;
+}
+
+/** The id of the last event that queued the experiment (0 when none did). */
+function roundOf(events: { event: DaemonEvent }[]): number {
+  let round = 0;
+  for (const { event } of events) if (event.type === 'state' && event.data.state === 'queued') round = event.id;
+  return round;
 }
 
 /**
