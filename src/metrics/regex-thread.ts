@@ -46,9 +46,8 @@ let current: (Pending & { timer: NodeJS.Timeout }) | undefined;
 const queue: Pending[] = [];
 
 function start(): Worker {
-  const w = new Worker(THREAD, { eval: true });
-  // An idle thread must not keep a finished process alive.
-  w.unref();
+  // Not the process's flags: --input-type=module would make the thread's script a module (no require).
+  const w = new Worker(THREAD, { eval: true, execArgv: [] });
   w.on('message', (msg: { id: number; last?: LastMatch | null; error?: string }) => {
     if (!current || msg.id !== current.id) return;
     const c = current;
@@ -68,6 +67,9 @@ function start(): Worker {
     }
     next();
   });
+  // An idle thread must not keep a finished process alive (a match waiting for it is held by its
+  // time limit's timer). Unref'd after the listeners: adding a message listener refs it again.
+  w.unref();
   return w;
 }
 

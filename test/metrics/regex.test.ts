@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers.js';
 import { ParseError } from '../../src/metrics/errors.js';
 import { parseRegex, parseRegexOffThread } from '../../src/metrics/regex.js';
 import { extractMetrics } from '../../src/metrics/extract.js';
@@ -52,6 +55,17 @@ describe('matching off the main thread, with a time limit', () => {
     // On the main thread the loop would not have ticked at all for the whole match.
     expect(ticks).toBeGreaterThanOrEqual(10);
     expect(await parseRegexOffThread('x=1\nx=42\n', 'x=(\\d+)')).toBe(42);
+  });
+
+  it('lets a process that used it exit (an idle thread holds nothing open)', () => {
+    const mod = join(ROOT, 'dist', 'metrics', 'regex.js');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const { parseRegexOffThread } = await import(${JSON.stringify(mod)}); console.log(await parseRegexOffThread('v=7', 'v=([0-9]+)'));`], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout, r.stderr).toBe('7\n');
+    expect(r.status).toBe(0);
   });
 
   it('is how extraction reads a regex metric: a slow pattern fails that metric as a parse error', async () => {
