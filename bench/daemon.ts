@@ -78,12 +78,12 @@ function cpuByRole(daemonPid: number): Record<string, number> {
 }
 
 async function startDaemon(workdir: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, 'daemon', '--listen', '127.0.0.1:0', '--workdir', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'daemon', '--listen', '127.0.0.1:0', '--insecure-loopback-no-token', '--workdir', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise((r) => child.once('exit', r));
   for (let i = 0; i < 600; i++) {
-    const m = /listening on (http:\/\/\S+)/.exec(err);
+    const m = / and (http:\/\/\S+)/.exec(err);
     if (m) return { url: m[1] as string, pid: child.pid as number, stop: async () => void (child.kill('SIGTERM'), await exited) };
     await new Promise((r) => setTimeout(r, 50));
   }

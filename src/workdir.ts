@@ -84,3 +84,8 @@ export function logPath(workdir: string): string {
 export function eventsPath(workdir: string, experimentId: string): string {
   return join(experimentDir(workdir, experimentId), 'events.jsonl');
 }
+
+/** The daemon's API socket (unix domain), unless --socket names another. */
+export function daemonSocketPath(workdir: string): string {
+  return join(workdir, 'daemon.sock');
+}

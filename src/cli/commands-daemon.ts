@@ -10,20 +10,24 @@ const remote = () => import('./remote.js');
 
 const RUNS_COMMANDS =
   '\nSecurity: every experiment submitted to the daemon runs its build and test commands on this host (and on its\n' +
-  'workers) as the user running the daemon. Anyone who can reach the API can do that. The daemon listens on\n' +
-  'loopback only, unless --token-file is given; then every request must send "Authorization: Bearer <token>".\n';
+  'workers) as the user running the daemon. Anyone who can reach the API can do that. The daemon listens on a unix\n' +
+  'socket (mode 0660: its owner and the --socket-group may use it); on TCP only with --listen, and there every\n' +
+  'request must send "Authorization: Bearer <token>" (--token-file), on loopback too unless --insecure-loopback-no-token.\n';
 
 export function registerDaemonCommands(program: Command, setStatus: (code: number) => void, o: { workdirHelp: string; version: string }): void {
   const server = (c: Command): Command =>
     c
-      .option('--server <url>', `the daemon's address (default $WAYFINDER_SERVER or ${DEFAULT_SERVER})`)
+      .option('--server <url>', `the daemon's address: unix:///path/daemon.sock or http://host:port (default $WAYFINDER_SERVER, else ${DEFAULT_SERVER})`)
       .option('--token-file <file>', "file holding the daemon's token (default $WAYFINDER_TOKEN)");
 
   program
     .command('daemon')
     .description('serve the HTTP API: queue submitted experiments, run them, survive restarts (submitted experiments run commands on this host)')
-    .option('--listen <host:port>', 'address to listen on; anything but loopback needs --token-file', '127.0.0.1:7077')
     .option('-w, --workdir <dir>', o.workdirHelp, '.wayfinder')
+    .option('--socket <path>', 'the API\'s unix socket (default: daemon.sock in the work directory)')
+    .option('--socket-group <group>', 'give the socket to this group (mode 0660): its members may submit experiments, which run as this user')
+    .option('--listen <host:port>', 'also serve TCP here (for workers\' hosts, browsers); needs --token-file')
+    .option('--insecure-loopback-no-token', 'serve a loopback --listen without a token: every local user may then run commands as this user')
     .option('--redis <url>', 'use this Redis (redis://[:password@]host:port/db, rediss:// for TLS, unix:///path) instead of an embedded redis-server; workers on other hosts need one')
     .option('--job-key <file>', 'sign queued jobs with the key in this file (mode 0600); workers given the same file run only signed jobs')
     .option('--token-file <file>', 'require this token (first line of the file, ≥ 16 characters) on every request')
@@ -76,6 +80,13 @@ export function registerDaemonCommands(program: Command, setStatus: (code: numbe
       .argument('[experiment]', 'experiment id, id prefix or name')
       .option('--json', 'machine-readable output'),
   ).action(async (ref: string | undefined, opts) => setStatus(await (await remote()).statusCommand(ref, opts)));
+
+  server(
+    program
+      .command('link')
+      .description("a one-time link that opens an experiment's report in a browser (needs the daemon's --listen)")
+      .argument('<experiment>', 'experiment id, id prefix or name'),
+  ).action(async (ref: string, opts) => setStatus(await (await remote()).linkCommand(ref, opts)));
 
   server(program.command('cancel').description('stop an experiment: nothing more is asked, queued work is taken back').argument('<experiment>', 'experiment id, id prefix or name')).action(
     async (ref: string, opts) => setStatus(await (await remote()).cancelCommand(ref, opts)),

@@ -1,14 +1,17 @@
 // `wayfinder daemon` and `wayfinder worker`: long-running processes that stop cleanly on SIGTERM
 // (no new jobs, running ones finish within the grace period, the rest go back to the queue).
 
-import { startDaemon } from '../daemon/daemon.js';
+import { insecureLoopbackWarning, startDaemon } from '../daemon/daemon.js';
 import { MeasurementSession } from '../session/session.js';
 import { parseCpuList } from '../util/cpulist.js';
 import { UsageError, positiveInt } from './errors.js';
 import { readJobKey } from '../queue/signing.js';
 
 export interface DaemonCliOptions {
-  listen: string;
+  listen?: string;
+  socket?: string;
+  socketGroup?: string;
+  insecureLoopbackNoToken?: boolean;
   workdir: string;
   redis?: string;
   tokenFile?: string;
@@ -90,8 +93,11 @@ export async function daemonCommand(o: DaemonCliOptions, version: string): Promi
   const jobKey = o.jobKey !== undefined ? readJobKey(o.jobKey) : undefined;
   const err = process.stderr;
   const d = await startDaemon({
-    listen: o.listen,
     workdir: o.workdir,
+    ...(o.listen !== undefined ? { listen: o.listen } : {}),
+    ...(o.socket !== undefined ? { socket: o.socket } : {}),
+    ...(o.socketGroup !== undefined ? { socketGroup: o.socketGroup } : {}),
+    ...(o.insecureLoopbackNoToken ? { insecureLoopbackNoToken: true } : {}),
     worker: o.worker,
     maxBody: positiveInt(o.maxBody, '--max-body'),
     version,
@@ -103,8 +109,9 @@ export async function daemonCommand(o: DaemonCliOptions, version: string): Promi
     ...(jobKey ? { jobKey } : {}),
     say: (line) => err.write(`${line}\n`),
   });
+  if (o.insecureLoopbackNoToken && o.listen !== undefined) err.write(`${insecureLoopbackWarning(o.listen)}\n`);
   err.write(
-    `wayfinder daemon: listening on ${d.url}\n` +
+    `wayfinder daemon: listening on ${d.url}${d.tcpUrl ? ` and ${d.tcpUrl}` : ''}\n` +
       `  work directory ${d.workspace.workdir}; queue on ${d.workspace.redis.describe}\n` +
       (d.workspace.worker ? `  this host works for pool "${d.workspace.worker.pool}" as ${d.workspace.worker.id}\n` : '  no worker in this process: jobs wait for `wayfinder worker`\n'),
   );

@@ -54,15 +54,16 @@ export async function submitCommand(file: string, o: SubmitCliOptions): Promise<
     else process.stdout.write(`${r.id}\n`);
     return 0;
   }
-  return waitFor(c, r.id, o);
+  // From the event that queued it: every line of this round, however busy the machine.
+  return waitFor(c, r.id, Math.max(0, r.firstEvent - 1), o);
 }
 
 /** Follow an experiment to its end, drawing the same progress as `run`, then print its summary. */
-async function waitFor(c: DaemonClient, id: string, o: SubmitCliOptions): Promise<number> {
+async function waitFor(c: DaemonClient, id: string, since: number, o: SubmitCliOptions): Promise<number> {
   let state = '';
   let progress: Progress | undefined;
   const early: ExperimentStatus['summary']['best'][] = [];
-  const stream = await c.follow(id, (e) => {
+  const stream = await c.follow(id, since, (e) => {
     if (e.type === 'config-finished') {
       const row = e.data.row as NonNullable<ExperimentStatus['summary']['best']>;
       if (progress) progress.finished(row);
@@ -74,8 +75,8 @@ async function waitFor(c: DaemonClient, id: string, o: SubmitCliOptions): Promis
     }
     return false;
   });
-  // Subscribed first, then read: nothing that happens in between is missed. Until the rows are
-  // read, finished configurations wait in `early`, so that none is counted both ways.
+  // Subscribed first (with the events since it was queued), then read: nothing is missed. Until
+  // the rows are read, finished configurations wait in `early`, so that none is counted both ways.
   const st = await c.status(id);
   const rows = await c.configurations(id);
   const p = new Progress(st.total, st.objective, process.stderr, o.json === true || o.quiet === true);
@@ -161,12 +162,24 @@ export async function logsCommand(ref: string, o: ClientOptions & { follow?: boo
     return 0;
   }
   const s = await c.status(ref);
-  process.stdout.write(await c.logs(s.id));
-  if (FINISHED.includes(s.state)) return 0;
-  const stream = await c.follow(s.id, (e) => {
+  if (FINISHED.includes(s.state)) {
+    process.stdout.write(await c.logs(s.id));
+    return 0;
+  }
+  // The whole log, then live events, in one stream: no line falls between reading and following.
+  // An earlier round's end (an experiment queued again) is a line like any other.
+  const stream = await c.follow(s.id, 0, (e) => {
     process.stdout.write(`${formatEvent(e)}\n`);
-    return e.type === 'state' && FINISHED.includes(String(e.data.state));
+    return e.type === 'state' && FINISHED.includes(String(e.data.state)) && e.id >= s.firstEvent;
   });
   await stream.ended;
+  return 0;
+}
+
+/** A one-time link that opens the experiment's report in a browser. */
+export async function linkCommand(ref: string, o: ClientOptions): Promise<number> {
+  const l = await client(o).reportLink(ref);
+  process.stdout.write(`${l.url}\n`);
+  process.stderr.write(`wayfinder: the link opens ${l.id}'s report once, until ${new Date(l.expiresAt).toISOString()}; that browser may then reload it for 12 hours\n`);
   return 0;
 }

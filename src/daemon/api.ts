@@ -10,7 +10,7 @@ import { renderReport, type RenderedReport } from '../report/index.js';
 import type { ExperimentRow } from '../store/store.js';
 import { isStrategyName, strategyNames } from '../strategies/registry.js';
 import { InputError } from '../types.js';
-import { NotFoundError, type DaemonEvent, type Manager } from './manager.js';
+import { AmbiguousError, NotFoundError, type DaemonEvent, type Manager } from './manager.js';
 import type { SubmitOptions } from './submissions.js';
 
 export class HttpError extends Error {
@@ -26,7 +26,7 @@ type Params = Record<string, string>;
 type Handler = (req: IncomingMessage, res: ServerResponse, p: Params, q: URLSearchParams) => Promise<void> | void;
 
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'HEAD' | 'POST';
   path: string;
 }
 
@@ -38,6 +38,11 @@ export interface ApiOptions {
   defaultDir: string;
   version: string;
   log: (msg: string, err?: unknown) => void;
+  /**
+   * A one-time link to an experiment's report for a browser (which cannot send the token, nor
+   * reach a unix socket); undefined when the daemon listens on no TCP port a browser could open.
+   */
+  reportLink?: (experimentId: string) => { url: string; expiresAt: number } | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9._-]+$/;
@@ -56,6 +61,8 @@ export class Api {
     this.table = [
       // 503 while the queue's Redis does not answer: the daemon is up, but nothing progresses.
       { route: { method: 'GET', path: '/health' }, handler: async (_q, res) => { const h = await m.health(); json(res, h.ok ? 200 : 503, { ...h, version: o.version }); } },
+      // Monitors and load balancers ask with HEAD: same status and headers, no body.
+      { route: { method: 'HEAD', path: '/health' }, handler: async (_q, res) => { const h = await m.health(); json(res, h.ok ? 200 : 503, { ...h, version: o.version }); } },
       { route: { method: 'GET', path: '/experiments' }, handler: (_q, res) => json(res, 200, { experiments: m.list() }) },
       { route: { method: 'POST', path: '/experiments' }, handler: (req, res) => this.submit(req, res) },
       { route: { method: 'GET', path: '/experiments/{id}' }, handler: (_q, res, p) => json(res, 200, m.status(p.id as string)) },
@@ -65,6 +72,16 @@ export class Api {
       },
       { route: { method: 'GET', path: '/experiments/{id}/results' }, handler: (_q, res, p, q) => this.results(res, p.id as string, q) },
       { route: { method: 'GET', path: '/experiments/{id}/report' }, handler: (_q, res, p, q) => this.report(res, p.id as string, q) },
+      {
+        route: { method: 'POST', path: '/experiments/{id}/report-link' },
+        handler: async (req, res, p) => {
+          await readBody(req, this.o.maxBody);
+          const id = m.find(p.id as string).experimentId;
+          const link = this.o.reportLink?.(id);
+          if (!link) throw new HttpError(409, 'the daemon listens on no TCP port a browser could open: start it with --listen 127.0.0.1:PORT (and a --token-file) to open reports in a browser');
+          json(res, 200, { id, ...link });
+        },
+      },
       {
         route: { method: 'POST', path: '/experiments/{id}/cancel' },
         handler: async (req, res, p) => {
@@ -76,11 +93,16 @@ export class Api {
       {
         route: { method: 'GET', path: '/experiments/{id}/logs' },
         handler: (_q, res, p) => {
-          res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(m.logText(p.id as string));
+          // Read first: an unknown experiment is a 404, not an empty 200.
+          const text = m.logText(p.id as string);
+          res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(text);
         },
       },
-      { route: { method: 'GET', path: '/experiments/{id}/events' }, handler: (req, res, p) => this.events(req, res, m.find(p.id as string).experimentId) },
-      { route: { method: 'GET', path: '/events' }, handler: (req, res) => this.events(req, res, undefined) },
+      {
+        route: { method: 'GET', path: '/experiments/{id}/events' },
+        handler: (req, res, p, q) => this.events(req, res, m.find(p.id as string).experimentId, replayFrom(req, q)),
+      },
+      { route: { method: 'GET', path: '/events' }, handler: (req, res) => this.events(req, res, undefined, undefined) },
     ];
   }
 
@@ -98,6 +120,7 @@ export class Api {
         if (!params) continue;
         pathMatched = true;
         if (route.method !== req.method) continue;
+        if (route.method === 'POST') checkStateChange(req);
         await handler(req, res, params, url.searchParams);
         return;
       }
@@ -109,6 +132,7 @@ export class Api {
         return;
       }
       if (e instanceof HttpError) return json(res, e.status, { error: e.message });
+      if (e instanceof AmbiguousError) return json(res, 409, { error: e.message, matches: e.matches });
       if (e instanceof InputError) return json(res, 400, { error: e.format() });
       if (e instanceof UsageError) return json(res, 400, { error: e.message });
       if (e instanceof NotFoundError) return json(res, 404, { error: e.message });
@@ -118,8 +142,6 @@ export class Api {
   }
 
   private async submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ct = req.headers['content-type'] ?? '';
-    if (!ct.startsWith('application/json')) throw new HttpError(415, 'send the submission as application/json');
     const text = await readBody(req, this.o.maxBody);
     let body: unknown;
     try {
@@ -129,7 +151,9 @@ export class Api {
     }
     const { yaml, file, options } = checkSubmission(body, this.o.defaultDir);
     const { submission, existing } = this.o.manager.submit({ yaml, file, options });
-    json(res, existing ? 200 : 201, { id: submission.experimentId, state: submission.state, existing });
+    // Following the events from firstEvent shows this round of the experiment from its start.
+    const firstEvent = this.o.manager.firstEvent(submission.experimentId);
+    json(res, existing ? 200 : 201, { id: submission.experimentId, state: submission.state, existing, firstEvent });
   }
 
   private results(res: ServerResponse, ref: string, q: URLSearchParams): void {
@@ -165,18 +189,33 @@ export class Api {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }).end(cached.report.html);
   }
 
-  /** Server-sent events: one `event:`/`data:` record per daemon event, a comment every 15 s to keep proxies open. */
-  private events(req: IncomingMessage, res: ServerResponse, only: string | undefined): void {
+  /**
+   * Server-sent events: one `id:`/`event:`/`data:` record per daemon event, a comment every 15 s to
+   * keep proxies open. An experiment's stream first replays its events after `after` from its
+   * events log (Last-Event-ID or ?since=), then goes on live: read and subscribed in one
+   * synchronous step, and every event is in the log before it is sent, so none is missed or doubled.
+   * The stream of all experiments is live only (its ids are per experiment).
+   */
+  private events(req: IncomingMessage, res: ServerResponse, only: string | undefined, after: number | undefined): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.write(': wayfinder events\n\n');
+    const record = (e: DaemonEvent, text: string): string => `id: ${only !== undefined ? e.id : `${e.experimentId}/${e.id}`}\nevent: ${e.type}\ndata: ${text}\n\n`;
+    let last = after ?? Number.POSITIVE_INFINITY;
+    if (only !== undefined && after !== undefined) {
+      const past = this.o.manager.eventsAfter(only, after);
+      if (past.length > 0) res.write(past.map((p) => record(p.event, p.text)).join(''));
+      last = past.at(-1)?.event.id ?? after;
+    }
     // A result brings several events at once: they leave in one write at the end of the tick.
     const send = (e: DaemonEvent, text: string): void => {
       if (only !== undefined && e.experimentId !== only) return;
+      // Already replayed from the log (a stream opened while its experiment was busy).
+      if (only !== undefined && after !== undefined && e.id <= last) return;
       if (res.writableCorked === 0) {
         res.cork();
         process.nextTick(() => res.uncork());
       }
-      res.write(`event: ${e.type}\ndata: ${text}\n\n`);
+      res.write(record(e, text));
     };
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
     this.o.manager.on('event', send);
@@ -186,6 +225,36 @@ export class Api {
     };
     req.on('close', stop);
     res.on('close', stop);
+  }
+}
+
+/** Where a stream resumes: the Last-Event-ID header (as EventSource sends it on reconnecting), else ?since=. */
+function replayFrom(req: IncomingMessage, q: URLSearchParams): number | undefined {
+  const header = req.headers['last-event-id'];
+  const text = typeof header === 'string' && header.trim() !== '' ? header.trim() : q.get('since');
+  if (text === null) return undefined;
+  if (!/^\d{1,15}$/.test(text)) throw new HttpError(400, `since / Last-Event-ID: expected an event id (a whole number ≥ 0), got "${text.slice(0, 40)}"`);
+  return Number(text);
+}
+
+/**
+ * A request that changes state must be JSON and must not come from another site's page. A web
+ * page can send a "simple" cross-site POST (text/plain, form data) without asking; JSON needs a
+ * CORS preflight, which the daemon never grants. The Origin check is the second lock on that door.
+ */
+export function checkStateChange(req: IncomingMessage): void {
+  const ct = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (ct !== 'application/json') throw new HttpError(415, 'send requests that change something as Content-Type: application/json');
+  const origin = req.headers.origin;
+  if (origin !== undefined && !sameOrigin(origin, req.headers.host)) throw new HttpError(403, `cross-site request refused (Origin ${origin.slice(0, 100)})`);
+  if (req.headers['sec-fetch-site'] === 'cross-site') throw new HttpError(403, 'cross-site request refused (Sec-Fetch-Site: cross-site)');
+}
+
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
   }
 }
 

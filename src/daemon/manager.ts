@@ -6,8 +6,8 @@
 // other hosts apply them around the jobs they run).
 
 import { EventEmitter } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
-import { Space } from '../generator/index.js';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { checkPlan } from '../generator/index.js';
 import { eventsPath, experimentDir } from '../workdir.js';
 import { withExploration } from '../spec/exploration.js';
 import { parseExperiment } from '../spec/index.js';
@@ -17,7 +17,7 @@ import type { Study } from '../study/study.js';
 import type { MeasurementSession } from '../session/session.js';
 import { better, summarizeStudy, type StudySummary } from '../study/summary.js';
 import type { Workspace } from '../study/workspace.js';
-import type { Experiment, Objective } from '../types.js';
+import { InputError, type Experiment, type Objective } from '../types.js';
 import { Submissions, type Submission, type SubmissionState, type SubmitOptions } from './submissions.js';
 
 export type EventType =
@@ -29,9 +29,12 @@ export type EventType =
   | 'config-finished'
   | 'build-lost'
   | 'job-refused'
-  | 'best';
+  | 'best'
+  | 'waiting';
 
 export interface DaemonEvent {
+  /** Numbers an experiment's events 1, 2, 3... in its events log, across restarts: a stream resumes after one. */
+  id: number;
   experimentId: string;
   type: EventType;
   at: number;
@@ -53,12 +56,28 @@ export interface ExperimentStatus {
   objective: Objective;
   /** Configurations it will try at most (budget or space size). */
   total: number;
+  /** The id of the event that queued it this time: following its events from there misses nothing of this round. */
+  firstEvent: number;
+  /** Why it waits, when it waits for something other than its turn (no live worker in its pool). */
+  waiting?: string;
   summary: StudySummary;
 }
 
 export class NotFoundError extends Error {}
 
+/** A reference that several experiments answer to: acting on the newest could act on the wrong one. */
+export class AmbiguousError extends Error {
+  constructor(
+    ref: string,
+    readonly matches: string[],
+  ) {
+    super(`"${ref}" names ${matches.length} experiments: ${matches.join(', ')}; give more of the id`);
+  }
+}
+
 const FINISHED: SubmissionState[] = ['done', 'cancelled', 'failed'];
+/** How often an experiment waiting for a worker of its pool looks again. */
+const POOL_POLL_MS = 1_000;
 
 /** Listeners get each event with its JSON text, made once for the log and every stream. */
 export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
@@ -66,13 +85,20 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   /** The study is there once the experiment's session has begun (its host settings may wait for another's). */
   private readonly running = new Map<string, { study?: Study; exp: Experiment; pool: string; done: Promise<void> }>();
   private readonly ws: Workspace;
-  private readonly logs = new Map<string, WriteStream>();
+  /** The events logs of experiments that are live in this process (opened at their first event, closed when they finish). */
+  private readonly logs = new Map<string, EventLog>();
+  /** Per experiment, the id of the event that queued its current round (read from its log once). */
+  private readonly rounds = new Map<string, number>();
   private readonly best = new Map<string, number>();
   private announcements?: { close(): Promise<void> };
+  /** Why a queued experiment that has its pool's turn does not start (no live worker there). */
+  private readonly waiting = new Map<string, string>();
   private stopped = false;
 
   constructor(private readonly session: MeasurementSession) {
     super();
+    // Each event-stream client is a listener; there is no small right number of them.
+    this.setMaxListeners(0);
     this.ws = session.ws;
     this.submissions = new Submissions(this.ws.store);
   }
@@ -96,7 +122,10 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     this.schedule();
   }
 
-  /** Parse and queue an experiment. Throws InputError (with file:line:column) for a bad file. */
+  /**
+   * Check and queue an experiment. It is checked as `wayfinder plan` checks (the space built, its
+   * conditions parsed) before anything is stored: throws InputError (with file:line:column).
+   */
   submit(input: { yaml: string; file: string; options: SubmitOptions }): { submission: Submission; existing: boolean } {
     const exp = this.experimentOf(input.yaml, input.file, input.options);
     const id = experimentId(exp);
@@ -116,8 +145,10 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   }
 
   find(ref: string): Submission {
-    const s = this.submissions.find(ref);
+    const found = this.submissions.find(ref);
+    const [s] = found;
     if (!s) throw new NotFoundError(`no experiment "${ref}"`);
+    if (found.length > 1) throw new AmbiguousError(ref, found.map((f) => f.experimentId));
     return s;
   }
 
@@ -148,20 +179,33 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       r.study.abandon([...configs]);
     } else if (!r) {
       this.emitEvent(sub.experimentId, 'state', { state: 'cancelled' });
+      this.closeLog(sub.experimentId);
     }
     return this.find(sub.experimentId);
   }
 
   /** The experiment's log: one line per event, oldest first. */
   logText(ref: string): string {
-    const path = this.logPath(this.find(ref).experimentId);
-    if (!existsSync(path)) return '';
-    return readFileSync(path, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => formatEvent(JSON.parse(l) as DaemonEvent))
-      .join('\n')
-      .concat('\n');
+    const events = this.eventsAfter(this.find(ref).experimentId, 0);
+    return events.length === 0 ? '' : `${events.map((e) => formatEvent(e.event)).join('\n')}\n`;
+  }
+
+  /**
+   * The experiment's events with ids above `after`, from its events log. Every event is in the log
+   * before it is sent to a stream, so reading this and then listening, in one go, misses none.
+   */
+  eventsAfter(experimentId: string, after: number): { event: DaemonEvent; text: string }[] {
+    return readEvents(this.logPath(experimentId)).filter((e) => e.event.id > after);
+  }
+
+  /** The id of the event that queued this experiment's current round (0 when its log has none). */
+  firstEvent(experimentId: string): number {
+    let round = this.rounds.get(experimentId);
+    if (round === undefined) {
+      round = roundOf(readEvents(this.logPath(experimentId)));
+      this.rounds.set(experimentId, round);
+    }
+    return round;
   }
 
   /** Stop taking results (running jobs' results wait in the queue for the next start). */
@@ -169,7 +213,8 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     this.stopped = true;
     await Promise.all([...this.running.values()].map((r) => r.study?.detach()));
     await this.announcements?.close();
-    await Promise.all([...this.logs.values()].map((s) => new Promise<void>((res) => s.end(res))));
+    for (const l of this.logs.values()) closeSync(l.fd);
+    this.logs.clear();
   }
 
   /**
@@ -188,15 +233,34 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     return this.running.size === 0 && !this.submissions.list().some((s) => s.state === 'queued');
   }
 
+  /** The experiment a submission stands for, checked as `wayfinder plan` checks it. */
   private experimentOf(text: string, file: string, o: SubmitOptions): Experiment {
-    const exp = withExploration(parseExperiment(text, file), o);
-    return o.pool ? { ...exp, pool: o.pool } : exp;
+    const parsed = withExploration(parseExperiment(text, file), o);
+    const exp = o.pool ? { ...parsed, pool: o.pool } : parsed;
+    checkPlan(exp);
+    return exp;
+  }
+
+  /** The experiment a stored submission stands for; throws when the row does not read. */
+  private storedExperiment(s: Submission): Experiment {
+    if (s.unreadable) throw new Error(`stored submission ${s.experimentId}: ${s.unreadable}`);
+    const exp = this.experimentOf(s.text, s.file, s.options);
+    // Its results are kept under the id its text gives: a row whose id says otherwise was not written by a daemon.
+    if (experimentId(exp) !== s.experimentId) throw new Error(`stored submission ${s.experimentId}: its text is experiment ${experimentId(exp)}`);
+    return exp;
   }
 
   private statusOf(s: Submission): ExperimentStatus {
-    const exp = this.running.get(s.experimentId)?.exp ?? this.experimentOf(s.text, s.file, s.options);
-    const size = new Space(exp.params).size;
+    let exp: Experiment;
+    try {
+      exp = this.running.get(s.experimentId)?.exp ?? this.storedExperiment(s);
+    } catch (e) {
+      // A stored submission that no longer reads (edited database, older daemon): shown, never fatal.
+      return this.unreadableStatus(s, e);
+    }
+    const size = checkPlan(exp).size;
     const budget = exp.exploration.budget;
+    const waiting = this.waiting.get(s.experimentId);
     return {
       id: s.experimentId,
       name: exp.name,
@@ -211,7 +275,29 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       strategy: exp.exploration.strategy,
       objective: exp.objective,
       total: Number(budget !== undefined && BigInt(budget) < size ? BigInt(budget) : size),
+      firstEvent: this.firstEvent(s.experimentId),
+      ...(waiting && s.state === 'queued' ? { waiting } : {}),
       summary: summarizeStudy(this.ws.store, s.experimentId, exp.objective),
+    };
+  }
+
+  private unreadableStatus(s: Submission, e: unknown): ExperimentStatus {
+    return {
+      id: s.experimentId,
+      name: s.experimentId.replace(/-[0-9a-f]{10}$/, ''),
+      state: s.state,
+      pool: s.pool,
+      priority: s.priority,
+      seq: s.seq,
+      submittedAt: s.submittedAt,
+      ...(s.startedAt ? { startedAt: s.startedAt } : {}),
+      ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
+      error: s.error ?? reasonOf(e),
+      strategy: '',
+      objective: { metric: '', direction: 'maximize' },
+      total: 0,
+      firstEvent: this.firstEvent(s.experimentId),
+      summary: { total: 0, done: 0, failed: 0, running: 0, highCv: 0 },
     };
   }
 
@@ -226,19 +312,24 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     }
   }
 
+  /**
+   * Start an experiment. Whatever is wrong with it (a stored submission that no longer reads, a
+   * study that cannot begin) fails this experiment alone, with its reason: never the daemon.
+   */
   private launch(s: Submission): void {
     const id = s.experimentId;
     let exp: Experiment;
     try {
-      exp = this.experimentOf(s.text, s.file, s.options);
+      exp = this.storedExperiment(s);
+      this.best.delete(id);
+      for (const r of this.ws.store.configurations(id)) this.noteBest(id, exp, r, false);
     } catch (e) {
-      this.finish(id, 'failed', e instanceof Error ? e.message : String(e));
+      this.finish(id, 'failed', reasonOf(e));
       return;
     }
-    this.best.delete(id);
-    for (const r of this.ws.store.configurations(id)) this.noteBest(id, exp, r, false);
     const entry: { study?: Study; exp: Experiment; pool: string; done: Promise<void> } = { exp, pool: exp.pool, done: Promise.resolve() };
     const measured = async (): Promise<void> => {
+      if (!(await this.untilServed(id, exp.pool))) return;
       const m = await this.session.begin(exp);
       try {
         // Cancelled while its host settings waited: nothing was queued.
@@ -256,9 +347,31 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     };
     entry.done = measured().then(
       () => this.finish(id, this.submissions.get(id)?.state === 'cancelled' ? 'cancelled' : 'done'),
-      (e: unknown) => this.finish(id, 'failed', e instanceof Error ? e.message : String(e)),
+      (e: unknown) => this.finish(id, 'failed', reasonOf(e)),
     );
     this.running.set(id, entry);
+  }
+
+  /**
+   * Wait until some worker takes the pool's work, saying why meanwhile (status `waiting`, a
+   * `waiting` event, a warning in the log). False when it was cancelled or the daemon stops first.
+   */
+  private async untilServed(id: string, pool: string): Promise<boolean> {
+    const count = (): Promise<number> => this.ws.transport.poolWorkers(pool).catch(() => 1);
+    if ((await count()) > 0) return true;
+    const reason = `no live worker in pool "${pool}": it starts when a \`wayfinder worker --pool ${pool}\` connects`;
+    this.waiting.set(id, reason);
+    this.emitEvent(id, 'waiting', { reason });
+    this.ws.log.warn({ experiment: id, pool }, 'no live worker in the pool; the experiment waits');
+    try {
+      for (;;) {
+        await new Promise((r) => setTimeout(r, POOL_POLL_MS).unref());
+        if (this.stopped || this.submissions.get(id)?.state === 'cancelled') return false;
+        if ((await count()) > 0) return true;
+      }
+    } finally {
+      this.waiting.delete(id);
+    }
   }
 
   /** The study's progress as the experiment's events. */
@@ -293,6 +406,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     if (this.stopped) return;
     this.submissions.setState(id, state, error);
     this.emitEvent(id, 'state', { state, ...(error ? { error } : {}) });
+    this.closeLog(id);
     this.ws.log.info({ experiment: id, state, error }, 'experiment finished');
     this.schedule();
   }
@@ -309,19 +423,100 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     return eventsPath(this.ws.workdir, id);
   }
 
-  private emitEvent(experimentId: string, type: EventType, data: Record<string, unknown>): void {
-    const e: DaemonEvent = { experimentId, type, at: Date.now(), data };
+  /** The experiment's events log, opened for appending (its last id and round read back). */
+  private log(experimentId: string): EventLog | undefined {
     let log = this.logs.get(experimentId);
-    if (!log && !this.stopped) {
-      mkdirSync(experimentDir(this.ws.workdir, experimentId), { recursive: true });
-      log = createWriteStream(this.logPath(experimentId), { flags: 'a' });
-      log.on('error', () => undefined);
-      this.logs.set(experimentId, log);
+    if (log || this.stopped) return log;
+    const path = this.logPath(experimentId);
+    mkdirSync(experimentDir(this.ws.workdir, experimentId), { recursive: true });
+    const old = readEvents(path);
+    const fd = openSync(path, 'a');
+    // A daemon killed mid-line left half a record: the next one starts on a line of its own.
+    if (existsSync(path)) {
+      const text = readFileSync(path, 'utf8');
+      if (text.length > 0 && !text.endsWith('\n')) writeSync(fd, '\n');
     }
+    if (!this.rounds.has(experimentId)) this.rounds.set(experimentId, roundOf(old));
+    log = { fd, last: old.at(-1)?.event.id ?? 0 };
+    this.logs.set(experimentId, log);
+    return log;
+  }
+
+  /** A finished experiment holds no descriptor: its log is opened again if it is queued again. */
+  private closeLog(id: string): void {
+    const log = this.logs.get(id);
+    if (!log) return;
+    closeSync(log.fd);
+    this.logs.delete(id);
+  }
+
+  /**
+   * Number the event, append it to the experiment's log (synchronously: a stream that reads the
+   * log and then listens misses nothing), then send it to every stream.
+   */
+  private emitEvent(experimentId: string, type: EventType, data: Record<string, unknown>): void {
+    let log: EventLog | undefined;
+    try {
+      log = this.log(experimentId);
+    } catch (e) {
+      this.ws.log.error({ err: e, experiment: experimentId }, 'cannot open the events log');
+    }
+    const e: DaemonEvent = { id: log ? ++log.last : 0, experimentId, type, at: Date.now(), data };
     const text = JSON.stringify(e);
-    log?.write(`${text}\n`);
+    if (log) {
+      if (type === 'state' && data.state === 'queued') this.rounds.set(experimentId, e.id);
+      try {
+        writeSync(log.fd, `${text}\n`);
+      } catch (err) {
+        this.ws.log.error({ err, experiment: experimentId }, 'cannot write the events log');
+      }
+    }
     this.emit('event', e, text);
   }
+}
+
+interface EventLog {
+  fd: number;
+  /** The id of the last event written. */
+  last: number;
+}
+
+/** The id of the last event that queued the experiment (0 when none did). */
+function roundOf(events: { event: DaemonEvent }[]): number {
+  let round = 0;
+  for (const { event } of events) if (event.type === 'state' && event.data.state === 'queued') round = event.id;
+  return round;
+}
+
+/**
+ * An events log's records with their text. Lines that do not read (half a line a kill left) are
+ * skipped; records written before events had ids are numbered by their place.
+ */
+function readEvents(path: string): { event: DaemonEvent; text: string }[] {
+  if (!existsSync(path)) return [];
+  const out: { event: DaemonEvent; text: string }[] = [];
+  let n = 0;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line) continue;
+    let event: DaemonEvent;
+    try {
+      event = JSON.parse(line) as DaemonEvent;
+    } catch {
+      continue;
+    }
+    n = typeof event.id === 'number' && event.id > n ? event.id : n + 1;
+    if (event.id !== n) {
+      event = { ...event, id: n };
+      out.push({ event, text: JSON.stringify(event) });
+    } else out.push({ event, text: line });
+  }
+  return out;
+}
+
+/** A failure's reason as one line, with file:line:column for a bad experiment file. */
+function reasonOf(e: unknown): string {
+  if (e instanceof InputError) return e.format();
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** One log line for a person. */
@@ -353,5 +548,7 @@ export function formatEvent(e: DaemonEvent): string {
       return `${t} ${String(d.host)} refused job ${String(d.job)}: ${String(d.reason)}`;
     case 'best':
       return `${t} best so far ${cfg(d.configId)}: ${String(d.metric)} = ${String(d.objective)}`;
+    case 'waiting':
+      return `${t} waiting: ${String(d.reason)}`;
   }
 }

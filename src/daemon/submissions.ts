@@ -27,6 +27,8 @@ export interface Submission {
   submittedAt: number;
   startedAt?: number;
   finishedAt?: number;
+  /** Why the stored row cannot stand for an experiment (options that are not a JSON object). */
+  unreadable?: string;
 }
 
 export class Submissions {
@@ -42,10 +44,9 @@ export class Submissions {
     return r ? fromRow(r) : undefined;
   }
 
-  /** By exact id, else a unique id prefix, else the newest of that experiment name. */
-  find(ref: string): Submission | undefined {
-    const r = this.store.findSubmission(ref);
-    return r ? fromRow(r) : undefined;
+  /** The one with this exact id, else all whose id starts with `ref` or whose name is `ref`, newest first. */
+  find(ref: string): Submission[] {
+    return this.store.findSubmissions(ref).map(fromRow);
   }
 
   /** In the order they run: those already started first, then by priority, then submission order. */
@@ -58,7 +59,16 @@ export class Submissions {
   }
 }
 
-/** The store keeps the options as JSON it does not interpret; they are what the daemon put there. */
+/**
+ * The store keeps the options as JSON it does not interpret; they are what the daemon put there,
+ * unless someone else wrote the row: then the submission says so and fails alone when launched.
+ */
 function fromRow(r: SubmissionRow): Submission {
-  return { ...r, options: r.options as SubmitOptions, state: r.state as SubmissionState };
+  const ok = typeof r.options === 'object' && r.options !== null && !Array.isArray(r.options);
+  return {
+    ...r,
+    options: ok ? (r.options as SubmitOptions) : {},
+    state: r.state as SubmissionState,
+    ...(ok ? {} : { unreadable: 'its stored options are not a JSON object' }),
+  };
 }

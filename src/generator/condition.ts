@@ -32,6 +32,12 @@ interface Token {
 }
 
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'true', 'false']);
+
+// Bounds on what a condition may be: the parser and every walk over a condition recurse, and a
+// condition comes from a file anyone may submit to the daemon. Real conditions are a few names
+// long; these limits keep a hostile one a located error instead of a stack overflow.
+export const MAX_CONDITION_LENGTH = 4096;
+export const MAX_CONDITION_DEPTH = 64;
 const OPERATORS = ['==', '!=', '<=', '>=', '&&', '||', '<', '>', '!', '(', ')', '[', ']', ','];
 
 export function parseCondition(src: string, loc?: SourceLoc): Condition {
@@ -41,11 +47,16 @@ export function parseCondition(src: string, loc?: SourceLoc): Condition {
 class Parser {
   private tokens: Token[];
   private i = 0;
+  /** Parentheses and negations open at this point. */
+  private depth = 0;
 
   constructor(
     private readonly src: string,
     private readonly loc?: SourceLoc,
   ) {
+    if (src.length > MAX_CONDITION_LENGTH) {
+      throw this.error(0, `condition is ${src.length} characters long; at most ${MAX_CONDITION_LENGTH} are allowed`);
+    }
     this.tokens = this.tokenize();
   }
 
@@ -72,14 +83,29 @@ class Parser {
   }
 
   private unary(): Condition {
-    if (this.accept('!', 'not')) return { kind: 'not', operand: this.unary() };
+    const t = this.peek();
+    if (this.accept('!', 'not')) {
+      this.enter(t);
+      const operand = this.unary();
+      this.depth--;
+      return { kind: 'not', operand };
+    }
     return this.primary();
+  }
+
+  /** One level deeper (a '(' or a negation), refused past the limit where it happens. */
+  private enter(t: Token): void {
+    if (++this.depth > MAX_CONDITION_DEPTH) {
+      throw this.error(t.pos, `nested more than ${MAX_CONDITION_DEPTH} levels deep (parentheses and negations)`);
+    }
   }
 
   private primary(): Condition {
     const open = this.peek();
     if (this.accept('(')) {
+      this.enter(open);
       const inner = this.expr();
+      this.depth--;
       const t = this.peek();
       if (!this.accept(')')) throw this.error(t.pos, `expected ')' to close the '(' at column ${open.pos + 1}, found ${describe(t)}`);
       return inner;
@@ -212,7 +238,9 @@ class Parser {
 
   private error(pos: number, message: string): InputError {
     const loc = this.loc ? { ...this.loc, col: this.loc.col + pos } : undefined;
-    return new InputError(`condition "${this.src}", column ${pos + 1}: ${message}`, loc);
+    // A refused condition may be huge: the message quotes its start only.
+    const shown = this.src.length > 80 ? `${this.src.slice(0, 80)}…` : this.src;
+    return new InputError(`condition "${shown}", column ${pos + 1}: ${message}`, loc);
   }
 }
 

@@ -14,6 +14,7 @@ export { buildChecksum, configChecksum, formatValue } from './checksum.js';
 export {
   defaultConfig,
   paramEnv,
+  checkPlan,
   planConfiguration,
   planExperiment,
   type ConfigPlan,

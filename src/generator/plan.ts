@@ -87,9 +87,20 @@ function testRuns(exp: Experiment): TestRun[] {
  * domain sizes (an upper bound when conditions merge configurations) and its tests that many
  * configurations' runs. Configurations that normalise to one already planned are planned once.
  */
+/**
+ * Everything about an experiment's space that can be wrong, checked without listing it: the space
+ * built (every condition parsed and checked against the parameters) and the default configuration
+ * planned. `wayfinder plan` and the daemon's submissions check through here.
+ */
+export function checkPlan(exp: Experiment): Space {
+  const space = spaceOf(exp.params);
+  planConfiguration(exp, defaultConfig(exp.params));
+  return space;
+}
+
 export function planExperiment(exp: Experiment, opts: { limit?: number } = {}): ExperimentPlan {
   const limit = BigInt(opts.limit ?? 1_000_000);
-  const space = spaceOf(exp.params);
+  const space = checkPlan(exp);
   const runsPer = testRuns(exp).length;
   const distinct = space.distinctCount(limit);
   const budget = exp.exploration.budget;

@@ -28,7 +28,7 @@ function readOutputFile(outputDir: string, path: string): string {
   return readFileSync(real, 'utf8');
 }
 
-function extractOne(spec: MetricSpec, text: string, values: Record<string, number>): void {
+async function extractOne(spec: MetricSpec, text: string, values: Record<string, number>): Promise<void> {
   const scale = spec.scale ?? 1;
   const parser = metricParser(spec.parser);
   if (!parser) throw new Error(`unknown parser "${spec.parser}" (known: ${metricParserNames().join(', ')})`);
@@ -41,7 +41,7 @@ function extractOne(spec: MetricSpec, text: string, values: Record<string, numbe
   if (parser.yields === 'many') {
     for (const [field, v] of Object.entries(parser.parse(text, options))) values[`${spec.name}.${field}`] = v * scale;
   } else {
-    values[spec.name] = parser.parse(text, options) * scale;
+    values[spec.name] = (parser.parseAsync ? await parser.parseAsync(text, options) : parser.parse(text, options)) * scale;
   }
 }
 
@@ -51,12 +51,12 @@ function extractOne(spec: MetricSpec, text: string, values: Record<string, numbe
  * several values (wrk, redis-benchmark, tcp-echo) give `<name>.<field>`; the others `<name>`.
  * `scale` multiplies each value.
  */
-export function extractMetrics(
+export async function extractMetrics(
   specs: MetricSpec[],
   testName: string,
   stdout: string,
   outputDir: string,
-): { values: Record<string, number>; errors: string[] } {
+): Promise<{ values: Record<string, number>; errors: string[] }> {
   const values: Record<string, number> = {};
   const errors: string[] = [];
   const files = new Map<string, string>();
@@ -69,7 +69,7 @@ export function extractMetrics(
         if (!files.has(path)) files.set(path, readOutputFile(outputDir, path));
         text = files.get(path)!;
       }
-      extractOne(spec, text, values);
+      await extractOne(spec, text, values);
     } catch (e) {
       errors.push(`metric "${spec.name}": ${(e as Error).message}`);
     }

@@ -32,6 +32,11 @@ export interface OneValueParser extends ParserCommon {
   yields: 'one';
   /** The number in `text`; throws (a ParseError, say) when there is none. */
   parse(text: string, options: ParserOptions): number;
+  /**
+   * The same, off the main thread with a time limit: for parsers that run a user's code-like input
+   * (a regular expression) whose cost the parser cannot bound. Extraction prefers it.
+   */
+  parseAsync?(text: string, options: ParserOptions): Promise<number>;
 }
 
 /** Yields several numbers, named `<entry>.<field>` (`name: http` gives `http.requests_per_sec`...). */

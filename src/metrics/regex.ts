@@ -3,6 +3,7 @@
 
 import { ParseError } from './errors.js';
 import type { MetricParser } from './parser.js';
+import { lastMatch, REGEX_LIMIT_MS, RegexTimeoutError } from './regex-thread.js';
 import { parseNumber } from './units.js';
 
 function compile(pattern: string): RegExp {
@@ -27,10 +28,31 @@ export function parseRegex(text: string, pattern: string): number {
   const re = compile(pattern);
   let last: RegExpMatchArray | undefined;
   for (const m of text.matchAll(re)) last = m;
+  return numberOf(pattern, last && { whole: last[0], captured: last.groups?.value ?? last[1] });
+}
+
+/**
+ * parseRegex matched on a worker thread within `limitMs`: how runs' outputs are read, so that a
+ * pattern that backtracks for ever fails its run (a parse failure saying so) instead of stalling
+ * the process.
+ */
+export async function parseRegexOffThread(text: string, pattern: string, limitMs = REGEX_LIMIT_MS): Promise<number> {
+  compile(pattern);
+  let last;
+  try {
+    last = await lastMatch(text, pattern, limitMs);
+  } catch (e) {
+    if (e instanceof RegexTimeoutError) throw new ParseError('regex', `/${pattern}/ over ${text.length} characters of output: ${e.message} (a pattern that backtracks, such as (a+)+$, can take exponential time)`);
+    throw new ParseError('regex', `/${pattern}/: ${(e as Error).message}`);
+  }
+  return numberOf(pattern, last);
+}
+
+function numberOf(pattern: string, last: { whole: string; captured: string | undefined } | undefined): number {
   if (!last) throw new ParseError('regex', `no match for /${pattern}/ in the output`);
-  const captured = last.groups?.value ?? last[1];
+  const captured = last.captured;
   if (captured === undefined) {
-    throw new ParseError('regex', `/${pattern}/ matched "${last[0]}" but captured nothing`);
+    throw new ParseError('regex', `/${pattern}/ matched "${last.whole}" but captured nothing`);
   }
   const v = parseNumber(captured);
   if (v === undefined) throw new ParseError('regex', `/${pattern}/ captured "${captured}", which is not a number`);
@@ -58,4 +80,5 @@ export const regexParser: MetricParser = {
   yields: 'one',
   options: [{ key: 'pattern', description: 'a pattern with a capture group', required: true, check: checkPattern }],
   parse: (text, o) => parseRegex(text, o.pattern as string),
+  parseAsync: (text, o) => parseRegexOffThread(text, o.pattern as string),
 };

@@ -54,6 +54,11 @@ export class BullTransport implements WorkTransport {
     return this.queues.isAlive(worker);
   }
 
+  /** Workers connected to the pool's build queue (every host worker of the pool listens there). */
+  poolWorkers(pool: string): Promise<number> {
+    return this.queues.queue(buildQueueName(pool)).getWorkersCount();
+  }
+
   async reclaimLost(lost: LostBuild): Promise<boolean> {
     const q = this.queues;
     const own = workerQueueName(lost.worker);

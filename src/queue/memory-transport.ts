@@ -127,6 +127,10 @@ export class MemoryTransport implements WorkTransport {
     return this.workers.get(worker)?.alive === true;
   }
 
+  async poolWorkers(pool: string): Promise<number> {
+    return [...this.workers.values()].filter((w) => w.alive && w.pool === pool).length;
+  }
+
   async reclaimLost(lost: LostBuild): Promise<boolean> {
     const held = (j: Job | undefined): boolean => j?.state === 'active' && j.holder !== undefined && this.workers.get(j.holder)?.alive === true;
     const own = workerQueueName(lost.worker);

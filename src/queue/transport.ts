@@ -70,6 +70,8 @@ export interface WorkTransport {
   consumeResults(experimentId: string, handler: (msg: ResultMessage) => Promise<void>, opts?: ConsumeOptions): Promise<ResultStream>;
   /** Whether a worker has shown a sign of life within its lifetime. */
   isAlive(worker: string): Promise<boolean>;
+  /** How many workers take this pool's work now (an experiment for a pool with none would wait unseen). */
+  poolWorkers(pool: string): Promise<number>;
   /**
    * Take back what a lost worker held of a build: its tests, the build's job and the build's
    * result, so that the build and the tests can be queued again (elsewhere). False when the

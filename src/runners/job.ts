@@ -187,7 +187,7 @@ export async function executeTest(
       };
     }
     const stdout = readCapped(join(dir, 'stdout.log'));
-    const { values, errors } = extractMetrics(work.metrics, job.name, stdout, dir);
+    const { values, errors } = await extractMetrics(work.metrics, job.name, stdout, dir);
     if (errors.length > 0) {
       return { ...base, status: 'failed', failure: 'parse', error: errors.join('; '), metrics: values };
     }

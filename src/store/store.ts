@@ -335,15 +335,15 @@ export class Store implements ResultsStore {
     return r ? submissionFromRow(r) : undefined;
   }
 
-  /** A submission by exact id, else by id prefix, else the newest of that experiment name. */
-  findSubmission(ref: string): SubmissionRow | undefined {
+  /** The submission with this exact id, else every one whose id starts with it or whose experiment has that name, newest first. */
+  findSubmissions(ref: string): SubmissionRow[] {
     const exact = this.getSubmission(ref);
-    if (exact) return exact;
+    if (exact) return [exact];
     const rows = this.sql(
       `SELECT s.* FROM submissions s LEFT JOIN experiments e ON e.id = s.experiment_id
        WHERE s.experiment_id LIKE ? ESCAPE '\\' OR e.name = ? ORDER BY s.seq DESC`,
     ).all(`${ref.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, ref) as Record<string, unknown>[];
-    return rows[0] ? submissionFromRow(rows[0]) : undefined;
+    return rows.map(submissionFromRow);
   }
 
   /** In the order they run: those already started first, then by priority, then submission order. */
@@ -460,6 +460,14 @@ function configFromRow(r: Record<string, unknown>): ConfigRow {
   };
 }
 
+function parseJson(text: unknown): unknown {
+  try {
+    return typeof text === 'string' ? (JSON.parse(text) as unknown) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function submissionFromRow(r: Record<string, unknown>): SubmissionRow {
   return {
     experimentId: r.experiment_id as string,
@@ -468,7 +476,8 @@ function submissionFromRow(r: Record<string, unknown>): SubmissionRow {
     pool: r.pool as string,
     file: r.file as string,
     text: r.text as string,
-    options: JSON.parse(r.options_json as string) as unknown,
+    // Whatever is in the row, reading it never throws: a daemon must start whatever it stored.
+    options: parseJson(r.options_json),
     state: r.state as string,
     ...(r.error ? { error: r.error as string } : {}),
     submittedAt: r.submitted_at as number,

@@ -1,5 +1,6 @@
-// An experiment's identity in a work directory: what it measures (parameters, jobs, metrics),
-// not how it searches, so raising the budget or changing the strategy resumes the same results.
+// An experiment's identity in a work directory: what it measures (parameters, jobs, metrics) and
+// where (its pool of hosts), not how it searches, so raising the budget or changing the strategy
+// resumes the same results, while the same file on another pool never mixes its runs with these.
 
 import { createHash } from 'node:crypto';
 import type { Experiment } from '../types.js';
@@ -11,6 +12,8 @@ export function experimentId(exp: Experiment): string {
     tests: exp.tests.map(stripLoc),
     metrics: exp.metrics.map(({ loc: _l, ...m }) => m),
     objective: exp.objective.metric,
+    // Only a named pool is part of it, so experiments on the default pool keep the ids they had.
+    ...(exp.pool !== 'default' ? { pool: exp.pool } : {}),
   };
   const h = createHash('sha256').update(JSON.stringify(measured)).digest('hex');
   return `${exp.name}-${h.slice(0, 10)}`;

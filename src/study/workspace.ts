@@ -15,6 +15,8 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { readTopology, allowedCpusOfSelf } from '../scheduler/topology.js';
 import { Store } from '../store/store.js';
 import { processAlive } from '../util/process-alive.js';
+import { UsageError } from '../errors.js';
+import { formatCpuList } from '../util/cpulist.js';
 
 export interface WorkspaceOptions {
   workdir: string;
@@ -61,21 +63,26 @@ export class Workspace {
     const workdir = resolve(opts.workdir);
     mkdirSync(logsDir(workdir), { recursive: true });
     const releaseLock = lockWorkdir(workdir);
+    // What was opened so far, closed again if a later step fails: a refused start leaves no
+    // redis-server running and no connection holding the process open.
+    let store: Store | undefined;
+    let redis: RedisTarget | undefined;
+    let transport: BullTransport | undefined;
     try {
+      // The host's CPUs first: a --cpus that names none of them is the person's mistake, said
+      // before anything starts.
+      const topo = opts.worker !== false ? await hostTopology(opts.cpus) : undefined;
       const log = pino({ level: 'debug' }, pino.destination({ dest: logPath(workdir), sync: false, mkdir: true }));
-      const store = new Store(databasePath(workdir));
-      const redis = opts.redis
+      store = new Store(databasePath(workdir));
+      redis = opts.redis
         ? await connectRedis(opts.redis)
         : await startEmbeddedRedis(workdir, (line, level) => {
             log[level](line);
             opts.notice?.(`wayfinder: ${line}`);
           });
-      const transport = new BullTransport({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}), ...(opts.jobKey ? { jobKey: opts.jobKey } : {}) });
+      transport = new BullTransport({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}), ...(opts.jobKey ? { jobKey: opts.jobKey } : {}) });
       let worker: HostWorker | undefined;
-      if (opts.worker !== false) {
-        const allowed = await allowedCpusOfSelf();
-        const allowedCpus = opts.cpus ? (allowed ? opts.cpus.filter((c) => allowed.includes(c)) : opts.cpus) : allowed;
-        const topo = await readTopology(allowedCpus ? { allowedCpus } : {});
+      if (topo) {
         // What the reader could not take at face value (it then errs towards fewer parallel jobs).
         for (const w of topo.warnings) log.warn({ warning: w }, 'host topology');
         // We hold the work directory's lock, so no live worker of this directory owns a job that is
@@ -105,6 +112,9 @@ export class Workspace {
       log.info({ workdir, redis: redis.describe }, 'workspace opened');
       return new Workspace(workdir, store, redis, transport, log, worker, releaseLock);
     } catch (e) {
+      await transport?.close().catch(() => undefined);
+      await redis?.stop().catch(() => undefined);
+      store?.close();
       releaseLock();
       throw e;
     }
@@ -117,6 +127,23 @@ export class Workspace {
     this.store.close();
     this.log.flush();
     this.releaseLock();
+  }
+}
+
+/** This host's CPUs for its worker, within `cpus` (--cpus) and what this process may use. */
+async function hostTopology(cpus: number[] | undefined): Promise<Awaited<ReturnType<typeof readTopology>>> {
+  const allowed = await allowedCpusOfSelf();
+  const allowedCpus = cpus ? (allowed ? cpus.filter((c) => allowed.includes(c)) : cpus) : allowed;
+  if (cpus && allowed && allowedCpus?.length === 0) {
+    throw new UsageError(`--cpus ${formatCpuList(cpus)}: none of these CPUs can run jobs here; this process may use CPUs ${formatCpuList(allowed)}`);
+  }
+  try {
+    return await readTopology(allowedCpus ? { allowedCpus } : {});
+  } catch (e) {
+    if (cpus && /no usable CPUs/.test((e as Error).message)) {
+      throw new UsageError(`--cpus ${formatCpuList(cpus)}: none of these CPUs can run jobs here (${(e as Error).message.replace(/^no usable CPUs: /, '')})`);
+    }
+    throw e;
   }
 }
 

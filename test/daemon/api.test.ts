@@ -23,7 +23,7 @@ exploration: { parallel: 2 }
 
 let dir: string;
 let cleanup: () => void;
-let daemon: Proc & { url: string };
+let daemon: Proc & { url: string; socket: string };
 const workdir = (): string => join(dir, 'wd');
 
 beforeAll(async () => {
@@ -51,7 +51,7 @@ describe('daemon HTTP API', () => {
     const doc = parse(readFileSync(join(ROOT, 'docs', 'openapi.yaml'), 'utf8')) as { paths: Record<string, Record<string, unknown>> };
     const described = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops)
-        .filter((k) => ['get', 'post', 'put', 'delete', 'patch'].includes(k))
+        .filter((k) => ['get', 'head', 'post', 'put', 'delete', 'patch'].includes(k))
         .map((m) => `${m.toUpperCase()} ${path}`),
     );
     const served = new Api({ manager: {} as never, maxBody: 1, defaultDir: '/', version: '', log: () => undefined }).routes().map((r) => `${r.method} ${r.path}`);
@@ -165,7 +165,7 @@ describe('daemon HTTP API', () => {
     expect(waiting.status).toBe(200);
     expect(waiting.text).toMatch(/is queued: no results yet/);
     expect(waiting.text).toMatch(/http-equiv="refresh" content="10"/);
-    const cancelled = await api<{ state: string }>(daemon.url, `/experiments/${ids.first}/cancel`, { method: 'POST' });
+    const cancelled = await api<{ state: string }>(daemon.url, `/experiments/${ids.first}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(cancelled.body.state).toBe('cancelled');
     for (const id of Object.values(ids)) await waitState(daemon.url, id, ['done', 'cancelled'], 60_000);
     const st = async (id: string) => (await api<Status>(daemon.url, `/experiments/${id}`)).body;
@@ -221,7 +221,8 @@ describe('daemon HTTP API', () => {
 
   it('client commands show what run shows', async () => {
     const file = writeFile(dir, 'client.yaml', EXP('client', '0', 3));
-    const server = ['--server', daemon.url];
+    // Over the daemon's unix socket, as the client speaks by default.
+    const server = ['--server', `unix://${daemon.socket}`];
     const sub = await wayfinder(['submit', file, '--wait', ...server]);
     expect(sub.status, sub.stderr).toBe(0);
     expect(sub.stderr).toMatch(/submitted client-[0-9a-f]{10}/);

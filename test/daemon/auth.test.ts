@@ -77,7 +77,7 @@ objective: { metric: v, direction: maximize }
     const r = await wayfinder(['run', file, '--workdir', join(dir, 'wd')], { env: { PATH: bin } });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/redis-server is not installed.*apt-get install redis-server.*--redis/);
-    const d = await wayfinder(['daemon', '--workdir', join(dir, 'wd2'), '--listen', '127.0.0.1:0'], { env: { PATH: bin } });
+    const d = await wayfinder(['daemon', '--workdir', join(dir, 'wd2')], { env: { PATH: bin } });
     expect(d.status).toBe(2);
     expect(d.stderr).toMatch(/redis-server is not installed/);
 

@@ -1,6 +1,7 @@
 // Daemons and workers as real child processes, for the tests that talk to them over HTTP and kill them.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -30,13 +31,17 @@ function start(args: string[], env: Record<string, string> = {}): Proc {
   };
 }
 
-/** `wayfinder daemon` on a free loopback port; resolves once it listens, with its URL. */
-export async function startDaemon(workdir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Proc & { url: string }> {
-  const p = start(['daemon', '--listen', '127.0.0.1:0', '--workdir', workdir, ...extra], env);
+/**
+ * `wayfinder daemon`; resolves once it listens. It serves its unix socket (`socket`) and, unless
+ * `extra` says otherwise, a free loopback port without a token (`url`), for tests that use fetch.
+ */
+export async function startDaemon(workdir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Proc & { url: string; socket: string }> {
+  const tcp = extra.includes('--listen') || extra.includes('--no-tcp') ? [] : ['--listen', '127.0.0.1:0', '--insecure-loopback-no-token'];
+  const p = start(['daemon', '--workdir', workdir, ...tcp, ...extra.filter((a) => a !== '--no-tcp')], env);
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const m = /listening on (http:\/\/\S+)/.exec(p.stderr());
-    if (m) return { ...p, url: m[1] as string };
+    const m = /listening on unix:\/\/(\S+)(?: and (http:\/\/\S+))?\n/.exec(p.stderr());
+    if (m) return { ...p, socket: m[1] as string, url: m[2] ?? '' };
     if (p.child.exitCode !== null) throw new Error(`daemon exited with ${p.child.exitCode}: ${p.stderr()}`);
     if (Date.now() > deadline) {
       await p.kill();
@@ -44,6 +49,32 @@ export async function startDaemon(workdir: string, extra: string[] = [], env: Re
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A request over the daemon's unix socket, as the CLI makes it. */
+export function sockApi<T = unknown>(
+  socket: string,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: T; text: string; headers: IncomingHttpHeaders }> {
+  return new Promise((resolveRes, reject) => {
+    const req = request({ socketPath: socket, path, method: init.method ?? 'GET', headers: init.headers ?? {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // text
+        }
+        resolveRes({ status: res.statusCode ?? 0, body: body as T, text, headers: res.headers });
+      });
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
 }
 
 /** A daemon in `dir`/wd that runs no jobs itself (only `wayfinder worker`s do), and its Redis's URL for them. */

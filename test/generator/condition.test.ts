@@ -147,3 +147,29 @@ describe('errors', () => {
     expect((caught as InputError).message).toMatch(/column 5/);
   });
 });
+
+describe('limits', () => {
+  it('refuses 20,000 nested parentheses with a located error, not a stack overflow', () => {
+    const src = `${'('.repeat(20_000)}A == 1${')'.repeat(20_000)}`;
+    const e = errorOf(src);
+    expect(e.message).toMatch(/40006 characters long; at most 4096/);
+    expect(e.loc).toEqual({ file: 'x.yaml', line: 7, col: 10 });
+    // The message quotes the start of the condition, not all of it.
+    expect(e.message.length).toBeLessThan(300);
+  });
+
+  it('refuses nesting deeper than 64 levels where it passes the limit, and accepts 64', () => {
+    expect(evaluateCondition(parseCondition(`${'('.repeat(64)}A == 1${')'.repeat(64)}`), { A: 1 })).toBe(true);
+    const e = errorOf(`${'('.repeat(65)}A == 1${')'.repeat(65)}`);
+    expect(e.message).toMatch(/column 65: nested more than 64 levels deep/);
+    expect(e.loc).toEqual({ file: 'x.yaml', line: 7, col: 74 });
+    expect(errorOf(`${'!'.repeat(65)}A`).message).toMatch(/column 65: nested more than 64/);
+    expect(errorOf(`${'not '.repeat(65)}A`).message).toMatch(/nested more than 64/);
+  });
+
+  it('keeps long flat chains, which every walk handles without deep recursion trouble', () => {
+    const src = Array.from({ length: 400 }, () => 'A == 1').join(' && ');
+    expect(src.length).toBeLessThanOrEqual(4096);
+    expect(evaluateCondition(parseCondition(src), { A: 1 })).toBe(true);
+  });
+});

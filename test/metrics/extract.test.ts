@@ -21,12 +21,12 @@ beforeEach(() => {
 afterEach(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
 
 describe('extractMetrics', () => {
-  it('names multi-value metrics name.field and single values by name', () => {
+  it('names multi-value metrics name.field and single values by name', async () => {
     const specs: MetricSpec[] = [
       { name: 'http', parser: 'wrk', source: stdout },
       { name: 'rps', parser: 'regex', source: stdout, pattern: String.raw`^Requests/sec:\s+([\d.]+)` },
     ];
-    const { values, errors } = extractMetrics(specs, 'load', fixture('wrk-latency.txt'), dir);
+    const { values, errors } = await extractMetrics(specs, 'load', fixture('wrk-latency.txt'), dir);
     expect(errors).toEqual([]);
     expect(values['http.requests_per_sec']).toBe(65829.66);
     expect(values['http.latency_p99_ms']).toBeCloseTo(1.22, 9);
@@ -35,7 +35,7 @@ describe('extractMetrics', () => {
     expect(Object.keys(values).filter((k) => !k.startsWith('http.'))).toEqual(['rps']);
   });
 
-  it('reads file sources relative to the output directory, and redis-benchmark and tcp-echo by prefix', () => {
+  it('reads file sources relative to the output directory, and redis-benchmark and tcp-echo by prefix', async () => {
     mkdirSync(join(dir, 'results'));
     writeFileSync(join(dir, 'results', 'bench.csv'), fixture('redis-benchmark.csv'));
     writeFileSync(join(dir, 'summary.json'), '{"throughput": {"ops": [10, 20.5]}}');
@@ -45,7 +45,7 @@ describe('extractMetrics', () => {
       { name: 'ops', parser: 'json', source: file('summary.json'), path: 'throughput.ops.1' },
       { name: 'echo', parser: 'tcp-echo', source: file('./echo.log') },
     ];
-    const { values, errors } = extractMetrics(specs, 't', 'stdout is not read here', dir);
+    const { values, errors } = await extractMetrics(specs, 't', 'stdout is not read here', dir);
     expect(errors).toEqual([]);
     expect(values['redis.set_rps']).toBe(90909.09);
     expect(values['redis.get_p99_ms']).toBe(0.943);
@@ -53,26 +53,26 @@ describe('extractMetrics', () => {
     expect(values['echo.p99_ns']).toBe(40959);
   });
 
-  it('runs only the specs for this test (or for every test)', () => {
+  it('runs only the specs for this test (or for every test)', async () => {
     const specs: MetricSpec[] = [
       { name: 'a', parser: 'regex', source: stdout, pattern: 'a=(\\d+)', test: 'first' },
       { name: 'b', parser: 'regex', source: stdout, pattern: 'b=(\\d+)', test: 'second' },
       { name: 'c', parser: 'regex', source: stdout, pattern: 'c=(\\d+)' },
     ];
-    expect(extractMetrics(specs, 'first', 'a=1 c=3', dir)).toEqual({ values: { a: 1, c: 3 }, errors: [] });
-    expect(extractMetrics(specs, 'second', 'b=2 c=3', dir)).toEqual({ values: { b: 2, c: 3 }, errors: [] });
+    expect(await extractMetrics(specs, 'first', 'a=1 c=3', dir)).toEqual({ values: { a: 1, c: 3 }, errors: [] });
+    expect(await extractMetrics(specs, 'second', 'b=2 c=3', dir)).toEqual({ values: { b: 2, c: 3 }, errors: [] });
   });
 
-  it('multiplies by scale, every field of a multi-value parser too', () => {
+  it('multiplies by scale, every field of a multi-value parser too', async () => {
     const specs: MetricSpec[] = [
       { name: 'lat_us', parser: 'regex', source: stdout, pattern: 'lat=([\\d.]+)ms', scale: 1000 },
       { name: 'k', parser: 'redis-benchmark', source: stdout, scale: 0.001 },
     ];
-    const { values } = extractMetrics(specs, 't', 'lat=1.5ms\nSET: 2000.00 requests per second, p50=0.5 msec\n', dir);
+    const { values } = await extractMetrics(specs, 't', 'lat=1.5ms\nSET: 2000.00 requests per second, p50=0.5 msec\n', dir);
     expect(values).toEqual({ lat_us: 1500, 'k.set_rps': 2, 'k.set_p50_ms': 0.0005 });
   });
 
-  it('reports parse failures by metric name and keeps the metrics that did parse', () => {
+  it('reports parse failures by metric name and keeps the metrics that did parse', async () => {
     const specs: MetricSpec[] = [
       { name: 'http', parser: 'wrk', source: stdout },
       { name: 'x', parser: 'regex', source: stdout, pattern: 'x=(\\d+)' },
@@ -80,7 +80,7 @@ describe('extractMetrics', () => {
       { name: 'nopattern', parser: 'regex', source: stdout },
       { name: 'nopath', parser: 'json', source: stdout },
     ];
-    const { values, errors } = extractMetrics(specs, 't', 'x=5\n', dir);
+    const { values, errors } = await extractMetrics(specs, 't', 'x=5\n', dir);
     expect(values).toEqual({ x: 5 });
     expect(errors).toEqual([
       'metric "http": wrk: no "Requests/sec:" line in the output',
@@ -90,11 +90,11 @@ describe('extractMetrics', () => {
     ]);
   });
 
-  it('refuses file paths that leave the output directory, by .. or absolute path or symbolic link', () => {
+  it('refuses file paths that leave the output directory, by .. or absolute path or symbolic link', async () => {
     writeFileSync(join(outside, 'secret.txt'), 'v=1\n');
     symlinkSync(join(outside, 'secret.txt'), join(dir, 'link.txt'));
     const spec = (name: string, path: string): MetricSpec => ({ name, parser: 'regex', source: file(path), pattern: 'v=(\\d+)' });
-    const { values, errors } = extractMetrics(
+    const { values, errors } = await extractMetrics(
       [spec('dotdot', '../elsewhere/secret.txt'), spec('abs', join(outside, 'secret.txt')), spec('link', 'link.txt'), spec('dir', '.')],
       't',
       '',
@@ -108,8 +108,8 @@ describe('extractMetrics', () => {
     expect(errors[3]).toMatch(/^metric "dir": file "\." is outside the output directory/);
   });
 
-  it('reports a missing file', () => {
-    const { errors } = extractMetrics([{ name: 'm', parser: 'json', source: file('none.json'), path: 'a' }], 't', '', dir);
+  it('reports a missing file', async () => {
+    const { errors } = await extractMetrics([{ name: 'm', parser: 'json', source: file('none.json'), path: 'a' }], 't', '', dir);
     expect(errors).toEqual([`metric "m": cannot read "none.json" in ${dir}: ENOENT`]);
   });
 });

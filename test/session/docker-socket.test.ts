@@ -66,7 +66,7 @@ objective: { metric: v, direction: maximize }
     cleanups.push(cleanup);
     const dead = join(dir, 'no.sock');
     const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...NOWHERE } });
-    const daemon = run(['daemon', '--listen', '127.0.0.1:0', '--workdir', join(dir, 'd'), '--docker-socket', dead]);
+    const daemon = run(['daemon', '--workdir', join(dir, 'd'), '--docker-socket', dead]);
     const worker = run(['worker', '--redis', 'redis://127.0.0.1:1/0', '--workdir', join(dir, 'w'), '--docker-socket', dead]);
     for (const r of [daemon, worker]) {
       expect(r.status, r.stderr).toBe(2);
