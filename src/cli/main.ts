@@ -48,8 +48,12 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('plan')
-    .description('validate an experiment and show its space, builds and tests without running anything')
+    .description('show what `run` with the same flags will do, without running anything: the configurations in the order run measures them (the default first), builds and test runs')
     .argument('<file>', 'experiment file (YAML)')
+    .option('--budget <n>', 'try at most this many configurations, the default included (overrides exploration.budget)')
+    .option('--parallel <n>', 'configurations in flight at once (overrides exploration.parallel)')
+    .option('--strategy <name>', `${strategyChoices()} (overrides exploration.strategy)`)
+    .option('--seed <n>', 'random seed (overrides exploration.seed)')
     .option('--json', 'machine-readable output')
     .option('--show <n>', 'how many configurations to list', '10')
     .addHelpText('after', () => `${strategiesHelp()}\n${parsersHelp()}`)
