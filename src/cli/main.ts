@@ -62,8 +62,17 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('experiments')
+    .description('list the experiments of a work directory: kind, state, configurations done and failed, best objective, when last run')
+    .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => {
+      status = (await import('./experiments.js')).experimentsCommand(opts);
+    });
+
+  program
     .command('results')
-    .description('export the results of an experiment (the latest one by default): one row per configuration')
+    .description('the results of an experiment (by default the exploration run last, not a regress measurement): one row per configuration, best first; CSV and JSON with every raw sample')
     .argument('[experiment]', 'experiment id, id prefix or name')
     .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
     .option('--format <fmt>', 'table, csv or json', 'table')
@@ -76,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('report')
-    .description('write an HTML report of an experiment (the latest one by default): figures, parameter importance, best against default')
+    .description('write an HTML report of an experiment (by default the exploration run last, not a regress measurement): figures, parameter importance, best against default')
     .argument('[experiment]', 'experiment id, id prefix or name')
     .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
     .option('--out <dir>', 'write report.html, report.json and figures/ here (default: WORKDIR/reports/EXPERIMENT)')
