@@ -6,7 +6,8 @@ import { describeDomain, loadExperiment } from '../spec/index.js';
 import { withExploration } from '../spec/exploration.js';
 import { domainSize } from '../generator/index.js';
 import { planRun } from '../study/run-plan.js';
-import { fmtConfig, table } from '../util/format.js';
+import { fitTable } from '../util/fit-table.js';
+import { fmtConfig } from '../util/format.js';
 import { explorationFlags } from './exploration-flags.js';
 import { positiveInt } from './errors.js';
 
@@ -65,20 +66,43 @@ export function planCommand(file: string, o: PlanOptions): number {
   );
   lines.push(`  ${exp.build ? `${builds} build${builds === '1' ? '' : 's'}, ` : ''}${plan.runsPerConfig} test run${plan.runsPerConfig === 1 ? '' : 's'} per configuration (warm-ups included)`);
   lines.push('');
-  lines.push(table([['parameter', 'type', 'when', 'values', 'default', 'if'], ...params.map((p) => [p.name, p.type, p.when, p.domain, p.default === undefined ? '' : String(p.default), p.if ?? ''])]));
+  const width = process.stdout.columns || 100;
+  lines.push(
+    fitTable(
+      [{ header: 'parameter' }, { header: 'type' }, { header: 'when' }, { header: 'values', shrink: true }, { header: 'default' }, { header: 'if' }],
+      params.map((p) => [p.name, p.type, p.when, p.domain, p.default === undefined ? '' : String(p.default), p.if ?? '']),
+      width,
+    ),
+  );
   if (show > 0) {
     const listed = plan.queued.slice(0, show);
     lines.push('');
     lines.push(`in the order run measures them${plan.queued.length > listed.length ? ` (first ${listed.length} of ${plan.complete ? plan.total : plan.queued.length})` : ''}, each by what it changes from the default:`);
-    const width = String(listed.length).length;
+    const digits = String(listed.length).length;
     const def = plan.queued[0]?.config ?? {};
     listed.forEach((c, i) => {
       const changed = Object.fromEntries(Object.entries(c.config).filter(([k, v]) => def[k] !== v));
-      lines.push(`  ${String(i + 1).padStart(width)}. ${c.configId.slice(0, 8)}  ${i === 0 ? `default: ${fmtConfig(c.config)}` : fmtConfig(changed)}`);
+      const lead = `  ${String(i + 1).padStart(digits)}. ${c.configId.slice(0, 8)}  `;
+      lines.push(...wrapWords(lead, i === 0 ? `default: ${fmtConfig(c.config)}` : fmtConfig(changed) || '(the same as the default)', width));
     });
   }
   if (plan.chooses) lines.push(`  then ${chosen} more, chosen by the ${x.strategy} strategy from what it measures`);
   else if (!plan.complete) lines.push(`  then ${chosen} more in the same way (too many to list)`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** `lead` then the words of `text`, continued under the text's first column, within `width`. */
+function wrapWords(lead: string, text: string, width: number): string[] {
+  const indent = ' '.repeat(lead.length);
+  const out: string[] = [];
+  let line = lead;
+  for (const word of text.split(' ')) {
+    if (line.length > indent.length && line !== lead && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = indent + word;
+    } else line = line === lead || line === indent ? line + word : `${line} ${word}`;
+  }
+  out.push(line);
+  return out;
 }
