@@ -87,6 +87,9 @@ export function experimentsCommand(o: ExperimentsOptions): number {
     process.stdout.write(`no experiments in ${o.workdir}\n`);
     return 0;
   }
+  // One objective for all (the usual case) is said once, above the table.
+  const objectiveText = (e: Listed): string => (e.objective ? `${e.objective.direction === 'maximize' ? 'max' : 'min'} ${e.objective.metric}` : '');
+  const shared = listed.every((e) => objectiveText(e) === objectiveText(listed[0] as Listed)) ? objectiveText(listed[0] as Listed) : undefined;
   const body = listed.map((e) => [
     e.id,
     e.kind === 'regress' ? 'regress' : e.strategy,
@@ -94,7 +97,7 @@ export function experimentsCommand(o: ExperimentsOptions): number {
     `${e.done}`,
     `${e.failed}`,
     e.best ? fmtNum(e.best.value) : '',
-    e.objective ? `${e.objective.direction === 'maximize' ? 'max' : 'min'} ${e.objective.metric}` : '',
+    ...(shared === undefined ? [objectiveText(e)] : []),
     when(Date.parse(e.updated)),
   ]);
   const table = fitTable(
@@ -105,13 +108,13 @@ export function experimentsCommand(o: ExperimentsOptions): number {
       { header: 'done', align: 'right' },
       { header: 'failed', align: 'right' },
       { header: 'best', align: 'right' },
-      { header: 'objective', shrink: true },
+      ...(shared === undefined ? [{ header: 'objective', shrink: true }] : []),
       { header: 'last run' },
     ],
     body,
     process.stdout.columns || 100,
   );
   const last = [...listed].reverse().find((e) => e.kind === 'exploration');
-  process.stdout.write(`${table}\n${last ? `\`wayfinder results\` and \`report\` without an argument take ${last.id}\n` : ''}`);
+  process.stdout.write(`${shared ? `objective: ${shared}\n` : ''}${table}\n${last ? `\`wayfinder results\` and \`report\` without an argument take ${last.id}\n` : ''}`);
   return 0;
 }

@@ -170,9 +170,7 @@ function resultsTable(exp: Pick<ExperimentRow, 'id' | 'name'>, rows: ConfigRow[]
     { header: 'CV', align: 'right' },
     { header: 'n', align: 'right' },
   ];
-  const lines = [
-    `${exp.id}: ${rows.length} configurations (* = default), best ${metric} first (${view.objective.direction === 'maximize' ? 'higher' : 'lower'} is better)`,
-  ];
+  const lines = wrap(`${exp.id}: ${rows.length} configurations (* = default), best ${metric} first (${view.objective.direction === 'maximize' ? 'higher' : 'lower'} is better)`, width);
   if (same.length > 0) lines.push(...wrap(`the same in every row: ${same.map((p) => `${p}=${shown(rows[0] as ConfigRow, p) || '(inactive)'}`).join(' ')}`, width));
   lines.push(fitTable(columns, body, width));
   if (view.params?.some((p) => p.if)) lines.push('a blank parameter is inactive (its condition is false)');
