@@ -72,7 +72,9 @@ export function replayCommand(o: ReplayOptions): number {
     }));
     process.stdout.write(`${JSON.stringify({ results }, null, 2)}\n`);
   } else {
-    process.stdout.write(`${out.text}\n${o.plot ? `\nbest-so-far plot written to ${o.plot}\n` : ''}`);
+    // Prose fitted to a terminal; piped, each line whole.
+    const width = process.stdout.isTTY ? process.stdout.columns || 100 : Infinity;
+    process.stdout.write(`${out.text.split('\n').flatMap((l) => wrapLine(l, width)).join('\n')}\n${o.plot ? `\nbest-so-far plot written to ${o.plot}\n` : ''}`);
   }
   return 0;
 }
@@ -94,4 +96,19 @@ function progressLine(err: NodeJS.WriteStream): { update: (done: number, total: 
       if (shown) err.write('\r\x1b[K');
     },
   };
+}
+
+/** A line of prose broken at spaces to fit `width`, continued with an indent (table rows fit already). */
+function wrapLine(line: string, width: number): string[] {
+  if (line.length <= width) return [line];
+  const out: string[] = [];
+  let cur = '';
+  for (const word of line.split(' ')) {
+    if (cur !== '' && cur.length + 1 + word.length > width) {
+      out.push(cur);
+      cur = `  ${word}`;
+    } else cur = cur === '' ? word : `${cur} ${word}`;
+  }
+  if (cur !== '') out.push(cur);
+  return out;
 }
