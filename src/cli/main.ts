@@ -68,8 +68,12 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('plan')
-    .description('validate an experiment and show its space, builds and tests without running anything')
+    .description('show what `run` with the same flags will do, without running anything: the configurations in the order run measures them (the default first), builds and test runs')
     .argument('<file>', 'experiment file (YAML)')
+    .option('--budget <n>', 'try at most this many configurations, the default included (overrides exploration.budget)')
+    .option('--parallel <n>', 'configurations in flight at once (overrides exploration.parallel)')
+    .option('--strategy <name>', `${strategyChoices()} (overrides exploration.strategy)`)
+    .option('--seed <n>', 'random seed (overrides exploration.seed)')
     .option('--json', 'machine-readable output')
     .option('--show <n>', 'how many configurations to list', '10')
     .addHelpText('after', () => `${strategiesHelp()}\n${parsersHelp()}`)
@@ -78,8 +82,17 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('experiments')
+    .description('list the experiments of a work directory: kind, state, configurations done and failed, best objective, when last run')
+    .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => {
+      status = (await import('./experiments.js')).experimentsCommand(opts);
+    });
+
+  program
     .command('results')
-    .description('export the results of an experiment (the latest one by default): one row per configuration')
+    .description('the results of an experiment (by default the exploration run last, not a regress measurement): one row per configuration, best first; CSV and JSON with every raw sample')
     .argument('[experiment]', 'experiment id, id prefix or name')
     .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
     .option('--format <fmt>', 'table, csv or json', 'table')
@@ -92,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('report')
-    .description('write an HTML report of an experiment (the latest one by default): figures, parameter importance, best against default')
+    .description('write an HTML report of an experiment (by default the exploration run last, not a regress measurement): figures, parameter importance, best against default')
     .argument('[experiment]', 'experiment id, id prefix or name')
     .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
     .option('--out <dir>', 'write report.html, report.json and figures/ here (default: WORKDIR/reports/EXPERIMENT)')
@@ -111,7 +124,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--iterations <n>', 'measured iterations per test (default: the experiment\'s, at least 10)')
     .option('--warmup <n>', 'warm-up runs per test before measuring (at least the experiment\'s)', '1')
     .option('--baseline <file|experiment>', 'a baseline file (--save-baseline) or an experiment id in the work directory')
-    .option('--threshold <pct>', 'allowed worsening before it counts as a regression', '5%')
+    .option('--threshold <pct>', 'allowed worsening before it counts as a regression (raised to what the baseline\'s own spread can resolve)', '5%')
+    .option('--metrics <names>', 'judge these metrics too, comma-separated, or "all" (default: only the objective)')
     .option('--confidence <level>', 'confidence of the intervals and the rank test', '0.95')
     .option('--inconclusive <policy>', 'what an inconclusive comparison counts as: exit3, pass or fail', 'exit3')
     .option('--save-baseline <file>', 'save this measurement (raw samples, host facts, isolation) as a baseline file')

@@ -1,13 +1,30 @@
-// `wayfinder plan FILE`: what an experiment would do, without doing it.
+// `wayfinder plan FILE`: what `wayfinder run FILE` with the same flags will do, without doing it:
+// the configurations in the order run measures them (the default first), how many in all, the
+// builds and test runs.
 
 import { describeDomain, loadExperiment } from '../spec/index.js';
-import { domainSize, planExperiment } from '../generator/index.js';
-import { fmtConfig, table } from '../util/format.js';
+import { withExploration } from '../spec/exploration.js';
+import { domainSize } from '../generator/index.js';
+import { planRun } from '../study/run-plan.js';
+import { fitTable } from '../util/fit-table.js';
+import { fmtConfig } from '../util/format.js';
+import { explorationFlags } from './exploration-flags.js';
+import { positiveInt } from './errors.js';
 
-export function planCommand(file: string, o: { json?: boolean; show?: string }): number {
-  const exp = loadExperiment(file);
-  const plan = planExperiment(exp);
-  const show = o.show !== undefined ? Math.max(0, Number(o.show) || 0) : 10;
+export interface PlanOptions {
+  json?: boolean;
+  show?: string;
+  budget?: string;
+  parallel?: string;
+  strategy?: string;
+  seed?: string;
+}
+
+export function planCommand(file: string, o: PlanOptions): number {
+  const exp = withExploration(loadExperiment(file), explorationFlags(o));
+  const show = o.show !== undefined ? positiveInt(o.show, '--show', 0) : 10;
+  const plan = planRun(exp);
+  const x = exp.exploration;
   const params = exp.params.map((p) => ({
     name: p.name,
     type: p.type,
@@ -18,39 +35,74 @@ export function planCommand(file: string, o: { json?: boolean; show?: string }):
     ...(p.if ? { if: p.if } : {}),
     ...(p.workload ? { workload: true } : {}),
   }));
+  const chosen = plan.total - BigInt(plan.queued.length);
+  const builds = plan.builds.atMost === BigInt(plan.builds.listed) ? `${plan.builds.listed}` : `${plan.builds.listed} to ${plan.builds.atMost}`;
   if (o.json) {
     const out = {
       experiment: exp.name,
       format: exp.format,
-      size: plan.size.toString(),
-      ...(plan.distinct !== undefined ? { distinct: plan.distinct.toString() } : {}),
-      planned: plan.configs.length,
-      builds: plan.builds,
-      tests: plan.tests,
+      objective: exp.objective,
+      strategy: x.strategy,
+      seed: x.seed,
+      parallel: x.parallel,
+      ...(x.budget !== undefined ? { budget: x.budget } : {}),
+      configurations: plan.total.toString(),
+      runsPerConfiguration: plan.runsPerConfig,
+      builds: { listed: plan.builds.listed, atMost: plan.builds.atMost.toString() },
+      // The first ones, fixed by the seed; the rest (`chosen`) the strategy picks from measurements.
+      order: plan.queued.slice(0, show).map((c, i) => ({ configId: c.configId, buildId: c.buildId, default: i === 0, config: c.config })),
+      fixed: plan.queued.length,
+      ...(plan.chooses ? { chosenFromMeasurements: chosen.toString() } : {}),
       parameters: params,
-      strategy: exp.exploration.strategy,
-      ...(exp.exploration.budget !== undefined ? { budget: exp.exploration.budget } : {}),
-      configurations: plan.configs.slice(0, show).map((c) => ({ configId: c.configId, buildId: c.buildId, config: c.config })),
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return 0;
   }
   const lines: string[] = [];
-  lines.push(`${exp.name} (${exp.format} format): ${plan.size} configurations`);
-  if (plan.distinct !== undefined && plan.distinct !== plan.size) {
-    lines.push(`  conditions make some identical: ${plan.distinct} distinct`);
-  } else if (plan.distinct === undefined && exp.params.some((p) => p.if)) {
-    lines.push('  conditions may make some of them identical (too many to count)');
-  }
-  const planned = plan.configs.length > 0 ? `${plan.configs.length} configurations planned` : 'the whole space (too large to list)';
-  lines.push(`  ${planned}: ${plan.builds} builds, ${plan.tests} test runs (${exp.exploration.strategy} search${exp.exploration.budget !== undefined ? `, budget ${exp.exploration.budget}` : ''})`);
+  lines.push(`${exp.name} (${exp.format} format), objective: ${exp.objective.direction} ${exp.objective.metric}`);
+  lines.push(
+    `run measures ${plan.total} configuration${plan.total === 1n ? '' : 's'}: ${x.strategy} search, seed ${x.seed}` +
+      `${x.budget !== undefined ? `, budget ${x.budget}` : ', no budget (the whole space)'}, ${x.parallel} in parallel`,
+  );
+  lines.push(`  ${exp.build ? `${builds} build${builds === '1' ? '' : 's'}, ` : ''}${plan.runsPerConfig} test run${plan.runsPerConfig === 1 ? '' : 's'} per configuration (warm-ups included)`);
   lines.push('');
-  lines.push(table([['parameter', 'type', 'when', 'values', 'default', 'if'], ...params.map((p) => [p.name, p.type, p.when, p.domain, p.default === undefined ? '' : String(p.default), p.if ?? ''])]));
-  if (plan.configs.length > 0 && show > 0) {
+  const width = process.stdout.columns || 100;
+  lines.push(
+    fitTable(
+      [{ header: 'parameter' }, { header: 'type' }, { header: 'when' }, { header: 'values', shrink: true }, { header: 'default' }, { header: 'if' }],
+      params.map((p) => [p.name, p.type, p.when, p.domain, p.default === undefined ? '' : String(p.default), p.if ?? '']),
+      width,
+    ),
+  );
+  if (show > 0) {
+    const listed = plan.queued.slice(0, show);
     lines.push('');
-    lines.push(`first ${Math.min(show, plan.configs.length)} configurations:`);
-    for (const c of plan.configs.slice(0, show)) lines.push(`  ${c.configId.slice(0, 8)}  ${fmtConfig(c.config)}`);
+    lines.push(`in the order run measures them${plan.queued.length > listed.length ? ` (first ${listed.length} of ${plan.complete ? plan.total : plan.queued.length})` : ''}, each by what it changes from the default:`);
+    const digits = String(listed.length).length;
+    const def = plan.queued[0]?.config ?? {};
+    listed.forEach((c, i) => {
+      const changed = Object.fromEntries(Object.entries(c.config).filter(([k, v]) => def[k] !== v));
+      const lead = `  ${String(i + 1).padStart(digits)}. ${c.configId.slice(0, 8)}  `;
+      lines.push(...wrapWords(lead, i === 0 ? `default: ${fmtConfig(c.config)}` : fmtConfig(changed) || '(the same as the default)', width));
+    });
   }
+  if (plan.chooses) lines.push(`  then ${chosen} more, chosen by the ${x.strategy} strategy from what it measures`);
+  else if (!plan.complete) lines.push(`  then ${chosen} more in the same way (too many to list)`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** `lead` then the words of `text`, continued under the text's first column, within `width`. */
+function wrapWords(lead: string, text: string, width: number): string[] {
+  const indent = ' '.repeat(lead.length);
+  const out: string[] = [];
+  let line = lead;
+  for (const word of text.split(' ')) {
+    if (line.length > indent.length && line !== lead && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = indent + word;
+    } else line = line === lead || line === indent ? line + word : `${line} ${word}`;
+  }
+  out.push(line);
+  return out;
 }

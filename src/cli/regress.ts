@@ -13,7 +13,10 @@ import { chooseConfigs, ConfigChoiceError } from '../regress/configs.js';
 import { renderJunit } from '../regress/junit.js';
 import { renderMarkdown } from '../regress/markdown.js';
 import { measure, regressExperiment } from '../regress/measure.js';
-import { comparedAnything, compareMeasurements, INCONCLUSIVE_POLICIES, type InconclusivePolicy } from '../regress/report.js';
+import { comparedAnything, compareMeasurements, INCONCLUSIVE_POLICIES, type ExtraMetrics, type InconclusivePolicy } from '../regress/report.js';
+import { producedNames, produces } from '../metrics/registry.js';
+import { didYouMean } from '../spec/suggest.js';
+import type { Experiment } from '../types.js';
 import { renderText } from '../regress/terminal.js';
 import { summarize } from '../metrics/stats.js';
 import { UsageError, positiveInt } from './errors.js';
@@ -40,6 +43,7 @@ export interface RegressOptions {
   markdown?: string;
   inconclusive?: string;
   seed?: string;
+  metrics?: string;
   json?: boolean;
   quiet?: boolean;
   dockerSocket?: string;
@@ -58,6 +62,21 @@ export function parseConfidence(text: string): number {
   const v = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
   if (!(v >= 0.5 && v < 1)) throw new UsageError(`--confidence: expected a level between 0.5 and 1 (such as 0.95 or 95%), got "${text}"`);
   return v;
+}
+
+/** --metrics: metrics judged besides the objective, each one the experiment's metrics can produce; or "all". */
+export function parseMetrics(text: string | undefined, exp: Pick<Experiment, 'metrics'>): ExtraMetrics | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(',').map((m) => m.trim()).filter((m) => m !== '');
+  if (names.length === 0) throw new UsageError('--metrics: expected metric names, comma-separated, or "all"');
+  if (names.length === 1 && names[0] === 'all') return 'all';
+  for (const n of names) {
+    if (!exp.metrics.some((m) => produces(m, n))) {
+      const known = exp.metrics.flatMap((m) => producedNames(m).exact);
+      throw new UsageError(`--metrics: no metrics entry produces "${n}"${didYouMean(n, known)}`);
+    }
+  }
+  return names;
 }
 
 function parsePolicy(text: string): InconclusivePolicy {
@@ -96,6 +115,7 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
   const warmup = o.warmup !== undefined ? positiveInt(o.warmup, '--warmup', 0) : 1;
   const seed = o.seed !== undefined ? positiveInt(o.seed, '--seed', 0) : 1;
   const cpus = o.cpus !== undefined ? parseCpus(o.cpus) : undefined;
+  const metrics = parseMetrics(o.metrics, exp0);
   checkOutput(o.saveBaseline, '--save-baseline');
   checkOutput(o.junit, '--junit');
   checkOutput(o.markdown, '--markdown');
@@ -173,7 +193,7 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
     return current.configurations.some((c) => c.failure) ? 1 : 0;
   }
 
-  const report = compareMeasurements(baseline.m, baseline.source, current, { threshold, confidence, inconclusive, seed });
+  const report = compareMeasurements(baseline.m, baseline.source, current, { threshold, confidence, inconclusive, seed, ...(metrics ? { metrics } : {}) });
   if (!comparedAnything(report)) {
     throw new UsageError(
       `--baseline: nothing to compare: the baseline (${baseline.source}) has none of the measured configurations' metrics` +

@@ -7,7 +7,6 @@ import type { ExperimentStatus } from '../daemon/manager.js';
 import { formatEvent } from '../daemon/manager.js';
 import type { SubmitOptions } from '../daemon/submissions.js';
 import { loadExperiment } from '../spec/index.js';
-import type { ExperimentRow } from '../store/store.js';
 import { UsageError } from './errors.js';
 import { explorationFlags } from './exploration-flags.js';
 import { fmtDuration, fmtNum, table } from '../util/format.js';
@@ -142,7 +141,7 @@ export async function remoteResultsCommand(ref: string | undefined, o: ClientOpt
   if (format === 'table') {
     const s = await c.status(ref);
     const rows = await c.configurations(s.id);
-    process.stdout.write(renderResults({ id: s.id, name: s.name } as ExperimentRow, rows, 'table', s.objective.metric));
+    process.stdout.write(renderResults({ id: s.id, name: s.name }, rows, 'table', { objective: s.objective }));
   } else {
     process.stdout.write(await c.results(ref, format as 'csv' | 'json'));
   }

@@ -41,6 +41,8 @@ export function replayCommand(o: ReplayOptions): number {
   const params = o.params?.split(',').map((p) => p.trim());
   if (params?.some((p) => p === '')) throw new UsageError(`--params: empty column name in "${o.params}"`);
 
+  // A line that rewrites itself, only where a person watches (stderr a terminal).
+  const progress = process.stderr.isTTY ? progressLine(process.stderr) : undefined;
   const out = runReplay({
     file: o.table,
     csv: text,
@@ -51,14 +53,18 @@ export function replayCommand(o: ReplayOptions): number {
     ...(strategies ? { strategies: [...new Set(strategies)] } : {}),
     ...(budgets ? { budgets: [...new Set(budgets)].sort((a, b) => a - b) } : {}),
     ...(o.seeds !== undefined ? { seeds: positiveInt(o.seeds, '--seeds') } : {}),
+    ...(progress ? { onProgress: progress.update } : {}),
   });
+  progress?.end();
   if (o.plot) writeFileSync(o.plot, out.svg);
   if (o.json) {
+    const score = out.table.measure === 'score';
     const results = out.results.map((r) => ({
       strategy: r.strategy,
       budget: r.budget,
-      meanRatio: r.meanRatio,
-      stdRatio: r.stdRatio,
+      // A ratio to the best only where every value is positive; otherwise the normalised score.
+      measure: out.table.measure,
+      ...(score ? { meanScore: r.meanRatio, stdScore: r.stdRatio } : { meanRatio: r.meanRatio, stdRatio: r.stdRatio }),
       shareBest: r.shareBest,
       share95: r.share95,
       // JSON has no Infinity: null when most runs did not reach 95% within the budget.
@@ -66,7 +72,43 @@ export function replayCommand(o: ReplayOptions): number {
     }));
     process.stdout.write(`${JSON.stringify({ results }, null, 2)}\n`);
   } else {
-    process.stdout.write(`${out.text}\n${o.plot ? `\nbest-so-far plot written to ${o.plot}\n` : ''}`);
+    // Prose fitted to a terminal; piped, each line whole.
+    const width = process.stdout.isTTY ? process.stdout.columns || 100 : Infinity;
+    process.stdout.write(`${out.text.split('\n').flatMap((l) => wrapLine(l, width)).join('\n')}\n${o.plot ? `\nbest-so-far plot written to ${o.plot}\n` : ''}`);
   }
   return 0;
+}
+
+/** "replaying: 37/90 searches (random)" on one line, rewritten in place; cleared at the end. */
+function progressLine(err: NodeJS.WriteStream): { update: (done: number, total: number, strategy: string) => void; end: () => void } {
+  let last = 0;
+  let shown = false;
+  return {
+    update: (done, total, strategy) => {
+      const now = Date.now();
+      // A few times a second is enough for a person and costs nothing measurable.
+      if (done < total && now - last < 100) return;
+      last = now;
+      shown = true;
+      err.write(`\r\x1b[Kreplaying: ${done}/${total} searches (${strategy})`);
+    },
+    end: () => {
+      if (shown) err.write('\r\x1b[K');
+    },
+  };
+}
+
+/** A line of prose broken at spaces to fit `width`, continued with an indent (table rows fit already). */
+function wrapLine(line: string, width: number): string[] {
+  if (line.length <= width) return [line];
+  const out: string[] = [];
+  let cur = '';
+  for (const word of line.split(' ')) {
+    if (cur !== '' && cur.length + 1 + word.length > width) {
+      out.push(cur);
+      cur = `  ${word}`;
+    } else cur = cur === '' ? word : `${cur} ${word}`;
+  }
+  if (cur !== '') out.push(cur);
+  return out;
 }

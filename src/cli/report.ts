@@ -7,6 +7,7 @@ import { renderReport, writeReport } from '../report/index.js';
 import { Store } from '../store/store.js';
 import { UsageError, positiveInt } from './errors.js';
 import { databasePath, reportsDir } from '../workdir.js';
+import { pickExperiment } from './pick-experiment.js';
 
 export interface ReportCommandOptions {
   workdir: string;
@@ -23,11 +24,7 @@ export async function reportCommand(ref: string | undefined, o: ReportCommandOpt
   const store = new Store(dbPath);
   let rendered;
   try {
-    const exps = store.listExperiments();
-    const exp = ref ? store.findExperiment(ref) : exps[exps.length - 1];
-    if (!exp) {
-      throw new UsageError(ref ? `no experiment "${ref}" in ${o.workdir} (known: ${exps.map((e) => e.id).join(', ') || 'none'})` : `no experiments in ${o.workdir}`);
-    }
+    const exp = pickExperiment(store, ref, o.workdir);
     rendered = renderReport(store, exp.id, { top });
   } finally {
     store.close();

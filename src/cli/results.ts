@@ -1,4 +1,5 @@
-// `wayfinder results [EXPERIMENT]`: one row per configuration with its parameters and aggregated metrics.
+// `wayfinder results [EXPERIMENT]`: one row per configuration with its parameters and aggregated
+// metrics, best first; the exports with every raw sample.
 
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -8,6 +9,7 @@ import { parseExperiment } from '../spec/index.js';
 import { UsageError, positiveInt } from './errors.js';
 import { renderResults, runsByConfig } from '../report/results-table.js';
 import { databasePath } from '../workdir.js';
+import { pickExperiment } from './pick-experiment.js';
 
 export interface ResultsOptions {
   workdir: string;
@@ -22,15 +24,11 @@ export function resultsCommand(ref: string | undefined, o: ResultsOptions): numb
   if (!['table', 'csv', 'json'].includes(format)) throw new UsageError(`--format: expected table, csv or json, got "${format}"`);
   const store = new Store(dbPath);
   try {
-    const exps = store.listExperiments();
-    const exp = ref ? store.findExperiment(ref) : exps[exps.length - 1];
-    if (!exp) {
-      throw new UsageError(ref ? `no experiment "${ref}" in ${o.workdir} (known: ${exps.map((e) => e.id).join(', ') || 'none'})` : `no experiments in ${o.workdir}`);
-    }
+    const exp = pickExperiment(store, ref, o.workdir);
     let rows = store.configurations(exp.id);
-    const objective = parseExperiment(exp.text, exp.file).objective;
+    const { objective, params } = parseExperiment(exp.text, exp.file);
     if (o.top !== undefined) rows = rankConfigs(rows, objective).slice(0, positiveInt(o.top, '--top'));
-    process.stdout.write(renderResults(exp, rows, format, objective.metric, format === 'json' ? runsByConfig(store, exp.id) : undefined));
+    process.stdout.write(renderResults(exp, rows, format, { objective, params, ...(format === 'table' ? {} : { runs: runsByConfig(store, exp.id) }) }));
     return 0;
   } finally {
     store.close();

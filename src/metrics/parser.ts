@@ -39,9 +39,20 @@ export interface OneValueParser extends ParserCommon {
   parseAsync?(text: string, options: ParserOptions): Promise<number>;
 }
 
+/**
+ * The fields a many-value parser can give: these names, and names of these shapes (a percentile,
+ * a benchmark's test name). An objective naming anything else is refused when the file is loaded.
+ */
+export interface ParserFields {
+  names: readonly string[];
+  /** Field names known only by their shape: the pattern and one name it takes, for messages. */
+  shapes?: readonly { pattern: RegExp; example: string }[];
+}
+
 /** Yields several numbers, named `<entry>.<field>` (`name: http` gives `http.requests_per_sec`...). */
 export interface ManyValueParser extends ParserCommon {
   yields: 'many';
+  fields: ParserFields;
   /** The numbers in `text` by field; throws when the output holds none. */
   parse(text: string, options: ParserOptions): Record<string, number>;
 }

@@ -108,6 +108,11 @@ export const redisBenchmarkParser: MetricParser = {
   name: 'redis-benchmark',
   description: "redis-benchmark's results (default, -q or --csv output): requests/s and latencies per test",
   yields: 'many',
+  // Per test (its name as testKey gives it): set_rps, get_p50_ms, lrange_100_first_100_elements_rps...
+  fields: {
+    names: [],
+    shapes: [{ pattern: /^[a-z0-9_]+_(?:rps|requests|duration_s|(?:avg|min|max|p\d+(?:_\d+)?)_ms)$/, example: 'set_rps' }],
+  },
   options: [],
   parse: (text) => parseRedisBenchmark(text),
 };

@@ -46,21 +46,27 @@ export function metricParserNames(): string[] {
   return [...parsers.keys()];
 }
 
-/** What a metrics entry can produce: its own name (one-value parsers), or any `<name>.<field>`. */
+/**
+ * What a metrics entry can produce: its own name (one-value parsers), or `<name>.<field>` for the
+ * fields its parser declares (`names`: each one spelt out; `shapes`: patterns with an example each).
+ */
 export interface ProducedNames {
   exact: string[];
-  prefixes: string[];
+  shapes: { prefix: string; pattern: RegExp; example: string }[];
 }
 
 export function producedNames(spec: Pick<MetricSpec, 'name' | 'parser'>): ProducedNames {
   const parser = parsers.get(spec.parser);
   if (!parser) throw new Error(`unknown metric parser "${spec.parser}" (known: ${metricParserNames().join(', ')})`);
-  return parser.yields === 'many' ? { exact: [], prefixes: [spec.name] } : { exact: [spec.name], prefixes: [] };
+  if (parser.yields === 'one') return { exact: [spec.name], shapes: [] };
+  return {
+    exact: parser.fields.names.map((f) => `${spec.name}.${f}`),
+    shapes: (parser.fields.shapes ?? []).map((s) => ({ prefix: spec.name, pattern: s.pattern, example: `${spec.name}.${s.example}` })),
+  };
 }
 
 /** Whether the metrics entry can produce a metric of this name. */
 export function produces(spec: Pick<MetricSpec, 'name' | 'parser'>, metric: string): boolean {
-  const { exact, prefixes } = producedNames(spec);
-  // A field is whatever the parser finds in the output, so only its shape is known in advance.
-  return exact.includes(metric) || prefixes.some((p) => metric.startsWith(`${p}.`) && /^[A-Za-z0-9_.-]+$/.test(metric.slice(p.length + 1)));
+  const { exact, shapes } = producedNames(spec);
+  return exact.includes(metric) || shapes.some((s) => metric.startsWith(`${s.prefix}.`) && s.pattern.test(metric.slice(s.prefix.length + 1)));
 }

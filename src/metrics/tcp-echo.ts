@@ -66,6 +66,7 @@ export const tcpEchoParser: MetricParser = {
   name: 'tcp-echo',
   description: "Demikernel's tcp-echo client reports: requests, rps, p50/p99 latency, bytes",
   yields: 'many',
+  fields: { names: ['requests', 'rps', 'p50_ns', 'p99_ns', 'reports', 'bytes'] },
   options: [],
   parse: (text) => parseTcpEcho(text),
 };

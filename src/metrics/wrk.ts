@@ -79,6 +79,16 @@ export const wrkParser: MetricParser = {
   name: 'wrk',
   description: "wrk's end-of-run summary: requests/s, transfer, latency (and its percentiles with --latency), errors",
   yields: 'many',
+  fields: {
+    names: [
+      'requests_per_sec', 'transfer_bytes_per_sec', 'requests', 'duration_s', 'read_bytes',
+      'latency_avg_ms', 'latency_stdev_ms', 'latency_max_ms',
+      'socket_errors_connect', 'socket_errors_read', 'socket_errors_write', 'socket_errors_timeout', 'non_2xx',
+      'latency_p50_ms', 'latency_p75_ms', 'latency_p90_ms', 'latency_p99_ms',
+    ],
+    // wrk2 and scripts print other percentiles (99.9%: latency_p99_9_ms).
+    shapes: [{ pattern: /^latency_p\d+(?:_\d+)?_ms$/, example: 'latency_p99_9_ms' }],
+  },
   options: [],
   parse: (text) => parseWrk(text),
 };

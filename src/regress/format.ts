@@ -1,14 +1,10 @@
 // Pieces of text every rendering of a regress report shares.
 
 import { fmtNum } from '../util/format.js';
-import { fmtP, MAX_ITERATIONS_ESTIMATE, type MetricComparison } from './compare.js';
+import { fmtP, MAX_ITERATIONS_ESTIMATE, pctChange, type MetricComparison } from './compare.js';
 import type { ConfigComparison, RegressReport } from './report.js';
 
-/** A ratio as a signed percentage change: 1.201 -> "+20.1%". */
-export function pctChange(ratio: number): string {
-  const p = (ratio - 1) * 100;
-  return `${p >= 0 ? '+' : '−'}${Math.abs(p).toFixed(1)}%`;
-}
+export { pctChange };
 
 /** The change of current against baseline, with its interval. */
 export function changeText(m: MetricComparison): string {
@@ -52,7 +48,9 @@ export function headline(r: RegressReport): string {
   const parts = [`${c.regression} regression${c.regression === 1 ? '' : 's'}`, `${c.inconclusive} inconclusive`, `${c.pass} passed`];
   if (c.failed > 0) parts.unshift(`${c.failed} configuration${c.failed === 1 ? '' : 's'} failed to run`);
   const word = r.outcome === 'regression' ? 'REGRESSION' : r.outcome === 'inconclusive' ? 'INCONCLUSIVE' : 'NO REGRESSION';
-  return `${word}: ${parts.join(', ')} (threshold ${(r.options.threshold * 100).toFixed(1)}%, confidence ${(r.options.confidence * 100).toFixed(0)}%)`;
+  const raised = Math.max(0, ...r.configs.flatMap((c) => c.metrics.map((m) => m.allowed ?? 0)));
+  const limit = raised > r.options.threshold ? `, raised by the noise to ${(raised * 100).toFixed(1)}%` : '';
+  return `${word}: ${parts.join(', ')} (threshold ${(r.options.threshold * 100).toFixed(1)}%${limit}, confidence ${(r.options.confidence * 100).toFixed(0)}%)`;
 }
 
 export function hostWarning(r: RegressReport): string | undefined {

@@ -33,7 +33,7 @@ export function renderMarkdown(r: RegressReport): string {
   out.push('');
   out.push(
     `Change is median now over median baseline with a ${(r.options.confidence * 100).toFixed(0)}% bootstrap interval; p is the one-sided Mann-Whitney U test in the worse direction. ` +
-      `A regression needs the whole interval beyond the ${(r.options.threshold * 100).toFixed(1)}% threshold and the rank test to agree.`,
+      `A regression needs the whole interval beyond the allowed worsening (the ${(r.options.threshold * 100).toFixed(1)}% threshold, or what the measurements' own spread can resolve when that is more) and the rank test to agree.`,
   );
   if (r.warnings.length > 0) {
     out.push('', `<details><summary>${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}</summary>`, '');

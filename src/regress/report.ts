@@ -25,10 +25,15 @@ export interface ConfigComparison {
 
 export type Outcome = 'pass' | 'regression' | 'inconclusive';
 
+/** What is judged besides the objective: these metrics, or every metric measured. */
+export type ExtraMetrics = string[] | 'all';
+
+export type ReportOptions = CompareOptions & { inconclusive: InconclusivePolicy; metrics?: ExtraMetrics };
+
 export interface RegressReport {
   experiment: string;
   objective: Measurement['objective'];
-  options: CompareOptions & { inconclusive: InconclusivePolicy };
+  options: ReportOptions;
   baseline: Pick<Measurement, 'createdAt' | 'wayfinder'> & { id: string; source: string };
   current: Pick<Measurement, 'createdAt' | 'wayfinder'> & { id: string };
   /** The baseline was measured on a different host: timings may not be comparable at all. */
@@ -45,7 +50,7 @@ function matchBaseline(c: MeasuredConfig, baseline: Measurement): MeasuredConfig
   return baseline.configurations.find((b) => b.configId === c.configId) ?? (c.isDefault ? baseline.configurations.find((b) => b.isDefault) : undefined);
 }
 
-export function compareMeasurements(baseline: Measurement, baselineSource: string, current: Measurement, opts: CompareOptions & { inconclusive: InconclusivePolicy }): RegressReport {
+export function compareMeasurements(baseline: Measurement, baselineSource: string, current: Measurement, opts: ReportOptions): RegressReport {
   const warnings: string[] = [];
   if (baseline.experiment.name !== current.experiment.name) warnings.push(`the baseline is of experiment "${baseline.experiment.name}", this is "${current.experiment.name}"`);
   if (baseline.objective.metric !== current.objective.metric || baseline.objective.direction !== current.objective.direction) {
@@ -75,9 +80,13 @@ export function compareMeasurements(baseline: Measurement, baselineSource: strin
       entry.noBaseline = `failed in the baseline (${b.failure})`;
       continue;
     }
-    const names = Object.keys(c.metrics).filter((m) => b.metrics[m] !== undefined && (b.metrics[m] as number[]).length > 0 && (c.metrics[m] as number[]).length > 0);
+    // The objective is judged; other metrics only when asked for (--metrics).
+    const extra = opts.metrics ?? [];
+    const wanted = (m: string): boolean => m === current.objective.metric || extra === 'all' || extra.includes(m);
+    const names = Object.keys(c.metrics).filter((m) => wanted(m) && b.metrics[m] !== undefined && (b.metrics[m] as number[]).length > 0 && (c.metrics[m] as number[]).length > 0);
     names.sort((x, y) => (x === current.objective.metric ? -1 : y === current.objective.metric ? 1 : x.localeCompare(y)));
-    for (const m of Object.keys(c.metrics)) if (!names.includes(m)) warnings.push(`${c.configId.slice(0, 12)}: metric ${m} has no baseline samples`);
+    for (const m of Object.keys(c.metrics)) if (wanted(m) && !names.includes(m)) warnings.push(`${c.configId.slice(0, 12)}: metric ${m} has no baseline samples`);
+    if (extra !== 'all') for (const m of extra) if (!(m in c.metrics)) warnings.push(`${c.configId.slice(0, 12)}: --metrics names ${m}, which was not measured`);
     if (!names.includes(current.objective.metric)) warnings.push(`${c.configId.slice(0, 12)}: the objective ${current.objective.metric} cannot be compared`);
     for (const m of names) {
       const xs = b.metrics[m] as number[];
@@ -88,7 +97,14 @@ export function compareMeasurements(baseline: Measurement, baselineSource: strin
         if (direction && m === current.objective.metric) warnings.push(`${c.configId.slice(0, 12)}: ${m} has zero or negative samples; no ratio can be formed`);
         continue;
       }
-      entry.metrics.push(compareMetric(m, direction, xs, ys, opts));
+      const judged = compareMetric(m, direction, xs, ys, opts);
+      entry.metrics.push(judged);
+      if (judged.noiseFloor !== undefined && judged.noiseFloor > opts.threshold) {
+        warnings.push(
+          `${c.configId.slice(0, 12)}: ${m}: the spread of the measurements (CV ${(judged.baseline.cv * 100).toFixed(1)}% in the baseline, ${(judged.current.cv * 100).toFixed(1)}% now, n=${judged.baseline.n} and ${judged.current.n}) cannot resolve changes under ` +
+            `${(judged.noiseFloor * 100).toFixed(1)}%, so that is the allowed worsening instead of ${(opts.threshold * 100).toFixed(1)}%; more iterations or a quieter host lower it`,
+        );
+      }
     }
   }
 

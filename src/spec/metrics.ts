@@ -60,11 +60,11 @@ export function normaliseMetrics(drafts: DraftMetric[], tests: JobSpec[], src: S
   });
 }
 
-/** Names the metrics entries produce, for checking and suggesting the objective's metric. */
+/** Names the metrics entries produce, spelt out (a shape by its example), for messages and suggestions. */
 function shownNames(metrics: MetricSpec[]): string[] {
   return metrics.flatMap((m) => {
-    const { exact, prefixes } = producedNames(m);
-    return [...exact, ...prefixes.map((p) => `${p}.<field>`)];
+    const { exact, shapes } = producedNames(m);
+    return [...exact, ...shapes.map((s) => s.example)];
   });
 }
 
@@ -97,8 +97,8 @@ export function normaliseObjective(o: Draft['objective'], metrics: MetricSpec[],
   const metric = raw[key] as string;
   if (!metrics.some((m) => produces(m, metric)) && !implied.some((p) => new RegExp(`^${p}\\.[A-Za-z0-9_]+$`).test(metric))) {
     const known = [...shownNames(metrics), ...implied.map((p) => `${p}.<field>`)];
-    const prefixes = metrics.map((m) => m.name);
-    const guess = didYouMean(metric.split('.')[0] ?? metric, prefixes) || didYouMean(metric, known);
+    // A misspelt field of a known entry is closest to one of its fields; a misspelt entry name, to the entry.
+    const guess = didYouMean(metric, known) || didYouMean(metric.split('.')[0] ?? metric, metrics.map((m) => m.name));
     throw new InputError(
       `objective metric '${metric}' is produced by no metrics entry${guess}`,
       src.loc(here(key)),

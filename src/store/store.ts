@@ -110,6 +110,15 @@ export class Store implements ResultsStore {
     return (this.sql('SELECT * FROM experiments ORDER BY created_at').all() as Record<string, unknown>[]).map(experimentFromRow);
   }
 
+  /**
+   * The exploration run last (started or finished last). Fixed measurements (`wayfinder regress`'s,
+   * stored with the `list` strategy: exactly the configurations given) are not explorations.
+   */
+  lastExploration(): ExperimentRow | undefined {
+    const r = this.sql("SELECT * FROM experiments WHERE strategy != 'list' ORDER BY updated_at DESC, rowid DESC LIMIT 1").get() as Record<string, unknown> | undefined;
+    return r ? experimentFromRow(r) : undefined;
+  }
+
   /** Find an experiment by id, unique id prefix or name (the newest of that name). */
   findExperiment(ref: string): ExperimentRow | undefined {
     const exact = this.getExperiment(ref);

@@ -26,6 +26,32 @@ export interface Table {
   /** What loading decided on its own: dropped columns, ties. */
   notes: string[];
   space: PoolSpace;
+  /** The worst value measured (failures aside). */
+  worst: number;
+  /**
+   * How a found value is judged: its ratio to the best (when every value measured is positive), else
+   * its normalised score, 0 = the worst value in the table, 1 = the best (a ratio of values that
+   * are zero or negative means nothing).
+   */
+  measure: 'ratio' | 'score';
+}
+
+/** What an empty parameter cell is: the parameter was left unset, a value of its own. */
+export const UNSET = 'unset';
+
+/** The names a measure is printed under. */
+export const MEASURE_NAMES = {
+  ratio: { short: 'ratio', long: 'ratio to the best value in the table (1 = the best)' },
+  score: { short: 'score', long: 'normalised score (0 = the worst value in the table, 1 = the best)' },
+} as const;
+
+/** How good a found value is, 1 being the table's best, by the table's measure. */
+export function quality(t: Pick<Table, 'best' | 'worst' | 'measure' | 'minimize'>, found: number): number {
+  const direction = t.minimize ? 'minimize' : 'maximize';
+  if (t.measure === 'ratio') return ratioTo(t.best, found, direction);
+  if (Number.isNaN(found)) return 0;
+  if (t.best === t.worst) return 1;
+  return (found - t.worst) / (t.best - t.worst);
 }
 
 export interface LoadOptions {
@@ -92,22 +118,39 @@ export function loadTable(csvText: string, opts: LoadOptions, file = 'table'): T
 
   const params: Param[] = [];
   const typed = new Map<number, Value[]>();
+  const constant: string[] = [];
+  const keys: string[] = [];
   for (const name of names) {
     const col = header.indexOf(name);
-    const raw = body.map((r) => cell(r, col));
+    // An empty parameter cell: the parameter was left unset in that configuration.
+    const raw = body.map((r) => r.cells[col]!.trim());
     const values = typedColumn(raw);
     const distinct = distinctValues(values);
     if (distinct.length < 2) {
+      if (!explicit) {
+        constant.push(name);
+        continue;
+      }
       throw new InputError(
-        `parameter column "${name}" has a single value (${raw[0]}) in every row: nothing to choose`,
+        `parameter column "${name}" has a single value (${raw[0] === '' ? `empty: ${UNSET}` : raw[0]}) in every row: nothing to choose`,
         { file, line: head.line, col: head.cols[col] ?? 1 },
-        explicit ? 'leave it out of --params' : 'name the parameter columns with --params, without this one',
+        'leave it out of --params',
       );
     }
-    const type = typeof distinct[0] === 'number' ? 'integer' : typeof distinct[0] === 'boolean' ? 'boolean' : 'string';
+    // Row numbers and run ids (a different whole number in every row, with no gaps) tell nothing about any other row.
+    if (!explicit && body.length >= KEY_MIN_ROWS && isKey(distinct, body.length)) {
+      keys.push(name);
+      continue;
+    }
+    const type = distinct.some((v) => typeof v === 'string') ? 'string' : typeof distinct[0] === 'number' ? 'integer' : 'boolean';
     params.push({ name, type, domain: { kind: 'list', values: distinct }, when: 'test' });
     typed.set(col, values);
   }
+  if (constant.length > 0) notes.push(`left out ${constant.length} column${constant.length === 1 ? '' : 's'} with one value in every row (${listed(constant)})`);
+  if (keys.length > 0) notes.push(`left out ${keys.length === 1 ? 'a column' : `${keys.length} columns`} numbering the rows, identifiers rather than parameters (${listed(keys)})`);
+  const unsetIn = params.filter((p) => (p.domain.kind === 'list' ? p.domain.values : []).includes(UNSET)).length;
+  if (unsetIn > 0) notes.push(`${unsetIn} parameter${unsetIn === 1 ? ' has' : 's have'} empty cells, read as the value "${UNSET}"`);
+  if (params.length === 0) throw new InputError('no parameter column has two values: nothing to choose', { file, line: head.line, col: 1 }, 'name the parameter columns with --params');
 
   const rows: Config[] = body.map((_, k) => {
     const c: Config = {};
@@ -149,20 +192,40 @@ export function loadTable(csvText: string, opts: LoadOptions, file = 'table'): T
   if (bestRows.length > 1) {
     notes.push(`best value ${best} is reached by ${bestRows.length} rows (lines ${bestRows.map((k) => body[k - 1]!.line).join(', ')}); finding any of them counts as finding the best`);
   }
-  if (best <= 0) notes.push('the best value is not positive: ratios to it are not meaningful');
-  return { objective: opts.objective, minimize, params, rows, values, best, bestRows, notes, space };
+  const worst = minimize ? Math.max(...ok) : Math.min(...ok);
+  const measure = ok.every((v) => v > 0) ? 'ratio' : 'score';
+  if (measure === 'score') notes.push(`some values are zero or negative: a found value is judged by its ${MEASURE_NAMES.score.long}, not by a ratio`);
+  return { objective: opts.objective, minimize, params, rows, values, best, bestRows, notes, space, worst, measure };
 }
 
+/** A table of at least this many rows may have identifier columns (a different value in every row). */
+const KEY_MIN_ROWS = 20;
+
+/** Every row a different whole number, together a run without gaps: a row number or an id. */
+function isKey(distinct: Value[], rows: number): boolean {
+  if (distinct.length !== rows || !distinct.every((v) => typeof v === 'number' && Number.isInteger(v))) return false;
+  const n = distinct as number[];
+  return n[n.length - 1]! - n[0]! === rows - 1;
+}
+
+function listed(names: string[]): string {
+  return names.length <= 8 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
+}
+
+/** Numbers or booleans where every set cell is one; an empty cell is the value UNSET. */
 function typedColumn(raw: string[]): Value[] {
-  if (raw.every((v) => v !== '' && Number.isFinite(Number(v)))) return raw.map(Number);
-  if (raw.every((v) => /^(true|false)$/i.test(v))) return raw.map((v) => v.toLowerCase() === 'true');
-  return raw;
+  const set = raw.filter((v) => v !== '');
+  const unset = (f: (v: string) => Value) => raw.map((v) => (v === '' ? UNSET : f(v)));
+  if (set.length > 0 && set.every((v) => Number.isFinite(Number(v)))) return unset(Number);
+  if (set.length > 0 && set.every((v) => /^(true|false)$/i.test(v))) return unset((v) => v.toLowerCase() === 'true');
+  return unset((v) => v);
 }
 
+/** Each value once: numbers in order, then the rest as first met (UNSET among them). */
 function distinctValues(values: Value[]): Value[] {
   const out = [...new Set(values)];
-  if (typeof out[0] === 'number') (out as number[]).sort((a, b) => a - b);
-  return out;
+  const numbers = out.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+  return [...numbers, ...out.filter((v) => typeof v !== 'number')];
 }
 
 export interface ReplayRun {
@@ -189,7 +252,12 @@ export interface ReplayResult {
   /** A strategy's name (or a benchmark baseline's). */
   strategy: string;
   budget: number;
-  /** Mean over seeds of best found / best in table (for minimise best / found): 1 is optimal. */
+  /** How the found values are judged (meanRatio, stdRatio and the shares are of it); default ratio. */
+  measure?: 'ratio' | 'score';
+  /**
+   * Mean over seeds of best found / best in table (for minimise best / found): 1 is optimal; for
+   * measure 'score', of the normalised score (0 = worst in the table, 1 = best).
+   */
   meanRatio: number;
   stdRatio: number;
   /** Share of seeds that found the table's best value. */
@@ -206,14 +274,16 @@ export function summarizeTraces(
   traces: { bestSoFar: number[]; optimum: number }[],
   budgets: number[],
   direction: 'maximize' | 'minimize',
+  judge?: { measure: 'ratio' | 'score'; of: (found: number) => number },
 ): ReplayResult[] {
   return budgets.map((budget) => {
     const ratios: number[] = [];
     const evals: number[] = [];
     for (const t of traces) {
       const upto = t.bestSoFar.slice(0, budget);
-      ratios.push(ratioTo(t.optimum, upto.at(-1) ?? NaN, direction));
-      const k = upto.findIndex((v) => ratioTo(t.optimum, v, direction) >= 0.95);
+      const of = judge?.of ?? ((v: number) => ratioTo(t.optimum, v, direction));
+      ratios.push(of(upto.at(-1) ?? NaN));
+      const k = upto.findIndex((v) => of(v) >= 0.95);
       evals.push(k < 0 ? Infinity : k + 1);
     }
     const mean = ratios.reduce((a, b) => a + b, 0) / ratios.length;
@@ -221,6 +291,7 @@ export function summarizeTraces(
     return {
       strategy,
       budget,
+      ...(judge ? { measure: judge.measure } : {}),
       meanRatio: mean,
       stdRatio: std,
       shareBest: ratios.filter((r) => r >= 1 - 1e-9).length / ratios.length,
@@ -246,21 +317,32 @@ export function evaluate(table: Table, strategies: StrategyName[], budgets: numb
   return evaluateWithTraces(table, strategies, budgets, seeds).results;
 }
 
+/** Called after each search: how many of how many are done, and the strategy of the one just done. */
+export type ReplayProgress = (done: number, total: number, strategy: StrategyName) => void;
+
 export function evaluateWithTraces(
   table: Table,
   strategies: StrategyName[],
   budgets: number[],
   seeds: number | number[],
+  onProgress?: ReplayProgress,
 ): { results: ReplayResult[]; traces: Map<StrategyName, number[][]> } {
   if (budgets.length === 0) throw new InputError('no budget to evaluate');
   const max = Math.max(...budgets);
   const direction = table.minimize ? 'minimize' : 'maximize';
   const traces = new Map<StrategyName, number[][]>();
   const results: ReplayResult[] = [];
+  const list = seedList(seeds);
+  const total = strategies.length * list.length;
+  let done = 0;
   for (const s of strategies) {
-    const runs = seedList(seeds).map((seed) => replay(table, s, max, seed).bestSoFar);
+    const runs = list.map((seed) => {
+      const r = replay(table, s, max, seed).bestSoFar;
+      onProgress?.(++done, total, s);
+      return r;
+    });
     traces.set(s, runs);
-    results.push(...summarizeTraces(s, runs.map((bestSoFar) => ({ bestSoFar, optimum: table.best })), budgets, direction));
+    results.push(...summarizeTraces(s, runs.map((bestSoFar) => ({ bestSoFar, optimum: table.best })), budgets, direction, { measure: table.measure, of: (v) => quality(table, v) }));
   }
   return { results, traces };
 }
@@ -272,6 +354,7 @@ export interface ReplayArgs extends LoadOptions {
   strategies?: StrategyName[];
   budgets?: number[];
   seeds?: number;
+  onProgress?: ReplayProgress;
 }
 
 export function runReplay(args: ReplayArgs): { table: Table; results: ReplayResult[]; text: string; svg: string } {
@@ -288,30 +371,38 @@ export function runReplay(args: ReplayArgs): { table: Table; results: ReplayResu
   const budgets = args.budgets ?? [10, 20, 40, 100].filter((b) => b < n);
   if (budgets.length === 0) budgets.push(n);
   const seeds = args.seeds ?? 30;
-  const { results, traces } = evaluateWithTraces(table, strategies, budgets, seeds);
-
+  const { results, traces } = evaluateWithTraces(table, strategies, budgets, seeds, args.onProgress);
+  const m = MEASURE_NAMES[table.measure];
+  const failed = table.values.filter((v) => v === undefined).length;
+  const head = ['strategy', 'budget', `mean ${m.short}`, 'spread', 'found the best', 'reached 0.95', 'evaluations to 0.95'];
+  const body = results.map((r) => [
+    r.strategy,
+    String(r.budget),
+    r.meanRatio.toFixed(3),
+    `± ${r.stdRatio.toFixed(3)}`,
+    `${(100 * r.shareBest).toFixed(0)}%`,
+    `${(100 * r.share95).toFixed(0)}%`,
+    Number.isFinite(r.medianEvalsTo95) ? String(r.medianEvalsTo95) : `more than ${r.budget}`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   const lines = [
-    `${n} configurations, ${table.params.length} parameters (${table.params.map((p) => p.name).join(', ')}); ` +
-      `${table.values.filter((v) => v === undefined).length} failed; best ${table.objective} = ${table.best} (${table.minimize ? 'minimise' : 'maximise'})`,
+    `${n} configurations, ${table.params.length} parameters (${listed(table.params.map((p) => p.name))}); ` +
+      `${failed} failed; best ${table.objective} = ${table.best} (${table.minimize ? 'lower' : 'higher'} is better)`,
     ...table.notes.map((x) => `note: ${x}`),
-    `${seeds} seeds per strategy`,
+    `${seeds} searches per strategy, each with its own seed. A found value is judged by its ${m.long};`,
+    `"reached 0.95": the share of searches whose best so far reached 0.95 of it; "evaluations to 0.95": how many that took (median).`,
     '',
-    'strategy  budget  meanRatio    std  found-best  reach-95%  evals-to-95',
-    ...results.map((r) =>
-      [
-        r.strategy.padEnd(9),
-        String(r.budget).padStart(6),
-        r.meanRatio.toFixed(3).padStart(10),
-        r.stdRatio.toFixed(3).padStart(6),
-        `${(100 * r.shareBest).toFixed(0)}%`.padStart(11),
-        `${(100 * r.share95).toFixed(0)}%`.padStart(10),
-        (Number.isFinite(r.medianEvalsTo95) ? String(r.medianEvalsTo95) : `>${r.budget}`).padStart(12),
-      ].join(' '),
-    ),
+    line(head),
+    ...body.map(line),
   ];
+  // The plot draws the same measure: by score, the traces become scores against a best of 1.
+  const judged = table.measure === 'score';
   const svg = bestSoFarSvg(
-    strategies.map((s) => ({ label: s, bestSoFar: traces.get(s)! })),
-    { optimum: table.best, direction: table.minimize ? 'minimize' : 'maximize', title: `best ${table.objective} so far (mean over ${seeds} seeds)` },
+    strategies.map((s) => ({ label: s, bestSoFar: traces.get(s)!.map((t) => (judged ? t.map((v) => quality(table, v)) : t)) })),
+    judged
+      ? { optimum: 1, direction: 'maximize', title: `best ${table.objective} so far as a ${m.long} (mean over ${seeds} seeds)` }
+      : { optimum: table.best, direction: table.minimize ? 'minimize' : 'maximize', title: `best ${table.objective} so far (mean over ${seeds} seeds)` },
   );
   return { table, results, text: lines.join('\n'), svg };
 }

@@ -5,14 +5,15 @@
 // given (as Optuna's Study is given its storage): SQLite and BullMQ for real, in memory for tests.
 
 import { EventEmitter } from 'node:events';
-import { buildChecksum, configChecksum, defaultConfig, paramEnv, Space } from '../generator/index.js';
-import { createStrategy, ListStrategy, type Strategy } from '../strategies/index.js';
+import { paramEnv, Space } from '../generator/index.js';
+import type { Strategy } from '../strategies/index.js';
 import type { ConfigRow, ResultsStore } from '../store/results-store.js';
 import type { ResultStream, WorkTransport } from '../queue/transport.js';
 import type { BuildResult, ExtraPurpose, ResultMessage, RunResult, TestWork } from '../wire.js';
 import type { Config, Experiment, Failure, JobSpec, Observation } from '../types.js';
 import { aggregateRuns } from './aggregate.js';
 import { experimentId } from './identity.js';
+import { defaultConfiguration, identify, studyStrategy } from './proposals.js';
 
 export interface StudyOptions {
   /** Facts about the host, recorded with the experiment. */
@@ -145,20 +146,11 @@ export class Study extends EventEmitter<StudyEvents> {
       strategy: this.opts.configs ? 'list' : this.exp.exploration.strategy,
     });
     const saved = this.store.strategyState(this.id);
-    this.strategy = this.opts.configs
-      ? new ListStrategy(this.space, this.opts.configs, {
-          seed: this.exp.exploration.seed,
-          direction: this.exp.objective.direction,
-          ...(saved && row.strategy === 'list' ? { state: saved as never } : {}),
-        })
-      : createStrategy(this.exp.exploration.strategy, this.space, {
-          seed: this.exp.exploration.seed,
-          direction: this.exp.objective.direction,
-          randomStart: this.exp.exploration.randomStart,
-          ...(this.exp.exploration.budget !== undefined ? { budget: this.exp.exploration.budget } : {}),
-          // A saved state resumes the same sequence; a changed strategy starts its own search.
-          ...(saved && row.strategy === this.exp.exploration.strategy ? { state: saved as never } : {}),
-        });
+    // A saved state resumes the same sequence; a changed strategy starts its own search.
+    this.strategy = studyStrategy(this.exp, this.space, {
+      ...(this.opts.configs ? { configs: this.opts.configs } : {}),
+      ...(saved ? { saved: saved as never, savedFor: row.strategy } : {}),
+    });
     if (!saved) this.tellFinished();
     this.store.setExperimentState(this.id, 'running');
 
@@ -427,10 +419,9 @@ export class Study extends EventEmitter<StudyEvents> {
   }
 
   private async ensureDefault(): Promise<void> {
-    const config = this.space.normalize(defaultConfig(this.exp.params));
-    const configId = configChecksum(this.exp.params, config);
+    const { config, configId, buildId } = defaultConfiguration(this.exp, this.space);
     if (this.store.getConfiguration(this.id, configId)) return;
-    this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: true, strategy: this.exp.exploration.strategy });
+    this.store.addConfiguration({ experimentId: this.id, configId, buildId, params: config, isDefault: true, strategy: this.exp.exploration.strategy });
     const row = this.store.getConfiguration(this.id, configId) as ConfigRow;
     this.emit('config-queued', row);
     await this.submit(row);
@@ -480,15 +471,14 @@ export class Study extends EventEmitter<StudyEvents> {
   private recordAsked(asked: Config[]): ConfigRow[] {
     const rows: ConfigRow[] = [];
     for (const raw of asked) {
-      const config = this.space.normalize(raw);
-      const configId = configChecksum(this.exp.params, config);
+      const { config, configId, buildId } = identify(this.exp, this.space, raw);
       const existing = this.store.getConfiguration(this.id, configId);
       if (existing) {
         // Measured already: told now. In flight (the baseline): told when it finishes.
         if (existing.status !== 'running') this.strategy.tell([this.observation(existing)]);
         continue;
       }
-      this.store.addConfiguration({ experimentId: this.id, configId, buildId: buildChecksum(this.exp.params, config), params: config, isDefault: false, strategy: this.strategy.name });
+      this.store.addConfiguration({ experimentId: this.id, configId, buildId, params: config, isDefault: false, strategy: this.strategy.name });
       rows.push(this.store.getConfiguration(this.id, configId) as ConfigRow);
     }
     return rows;

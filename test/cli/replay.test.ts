@@ -2,12 +2,12 @@
 // tables written here), and replay targets run through `wayfinder run`: the whole pipeline on
 // recorded data, including a run killed and resumed that asks what an uninterrupted run asks.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, ROOT, tempDir, waitFor, wayfinder, writeFile } from '../helpers.js';
+import { CLI, ROOT, requireTool, tempDir, waitFor, wayfinder, writeFile } from '../helpers.js';
 
 const TABLE = join(ROOT, 'bench', 'tables', 'linux-nginx-factorial.csv');
 const SCRIPT = join(ROOT, 'scripts', 'test', 'replay-table.mjs');
@@ -41,6 +41,7 @@ function recorded(): Map<string, number> {
 interface JsonResult {
   strategy: string;
   budget: number;
+  measure: 'ratio' | 'score';
   meanRatio: number;
   stdRatio: number;
   shareBest: number;
@@ -55,10 +56,13 @@ describe('wayfinder replay', () => {
     const r = await wayfinder(['replay', '--table', TABLE, '--objective', 'objective', '--budget', '10', '--budget', '20', '--seeds', '3', '--plot', plot]);
     expect(r.status, r.stderr).toBe(0);
     const best = Math.max(...recorded().values());
-    expect(r.stdout).toContain(`256 configurations, 8 parameters (${PARAMS.join(', ')}); 0 failed; best objective = ${best} (maximise)`);
-    expect(r.stdout).toMatch(/strategy\s+budget\s+meanRatio\s+std\s+found-best\s+reach-95%\s+evals-to-95/);
+    expect(r.stdout).toContain(`256 configurations, 8 parameters (${PARAMS.join(', ')}); 0 failed; best objective = ${best} (higher is better)`);
+    // In words, not camelCase.
+    expect(r.stdout).toMatch(/^strategy\s+budget\s+mean ratio\s+spread\s+found the best\s+reached 0\.95\s+evaluations to 0\.95$/m);
+    expect(r.stdout).toContain('A found value is judged by its ratio to the best value in the table (1 = the best)');
+    expect(r.stdout.split('\nbest-so-far plot')[0]).not.toMatch(/[a-z][A-Z]/);
     for (const s of ['grid', 'random', 'bayesian']) {
-      for (const b of [10, 20]) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+${b}\\s+[01]\\.\\d{3}\\s+\\d\\.\\d{3}\\s+\\d+%\\s+\\d+%\\s+(>${b}|[\\d.]+)$`, 'm'));
+      for (const b of [10, 20]) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+${b}\\s+[01]\\.\\d{3}\\s+± \\d\\.\\d{3}\\s+\\d+%\\s+\\d+%\\s+(more than ${b}|[\\d.]+)$`, 'm'));
     }
     const svg = readFileSync(plot, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
@@ -78,7 +82,8 @@ describe('wayfinder replay', () => {
       ['grid', 256],
     ]);
     for (const x of out.results) {
-      expect(Object.keys(x)).toEqual(['strategy', 'budget', 'meanRatio', 'stdRatio', 'shareBest', 'share95', 'medianEvalsTo95']);
+      expect(Object.keys(x)).toEqual(['strategy', 'budget', 'measure', 'meanRatio', 'stdRatio', 'shareBest', 'share95', 'medianEvalsTo95']);
+      expect(x.measure).toBe('ratio');
       expect(x.meanRatio).toBeGreaterThan(0);
       expect(x.meanRatio).toBeLessThanOrEqual(1);
     }
@@ -97,9 +102,31 @@ describe('wayfinder replay', () => {
     const file = writeFile(d, 'lat.csv', 'queue,mode,latency\n1,a,9\n1,b,7\n2,a,-1\n2,b,5\n4,a,4\n4,b,-1\n');
     const r = await wayfinder(['replay', '--table', file, '--objective', 'latency', '--minimize', '--failure', '-1', '--strategy', 'grid', '--budget', '6', '--seeds', '2']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('6 configurations, 2 parameters (queue, mode); 2 failed; best latency = 4 (minimise)');
-    expect(r.stdout).toMatch(/^grid\s+6\s+1\.000\s+0\.000\s+100%\s+100%/m);
+    expect(r.stdout).toContain('6 configurations, 2 parameters (queue, mode); 2 failed; best latency = 4 (lower is better)');
+    expect(r.stdout).toMatch(/^grid\s+6\s+1\.000\s+± 0\.000\s+100%\s+100%/m);
   });
+
+  it('a progress line on a terminal only; JSON names the measure (a score where values are not all positive)', async () => {
+    requireTool('script', 'bsdutils');
+    const d = dir();
+    const args = ['replay', '--table', TABLE, '--objective', 'objective', '--budget', '20', '--seeds', '10'];
+    const piped = await wayfinder(args);
+    expect(piped.status).toBe(0);
+    expect(piped.stderr).toBe('');
+    // Under a pseudo-terminal (script(1)), stderr is a TTY: the line rewrites itself, then is cleared.
+    const tty = spawnSync('script', ['-qec', [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+    expect(tty.status, tty.stderr).toBe(0);
+    expect(tty.stdout).toMatch(/\r\x1b\[Kreplaying: \d+\/30 searches \((grid|random|bayesian)\)/);
+    expect(tty.stdout).toContain('replaying: 30/30 searches (bayesian)');
+    expect(tty.stdout).toMatch(/^strategy\s+budget\s+mean ratio/m);
+
+    const signed = writeFile(d, 'signed.csv', 'a,b,v\n1,x,-3\n1,y,0\n2,x,4\n2,y,-1\n');
+    const r = await wayfinder(['replay', '--table', signed, '--objective', 'v', '--strategy', 'random', '--budget', '2,4', '--seeds', '3', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { results: Record<string, unknown>[] };
+    expect(Object.keys(out.results[0]!)).toEqual(['strategy', 'budget', 'measure', 'meanScore', 'stdScore', 'shareBest', 'share95', 'medianEvalsTo95']);
+    expect(out.results[1]).toMatchObject({ measure: 'score', meanScore: 1, shareBest: 1 });
+  }, 180_000);
 
   it('bad tables and flags: file:line:column, the reason, status 2, no stack trace', async () => {
     const d = dir();
@@ -107,8 +134,9 @@ describe('wayfinder replay', () => {
     const cases: [string, string[], RegExp][] = [
       ['unknown objective', ['--objective', 'nope'], /t\.csv:1:1: --objective: unknown objective column "nope"\n\s+columns: a, b, v/],
       ['unknown parameter', ['--objective', 'v', '--params', 'a,c'], /t\.csv:1:1: --params: unknown parameter column "c"/],
-      ['missing value', ['--objective', 'v', '--csv', 'a,b,v\nx,1,5\ny,,6\nx,2,7\n'], /t\.csv:3:3: column "b": missing value/],
-      ['single-valued', ['--objective', 'v', '--csv', 'a,b,v\nx,1,5\ny,1,6\n'], /t\.csv:1:3: parameter column "b" has a single value \(1\) in every row: nothing to choose/],
+      ['missing value', ['--objective', 'v', '--csv', 'a,b,v\nx,1,5\ny,1,\nx,2,7\n'], /t\.csv:3:5: column "v": missing value/],
+      ['single-valued', ['--objective', 'v', '--params', 'a,b', '--csv', 'a,b,v\nx,1,5\ny,1,6\n'], /t\.csv:1:3: parameter column "b" has a single value \(1\) in every row: nothing to choose\n\s+leave it out of --params/],
+      ['nothing to choose', ['--objective', 'v', '--csv', 'a,b,v\nx,1,5\nx,1,6\n'], /t\.csv:1:1: no parameter column has two values: nothing to choose/],
       ['tie', ['--objective', 'v', '--params', 'a', '--csv', good], /t\.csv:4:1: this row ties with line 2: both are the configuration a=x/],
       ['not a number', ['--objective', 'v', '--csv', 'a,b,v\nx,1,5\ny,1,fast\nx,2,7\n'], /t\.csv:3:5: column "v": "fast" is not a number/],
       ['ragged row', ['--objective', 'v', '--csv', 'a,b,v\nx,1,5\ny,1\n'], /t\.csv:3:1: this row has 2 cells; the header has 3/],

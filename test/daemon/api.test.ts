@@ -109,7 +109,7 @@ describe('daemon HTTP API', () => {
     const json = await api<{ configurations: Record<string, unknown>[] }>(daemon.url, `/experiments/${sub.body.id}/results`);
     expect(json.body.configurations).toHaveLength(12);
     const csv = await api(daemon.url, `/experiments/${sub.body.id}/results?format=csv`);
-    expect(csv.text.split('\n')[0]).toBe('config_id,build_id,status,default,A,B,objective,v,v.ci_low,v.ci_high,v.cv,v.n');
+    expect(csv.text.split('\n')[0]).toBe('config_id,build_id,status,default,A,B,objective,v,v.ci_low,v.ci_high,v.cv,v.n,samples.test,samples.iteration,samples.host,samples.cpus,samples.v');
     expect(csv.text.trim().split('\n')).toHaveLength(13);
 
     const logs = await api(daemon.url, `/experiments/${sub.body.id}/logs`);

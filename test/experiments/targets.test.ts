@@ -19,9 +19,9 @@ describe('Unikraft and Demikernel experiments', () => {
     it(`${file} plans without errors`, async () => {
       const r = await wayfinder(['plan', join(ROOT, 'experiments', file), '--json']);
       expect(r.status, r.stderr).toBe(0);
-      const plan = JSON.parse(r.stdout) as { planned: number; builds: number };
-      expect(plan.planned).toBe(configs);
-      if (builds !== undefined) expect(plan.builds).toBe(builds);
+      const plan = JSON.parse(r.stdout) as { configurations: string; builds: { listed: number; atMost: string } };
+      expect(plan.configurations).toBe(String(configs));
+      if (builds !== undefined) expect(plan.builds).toEqual({ listed: builds, atMost: String(builds) });
     });
   }
 

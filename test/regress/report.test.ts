@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Measurement } from '../../src/regress/baseline.js';
 import { renderJunit } from '../../src/regress/junit.js';
 import { renderMarkdown } from '../../src/regress/markdown.js';
-import { compareMeasurements, type InconclusivePolicy } from '../../src/regress/report.js';
+import { compareMeasurements, type ExtraMetrics, type InconclusivePolicy } from '../../src/regress/report.js';
 import { renderText } from '../../src/regress/terminal.js';
 import { Rng } from '../../src/util/random.js';
 import { ROOT, requireTool, tempDir, writeFile } from '../helpers.js';
@@ -34,12 +34,12 @@ function measurement(id: string, configs: Measurement['configurations'], host: R
   };
 }
 
-/** Noisy samples, and the same 15% slower: the interval is wide and straddles the threshold. */
-const NOISY = [7, 9, 10, 10.5, 12, 14];
-const NOISY_SLOWER = [12, 7, 14, 9, 10.5, 10].map((x) => x * 1.15);
+/** Quiet samples, and the same 5.5% slower: the interval straddles the 5% threshold. */
+const NOISY = [0.97, 0.98, 0.99, 1.0, 1.0, 1.01, 1.02, 1.03, 0.995, 1.005].map((x) => x * 10);
+const NOISY_SLOWER = [1.02, 0.97, 1.0, 0.98, 1.03, 0.995, 1.01, 1.005, 0.99, 1.0].map((x) => x * 10.55);
 
 /** Four configurations: one slower (regression), one unchanged (pass), one noisy (inconclusive), one that failed now. */
-function scenario(policy: InconclusivePolicy, currentHost: Record<string, unknown> = HOST) {
+function scenario(policy: InconclusivePolicy, currentHost: Record<string, unknown> = HOST, metrics: ExtraMetrics | null = 'all') {
   const rng = new Rng(9);
   const cfg = (id: string, isDefault = false) => ({ configId: id.padEnd(32, '0'), params: { A: id }, isDefault });
   const base = measurement('base-1', [
@@ -59,7 +59,7 @@ function scenario(policy: InconclusivePolicy, currentHost: Record<string, unknow
     ],
     currentHost,
   );
-  return compareMeasurements(base, '/ci/baseline.json', now, { threshold: 0.05, confidence: 0.95, inconclusive: policy, seed: 1, resamples: 4000 });
+  return compareMeasurements(base, '/ci/baseline.json', now, { threshold: 0.05, confidence: 0.95, inconclusive: policy, seed: 1, resamples: 4000, ...(metrics ? { metrics } : {}) });
 }
 
 function xmllint(xml: string): { status: number | null; stderr: string } {
@@ -71,6 +71,35 @@ function xmllint(xml: string): { status: number | null; stderr: string } {
 }
 
 describe('the regress report', () => {
+  it('judges only the objective by default; --metrics adds others', () => {
+    const only = scenario('exit3', HOST, null);
+    expect(only.configs[0]?.metrics.map((m) => m.metric)).toEqual(['req.latency_avg_ms']);
+    const some = scenario('exit3', HOST, ['req.requests_per_sec', 'req.nonexistent']);
+    expect(some.configs[0]?.metrics.map((m) => m.metric)).toEqual(['req.latency_avg_ms', 'req.requests_per_sec']);
+    expect(some.warnings.join('\n')).toMatch(/--metrics names req\.nonexistent, which was not measured/);
+  });
+
+  it('one interval per comparison in every rendering: the change\'s, the same numbers in the table and the reason', () => {
+    const r = scenario('exit3');
+    const text = renderText(r);
+    const md = renderMarkdown(r).replace(/\\/g, '');
+    const xml = renderJunit(r);
+    for (const c of r.configs) {
+      for (const m of c.metrics) {
+        if (m.verdict === 'info') continue;
+        const pct = (x: number) => `${x >= 1 ? '+' : '−'}${Math.abs((x - 1) * 100).toFixed(1)}%`;
+        const interval = [pct(m.ci[0]), pct(m.ci[1])];
+        // Every percentage range quoted for this comparison is its interval.
+        expect(m.reason).toContain(`(${interval[0]} to ${interval[1]})`);
+        for (const out of [text, md, xml]) expect(out).toContain(`[${interval[0]}, ${interval[1]}]`);
+      }
+    }
+    // The JUnit message and details quote no other range than the change's.
+    const failure = /<failure type="regression" message="([^"]*)">([^<]*)</.exec(xml);
+    const ranges = [...`${failure?.[1]}${failure?.[2]}`.matchAll(/([+−]\d+\.\d%)(?: to |, )([+−]\d+\.\d%)/g)].map((x) => `${x[1]} ${x[2]}`);
+    expect(new Set(ranges).size).toBe(1);
+  });
+
   it('judges each configuration and metric, and the outcome and exit status follow', () => {
     const r = scenario('exit3');
     const verdicts = Object.fromEntries(r.configs.map((c) => [c.configId.slice(0, 4), c.metrics.map((m) => `${m.metric}:${m.verdict}`)]));

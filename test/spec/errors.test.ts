@@ -239,6 +239,19 @@ describe('metric and objective errors', () => {
       "objective metric 'm.requests_per_sec' is produced by no metrics entry; did you mean 'm'?");
   });
 
+  it('objective naming a field the parser does not produce: the closest field it does', () => {
+    const e = expectError(M('    parser: wrk\n', '  maximize: m.requests_per_sek\n'), 12, 13,
+      "objective metric 'm.requests_per_sek' is produced by no metrics entry; did you mean 'm.requests_per_sec'?");
+    expect(e.hint).toContain('m.latency_p99_ms');
+    // Fields known by their shape: any percentile of wrk, any test of redis-benchmark.
+    expect(parseExperiment(M('    parser: wrk\n', '  minimize: m.latency_p99_9_ms\n'), FILE).objective.metric).toBe('m.latency_p99_9_ms');
+    expect(parseExperiment(M('    parser: redis-benchmark\n', '  maximize: m.lrange_100_first_100_elements_rps\n'), FILE).objective.metric).toBe('m.lrange_100_first_100_elements_rps');
+    expectError(M('    parser: redis-benchmark\n', '  maximize: m.set_rsp\n'), 12, 13,
+      "objective metric 'm.set_rsp' is produced by no metrics entry; did you mean 'm.set_rps'?");
+    expectError(M('    parser: tcp-echo\n', '  maximize: mm.rps\n'), 12, 13,
+      "objective metric 'mm.rps' is produced by no metrics entry; did you mean 'm.rps'?");
+  });
+
   it('objective with the metric named twice', () => {
     expectError(M("    parser: regex\n    pattern: 'v=(\\d+)'\n", '  maximize: m\n  minimize: m\n'), 14, 3,
       "the objective names its metric twice: give only one of 'metric', 'maximize', 'minimize'");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate, loadTable, replay, runReplay } from '../../src/strategies/replay.js';
+import { evaluate, loadTable, quality, replay, runReplay } from '../../src/strategies/replay.js';
 import { InputError } from '../../src/types.js';
 
 // 2 x 3 x 2 = 12 configurations, throughput; one failure marked -1.
@@ -27,13 +27,64 @@ describe('loadTable', () => {
     expect(t.notes).toEqual([]);
   });
 
-  it('refuses a single-valued column, named or not, at its header cell', () => {
-    expect(() => loadTable(CSV, { objective: 'rps' }, 'runs.csv')).toThrow(/"host" has a single value \(bench1\)/);
+  it('leaves out a single-valued column it chose (with a note); refuses one named, at its header cell', () => {
+    const t = loadTable(CSV, { objective: 'rps', failure: -1 }, 'runs.csv');
+    expect(t.params.map((p) => p.name)).toEqual(['threads', 'sched', 'pin']);
+    expect(t.notes).toContain('left out 1 column with one value in every row (host)');
     try {
-      loadTable(CSV, { objective: 'rps' }, 'runs.csv');
+      loadTable(CSV, { objective: 'rps', params: ['threads', 'host'] }, 'runs.csv');
+      expect.unreachable();
     } catch (e) {
-      expect((e as InputError).format()).toMatch(/^runs\.csv:1:23: .*\n  name the parameter columns with --params/);
+      expect((e as InputError).format()).toMatch(/^runs\.csv:1:23: parameter column "host" has a single value \(bench1\) in every row: nothing to choose\n  leave it out of --params/);
     }
+  });
+
+  it('an empty parameter cell is the value "unset", its own value beside the others', () => {
+    // The EuroSys'26 pools leave a parameter's cell empty where it was not set.
+    const text = 'A,B,v\n1,x,5\n,x,6\n2,,7\n1,y,8\n,y,9\n';
+    const t = loadTable(text, { objective: 'v' });
+    expect(t.params.map((p) => [p.name, p.domain])).toEqual([
+      ['A', { kind: 'list', values: [1, 2, 'unset'] }],
+      ['B', { kind: 'list', values: ['x', 'unset', 'y'] }],
+    ]);
+    expect(t.rows[1]).toEqual({ A: 'unset', B: 'x' });
+    expect(t.notes).toContain('2 parameters have empty cells, read as the value "unset"');
+    // Rows differing only in an unset cell are different configurations; the same unset twice ties.
+    expect(() => loadTable(`${text},x,10\n`, { objective: 'v' })).toThrow(/ties with line 3/);
+    for (const s of ['grid', 'random', 'bayesian'] as const) expect(replay(t, s, 5, 1).found).toBe(9);
+  });
+
+  it('leaves out columns numbering the rows (index, run ids), not parameters whose values all differ', () => {
+    const rows = Array.from({ length: 30 }, (_, i) => `${i},${1000 + ((i * 7) % 30)},${(i * 7919) % 100003},${i % 3},${i + 1}`);
+    const t = loadTable(['index,perm_id,FILE_MAX,M,v', ...rows].join('\n'), { objective: 'v' });
+    expect(t.params.map((p) => p.name)).toEqual(['FILE_MAX', 'M']);
+    expect(t.notes).toContain('left out 2 columns numbering the rows, identifiers rather than parameters (index, perm_id)');
+  });
+
+  it('judges by ratio only when every value is positive; otherwise by a normalised score, 0 = worst, 1 = best', () => {
+    const positive = loadTable('a,v\n1,5\n2,10\n3,20\n', { objective: 'v' });
+    expect(positive.measure).toBe('ratio');
+    const signed = loadTable('a,v\n1,-5\n2,0\n3,15\n4,-999\n', { objective: 'v', failure: -999 });
+    expect(signed.measure).toBe('score');
+    expect([signed.best, signed.worst]).toEqual([15, -5]);
+    expect(signed.notes.join('\n')).toMatch(/zero or negative: a found value is judged by its normalised score \(0 = the worst value in the table, 1 = the best\), not by a ratio/);
+    const r = evaluate(signed, ['random'], [1, 4], [1, 2, 3, 4, 5, 6]);
+    // After one pick, each search's score is where its value lies between the worst (-5) and the best (15).
+    // (a failed pick found nothing: 0).
+    const firsts = [1, 2, 3, 4, 5, 6].map((seed) => {
+      const found = replay(signed, 'random', 1, seed).found;
+      return Number.isNaN(found) ? 0 : (found + 5) / 20;
+    });
+    expect(firsts.every((f) => [0, 0.25, 1].includes(f))).toBe(true);
+    expect(r[0]).toMatchObject({ measure: 'score', meanRatio: firsts.reduce((a, b) => a + b, 0) / 6 });
+    expect(r[1]).toMatchObject({ measure: 'score', meanRatio: 1, shareBest: 1 });
+    const lower = loadTable('a,v\n1,-5\n2,0\n3,15\n', { objective: 'v', minimize: true });
+    expect(evaluate(lower, ['grid'], [3], 1)[0]).toMatchObject({ measure: 'score', meanRatio: 1 });
+    expect(quality(lower, 0)).toBe(0.75);
+    const out = runReplay({ csv: 'a,v\n1,-5\n2,0\n3,15\n', objective: 'v', strategies: ['grid'], budgets: [2], seeds: 1 });
+    expect(out.text).toMatch(/^strategy\s+budget\s+mean score\s+spread/m);
+    expect(out.text).not.toMatch(/mean ratio|ratio to the best/);
+    expect(out.text).toContain('judged by its normalised score (0 = the worst value in the table, 1 = the best)');
   });
 
   it('names unknown columns', () => {
@@ -42,7 +93,8 @@ describe('loadTable', () => {
   });
 
   it('names the row and column of a missing value', () => {
-    const bad = CSV.replace('1,rr,off', '1,,off');
+    // An empty parameter cell is a value (unset); an empty objective is a missing measurement.
+    const bad = CSV.replace('1,rr,off,120', '1,rr,off,');
     const err = (() => {
       try {
         loadTable(bad, { objective: 'rps', params: ['threads', 'sched', 'pin'] }, 'runs.csv');
@@ -51,7 +103,7 @@ describe('loadTable', () => {
       }
     })();
     expect(err).toBeInstanceOf(InputError);
-    expect(err!.format()).toBe('runs.csv:5:3: column "sched": missing value');
+    expect(err!.format()).toBe('runs.csv:5:10: column "rps": missing value');
   });
 
   it('refuses a single-valued column named explicitly', () => {
