@@ -7,7 +7,7 @@ import { withExploration } from '../spec/exploration.js';
 import { domainSize } from '../generator/index.js';
 import { planRun } from '../study/run-plan.js';
 import { fitTable } from '../util/fit-table.js';
-import { fmtConfig } from '../util/format.js';
+import { fmtConfig, fmtCount } from '../util/format.js';
 import { explorationFlags } from './exploration-flags.js';
 import { positiveInt } from './errors.js';
 
@@ -61,7 +61,7 @@ export function planCommand(file: string, o: PlanOptions): number {
   const lines: string[] = [];
   lines.push(`${exp.name} (${exp.format} format), objective: ${exp.objective.direction} ${exp.objective.metric}`);
   lines.push(
-    `run measures ${plan.total} configuration${plan.total === 1n ? '' : 's'}: ${x.strategy} search, seed ${x.seed}` +
+    `run measures ${fmtCount(plan.total)} configuration${plan.total === 1n ? '' : 's'}: ${x.strategy} search, seed ${x.seed}` +
       `${x.budget !== undefined ? `, budget ${x.budget}` : ', no budget (the whole space)'}, ${x.parallel} in parallel`,
   );
   lines.push(`  ${exp.build ? `${builds} build${builds === '1' ? '' : 's'}, ` : ''}${plan.runsPerConfig} test run${plan.runsPerConfig === 1 ? '' : 's'} per configuration (warm-ups included)`);
