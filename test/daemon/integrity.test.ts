@@ -160,7 +160,7 @@ describe('job signatures', () => {
     cleanups.push(cleanup);
     const key = jobKeyFile(dir);
     const file = writeFile(dir, 'run.yaml', EXP('run-signed', 'default'));
-    const ok = await wayfinder(['run', file, '--workdir', join(dir, 'wd'), '--job-key', key, '--json'], { timeoutMs: 60_000 });
+    const ok = await wayfinder(['run', file, '--workdir', join(dir, 'wd'), '--job-key', key, '--json', '--no-confirm'], { timeoutMs: 60_000 });
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stderr).not.toMatch(/refused/);
     expect(query(join(dir, 'wd'), 'SELECT COUNT(*) AS n FROM runs')).toEqual([{ n: 6 }]);
