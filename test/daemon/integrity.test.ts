@@ -189,7 +189,7 @@ describe('job signatures', () => {
     servers.push(redis);
     const url = `rediss://:tls-pass@127.0.0.1:${redis.port}/0`;
     // Without the CA, the certificate is refused: the daemon says so and stops.
-    const untrusted = await wayfinder(['daemon', '--listen', '127.0.0.1:0', '--workdir', join(dir, 'x'), '--redis', url], { timeoutMs: 30_000 });
+    const untrusted = await wayfinder(['daemon', '--listen', '127.0.0.1:0', '--insecure-loopback-no-token', '--workdir', join(dir, 'x'), '--redis', url], { timeoutMs: 30_000 });
     expect(untrusted.status).toBe(2);
     expect(untrusted.stderr).toMatch(/cannot reach Redis at rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0: .*(certificate|self.signed)/i);
     const workdir = join(dir, 'wd');
