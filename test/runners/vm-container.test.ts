@@ -177,7 +177,7 @@ describe('a VM with its benchtool in a container (vm-container)', () => {
     const kernel = buildCmdlineKernel(dir);
     const file = writeFile(dir, 'job.yaml', jobFile(readFileSync(kernel).toString('base64'), IMAGE));
     const workdir = join(dir, '.wayfinder');
-    const r = await wayfinder(['run', file, '--workdir', workdir, '--json'], { timeoutMs: 300_000 });
+    const r = await wayfinder(['run', file, '--workdir', workdir, '--json', '--no-confirm'], { timeoutMs: 300_000 });
     expect(r.status, r.stderr + r.stdout).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ done: 2, failed: 0 });
 
