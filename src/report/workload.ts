@@ -49,18 +49,18 @@ export function workloadHtml(w: ByWorkload | undefined, note: string | undefined
   parts.push(
     `<p>The best measured configuration at each workload point (${esc(w.features.join(', '))}), against the best single static configuration <code>${esc(cfg(w.static.params))}</code>, which loses <b>${pct(w.static.mean)}</b> on average and <b>${pct(w.static.max)}</b> at worst: the value of adapting. Regret is the share below each point's best.</p>`,
   );
-  parts.push(`<table><thead><tr>${w.features.map((f) => `<th>${esc(f)}</th>`).join('')}<th>best configuration</th><th>${esc(metric)}</th><th>static</th><th>static loss</th><th>policy leaf</th><th>policy regret</th></tr></thead><tbody>`);
+  parts.push(`<div class="scroll"><table><thead><tr>${w.features.map((f) => `<th>${esc(f)}</th>`).join('')}<th>best configuration</th><th>${esc(metric)}</th><th>static</th><th>static loss</th><th>policy leaf</th><th>policy regret</th></tr></thead><tbody>`);
   for (const r of w.perPoint) {
     parts.push(
       `<tr>${w.features.map((f) => `<td class="num">${esc(String(r.point[f]))}</td>`).join('')}<td>${esc(r.best ? cfg(r.best.params) : 'every configuration failed')}</td><td class="num">${esc(r.best ? fmtNum(r.best.value) : '')}</td><td class="num">${esc(r.static.value === undefined ? 'not measured' : r.static.value === null ? 'failed' : fmtNum(r.static.value))}</td><td class="num">${pct(r.static.regret)}</td><td class="num">${r.policy.leaf}</td><td class="num">${pct(r.policy.regret)}</td></tr>`,
     );
   }
-  parts.push('</tbody></table>');
-  parts.push('<table><thead><tr><th>knob</th><th>follows the workload</th><th>loss if held at one value</th><th>worst point</th><th>interaction with the workload</th></tr></thead><tbody>');
+  parts.push('</tbody></table></div>');
+  parts.push('<div class="scroll"><table><thead><tr><th>knob</th><th>follows the workload</th><th>loss if held at one value</th><th>worst point</th><th>interaction with the workload</th></tr></thead><tbody>');
   for (const a of w.adaptation) {
     parts.push(`<tr><td>${esc(a.name)}</td><td>${a.adapt ? 'yes' : 'no'}</td><td class="num">${pct(a.lossIfFixed)}</td><td class="num">${pct(a.maxLossIfFixed)}</td><td class="num">${pct(a.interaction)}</td></tr>`);
   }
-  parts.push('</tbody></table>');
+  parts.push('</tbody></table></div>');
   const est = (name: string, f: Policy['regret']['trained'] | undefined): string => (f ? `${name}: mean ${pct(f.mean)}, worst ${pct(f.max)} over ${f.points} points` : `${name}: none to leave out`);
   parts.push(
     fig(
