@@ -19,7 +19,7 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1000px; pa
 h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
 .sub { color: #555; margin-top: 0; } figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: .9em; } table { border-collapse: collapse; font-size: .9em; margin: .5em 0; }
-.scroll { max-width: 100%; overflow-x: auto; } .scroll table { margin: 0; } td.num, .nowrap { white-space: nowrap; }
+.scroll { max-width: 100%; overflow-x: auto; } .scroll table { margin: 0; } .nowrap { white-space: nowrap; }
 p.warning { color: #8a5300; background: #fff6e5; border-left: 3px solid #e8a33d; padding: .4em .7em; margin: .4em 0; }
 th, td { border-bottom: 1px solid #e4e4e4; padding: .25em .6em; text-align: left; vertical-align: top; }
 th { background: #f6f6f6; cursor: default; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -96,7 +96,7 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
   parts.push('<h2>Best configurations against the default</h2>');
   if (d.best.length === 0) parts.push('<p>No configuration measured yet.</p>');
   else {
-    parts.push(`<div class="scroll"><table><thead><tr><th>#</th><th>configuration</th><th>differs from the default in</th><th>${esc(d.objective.metric)} (median)</th><th>${esc(MEDIAN_INTERVAL_HEADING)}</th><th>× default (provisional)</th></tr></thead><tbody>`);
+    parts.push(`<div class="scroll"><table><thead><tr><th>#</th><th>configuration</th><th>differs from the default in</th><th>${breakable(d.objective.metric)} (median)</th><th>${esc(MEDIAN_INTERVAL_HEADING)}</th><th>× default (provisional)</th></tr></thead><tbody>`);
     if (d.default) {
       parts.push(
         `<tr><td>default</td><td><code>${esc(d.default.configId.slice(0, 12))}</code></td><td>${lines(Object.entries(d.default.params).map(([k, v]) => `${k}=${String(v)}`))}</td><td class="num">${d.default.status === 'done' ? esc(fmtNum(d.default.objective)) : esc(`${d.default.status}${d.default.failure ? `: ${d.default.failure}` : ''}`)}</td><td class="num">${d.default.ci && d.default.n !== undefined ? esc(intervalCell({ n: d.default.n, ci: d.default.ci, ...(d.default.ciLevel !== undefined ? { ciLevel: d.default.ciLevel } : {}) }, fmtNum)) : ''}</td><td class="num">1</td></tr>`,
@@ -162,9 +162,17 @@ function breakable(name: string): string {
   return esc(name).replace(/([_.-])/g, '$1<wbr>');
 }
 
-/** Items one per line in a cell. */
+/**
+ * Items one per line in a cell; an item of the form "name: change" or "name=value" may break only
+ * after the name, so a narrow column keeps each change whole.
+ */
 function lines(items: string[]): string {
-  return items.map((i) => `<span class="nowrap">${esc(i)}</span>`).join('<br>');
+  return items
+    .map((i) => {
+      const m = /^([^:=]+)([:=] ?)(.*)$/.exec(i);
+      return m ? `${esc(m[1]!)}${esc(m[2]!)}<wbr><span class="nowrap">${esc(m[3]!)}</span>` : `<span class="nowrap">${esc(i)}</span>`;
+    })
+    .join('<br>');
 }
 
 function pct(v: number): string {
