@@ -19,7 +19,7 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1000px; pa
 h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
 .sub { color: #555; margin-top: 0; } figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: .9em; } table { border-collapse: collapse; font-size: .9em; margin: .5em 0; }
-.scroll { max-width: 100%; overflow-x: auto; } .scroll table { margin: 0; } .nowrap { white-space: nowrap; }
+.scroll { max-width: 100%; overflow-x: auto; margin: .5em 0; } .scroll table { margin: 0; } .nowrap { white-space: nowrap; }
 p.warning { color: #8a5300; background: #fff6e5; border-left: 3px solid #e8a33d; padding: .4em .7em; margin: .4em 0; }
 th, td { border-bottom: 1px solid #e4e4e4; padding: .25em .6em; text-align: left; vertical-align: top; }
 th { background: #f6f6f6; cursor: default; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
