@@ -65,8 +65,9 @@ export function objectiveFigure(d: ReportData): string {
     const pad = log ? (maxi ? hi * 1.6 : lo / 1.6) : maxi ? hi + 0.12 * (hi - lo) : lo >= 0 ? Math.max(0, lo - 0.12 * (hi - lo)) : lo - 0.12 * (hi - lo);
     const y = scale(range.length ? [...range, pad] : [0, 1], H - m.b, m.t, { log });
     yAxis(out, y, x0, x1, metric, m.t, H - m.b);
-    const bw = (x1 - x0) / done.length;
-    const px = (i: number): number => x0 + (i + 0.5) * bw;
+    // A few pixels between the axis and the first point, so the default's diamond there stays clear of it.
+    const bw = (x1 - x0 - 8) / done.length;
+    const px = (i: number): number => x0 + 8 + (i + 0.5) * bw;
     xAxis(out, countTicks(done.length).map((r) => ({ at: px(r - 1), text: String(r) })), x0, x1, H - m.b, `configurations, sorted by ${metric} (rank)`);
     const r = done.length > 200 ? 1.8 : 3;
     const bestIdx = d.objective.direction === 'maximize' ? done.length - 1 : 0;
