@@ -263,6 +263,7 @@ export function mainEffectsFigure(effects: MainEffect[], d: ReportData): string 
   const W = Math.max(cols * pw + 60, 620);
   const H = 60 + Math.ceil(effects.length / cols) * ph;
   const out = open(W, H, `Main effects on ${d.objective.metric}`);
+  const aliased = new Set((d.importance?.warnings ?? []).flatMap((w) => (w.kind === 'aliased' ? w.params : [])));
   out.push(
     `<text x="12" y="38" fill="#555"><tspan fill="#111">● median of measured configurations with that value, 95% interval</tspan>  <tspan fill="${BLUE}">— fANOVA marginal ±1 sd</tspan></text>`,
   );
@@ -288,8 +289,10 @@ export function mainEffectsFigure(effects: MainEffect[], d: ReportData): string 
     const yc = (v: number): string => y(Math.min(hi, Math.max(lo, v))).toFixed(1);
     const share = e.fraction !== undefined ? ` (${(e.fraction * 100).toFixed(1)}%)` : '';
     // Bold capitals are the widest text drawn: the name is cut to the panel's width, in full on hover.
-    const room = Math.floor((pw - 14) / (12 * 0.75)) - share.length;
-    out.push(`<text class="effect-title" x="${ox + 10}" y="${oy + 14}" font-weight="bold">${esc(clip(e.name, room) + share)}<title>${esc(e.name)}</title></text>`);
+    // An aliased parameter's effect may be its partner's: marked as in the importance figure.
+    const flag = aliased.has(e.name) ? ' ⚠' : '';
+    const room = Math.floor((pw - 14) / (12 * 0.75)) - share.length - flag.length;
+    out.push(`<text class="effect-title" x="${ox + 10}" y="${oy + 14}" font-weight="bold">${esc(clip(e.name, room) + flag + share)}<title>${esc(aliased.has(e.name) ? `${e.name}: aliased, see the importance warnings` : e.name)}</title></text>`);
     yAxis(out, y, x0, x1, undefined, yTop, yBot);
     const n = e.values.length;
     const bw = (x1 - x0) / Math.max(1, n);
