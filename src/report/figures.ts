@@ -3,8 +3,10 @@
 // importance, main effects and run statistics.
 
 import { fmtDuration, fmtNum } from '../util/format.js';
-import { bestSoFarSvg, COLOURS } from '../strategies/svg.js';
-import { esc, open, scale, wantsLog, yAxis } from './chart.js';
+import { ratioTo } from '../strategies/ratio.js';
+import { COLOURS } from '../strategies/svg.js';
+import { warningShort } from './aliasing.js';
+import { clip, countTicks, esc, fmtTick, open, scale, textWidth, wantsLog, wrap, xAxis, yAxis } from './chart.js';
 import type { MainEffect, ReportData, RunStats } from './data.js';
 import type { Importance } from './importance.js';
 import { policyTreeSvg } from './workload.js';
@@ -55,12 +57,18 @@ export function objectiveFigure(d: ReportData): string {
   if (done.length === 0) {
     out.push(`<text x="${(x0 + x1) / 2}" y="${H / 2}" text-anchor="middle" fill="#777">no configuration measured yet</text>`);
   } else {
-    const y = scale(range.length ? range : [0, 1], H - m.b, m.t, { log });
+    // Room beyond the best point for its label: above it when maximizing, below when minimizing
+    // (never below zero for a metric that has none).
+    const lo = Math.min(...range);
+    const hi = Math.max(...range);
+    const maxi = d.objective.direction === 'maximize';
+    const pad = log ? (maxi ? hi * 1.6 : lo / 1.6) : maxi ? hi + 0.12 * (hi - lo) : lo >= 0 ? Math.max(0, lo - 0.12 * (hi - lo)) : lo - 0.12 * (hi - lo);
+    const y = scale(range.length ? [...range, pad] : [0, 1], H - m.b, m.t, { log });
     yAxis(out, y, x0, x1, metric, m.t, H - m.b);
-    out.push(`<line x1="${x0}" x2="${x1}" y1="${H - m.b}" y2="${H - m.b}" stroke="black"/>`);
-    out.push(`<text x="${(x0 + x1) / 2}" y="${H - 12}" text-anchor="middle">configurations, sorted by ${esc(metric)}</text>`);
-    const bw = (x1 - x0) / done.length;
-    const px = (i: number): number => x0 + (i + 0.5) * bw;
+    // A few pixels between the axis and the first point, so the default's diamond there stays clear of it.
+    const bw = (x1 - x0 - 8) / done.length;
+    const px = (i: number): number => x0 + 8 + (i + 0.5) * bw;
+    xAxis(out, countTicks(done.length).map((r) => ({ at: px(r - 1), text: String(r) })), x0, x1, H - m.b, `configurations, sorted by ${metric} (rank)`);
     const r = done.length > 200 ? 1.8 : 3;
     const bestIdx = d.objective.direction === 'maximize' ? done.length - 1 : 0;
     done.forEach((c, i) => {
@@ -84,8 +92,12 @@ export function objectiveFigure(d: ReportData): string {
       const cx = px(bestIdx);
       const cy = y(b.objective as number);
       out.push(`<circle class="best" cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="${r + 3}" fill="none" stroke="${GREEN}" stroke-width="2"/>`);
-      // The best is the highest point when maximizing (label above it), the lowest when minimizing (below).
-      out.push(`<text x="${(cx + (bestIdx > 0 ? 4 : -4)).toFixed(1)}" y="${(cy + (d.objective.direction === 'maximize' ? -12 : 22)).toFixed(1)}" text-anchor="end" fill="${GREEN}">best ${esc(fmtNum(b.objective))}</text>`);
+      // The best is the highest and last point when maximizing (label above it, to its left); the
+      // lowest and first when minimizing (label below it): the other points are on the other side.
+      // Below the lowest point there may be no room (a best of 0 on the axis): then to its right.
+      const below = !maxi && H - m.b - cy >= 22;
+      const [tx, ty, anchor] = maxi ? [cx + 4, cy - 12, 'end'] : below ? [cx - 4, cy + 20, 'start'] : [cx + r + 8, cy + 4, 'start'];
+      out.push(`<text x="${tx.toFixed(1)}" y="${ty.toFixed(1)}" text-anchor="${anchor}" fill="${GREEN}">best ${esc(fmtNum(b.objective))}</text>`);
     }
   }
   // Failures apart: they have no objective to sort by.
@@ -117,43 +129,51 @@ function tip(id: string, params: Record<string, unknown>, objective: number | un
     .join('\n')}`;
 }
 
+/**
+ * Best-so-far against evaluations, one staircase per strategy: the best only changes when an
+ * evaluation finds a better configuration, and holds until then, so it is drawn as steps (a
+ * sloping line would claim values in between that were never found). As a fraction of the best
+ * found when that is positive, in the objective's units otherwise.
+ */
 export function bestSoFarFigure(d: ReportData): string | undefined {
   const done = d.configurations.filter((c) => c.status === 'done' && c.objective !== undefined && Number.isFinite(c.objective)).map((c) => c.objective as number);
   if (done.length === 0 || d.bestSoFar.length === 0) return undefined;
   const optimum = d.objective.direction === 'maximize' ? Math.max(...done) : Math.min(...done);
-  // A ratio to the best needs a positive best; otherwise the values themselves are drawn.
-  if (!(optimum > 0)) return rawBestSoFar(d);
-  return bestSoFarSvg(
-    d.bestSoFar.map((s) => ({ label: s.strategy, bestSoFar: [s.values.map((v) => (v === null ? NaN : v))] })),
-    {
-      optimum,
-      direction: d.objective.direction,
-      title: `Best ${d.objective.metric} so far against evaluations (1 = best found)`,
-      yLabel: 'best so far / best found',
-      width: 820,
-      height: 380,
-    },
-  );
-}
-
-/** Best-so-far in the objective's own units, for objectives whose best is zero or negative. */
-function rawBestSoFar(d: ReportData): string {
+  const relative = optimum > 0;
+  const shown = (v: number): number => (relative ? ratioTo(optimum, v, d.objective.direction) : v);
   const W = 820;
   const H = 380;
-  const m = { l: 76, r: 120, t: 44, b: 44 };
-  const out = open(W, H, `Best ${d.objective.metric} so far against evaluations`);
+  const labelW = Math.max(60, ...d.bestSoFar.map((s) => textWidth(s.strategy.length))) + 16;
+  const m = { l: 76, r: Math.min(220, labelW), t: 44, b: 52 };
+  const metric = d.objective.metric;
+  const out = open(W, H, relative ? `Best ${metric} so far against evaluations (1 = best found)` : `Best ${metric} so far against evaluations`);
   const n = Math.max(1, ...d.bestSoFar.map((s) => s.values.length));
-  const vals = d.bestSoFar.flatMap((s) => s.values.filter((v): v is number => v !== null));
+  const vals = d.bestSoFar.flatMap((s) => s.values.filter((v): v is number => v !== null).map(shown));
   const y = scale(vals, H - m.b, m.t);
-  yAxis(out, y, m.l, W - m.r, d.objective.metric, m.t, H - m.b);
-  const x = (i: number): number => m.l + ((W - m.l - m.r) * (i + 1)) / n;
-  out.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="black"/>`);
-  out.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle">evaluations (${n})</text>`);
+  yAxis(out, y, m.l, W - m.r, relative ? 'best so far / best found' : `best ${metric} so far`, m.t, H - m.b);
+  // Evaluation k (1-based) sits at x(k); the axis runs from 0 so the first step is visible.
+  const x = (k: number): number => m.l + ((W - m.l - m.r) * k) / n;
+  xAxis(out, countTicks(n).map((k) => ({ at: x(k), text: String(k) })), m.l, W - m.r, H - m.b, `evaluations (${n}, in the order results arrived)`);
   d.bestSoFar.forEach((s, k) => {
     const colour = COLOURS[k % COLOURS.length]!;
-    const pts = s.values.map((v, i) => (v === null ? '' : `${x(i).toFixed(1)},${y(v).toFixed(1)}`)).filter(Boolean);
-    out.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${pts.join(' ')}"/>`);
-    out.push(`<text x="${W - m.r + 8}" y="${m.t + 16 + 18 * k}" fill="${colour}">${esc(s.strategy)}</text>`);
+    const first = s.values.findIndex((v) => v !== null);
+    if (first < 0) return;
+    let cur = shown(s.values[first]!);
+    const path = [`M${x(first + 1).toFixed(1)} ${y(cur).toFixed(1)}`];
+    const marks = [[first + 1, cur] as const];
+    for (let i = first + 1; i < s.values.length; i++) {
+      const v = shown(s.values[i]!);
+      if (v === cur) continue;
+      path.push(`H${x(i + 1).toFixed(1)}`, `V${y(v).toFixed(1)}`);
+      marks.push([i + 1, v]);
+      cur = v;
+    }
+    path.push(`H${x(s.values.length).toFixed(1)}`);
+    out.push(`<path class="best-so-far" d="${path.join(' ')}" fill="none" stroke="${colour}" stroke-width="2"/>`);
+    for (const [e, v] of marks) {
+      out.push(`<circle class="improvement" cx="${x(e).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${colour}"><title>${esc(`evaluation ${e}: ${relative ? `${fmtTick(v)} of the best` : fmtNum(v)}`)}</title></circle>`);
+    }
+    out.push(`<text x="${W - m.r + 8}" y="${m.t + 16 + 18 * k}" fill="${colour}">${esc(clip(s.strategy, 24))}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');
@@ -162,17 +182,33 @@ function rawBestSoFar(d: ReportData): string {
 export function importanceFigure(imp: Importance): string {
   const params = imp.params.slice(0, 15);
   const pairs = imp.pairs;
+  const flagged = new Set(imp.warnings.flatMap((w) => (w.kind === 'aliased' ? w.params : [])));
+  const MAX_LABEL = 40;
+  const mark = (n: string): string => (flagged.has(n) ? `${clip(n, MAX_LABEL - 2)} ⚠` : clip(n, MAX_LABEL));
+  // A pair's label is two lines (one name each), so long names fit beside the bars.
   const rows = [
-    ...params.map((p) => ({ label: p.name, v: p.fraction, sd: p.std, extra: p.total - p.fraction, pair: false })),
-    ...pairs.map((p) => ({ label: `${p.names[0]} × ${p.names[1]}`, v: p.fraction, sd: p.std, extra: 0, pair: true })),
+    ...params.map((p) => ({ lines: [mark(p.name)], title: p.name, v: p.fraction, sd: p.std, extra: p.total - p.fraction, pair: false })),
+    ...pairs.map((p) => ({ lines: [`${clip(p.names[0], MAX_LABEL - 2)} ×`, clip(p.names[1], MAX_LABEL)], title: p.names.join(' × '), v: p.fraction, sd: p.std, extra: 0, pair: true })),
   ];
-  const labelW = Math.min(260, 20 + 7 * Math.max(...rows.map((r) => r.label.length)));
-  const W = 820;
-  const rowH = 22;
-  const top = 92;
-  const H = top + rows.length * rowH + (pairs.length ? 12 : 0) + 46;
+  const labelW = 24 + textWidth(Math.max(4, ...rows.flatMap((r) => r.lines.map((l) => l.length))));
+  const plotW = 360;
+  const valueW = 230;
+  const W = Math.max(820, labelW + plotW + valueW);
+  const rowH = (r: { pair: boolean }): number => (r.pair ? 34 : 22);
+  const notes = imp.warnings.flatMap((w) => wrap(`⚠ ${warningShort(w)}`, Math.floor((W - 24) / (12 * 0.66))));
+  const top = 92 + notes.length * 16;
+  const gap = pairs.length ? 12 : 0;
+  const ys: number[] = [];
+  let acc = top;
+  rows.forEach((r, i) => {
+    if (r.pair && (i === 0 || !rows[i - 1]!.pair)) acc += gap;
+    ys.push(acc);
+    acc += rowH(r);
+  });
+  const bottom = acc;
+  const H = bottom + 46;
   const x0 = labelW;
-  const x1 = W - 230;
+  const x1 = labelW + plotW;
   const maxV = Math.max(0.05, ...rows.map((r) => Math.max(r.v + r.sd, r.v + r.extra)));
   const x = scale([0, Math.min(1, maxV)], x0, x1, { zero: true });
   const out = open(W, H, `Parameter importance: ${imp.method}`);
@@ -182,33 +218,38 @@ export function importanceFigure(imp: Importance): string {
   out.push(
     `<text x="12" y="74" fill="#555"><tspan fill="${BLUE}">■ main effect</tspan>  <tspan fill="#a9c8e6">■ in interactions</tspan>  <tspan fill="${ORANGE}">■ pairwise interaction</tspan>  whiskers: ±1 sd across trees</text>`,
   );
-  const bottom = top + rows.length * rowH + (pairs.length ? 12 : 0);
+  notes.forEach((l, i) => out.push(`<text class="warning" x="12" y="${92 + i * 16}" fill="#8a5300">${esc(l)}</text>`));
   for (const t of x.ticks) {
     const px = x(t).toFixed(1);
     out.push(`<line x1="${px}" x2="${px}" y1="${top - 4}" y2="${bottom}" stroke="#e4e4e4"/>`);
-    out.push(`<text x="${px}" y="${bottom + 16}" text-anchor="middle">${Math.round(t * 100)}%</text>`);
   }
-  out.push(`<text x="${(x0 + x1) / 2}" y="${bottom + 34}" text-anchor="middle">fraction of variance</text>`);
+  xAxis(out, x.ticks.map((t) => ({ at: x(t), text: `${Math.round(t * 100)}%` })), x0, x1, bottom, 'fraction of variance');
   rows.forEach((r, i) => {
-    const yy = top + i * rowH + (r.pair ? 12 : 0);
+    const yy = ys[i]!;
+    const h = rowH(r);
     const colour = r.pair ? ORANGE : BLUE;
-    out.push(`<text x="${x0 - 8}" y="${yy + 14}" text-anchor="end">${esc(r.label)}</text>`);
+    const ty = r.lines.length > 1 ? [yy + 14, yy + 28] : [yy + 15];
+    r.lines.forEach((l, k) => out.push(`<text class="label" x="${x0 - 8}" y="${ty[k]}" text-anchor="end">${esc(l)}<title>${esc(r.title)}</title></text>`));
     const w = Math.max(0, x(Math.min(1, r.v)) - x0);
-    out.push(`<rect class="${r.pair ? 'pair' : 'param'}" x="${x0}" y="${yy + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${colour}"><title>${esc(`${r.label}: ${(r.v * 100).toFixed(1)}% ± ${(r.sd * 100).toFixed(1)}%`)}</title></rect>`);
+    const by = yy + (h - 16) / 2;
+    out.push(`<rect class="${r.pair ? 'pair' : 'param'}" x="${x0}" y="${by}" width="${w.toFixed(1)}" height="16" fill="${colour}"><title>${esc(`${r.title}: ${(r.v * 100).toFixed(1)}% ± ${(r.sd * 100).toFixed(1)}%`)}</title></rect>`);
     if (r.extra > 0.001) {
       const w2 = Math.max(0, x(Math.min(1, r.v + r.extra)) - x(Math.min(1, r.v)));
-      out.push(`<rect x="${(x0 + w).toFixed(1)}" y="${yy + 3}" width="${w2.toFixed(1)}" height="${rowH - 6}" fill="#a9c8e6"/>`);
+      out.push(`<rect x="${(x0 + w).toFixed(1)}" y="${by}" width="${w2.toFixed(1)}" height="16" fill="#a9c8e6"/>`);
     }
     if (r.sd > 0) {
       const a = x(Math.max(0, r.v - r.sd));
       const b = x(Math.min(1, r.v + r.sd));
-      out.push(`<line x1="${a.toFixed(1)}" x2="${b.toFixed(1)}" y1="${yy + rowH / 2}" y2="${yy + rowH / 2}" stroke="#333"/>`);
+      out.push(`<line x1="${a.toFixed(1)}" x2="${b.toFixed(1)}" y1="${yy + h / 2}" y2="${yy + h / 2}" stroke="#333"/>`);
     }
     const end = Math.max(x(Math.min(1, r.v + r.sd)), x(Math.min(1, r.v + r.extra)));
     const inPairs = r.extra > 0.001 ? ` (+${(r.extra * 100).toFixed(1)}% in interactions)` : '';
-    out.push(`<text x="${(end + 6).toFixed(1)}" y="${yy + 14}" fill="#333">${(r.v * 100).toFixed(1)}%${inPairs}</text>`);
+    out.push(`<text x="${(end + 6).toFixed(1)}" y="${yy + h / 2 + 4}" fill="#333">${(r.v * 100).toFixed(1)}%${inPairs}</text>`);
   });
-  if (pairs.length) out.push(`<line x1="${12}" x2="${W - 12}" y1="${top + params.length * rowH + 6}" y2="${top + params.length * rowH + 6}" stroke="#ccc"/>`);
+  if (pairs.length) {
+    const sep = ys[params.length]! - gap / 2;
+    out.push(`<line x1="12" x2="${W - 12}" y1="${sep}" y2="${sep}" stroke="#ccc"/>`);
+  }
   out.push(`<line x1="${x0}" x2="${x0}" y1="${top - 4}" y2="${bottom}" stroke="black"/>`);
   out.push('</svg>');
   return out.join('\n');
@@ -216,11 +257,13 @@ export function importanceFigure(imp: Importance): string {
 
 export function mainEffectsFigure(effects: MainEffect[], d: ReportData): string {
   const cols = Math.min(3, effects.length);
-  const pw = 270;
+  const pw = 300;
   const ph = 230;
-  const W = cols * pw + 60;
+  // Wide enough for the legend line even with one panel.
+  const W = Math.max(cols * pw + 60, 620);
   const H = 60 + Math.ceil(effects.length / cols) * ph;
   const out = open(W, H, `Main effects on ${d.objective.metric}`);
+  const aliased = new Set((d.importance?.warnings ?? []).flatMap((w) => (w.kind === 'aliased' ? w.params : [])));
   out.push(
     `<text x="12" y="38" fill="#555"><tspan fill="#111">● median of measured configurations with that value, 95% interval</tspan>  <tspan fill="${BLUE}">— fANOVA marginal ±1 sd</tspan></text>`,
   );
@@ -245,18 +288,25 @@ export function mainEffectsFigure(effects: MainEffect[], d: ReportData): string 
     const hi = y.ticks[y.ticks.length - 1]!;
     const yc = (v: number): string => y(Math.min(hi, Math.max(lo, v))).toFixed(1);
     const share = e.fraction !== undefined ? ` (${(e.fraction * 100).toFixed(1)}%)` : '';
-    out.push(`<text class="effect-title" x="${ox + m.l}" y="${oy + 14}" font-weight="bold">${esc(e.name + share)}</text>`);
+    // Bold capitals are the widest text drawn: the name is cut to the panel's width, in full on hover.
+    // An aliased parameter's effect may be its partner's: marked as in the importance figure.
+    const flag = aliased.has(e.name) ? ' ⚠' : '';
+    const room = Math.floor((pw - 14) / (12 * 0.75)) - share.length - flag.length;
+    out.push(`<text class="effect-title" x="${ox + 10}" y="${oy + 14}" font-weight="bold">${esc(clip(e.name, room) + flag + share)}<title>${esc(aliased.has(e.name) ? `${e.name}: aliased, see the importance warnings` : e.name)}</title></text>`);
     yAxis(out, y, x0, x1, undefined, yTop, yBot);
-    out.push(`<line x1="${x0}" x2="${x1}" y1="${yBot}" y2="${yBot}" stroke="black"/>`);
     const n = e.values.length;
     const bw = (x1 - x0) / Math.max(1, n);
     const px = (i: number): number => x0 + (i + 0.5) * bw;
     const every = Math.ceil(n / 10);
+    out.push('<g class="axis x">');
+    out.push(`<line x1="${x0}" x2="${x1}" y1="${yBot}" y2="${yBot}" stroke="black"/>`);
     e.values.forEach((v, i) => {
       if (i % every !== 0) return;
-      const label = String(v.value).length > 10 ? `${String(v.value).slice(0, 9)}…` : String(v.value);
-      out.push(`<text transform="translate(${px(i).toFixed(1)} ${yBot + 12}) rotate(${n > 5 ? 35 : 0})" text-anchor="${n > 5 ? 'start' : 'middle'}" font-size="11">${esc(label)}</text>`);
+      const label = clip(String(v.value), 10);
+      out.push(`<line class="tick" x1="${px(i).toFixed(1)}" x2="${px(i).toFixed(1)}" y1="${yBot}" y2="${yBot + 4}" stroke="black"/>`);
+      out.push(`<text transform="translate(${px(i).toFixed(1)} ${yBot + 14}) rotate(${n > 5 ? 35 : 0})" text-anchor="${n > 5 ? 'start' : 'middle'}" font-size="11">${esc(label)}</text>`);
     });
+    out.push('</g>');
     const marg = e.values.map((v, i) => ({ v, i })).filter(({ v }) => v.marginal !== undefined);
     if (marg.length > 0) {
       const upper = marg.map(({ v, i }) => `${px(i).toFixed(1)},${yc(v.marginalHigh!)}`);

@@ -3,6 +3,7 @@
 
 import { intervalCell, MEDIAN_INTERVAL_HEADING } from '../metrics/stats.js';
 import { fmtDuration, fmtNum } from '../util/format.js';
+import { warningText } from './aliasing.js';
 import { esc } from './chart.js';
 import type { ReportData } from './data.js';
 import type { Figure } from './figures.js';
@@ -18,6 +19,8 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1000px; pa
 h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
 .sub { color: #555; margin-top: 0; } figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: .9em; } table { border-collapse: collapse; font-size: .9em; margin: .5em 0; }
+.scroll { max-width: 100%; overflow-x: auto; margin: .5em 0; } .scroll table { margin: 0; } .nowrap { white-space: nowrap; }
+p.warning { color: #8a5300; background: #fff6e5; border-left: 3px solid #e8a33d; padding: .4em .7em; margin: .4em 0; }
 th, td { border-bottom: 1px solid #e4e4e4; padding: .25em .6em; text-align: left; vertical-align: top; }
 th { background: #f6f6f6; cursor: default; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 pre { background: #f6f6f6; padding: .8em; overflow: auto; font-size: .85em; } .note { color: #8a5300; }
@@ -67,7 +70,7 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
 
   parts.push('<h2>Every configuration</h2>');
   parts.push(fig('objective', `The objective (${esc(d.objective.metric)}, ${d.objective.direction === 'maximize' ? 'higher is better' : 'lower is better'}) of every measured configuration, sorted; the default is the red diamond, the best circled in green; failed configurations, which have no objective, are counted apart by cause.`));
-  parts.push(fig('best-so-far', 'The best objective found after each evaluation (in the order results arrived), as a fraction of the best found, one line per strategy that asked for configurations.'));
+  parts.push(fig('best-so-far', 'The best objective found after each evaluation (in the order results arrived), as a fraction of the best found (in the objective\'s units when the best is zero or negative), one staircase per strategy that asked for configurations: it holds until an evaluation finds a better configuration (a dot), so it is drawn in steps.'));
 
   parts.push('<h2>Which parameters matter</h2>');
   if (d.importance) {
@@ -75,11 +78,14 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
     parts.push(
       `<p>Method: <b>${esc(imp.method)}</b>. A random forest (${imp.trees} extremely randomised trees) is fitted to the ${imp.samples} measured configurations${imp.scale === 'log10' ? ' (to log10 of the objective, which spans orders of magnitude: shares measure multiplicative effects)' : ''}; the variance of each tree's prediction over the whole space (every parameter uniform over its values) is split exactly into the part each parameter explains alone (main effect), the part each pair explains beyond that (interaction), and the rest. Shares are averaged over the trees; ± is their standard deviation across trees.${imp.cvR2 !== undefined ? ` The surrogate predicts held-out configurations with R² = ${imp.cvR2.toFixed(2)} (${imp.folds}-fold cross-validation)${imp.cvR2 < 0.5 ? ' — <span class="note">low: read the shares with caution</span>' : ''}.` : ''} Failed configurations are left out.</p>`,
     );
+    for (const w of imp.warnings) parts.push(`<p class="warning">⚠ ${esc(warningText(w))}</p>`);
     parts.push(fig('importance', 'Share of the variance explained by each parameter (main effect, and its part in the pairwise interactions shown) and by the strongest pairs.'));
-    parts.push('<table><thead><tr><th>parameter or pair</th><th>main effect / interaction</th><th>± sd</th><th>with its interactions</th></tr></thead><tbody>');
-    for (const p of imp.params) parts.push(`<tr><td>${esc(p.name)}</td><td class="num">${pct(p.fraction)}</td><td class="num">${pct(p.std)}</td><td class="num">${pct(p.total)}</td></tr>`);
+    const aliasOf = new Map(imp.warnings.flatMap((w) => (w.kind === 'aliased' ? w.params.map((n) => [n, w.params.filter((m) => m !== n)] as const) : [])));
+    const flag = (n: string): string => (aliasOf.has(n) ? ` <span class="note">⚠ aliased with ${esc(aliasOf.get(n)!.join(', '))}</span>` : '');
+    parts.push('<div class="scroll"><table id="importance-table"><thead><tr><th>parameter or pair</th><th>main effect / interaction</th><th>± sd</th><th>with its interactions</th></tr></thead><tbody>');
+    for (const p of imp.params) parts.push(`<tr><td>${esc(p.name)}${flag(p.name)}</td><td class="num">${pct(p.fraction)}</td><td class="num">${pct(p.std)}</td><td class="num">${pct(p.total)}</td></tr>`);
     for (const p of imp.pairs) parts.push(`<tr><td>${esc(p.names.join(' × '))}</td><td class="num">${pct(p.fraction)}</td><td class="num">${pct(p.std)}</td><td></td></tr>`);
-    parts.push('</tbody></table>');
+    parts.push('</tbody></table></div>');
   } else {
     parts.push(`<p class="note">No importance analysis: ${esc(d.importanceNote ?? '')}.</p>`);
   }
@@ -90,49 +96,51 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
   parts.push('<h2>Best configurations against the default</h2>');
   if (d.best.length === 0) parts.push('<p>No configuration measured yet.</p>');
   else {
-    parts.push(`<table><thead><tr><th>#</th><th>configuration</th><th>differs from the default in</th><th>${esc(d.objective.metric)} (median)</th><th>${esc(MEDIAN_INTERVAL_HEADING)}</th><th>× default (provisional)</th></tr></thead><tbody>`);
+    parts.push(`<div class="scroll"><table><thead><tr><th>#</th><th>configuration</th><th>differs from the default in</th><th>${breakable(d.objective.metric)} (median)</th><th>${esc(MEDIAN_INTERVAL_HEADING)}</th><th>× default (provisional)</th></tr></thead><tbody>`);
     if (d.default) {
       parts.push(
-        `<tr><td>default</td><td><code>${esc(d.default.configId.slice(0, 12))}</code></td><td>${esc(Object.entries(d.default.params).map(([k, v]) => `${k}=${String(v)}`).join(', '))}</td><td class="num">${d.default.status === 'done' ? esc(fmtNum(d.default.objective)) : esc(`${d.default.status}${d.default.failure ? `: ${d.default.failure}` : ''}`)}</td><td class="num">${d.default.ci && d.default.n !== undefined ? esc(intervalCell({ n: d.default.n, ci: d.default.ci, ...(d.default.ciLevel !== undefined ? { ciLevel: d.default.ciLevel } : {}) }, fmtNum)) : ''}</td><td class="num">1</td></tr>`,
+        `<tr><td>default</td><td><code>${esc(d.default.configId.slice(0, 12))}</code></td><td>${lines(Object.entries(d.default.params).map(([k, v]) => `${k}=${String(v)}`))}</td><td class="num">${d.default.status === 'done' ? esc(fmtNum(d.default.objective)) : esc(`${d.default.status}${d.default.failure ? `: ${d.default.failure}` : ''}`)}</td><td class="num">${d.default.ci && d.default.n !== undefined ? esc(intervalCell({ n: d.default.n, ci: d.default.ci, ...(d.default.ciLevel !== undefined ? { ciLevel: d.default.ciLevel } : {}) }, fmtNum)) : ''}</td><td class="num">1</td></tr>`,
       );
     }
     for (const b of d.best) {
       const diff = Object.entries(b.differing).map(([k, [a, v]]) => `${k}: ${String(a)} → ${String(v)}`);
       parts.push(
-        `<tr><td>${b.rank}</td><td><code>${esc(b.configId.slice(0, 12))}</code></td><td>${esc(diff.join(', ') || (d.default ? 'nothing (it is the default)' : 'no default measured'))}</td><td class="num">${esc(fmtNum(b.objective))}</td><td class="num">${b.ci && b.n !== undefined ? esc(intervalCell({ n: b.n, ci: b.ci, ...(b.ciLevel !== undefined ? { ciLevel: b.ciLevel } : {}) }, fmtNum)) : ''}</td><td class="num">${b.ratio !== undefined ? b.ratio.toFixed(3) : ''}</td></tr>`,
+        `<tr><td>${b.rank}</td><td><code>${esc(b.configId.slice(0, 12))}</code></td><td>${diff.length ? lines(diff) : esc(d.default ? 'nothing (it is the default)' : 'no default measured')}</td><td class="num">${esc(fmtNum(b.objective))}</td><td class="num">${b.ci && b.n !== undefined ? esc(intervalCell({ n: b.n, ci: b.ci, ...(b.ciLevel !== undefined ? { ciLevel: b.ciLevel } : {}) }, fmtNum)) : ''}</td><td class="num">${b.ratio !== undefined ? b.ratio.toFixed(3) : ''}</td></tr>`,
       );
     }
-    parts.push('</tbody></table>');
+    parts.push('</tbody></table></div>');
     parts.push('<p class="sub">× default: oriented so that more than 1 is better than the default, whichever the direction.</p>');
   }
 
   parts.push('<h2>Run statistics</h2>');
   parts.push(fig('run-stats', 'Failed configurations by cause; the coefficient of variation (CV) of the objective over each configuration\'s repeated runs (above 5%: too noisy to compare closely); time spent in builds, in measured runs, and waiting (between a configuration being asked for and its result, beyond its own build and runs).'));
   const s = d.runStats;
-  parts.push('<table><tbody>');
+  parts.push('<div class="scroll"><table><tbody>');
   parts.push(`<tr><th>failed configurations</th><td>${esc(causes(s.failuresByCause))}</td></tr>`);
   parts.push(`<tr><th>failed runs</th><td>${esc(causes(s.runFailuresByCause))}</td></tr>`);
   parts.push(
     `<tr><th>CV of repeated runs</th><td>${s.cv.configurations ? esc(`median ${pct(s.cv.median!)}, 90th percentile ${pct(s.cv.p90!)}, max ${pct(s.cv.max!)}; ${s.cv.above5pct} of ${s.cv.configurations} configurations above 5%`) : 'no configuration with repeated runs'}</td></tr>`,
   );
   parts.push(`<tr><th>time</th><td>${esc(`builds ${fmtDuration(s.time.buildMs)} (${s.time.builds}), tests ${fmtDuration(s.time.testMs)} (${s.time.runs} runs), waiting ${fmtDuration(s.time.waitingMs)}, wall clock ${fmtDuration(s.time.wallMs)}`)}</td></tr>`);
-  parts.push('</tbody></table>');
+  parts.push('</tbody></table></div>');
 
   parts.push('<h2>Host</h2>');
-  parts.push(d.host ? `<table><tbody>${flatten(d.host).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>` : '<p>No host facts recorded.</p>');
+  parts.push(d.host ? `<div class="scroll"><table><tbody>${flatten(d.host).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table></div>` : '<p>No host facts recorded.</p>');
   parts.push('<h2>Experiment file</h2>');
   parts.push(`<p class="sub"><code>${esc(e.file)}</code> (${esc(e.format)} format, sha256 ${esc(e.hash.slice(0, 16))}…)</p>`);
   parts.push(`<pre id="experiment-file">${esc(e.text)}</pre>`);
 
   parts.push(`<h2>All configurations</h2><details><summary>${d.configurations.length} configurations (click a heading to sort)</summary>`);
   const names = d.params.map((p) => p.name);
-  parts.push(`<table class="sortable"><thead><tr><th>#</th><th>configuration</th><th>status</th>${names.map((n) => `<th>${esc(n)}</th>`).join('')}<th>${esc(d.objective.metric)}</th><th>CV</th></tr></thead><tbody>`);
+  // Many parameters with long names make this table wider than the page: headings break after
+  // underscores, and what is still too wide scrolls inside its own box rather than the page.
+  parts.push(`<div class="scroll" id="all-configurations"><table class="sortable"><thead><tr><th>#</th><th>configuration</th><th>status</th>${names.map((n) => `<th>${breakable(n)}</th>`).join('')}<th>${breakable(d.objective.metric)}</th><th>CV</th></tr></thead><tbody>`);
   for (const c of d.configurations) {
     parts.push(
-      `<tr><td class="num">${c.seq}</td><td><code>${esc(c.configId.slice(0, 10))}</code>${c.isDefault ? ' (default)' : ''}</td><td>${esc(c.status === 'failed' ? `failed: ${c.failure ?? ''}` : c.status)}</td>${names.map((n) => `<td>${esc(String(c.params[n] ?? ''))}</td>`).join('')}<td class="num">${esc(c.objective !== undefined ? fmtNum(c.objective) : '')}</td><td class="num">${c.cv !== undefined ? pct(c.cv) : ''}</td></tr>`,
+      `<tr><td class="num">${c.seq}</td><td class="nowrap"><code>${esc(c.configId.slice(0, 10))}</code>${c.isDefault ? ' (default)' : ''}</td><td>${esc(c.status === 'failed' ? `failed: ${c.failure ?? ''}` : c.status)}</td>${names.map((n) => `<td>${esc(String(c.params[n] ?? ''))}</td>`).join('')}<td class="num">${esc(c.objective !== undefined ? fmtNum(c.objective) : '')}</td><td class="num">${c.cv !== undefined ? pct(c.cv) : ''}</td></tr>`,
     );
   }
-  parts.push('</tbody></table></details>');
+  parts.push('</tbody></table></div></details>');
 
   // The numbers behind the page, for anyone who wants them without the --json run.
   const json = JSON.stringify(d).replace(/</g, '\\u003c');
@@ -147,6 +155,24 @@ ${parts.join('\n')}
 <script>${SCRIPT}</script>
 </body></html>
 `;
+}
+
+/** A name that may break after its underscores, dots and hyphens (long parameter names in headings). */
+function breakable(name: string): string {
+  return esc(name).replace(/([_.-])/g, '$1<wbr>');
+}
+
+/**
+ * Items one per line in a cell; an item of the form "name: change" or "name=value" may break only
+ * after the name, so a narrow column keeps each change whole.
+ */
+function lines(items: string[]): string {
+  return items
+    .map((i) => {
+      const m = /^([^:=]+)([:=] ?)(.*)$/.exec(i);
+      return m ? `${esc(m[1]!)}${esc(m[2]!)}<wbr><span class="nowrap">${esc(m[3]!)}</span>` : `<span class="nowrap">${esc(i)}</span>`;
+    })
+    .join('<br>');
 }
 
 function pct(v: number): string {

@@ -10,6 +10,7 @@ import { Forest, type ForestOptions, type TrainingSet, type TreeView } from '../
 import { Encoder } from '../strategies/encoding.js';
 import type { Config, Param, Value } from '../types.js';
 import { Rng } from '../util/random.js';
+import { importanceWarnings, type ImportanceWarning } from './aliasing.js';
 
 export const IMPORTANCE_METHOD = 'functional ANOVA (fANOVA) over a random-forest surrogate';
 
@@ -58,6 +59,8 @@ export interface Importance {
   params: ParamImportance[];
   pairs: PairImportance[];
   marginals: Marginal[];
+  /** Why some shares cannot be read as they stand (aliased or never varied parameters, too few points). */
+  warnings: ImportanceWarning[];
 }
 
 export interface ImportanceOptions {
@@ -188,6 +191,7 @@ export function parameterImportance(params: readonly Param[], rows: readonly Obs
     params: params_.sort((p, q) => q.total - p.total || q.fraction - p.fraction),
     pairs: pairs.slice(0, opts.topPairs ?? 5),
     marginals,
+    warnings: importanceWarnings(params, rows.map((r) => r.config)),
   };
 }
 

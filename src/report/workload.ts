@@ -8,7 +8,7 @@ import type { Policy, PolicyNode } from '../policy/policy.js';
 import { workloadFromExperiment } from '../policy/sources.js';
 import type { Config } from '../types.js';
 import { fmtNum } from '../util/format.js';
-import { esc, open } from './chart.js';
+import { esc, open, textWidth } from './chart.js';
 
 export interface ByWorkload {
   features: string[];
@@ -49,18 +49,18 @@ export function workloadHtml(w: ByWorkload | undefined, note: string | undefined
   parts.push(
     `<p>The best measured configuration at each workload point (${esc(w.features.join(', '))}), against the best single static configuration <code>${esc(cfg(w.static.params))}</code>, which loses <b>${pct(w.static.mean)}</b> on average and <b>${pct(w.static.max)}</b> at worst: the value of adapting. Regret is the share below each point's best.</p>`,
   );
-  parts.push(`<table><thead><tr>${w.features.map((f) => `<th>${esc(f)}</th>`).join('')}<th>best configuration</th><th>${esc(metric)}</th><th>static</th><th>static loss</th><th>policy leaf</th><th>policy regret</th></tr></thead><tbody>`);
+  parts.push(`<div class="scroll"><table><thead><tr>${w.features.map((f) => `<th>${esc(f)}</th>`).join('')}<th>best configuration</th><th>${esc(metric)}</th><th>static</th><th>static loss</th><th>policy leaf</th><th>policy regret</th></tr></thead><tbody>`);
   for (const r of w.perPoint) {
     parts.push(
       `<tr>${w.features.map((f) => `<td class="num">${esc(String(r.point[f]))}</td>`).join('')}<td>${esc(r.best ? cfg(r.best.params) : 'every configuration failed')}</td><td class="num">${esc(r.best ? fmtNum(r.best.value) : '')}</td><td class="num">${esc(r.static.value === undefined ? 'not measured' : r.static.value === null ? 'failed' : fmtNum(r.static.value))}</td><td class="num">${pct(r.static.regret)}</td><td class="num">${r.policy.leaf}</td><td class="num">${pct(r.policy.regret)}</td></tr>`,
     );
   }
-  parts.push('</tbody></table>');
-  parts.push('<table><thead><tr><th>knob</th><th>follows the workload</th><th>loss if held at one value</th><th>worst point</th><th>interaction with the workload</th></tr></thead><tbody>');
+  parts.push('</tbody></table></div>');
+  parts.push('<div class="scroll"><table><thead><tr><th>knob</th><th>follows the workload</th><th>loss if held at one value</th><th>worst point</th><th>interaction with the workload</th></tr></thead><tbody>');
   for (const a of w.adaptation) {
     parts.push(`<tr><td>${esc(a.name)}</td><td>${a.adapt ? 'yes' : 'no'}</td><td class="num">${pct(a.lossIfFixed)}</td><td class="num">${pct(a.maxLossIfFixed)}</td><td class="num">${pct(a.interaction)}</td></tr>`);
   }
-  parts.push('</tbody></table>');
+  parts.push('</tbody></table></div>');
   const est = (name: string, f: Policy['regret']['trained'] | undefined): string => (f ? `${name}: mean ${pct(f.mean)}, worst ${pct(f.max)} over ${f.points} points` : `${name}: none to leave out`);
   parts.push(
     fig(
@@ -75,7 +75,19 @@ export function workloadHtml(w: ByWorkload | undefined, note: string | undefined
 export function policyTreeSvg(p: Policy): string {
   const shown = p.knobs.map((k) => k.name).filter((k) => new Set([...p.leaves, p.fallback].map((l) => String(l.params[k]))).size > 1);
   const keys = shown.length ? shown : p.knobs.map((k) => k.name);
-  const colW = 150;
+  // Columns as wide as the widest text in a box (a leaf's knob=value, a split's test, a feature's
+  // range under the fallback), so long parameter names stay inside their boxes and the figure.
+  const splits: string[] = [];
+  const walk = (n: PolicyNode): void => {
+    if ('leaf' in n) return;
+    splits.push(n.feature, `≤ ${n.le}`);
+    walk(n.left);
+    walk(n.right);
+  };
+  walk(p.tree);
+  const ranges = p.features.flatMap((f) => [f.name, `${f.min}..${f.max}`]);
+  const leafLines = [...p.leaves, p.fallback].flatMap((l) => keys.map((k) => `${k}=${String(l.params[k])}`));
+  const colW = Math.max(150, ...[...leafLines, ...ranges].map((t) => textWidth(t.length) + 24), ...splits.map((t) => textWidth(t.length) + 30));
   const rowH = 78;
   const top = 50;
   type Placed = { x: number; y: number; node: PolicyNode };
@@ -98,10 +110,11 @@ export function policyTreeSvg(p: Policy): string {
   place(p.tree, 0);
   const levels = Math.max(...placed.map((q) => q.y));
   const W = Math.max(520, 40 + colW * (col + 1));
-  const H = levels + 40 + 16 * keys.length + 30;
+  // The lowest leaf box, or the fallback's lines under it, whichever ends lower.
+  const H = Math.max(levels + 10 + 15 * keys.length, top + 30 + 15 * keys.length + 16 * ranges.length) + 16;
   const out = open(W, H, `Policy for ${p.objective.name}: ${p.leaves.length} leaves over ${p.features.map((f) => f.name).join(', ')}`);
   for (const e of edges) {
-    out.push(`<line x1="${e.from.x}" y1="${e.from.y + 12}" x2="${e.to.x}" y2="${e.to.y - 12}" stroke="#888"/>`);
+    out.push(`<line x1="${e.from.x}" y1="${e.from.y + 17}" x2="${e.to.x}" y2="${e.to.y - ('leaf' in e.to.node ? 12 : 17)}" stroke="#888"/>`);
     out.push(`<text x="${(e.from.x + e.to.x) / 2 + (e.label === 'yes' ? -6 : 6)}" y="${(e.from.y + e.to.y) / 2}" text-anchor="${e.label === 'yes' ? 'end' : 'start'}" fill="#777">${e.label}</text>`);
   }
   const leafBox = (x: number, y: number, title: string, params: Config, colour: string): void => {
@@ -114,13 +127,15 @@ export function policyTreeSvg(p: Policy): string {
     const n = q.node;
     if ('leaf' in n) leafBox(q.x, q.y, `leaf ${n.leaf}`, p.leaves[n.leaf]!.params, '#eef7ee');
     else {
-      const text = `${n.feature} ≤ ${n.le}`;
-      out.push(`<rect x="${q.x - 70}" y="${q.y - 12}" width="140" height="24" rx="12" fill="#eef3fa" stroke="#68a"/>`);
-      out.push(`<text x="${q.x}" y="${q.y + 4}" text-anchor="middle">${esc(text)}</text>`);
+      // The test on two lines (the feature, then the threshold) keeps the box as narrow as a column.
+      const w = textWidth(Math.max(n.feature.length, `≤ ${n.le}`.length)) + 24;
+      out.push(`<rect x="${q.x - w / 2}" y="${q.y - 17}" width="${w}" height="34" rx="12" fill="#eef3fa" stroke="#68a"/>`);
+      out.push(`<text x="${q.x}" y="${q.y - 2}" text-anchor="middle">${esc(n.feature)}</text>`);
+      out.push(`<text x="${q.x}" y="${q.y + 13}" text-anchor="middle">${esc(`≤ ${n.le}`)}</text>`);
     }
   }
   leafBox(20 + colW * col + colW / 2, top, 'fallback', p.fallback.params, '#fbf0e6');
-  out.push(`<text x="${20 + colW * col + colW / 2}" y="${top + 26 + 15 * keys.length}" text-anchor="middle" fill="#777">outside ${esc(p.features.map((f) => `${f.name} ${f.min}..${f.max}`).join(', '))}</text>`);
+  ['outside', ...ranges].forEach((t, i) => out.push(`<text x="${20 + colW * col + colW / 2}" y="${top + 26 + 15 * keys.length + 16 * i}" text-anchor="middle" fill="#777">${esc(t)}</text>`));
   out.push('</svg>');
   return out.join('\n');
 }

@@ -100,7 +100,7 @@ describe('wayfinder report', () => {
       expect(await page.locator('#fig-objective svg circle.config').count()).toBe(44);
       expect(await page.locator('#fig-objective svg path.default').count()).toBe(1);
       expect(await page.locator('#fig-objective svg path.failed').count()).toBe(4);
-      expect(await page.locator('#fig-best-so-far svg polyline').count()).toBe(1);
+      expect(await page.locator('#fig-best-so-far svg path.best-so-far').count()).toBe(1);
       expect(await page.locator('#fig-importance svg rect.param').count()).toBe(4);
       expect(await page.locator('#fig-importance svg rect.pair').count()).toBe(5);
       expect(await page.locator('#fig-importance svg').textContent()).toContain('functional ANOVA');
@@ -195,7 +195,7 @@ objective: { metric: latency, direction: minimize }
     expect(objective).toContain('log scale');
     expect(objective).toContain('running: 1');
     expect(objective).toMatch(/timeout 1/);
-    expect(r.figures.find((x) => x.name === 'best-so-far')!.svg.match(/<polyline/g)).toHaveLength(2);
+    expect(r.figures.find((x) => x.name === 'best-so-far')!.svg.match(/class="best-so-far"/g)).toHaveLength(2);
     expect(r.json.importance).toBeUndefined();
     expect(r.json.runStats.failuresByCause).toEqual({ timeout: 1 });
     expect(r.json.runStats.runFailuresByCause).toEqual({ timeout: 1 });
@@ -233,7 +233,9 @@ objective: { metric: latency, direction: minimize }
     expect(r.json.best.map((b) => b.objective)).toEqual([0, 4]);
     expect(r.json.best[0]!.ratio).toBeUndefined();
     const bsf = r.figures.find((x) => x.name === 'best-so-far')!.svg;
-    expect(bsf).toContain('<polyline');
-    expect(bsf).toContain('evaluations (2)');
+    // In steps, in the objective's units: 4 after the first evaluation, 0 from the second.
+    expect(bsf).toMatch(/<path class="best-so-far" d="M[\d.]+ [\d.]+ H[\d.]+ V[\d.]+ H[\d.]+"/);
+    expect(bsf).toContain('best errors so far');
+    expect(bsf).toContain('evaluations (2,');
   });
 });
