@@ -10,7 +10,7 @@
  *
  *   struct wfc_region r;
  *   wfc_create(&r, "/dev/shm/wf-demo", signals, 2, knobs, defaults, 1, 2000000, 2000000);
- *   wfc_signals_publish(&r, values);                  // any rate, single writer
+ *   wfc_signals_publish(&r, values);                  // once per round that did work; single writer
  *   wfc_heartbeat(&r, WFC_DATAPLANE, applied_epoch);  // at least every period
  *   struct wfc_knob_state ks; wfc_knob_state_init(&ks);
  *   wfc_knobs_effective(&r, &ks, wfc_now_ns(), knobs_out); // controller's values or the defaults
