@@ -12,6 +12,10 @@
  *     both sides in C: a signal writer thread against a reader thread, a knob writer (controller)
  *     thread against the dataplane's effective reads; prints "selftest reads=N torn=T knobreads=M
  *     knobtorn=U".
+ *   dataplane attach PATH
+ *     a controller in C: attaches with wfc_open, prints the names and the timeout, publishes one
+ *     decision (BATCH = 7) and prints "attached signals=... knobs=... timeout_ns=N epoch=E", or the
+ *     error and exit status 3.
  *   dataplane bench PATH N
  *     ns per signal publish and per signal read (uncontended), for docs/control-protocol.md. */
 #define _POSIX_C_SOURCE 200809L
@@ -176,13 +180,33 @@ static int bench(const char *path, uint64_t n)
   return 0;
 }
 
+static int attach(const char *path)
+{
+  struct wfc_region r;
+  int e = wfc_open(&r, path);
+  if (e) {
+    fprintf(stderr, "wfc_open %s: %s\n", path, strerror(-e));
+    return 3;
+  }
+  printf("attached signals=");
+  for (uint32_t i = 0; i < r.nsignals; i++) printf("%s%s", i ? "," : "", wfc_signal_name(&r, i));
+  printf(" knobs=");
+  for (uint32_t i = 0; i < r.nknobs; i++) printf("%s%s", i ? "," : "", wfc_knob_name(&r, i));
+  double k[2] = {7, -7};
+  uint64_t epoch = wfc_knobs_publish(&r, k);
+  printf(" timeout_ns=%llu epoch=%llu\n", (unsigned long long)wfc_controller_timeout_ns(&r), (unsigned long long)epoch);
+  wfc_close(&r);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   if ((argc == 6 || argc == 7) && !strcmp(argv[1], "run"))
     return run(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10), strtoull(argv[5], NULL, 10),
                argc == 7 ? strtoull(argv[6], NULL, 10) : 0);
   if (argc == 4 && !strcmp(argv[1], "selftest")) return selftest(argv[2], strtoull(argv[3], NULL, 10));
+  if (argc == 3 && !strcmp(argv[1], "attach")) return attach(argv[2]);
   if (argc == 4 && !strcmp(argv[1], "bench")) return bench(argv[2], strtoull(argv[3], NULL, 10));
-  fprintf(stderr, "usage: dataplane run PATH RUN_MS HB_STOP_MS TIMEOUT_MS | selftest PATH MS | bench PATH N\n");
+  fprintf(stderr, "usage: dataplane run PATH RUN_MS HB_STOP_MS TIMEOUT_MS [PACE_NS] | selftest PATH MS | attach PATH | bench PATH N\n");
   return 2;
 }

@@ -215,16 +215,22 @@ describe('the control protocol', () => {
     link2.close();
   });
 
-  it('refuses a region of another version or a torn-off file, naming the file', async () => {
+  it('a controller in C attaches too; both sides refuse a region of another version or a torn-off file', async () => {
     const path = region('version');
-    const dp = start(['run', path, '300', '300', '100']);
+    const dp = start(['run', path, '600', '600', '100']);
     await dp.line(/^ready$/, 2000);
+    const c = spawnSync(bin, ['attach', path], { encoding: 'utf8', timeout: 5000 });
+    expect(c.stdout.trim()).toBe('attached signals=gen,neg,flows,batch knobs=BATCH,CHECK timeout_ns=100000000 epoch=1');
+    expect(ControlRegion.open(path).knobs()).toMatchObject({ count: 1n, values: [7, -7] });
     const bad = region('bad');
     copyFileSync(path, bad);
     const b = readFileSync(bad);
     b.writeUInt32LE(2, OFF.version);
     writeFileSync(bad, b);
     expect(() => ControlRegion.open(bad)).toThrow(`${bad}: not a usable control region: version 2, this reader knows 1`);
+    const refused = spawnSync(bin, ['attach', bad], { encoding: 'utf8', timeout: 5000 });
+    expect(refused.status).toBe(3);
+    expect(refused.stderr).toContain(`wfc_open ${bad}: Protocol error`);
     writeFileSync(bad, readFileSync(path).subarray(0, 300));
     expect(() => ControlRegion.open(bad)).toThrow(/header says \d+ bytes, the file has 300/);
     const link = ControllerLink.open(path);
