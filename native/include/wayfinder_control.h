@@ -215,6 +215,15 @@ static inline void wfc_close(struct wfc_region *r)
   r->base = NULL;
 }
 
+/* The dataplane, when it is done: unmap and remove the file. (After a crash the file stays; the next
+ * wfc_create at the same path replaces it, and a controller attached to the old one sees its
+ * heartbeat stop.) */
+static inline void wfc_destroy(struct wfc_region *r, const char *path)
+{
+  wfc_close(r);
+  unlink(path);
+}
+
 static inline const char *wfc_signal_name(const struct wfc_region *r, uint32_t i)
 {
   return (const char *)r->base + wfc_u32(r, WFC_OFF_NAMES) + i * WFC_NAME_SIZE;

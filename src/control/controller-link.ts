@@ -53,7 +53,11 @@ export class ControllerLink {
   signals(): Signals | null {
     const b = this.region.signals();
     if (!b) return null;
-    return { generation: b.count, timeNs: b.timeNs, values: Object.fromEntries(this.region.layout.signals.map((n, i) => [n, b.values[i]!])) };
+    // A plain loop: building the record with Object.fromEntries cost eight times the read itself.
+    const values: Record<string, number> = {};
+    const names = this.region.layout.signals;
+    for (let i = 0; i < names.length; i++) values[names[i]!] = b.values[i]!;
+    return { generation: b.count, timeNs: b.timeNs, values };
   }
 
   /**

@@ -152,8 +152,7 @@ static int selftest(const char *path, uint64_t ms)
   printf("selftest reads=%llu torn=%llu backwards=%llu knobreads=%llu knobtorn=%llu applied=%llu generations=%llu epochs=%llu\n",
          (unsigned long long)reads, (unsigned long long)torn, (unsigned long long)backwards, (unsigned long long)knobreads,
          (unsigned long long)knobtorn, (unsigned long long)applied, (unsigned long long)r.generation, (unsigned long long)ks.applied_epoch);
-  wfc_close(&r);
-  unlink(path);
+  wfc_destroy(&r, path);
   return 0;
 }
 
