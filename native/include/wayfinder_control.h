@@ -71,6 +71,11 @@
 #ifndef WFC_MAX_SPINS
 #define WFC_MAX_SPINS 100000u /* a reader's tries before it gives up on a writer stuck mid-write */
 #endif
+#ifndef WFC_ROUND_SPINS
+/* The dataplane's tries per round at the knob block and the controller's heartbeat: both are written
+ * seldom, so a busy seq means "next round"; a controller killed mid-write costs a round nothing. */
+#define WFC_ROUND_SPINS 64u
+#endif
 
 enum wfc_side { WFC_DATAPLANE = 0, WFC_CONTROLLER = 1 };
 
@@ -249,10 +254,11 @@ static inline void wfc_publish(_Atomic uint64_t *b, uint64_t count, uint64_t ext
 /* Read one consistent copy of a block into count/time/extra/v (any may be NULL). 0, or -EAGAIN when
  * the writer stayed mid-write for WFC_MAX_SPINS tries (a writer killed or descheduled mid-publish):
  * then nothing is written and the caller keeps what it had, so a dead writer never stalls a reader. */
-static inline int wfc_snapshot(_Atomic uint64_t *b, uint32_t n, uint64_t *count, uint64_t *time_ns, uint64_t *extra, double *v)
+static inline int wfc_snapshot_tries(_Atomic uint64_t *b, uint32_t tries, uint32_t n, uint64_t *count, uint64_t *time_ns,
+                                     uint64_t *extra, double *v)
 {
   uint64_t c, t, x, tmp[WFC_MAX_SLOTS];
-  for (uint32_t spin = 0; spin < WFC_MAX_SPINS; spin++) {
+  for (uint32_t spin = 0; spin < tries; spin++) {
     uint64_t s = atomic_load_explicit(&b[WFC_W_SEQ], memory_order_acquire);
     if (s & 1u) continue;
     c = atomic_load_explicit(&b[WFC_W_COUNT], memory_order_relaxed);
@@ -268,6 +274,10 @@ static inline int wfc_snapshot(_Atomic uint64_t *b, uint32_t n, uint64_t *count,
     return 0;
   }
   return -EAGAIN;
+}
+static inline int wfc_snapshot(_Atomic uint64_t *b, uint32_t n, uint64_t *count, uint64_t *time_ns, uint64_t *extra, double *v)
+{
+  return wfc_snapshot_tries(b, WFC_MAX_SPINS, n, count, time_ns, extra, v);
 }
 
 /* Dataplane: every signal at once (one generation). Returns the generation published. */
@@ -320,7 +330,7 @@ static inline void wfc_peer_init(struct wfc_peer *p) { memset(p, 0, sizeof *p); 
 static inline int wfc_peer_alive(struct wfc_region *r, enum wfc_side other, struct wfc_peer *p, uint64_t now_ns)
 {
   uint64_t c = p->counter;
-  if (wfc_snapshot(r->hb[other], 0, &c, NULL, NULL, NULL) != 0) c = p->counter; /* mid-write: unchanged */
+  if (wfc_snapshot_tries(r->hb[other], WFC_ROUND_SPINS, 0, &c, NULL, NULL, NULL) != 0) c = p->counter; /* mid-write: unchanged */
   uint64_t timeout = other == WFC_CONTROLLER ? wfc_controller_timeout_ns(r) : wfc_dataplane_timeout_ns(r);
   if (!p->looked || c != p->counter) {
     p->looked = 1;
@@ -348,7 +358,7 @@ static inline uint64_t wfc_knobs_effective(struct wfc_region *r, struct wfc_knob
   double v[WFC_MAX_SLOTS];
   uint64_t epoch = 0;
   int alive = wfc_peer_alive(r, WFC_CONTROLLER, &s->controller, now_ns);
-  if (wfc_knobs_read(r, &epoch, v) != 0) return s->applied_epoch;
+  if (wfc_snapshot_tries(r->knobs, WFC_ROUND_SPINS, r->nknobs, &epoch, NULL, NULL, v) != 0) return s->applied_epoch;
   if (!alive) {
     if (epoch > s->refused_epoch) s->refused_epoch = epoch;
     epoch = 0;

@@ -4,7 +4,7 @@
 // back to its defaults when our heartbeat stops, and we stop tuning when its heartbeat stops.
 
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ControllerLink } from '../../src/control/controller-link.js';
 import { OFF } from '../../src/control/layout.js';
@@ -213,6 +213,52 @@ describe('the control protocol', () => {
     expect(took).toBeLessThan(timeoutMs + 300);
     expect(link2.tune({ BATCH: 2, CHECK: -2 })).toBeNull();
     link2.close();
+  });
+
+  it('a controller killed mid-write (its seq left odd) stalls nothing: the dataplane keeps its values and beats, the next controller\'s decision is applied', async () => {
+    const path = region('midwrite');
+    const dp = start(['run', path, '2500', '2500', '1000', '1000']);
+    await dp.line(/^ready$/, 2000);
+    const link = ControllerLink.open(path);
+    link.beat();
+    await waitFor(() => link.dataplaneAlive(), 1000, 'the dataplane\'s first heartbeat');
+    const e1 = link.tune({ BATCH: 12, CHECK: -12 })!;
+    await waitFor(() => link.appliedEpoch() === e1 && link.signals()!.values.batch === 12, 1000, `epoch ${e1} applied`);
+    // What a controller killed between its first and last store leaves: an odd seq, half a payload.
+    const at = link.region.layout.knobsAt;
+    const seq = Buffer.alloc(8);
+    const fd = openSync(path, 'r+');
+    readSync(fd, seq, 0, 8, at);
+    seq.writeBigUInt64LE(seq.readBigUInt64LE(0) + 1n);
+    writeSync(fd, seq, 0, 8, at);
+    const half = Buffer.alloc(8);
+    half.writeDoubleLE(99);
+    writeSync(fd, half, 0, 8, at + 64);
+    closeSync(fd);
+    expect(link.region.knobs()).toBeNull(); // our reader gives up too, after its tries
+    const beats = link.region.heartbeatOf('dataplane')!.count;
+    const generation = link.signals()!.generation;
+    for (let i = 0; i < 20; i++) {
+      link.beat();
+      await sleep(10);
+    }
+    // Its rounds did not slow down (one publish per us when running; a round that spun on the
+    // stuck seq for long would be 100 times slower).
+    expect(link.signals()!.generation - generation).toBeGreaterThan(10_000n);
+    // The dataplane kept beating with the decision it had, and never ran the half-written 99.
+    expect(link.region.heartbeatOf('dataplane')!.count).toBeGreaterThan(beats + 10n);
+    expect(link.appliedEpoch()).toBe(e1);
+    expect(link.signals()!.values.batch).toBe(12);
+    // A new controller's write counts the stuck one as aborted and publishes whole.
+    const link2 = ControllerLink.open(path);
+    link2.beat();
+    const e2 = link2.tune({ BATCH: 20, CHECK: -20 })!;
+    link2.beat();
+    await waitFor(() => link2.appliedEpoch() === e2 && link2.signals()!.values.batch === 20, 1000, `epoch ${e2} applied`);
+    expect(link2.region.knobs()).toMatchObject({ values: [20, -20] });
+    link.close();
+    link2.close();
+    expect(Number((await dp.line(/^done publishes=\d+ knobreads=\d+ torn=(\d+)$/, 4000))[1])).toBe(0);
   });
 
   it('a controller in C attaches too; both sides refuse a region of another version or a torn-off file', async () => {
