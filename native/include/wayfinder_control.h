@@ -295,9 +295,10 @@ static inline int wfc_signals_read(struct wfc_region *r, uint64_t *generation, d
 /* Controller (in C): a decision, every knob at once, under a new epoch. Returns the epoch. */
 static inline uint64_t wfc_knobs_publish(struct wfc_region *r, const double *values)
 {
-  uint64_t seen = 0;
-  /* Epochs continue from the region's, so a controller that restarts never reuses an epoch. */
-  if (wfc_snapshot(r->knobs, 0, &seen, NULL, NULL, NULL) == 0 && seen > r->knob_epoch) r->knob_epoch = seen;
+  /* Epochs continue from the region's, so a controller that restarts never reuses an epoch. The
+   * count word alone is one atomic word: read even when a killed writer left the seq odd. */
+  uint64_t seen = atomic_load_explicit(&r->knobs[WFC_W_COUNT], memory_order_acquire);
+  if (seen > r->knob_epoch) r->knob_epoch = seen;
   r->knob_epoch++;
   wfc_publish(r->knobs, r->knob_epoch, 0, values, r->nknobs);
   return r->knob_epoch;
@@ -312,7 +313,7 @@ static inline int wfc_knobs_read(struct wfc_region *r, uint64_t *epoch, double *
 static inline void wfc_heartbeat(struct wfc_region *r, enum wfc_side side, uint64_t applied_epoch)
 {
   if (r->hb_counter[side] == 0) /* continue a previous process's count: a restart must look like a beat */
-    wfc_snapshot(r->hb[side], 0, &r->hb_counter[side], NULL, NULL, NULL);
+    r->hb_counter[side] = atomic_load_explicit(&r->hb[side][WFC_W_COUNT], memory_order_acquire);
   wfc_publish(r->hb[side], ++r->hb_counter[side], applied_epoch, NULL, 0);
 }
 

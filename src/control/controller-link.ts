@@ -22,8 +22,9 @@ export class ControllerLink {
     this.dataplane = new PeerWatch(region.layout.dataplaneTimeoutNs);
     // Continue the counts a previous controller left, so a restart looks like a beat and never
     // reuses an epoch the dataplane refused.
-    this.beats = region.heartbeatOf('controller')?.count ?? 0n;
-    this.epoch = region.knobs()?.count ?? 0n;
+    // The count words alone: readable even when a killed controller left a block mid-write.
+    this.beats = region.countOf(OFF.hbController);
+    this.epoch = region.countOf(region.layout.knobsAt);
   }
 
   static open(path: string, access?: Access): ControllerLink {

@@ -27,6 +27,8 @@ interface BlockIO {
   /** One try: a consistent copy, or null when the writer was mid-write. */
   tryRead(at: number, n: number): BlockCopy | null;
   write(at: number, count: bigint, extra: bigint, values: readonly number[]): void;
+  /** One 64-bit word on its own (a block's count word, readable even while its seq is odd). */
+  word(at: number): bigint;
   close(): void;
 }
 
@@ -80,19 +82,27 @@ class MappedIO implements BlockIO {
     Atomics.store(this.u64, w, seq + 1n);
   }
 
+  word(at: number): bigint {
+    return Atomics.load(this.u64, at / 8);
+  }
+
   close(): void {
     // The mapping goes with the buffer, when it is collected.
   }
 }
 
 class PreadIO implements BlockIO {
-  private readonly word = Buffer.alloc(8);
+  private readonly buf = Buffer.alloc(8);
 
   constructor(private fd: number, private readonly path: string) {}
 
+  word(at: number): bigint {
+    return this.readWord(at);
+  }
+
   private readWord(at: number): bigint {
-    if (readSync(this.fd, this.word, 0, 8, at) !== 8) throw new Error(`${this.path}: short read at ${at}`);
-    return this.word.readBigUInt64LE(0);
+    if (readSync(this.fd, this.buf, 0, 8, at) !== 8) throw new Error(`${this.path}: short read at ${at}`);
+    return this.buf.readBigUInt64LE(0);
   }
 
   tryRead(at: number, n: number): BlockCopy | null {
@@ -172,6 +182,11 @@ export class ControlRegion {
   /** Publish the block at `at` (this process must be its only writer). */
   writeBlock(at: number, count: bigint, extra: bigint, values: readonly number[]): void {
     this.io.write(at, count, extra, values);
+  }
+
+  /** A block's count word alone: the epoch or heartbeat counter a restarting writer continues from. */
+  countOf(at: number): bigint {
+    return this.io.word(at + WORD.count);
   }
 
   signals(): BlockCopy | null {

@@ -253,6 +253,7 @@ describe('the control protocol', () => {
     const link2 = ControllerLink.open(path);
     link2.beat();
     const e2 = link2.tune({ BATCH: 20, CHECK: -20 })!;
+    expect(e2).toBe(e1 + 1n); // never an epoch the dataplane has seen
     link2.beat();
     await waitFor(() => link2.appliedEpoch() === e2 && link2.signals()!.values.batch === 20, 1000, `epoch ${e2} applied`);
     expect(link2.region.knobs()).toMatchObject({ values: [20, -20] });
