@@ -1,0 +1,289 @@
+// The observation and control protocol (docs/control-protocol.md) between a real C dataplane built
+// from native/include/wayfinder_control.h and our side (src/control): signals published at full
+// rate are never read torn, knob decisions are applied by epoch and never torn, the dataplane falls
+// back to its defaults when our heartbeat stops, and we stop tuning when its heartbeat stops.
+
+import { spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ControllerLink } from '../../src/control/controller-link.js';
+import { OFF } from '../../src/control/layout.js';
+import { ControlRegion } from '../../src/control/region.js';
+import { tempDir, waitFor } from '../helpers.js';
+import { buildDataplane, sleep, startDataplane, type Running } from './dataplane.js';
+
+const t = tempDir('wf-control-');
+const bin = buildDataplane(t.dir);
+const regions: string[] = [];
+const running: Running[] = [];
+function region(name: string): string {
+  const p = `/dev/shm/wf-test-${process.pid}-${name}`;
+  regions.push(p);
+  return p;
+}
+afterAll(() => {
+  for (const r of running) r.child.kill('SIGKILL');
+  for (const p of regions) rmSync(p, { force: true });
+  t.cleanup();
+});
+
+function start(args: string[]): Running {
+  const r = startDataplane(bin, args);
+  running.push(r);
+  return r;
+}
+
+/** Spin (synchronously) for ms, calling f: the tight loop a controller runs. */
+function spin(ms: number, f: () => void): void {
+  const end = process.hrtime.bigint() + BigInt(ms) * 1_000_000n;
+  while (process.hrtime.bigint() < end) f();
+}
+
+describe('the control protocol', () => {
+  it('C on both sides: a signal writer and a knob writer against readers on other threads, never a torn copy', () => {
+    const path = region('self');
+    const r = spawnSync(bin, ['selftest', path, '1000'], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = r.stdout;
+    const m = out.match(/selftest reads=(\d+) torn=(\d+) backwards=(\d+) knobreads=(\d+) knobtorn=(\d+) applied=(\d+) generations=(\d+)/);
+    expect(m, out).not.toBeNull();
+    const [reads, torn, backwards, knobreads, knobtorn, applied, generations] = m!.slice(1).map(Number);
+    expect(torn).toBe(0);
+    expect(backwards).toBe(0);
+    expect(knobtorn).toBe(0);
+    expect(reads).toBeGreaterThan(10_000);
+    expect(knobreads).toBeGreaterThan(10_000);
+    expect(applied).toBeGreaterThan(0);
+    // The writer really raced the reader: far more publishes than reads.
+    expect(generations).toBeGreaterThan(reads!);
+  });
+
+  // Mapped: the writer publishes as fast as it can (one publish every ~100 ns). pread: one publish
+  // per 20 us, since a reader that takes microseconds per copy starves under a faster writer
+  // (docs/control-protocol.md, "Our side").
+  it.each([
+    ['mapped', '0'],
+    ['pread', '20000'],
+  ] as const)('our side (%s) reads the header and every signal copy whole while the C dataplane publishes (pace %s ns)', async (access, pace) => {
+    const path = region(`signals-${access}`);
+    const dp = start(['run', path, '2500', '2500', '200', pace]);
+    await dp.line(/^ready$/, 2000);
+    const link = ControllerLink.open(path, access);
+    expect(link.region.access).toBe(access);
+    expect(link.region.layout.signals).toEqual(['gen', 'neg', 'flows', 'batch']);
+    expect(link.region.layout.knobs).toEqual(['BATCH', 'CHECK']);
+    expect(link.region.layout.defaults).toEqual([4, -4]);
+    expect(link.region.layout.controllerTimeoutNs).toBe(200_000_000n);
+    let reads = 0;
+    let torn = 0;
+    let last = 0n;
+    let backwards = 0;
+    const seen = new Set<bigint>();
+    spin(1500, () => {
+      const s = link.signals();
+      if (!s) return;
+      reads++;
+      const { gen, neg, flows } = s.values;
+      if (neg !== -gen! || flows !== gen! % 64 || BigInt(gen!) !== s.generation) torn++;
+      if (s.generation < last) backwards++;
+      last = s.generation;
+      seen.add(s.generation);
+    });
+    link.close();
+    const done = await dp.line(/^done publishes=(\d+) knobreads=(\d+) torn=(\d+)$/, 3000);
+    const publishes = Number(done[1]);
+    expect(torn).toBe(0);
+    expect(backwards).toBe(0);
+    expect(reads).toBeGreaterThan(1000);
+    // Reads landed among live publishes: many different generations, and the writer raced the reader.
+    expect(seen.size).toBeGreaterThan(100);
+    expect(publishes).toBeGreaterThan(seen.size);
+  });
+
+  it.each(['mapped', 'pread'] as const)('our knob decisions (%s) reach the C dataplane by epoch, never torn; without our heartbeat it runs its defaults until a new decision', async (access) => {
+    const path = region(`knobs-${access}`);
+    const timeoutMs = 400;
+    const dp = start(['run', path, '3500', '3500', String(timeoutMs), '1000']);
+    await dp.line(/^ready$/, 2000);
+    expect(await dp.line(/^applied (\d+) (\S+)/, 1000)).toMatchObject({ 1: '0', 2: '4' });
+    const link = ControllerLink.open(path, access);
+    link.beat();
+    await waitFor(() => link.dataplaneAlive(), 1000, 'the dataplane\'s first heartbeat');
+    // Decisions as fast as we can write them (CHECK = -BATCH in every one), beating every ms.
+    let epoch = 0n;
+    let beatAt = 0n;
+    let prev = process.hrtime.bigint();
+    let maxGap = 0n;
+    spin(700, () => {
+      const now = process.hrtime.bigint();
+      if (now - prev > maxGap) maxGap = now - prev;
+      prev = now;
+      if (now - beatAt > 1_000_000n) {
+        link.beat();
+        beatAt = now;
+      }
+      const e = link.tune({ BATCH: Number(epoch + 1n), CHECK: -Number(epoch + 1n) }, now);
+      if (e === null) throw new Error(`the dataplane looked dead while tuning (longest gap between our iterations: ${maxGap / 1000n} us; its heartbeat ${JSON.stringify(link.region.heartbeatOf("dataplane"), (_k, v) => (typeof v === "bigint" ? String(v) : v))}; ${JSON.stringify(link, (_k, v) => (typeof v === "bigint" ? String(v) : v))}); its lines: ${dp.lines.join(' | ')}`);
+      epoch = e!;
+    });
+    expect(epoch).toBeGreaterThan(100n);
+    // One last, slow decision: the dataplane reports its epoch in its heartbeat, its BATCH as a signal.
+    const last = link.tune({ BATCH: 16, CHECK: -16 })!;
+    expect(last).toBe(epoch + 1n);
+    link.beat();
+    const lastBeat = Date.now();
+    await waitFor(() => link.appliedEpoch() === last && link.signals()!.values.batch === 16, timeoutMs / 2, `epoch ${last} applied`);
+
+    // Our heartbeat stops: still applied well within the timeout, the defaults soon after it.
+    const from = dp.lines.length;
+    await sleep(timeoutMs / 4);
+    expect(link.appliedEpoch()).toBe(last);
+    await dp.line(/^applied 0 4 /, timeoutMs * 4, from);
+    const lostAfter = Date.now() - lastBeat;
+    expect(lostAfter).toBeGreaterThanOrEqual(timeoutMs - 2); // Date.now() rounds to ms
+    expect(lostAfter).toBeLessThan(timeoutMs + 500);
+    await waitFor(() => link.appliedEpoch() === 0n && link.signals()!.values.batch === 4, 1000, 'the defaults reported');
+
+    // We beat again but decide nothing new: the old decision stays refused.
+    const back = dp.lines.length;
+    for (let i = 0; i < 40; i++) {
+      link.beat();
+      await sleep(10);
+    }
+    expect(dp.lines.slice(back)).toEqual([]);
+    expect(link.appliedEpoch()).toBe(0n);
+    expect(link.signals()!.values.batch).toBe(4);
+    // A new decision is applied.
+    const fresh = link.tune({ BATCH: 32, CHECK: -32 })!;
+    expect(fresh).toBe(last + 1n);
+    link.beat();
+    await dp.line(new RegExp(`^applied ${fresh} 32 `), 1000, back);
+    await waitFor(() => link.appliedEpoch() === fresh && link.signals()!.values.batch === 32, 1000, `epoch ${fresh} applied`);
+    link.close();
+
+    const done = await dp.line(/^done publishes=(\d+) knobreads=(\d+) torn=(\d+)$/, 4000);
+    expect(Number(done[3])).toBe(0);
+    expect(Number(done[2])).toBeGreaterThan(1000);
+  });
+
+  it('our side sees the dataplane\'s heartbeat stop (signals still moving, then the process killed) and stops tuning', async () => {
+    const path = region('loss');
+    const timeoutMs = 150;
+    const dp = start(['run', path, '3000', '400', String(timeoutMs), '1000']);
+    await dp.line(/^ready$/, 2000);
+    const link = ControllerLink.open(path);
+    link.beat();
+    await waitFor(() => link.dataplaneAlive(), 1000, 'the dataplane\'s first heartbeat');
+    const e = link.tune({ BATCH: 8, CHECK: -8 });
+    expect(e).toBe(1n);
+    // The dataplane stops beating at 400 ms but keeps publishing signals.
+    let lostAt = 0;
+    const started = Date.now();
+    while (Date.now() - started < 2000) {
+      link.beat();
+      if (!link.dataplaneAlive()) {
+        lostAt = Date.now();
+        break;
+      }
+      await sleep(5);
+    }
+    expect(lostAt).toBeGreaterThan(0);
+    const g1 = link.signals()!.generation;
+    await sleep(20);
+    expect(link.signals()!.generation).toBeGreaterThan(g1);
+    expect(link.tune({ BATCH: 64, CHECK: -64 })).toBeNull();
+    expect(link.region.knobs()!.count).toBe(1n);
+    expect(link.region.knobs()!.values).toEqual([8, -8]);
+    link.close();
+    dp.child.kill('SIGKILL');
+    await dp.exited;
+
+    // A dataplane killed outright: alive while it beats, not alive within the timeout after the kill.
+    const path2 = region('kill');
+    const dp2 = start(['run', path2, '5000', '5000', String(timeoutMs), '1000']);
+    await dp2.line(/^ready$/, 2000);
+    const link2 = ControllerLink.open(path2);
+    await waitFor(() => link2.dataplaneAlive(), 1000, 'the dataplane\'s first heartbeat');
+    dp2.child.kill('SIGKILL');
+    await dp2.exited;
+    const killed = Date.now();
+    while (link2.dataplaneAlive() && Date.now() - killed < 2000) await sleep(5);
+    const took = Date.now() - killed;
+    expect(link2.dataplaneAlive()).toBe(false);
+    expect(took).toBeLessThan(timeoutMs + 300);
+    expect(link2.tune({ BATCH: 2, CHECK: -2 })).toBeNull();
+    link2.close();
+  });
+
+  it('a controller killed mid-write (its seq left odd) stalls nothing: the dataplane keeps its values and beats, the next controller\'s decision is applied', async () => {
+    const path = region('midwrite');
+    const dp = start(['run', path, '2500', '2500', '1000', '1000']);
+    await dp.line(/^ready$/, 2000);
+    const link = ControllerLink.open(path);
+    link.beat();
+    await waitFor(() => link.dataplaneAlive(), 1000, 'the dataplane\'s first heartbeat');
+    const e1 = link.tune({ BATCH: 12, CHECK: -12 })!;
+    await waitFor(() => link.appliedEpoch() === e1 && link.signals()!.values.batch === 12, 1000, `epoch ${e1} applied`);
+    // What a controller killed between its first and last store leaves: an odd seq, half a payload.
+    const at = link.region.layout.knobsAt;
+    const seq = Buffer.alloc(8);
+    const fd = openSync(path, 'r+');
+    readSync(fd, seq, 0, 8, at);
+    seq.writeBigUInt64LE(seq.readBigUInt64LE(0) + 1n);
+    writeSync(fd, seq, 0, 8, at);
+    const half = Buffer.alloc(8);
+    half.writeDoubleLE(99);
+    writeSync(fd, half, 0, 8, at + 64);
+    closeSync(fd);
+    expect(link.region.knobs()).toBeNull(); // our reader gives up too, after its tries
+    const beats = link.region.heartbeatOf('dataplane')!.count;
+    const generation = link.signals()!.generation;
+    for (let i = 0; i < 20; i++) {
+      link.beat();
+      await sleep(10);
+    }
+    // Its rounds did not slow down (one publish per us when running; a round that spun on the
+    // stuck seq for long would be 100 times slower).
+    expect(link.signals()!.generation - generation).toBeGreaterThan(10_000n);
+    // The dataplane kept beating with the decision it had, and never ran the half-written 99.
+    expect(link.region.heartbeatOf('dataplane')!.count).toBeGreaterThan(beats + 10n);
+    expect(link.appliedEpoch()).toBe(e1);
+    expect(link.signals()!.values.batch).toBe(12);
+    // A new controller's write counts the stuck one as aborted and publishes whole.
+    const link2 = ControllerLink.open(path);
+    link2.beat();
+    const e2 = link2.tune({ BATCH: 20, CHECK: -20 })!;
+    expect(e2).toBe(e1 + 1n); // never an epoch the dataplane has seen
+    link2.beat();
+    await waitFor(() => link2.appliedEpoch() === e2 && link2.signals()!.values.batch === 20, 1000, `epoch ${e2} applied`);
+    expect(link2.region.knobs()).toMatchObject({ values: [20, -20] });
+    link.close();
+    link2.close();
+    expect(Number((await dp.line(/^done publishes=\d+ knobreads=\d+ torn=(\d+)$/, 4000))[1])).toBe(0);
+  });
+
+  it('a controller in C attaches too; both sides refuse a region of another version or a torn-off file', async () => {
+    const path = region('version');
+    const dp = start(['run', path, '600', '600', '100']);
+    await dp.line(/^ready$/, 2000);
+    const c = spawnSync(bin, ['attach', path], { encoding: 'utf8', timeout: 5000 });
+    expect(c.stdout.trim()).toBe('attached signals=gen,neg,flows,batch knobs=BATCH,CHECK timeout_ns=100000000 epoch=1');
+    expect(ControlRegion.open(path).knobs()).toMatchObject({ count: 1n, values: [7, -7] });
+    const bad = region('bad');
+    copyFileSync(path, bad);
+    const b = readFileSync(bad);
+    b.writeUInt32LE(2, OFF.version);
+    writeFileSync(bad, b);
+    expect(() => ControlRegion.open(bad)).toThrow(`${bad}: not a usable control region: version 2, this reader knows 1`);
+    const refused = spawnSync(bin, ['attach', bad], { encoding: 'utf8', timeout: 5000 });
+    expect(refused.status).toBe(3);
+    expect(refused.stderr).toContain(`wfc_open ${bad}: Protocol error`);
+    writeFileSync(bad, readFileSync(path).subarray(0, 300));
+    expect(() => ControlRegion.open(bad)).toThrow(/header says \d+ bytes, the file has 300/);
+    const link = ControllerLink.open(path);
+    expect(() => link.tune({ BATCH: 1 })).toThrow(/missing CHECK/);
+    expect(() => link.tune({ BATCH: 1, CHECK: -1, NOPE: 3 })).toThrow(/no knob NOPE/);
+    link.close();
+    await dp.exited;
+  });
+});
