@@ -18,6 +18,7 @@ import { codecFor, keyOfNormalized, type ParamCodec } from '../../src/strategies
 import type { SearchSpace } from '../../src/strategies/space.js';
 import type { SearchFactory } from '../../src/strategies/simulate.js';
 import { Rng } from '../../src/util/random.js';
+import { cholesky } from '../../src/strategies/gp.js';
 
 const N_INITIAL = 10;
 const EXHAUSTIVE = 20_000n;
@@ -283,20 +284,6 @@ function predict(
   return { mean, variance: Math.max(1e-12, 1 - vv) };
 }
 
-function cholesky(A: Float64Array, n: number): Float64Array | null {
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = A[i * n + j]!;
-      for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
-      if (i === j) {
-        if (s <= 0) return null;
-        L[i * n + i] = Math.sqrt(s);
-      } else L[i * n + j] = s / L[j * n + j]!;
-    }
-  }
-  return L;
-}
 
 function solve(L: Float64Array, n: number, b: ArrayLike<number>): Float64Array {
   const z = new Float64Array(n);

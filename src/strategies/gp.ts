@@ -144,7 +144,8 @@ export class GaussianProcess {
   }
 }
 
-function cholesky(A: Float64Array, n: number): Float64Array | null {
+/** Lower-triangular L with L·Lᵀ = A (row-major n×n), or null when A is not positive definite. */
+export function cholesky(A: Float64Array, n: number): Float64Array | null {
   const L = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
