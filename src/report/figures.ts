@@ -4,7 +4,7 @@
 
 import { fmtDuration, fmtNum } from '../util/format.js';
 import { ratioTo } from '../strategies/ratio.js';
-import { COLOURS } from '../strategies/svg.js';
+import { COLOURS, staircase } from '../strategies/svg.js';
 import { warningShort } from './aliasing.js';
 import { clip, countTicks, esc, fmtTick, open, scale, textWidth, wantsLog, wrap, xAxis, yAxis } from './chart.js';
 import type { MainEffect, ReportData, RunStats } from './data.js';
@@ -156,21 +156,10 @@ export function bestSoFarFigure(d: ReportData): string | undefined {
   xAxis(out, countTicks(n).map((k) => ({ at: x(k), text: String(k) })), m.l, W - m.r, H - m.b, `evaluations (${n}, in the order results arrived)`);
   d.bestSoFar.forEach((s, k) => {
     const colour = COLOURS[k % COLOURS.length]!;
-    const first = s.values.findIndex((v) => v !== null);
-    if (first < 0) return;
-    let cur = shown(s.values[first]!);
-    const path = [`M${x(first + 1).toFixed(1)} ${y(cur).toFixed(1)}`];
-    const marks = [[first + 1, cur] as const];
-    for (let i = first + 1; i < s.values.length; i++) {
-      const v = shown(s.values[i]!);
-      if (v === cur) continue;
-      path.push(`H${x(i + 1).toFixed(1)}`, `V${y(v).toFixed(1)}`);
-      marks.push([i + 1, v]);
-      cur = v;
-    }
-    path.push(`H${x(s.values.length).toFixed(1)}`);
-    out.push(`<path class="best-so-far" d="${path.join(' ')}" fill="none" stroke="${colour}" stroke-width="2"/>`);
-    for (const [e, v] of marks) {
+    const steps = staircase(s.values.map((v) => (v === null ? null : shown(v))), x, y);
+    if (!steps) return;
+    out.push(`<path class="best-so-far" d="${steps.d}" fill="none" stroke="${colour}" stroke-width="2"/>`);
+    for (const [e, v] of steps.marks) {
       out.push(`<circle class="improvement" cx="${x(e).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${colour}"><title>${esc(`evaluation ${e}: ${relative ? `${fmtTick(v)} of the best` : fmtNum(v)}`)}</title></circle>`);
     }
     out.push(`<text x="${W - m.r + 8}" y="${m.t + 16 + 18 * k}" fill="${colour}">${esc(clip(s.strategy, 24))}</text>`);

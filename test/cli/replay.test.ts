@@ -66,8 +66,28 @@ describe('wayfinder replay', () => {
     }
     const svg = readFileSync(plot, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg.match(/<polyline/g)).toHaveLength(3);
     for (const s of ['grid', 'random', 'bayesian']) expect(svg).toContain(`>${s}<`);
+    // Best-so-far in steps, as the report draws it: no sloping line, only horizontal and vertical
+    // moves, never down (higher is better), and a dot where each curve starts and at each rise.
+    expect(svg).not.toContain('<polyline');
+    const paths = [...svg.matchAll(/<path class="best-so-far" d="([^"]*)"/g)].map((m) => m[1]!);
+    expect(paths).toHaveLength(3);
+    let rises = 0;
+    for (const d of paths) {
+      const cmds = [...d.matchAll(/([A-Za-z])([^A-Za-z]*)/g)].map((m) => [m[1]!, m[2]!.trim().split(/[\s,]+/).filter(Boolean).map(Number)] as const);
+      expect(cmds[0]![0]).toBe('M');
+      expect(cmds.slice(1).every(([c, n]) => (c === 'H' || c === 'V') && n.length === 1), d).toBe(true);
+      let y = cmds[0]![1][1]!;
+      for (const [c, [v]] of cmds.slice(1)) {
+        if (c !== 'V') continue;
+        // SVG's y grows downwards: a better value is a smaller y.
+        expect(v!).toBeLessThan(y);
+        y = v!;
+        rises++;
+      }
+      expect(cmds.at(-1)![0]).toBe('H');
+    }
+    expect(svg.match(/<circle class="improvement"/g)).toHaveLength(rises + paths.length);
   });
 
   it('--json gives {"results": [...]} with the issue\'s fields; the whole table as budget always finds the best', async () => {

@@ -174,12 +174,13 @@ describe('replay', () => {
     expect(r[0]!.meanRatio).toBeLessThan(1);
   });
 
-  it('runReplay prints a table and draws one line per strategy', () => {
+  it('runReplay prints a table and draws one staircase per strategy', () => {
     const out = runReplay({ csv: CSV, objective: 'rps', failure: -1, params: ['threads', 'sched', 'pin'], budgets: [4, 8], seeds: 4 });
     expect(out.results).toHaveLength(6);
     expect(out.text).toMatch(/12 configurations, 3 parameters/);
     expect(out.text).toMatch(/^bayesian\s+8/m);
-    expect(out.svg.match(/<polyline/g)).toHaveLength(3);
+    expect(out.svg.match(/<path class="best-so-far" d="M[\d.]+ [\d.]+( [HV][\d.]+)*"/g)).toHaveLength(3);
+    expect(out.svg).not.toContain('<polyline');
     expect(out.svg.startsWith('<svg')).toBe(true);
   });
 });
