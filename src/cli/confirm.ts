@@ -6,18 +6,16 @@ import { resolve } from 'node:path';
 import { MeasurementSession } from '../session/session.js';
 import { parseExperiment } from '../spec/index.js';
 import { Store } from '../store/store.js';
-import { comparisonJson, confirmOnStudy, describeComparison, type Comparison } from '../study/confirm.js';
-import { ExtraCancelledError, type Study } from '../study/study.js';
+import { comparisonJson, confirmStudy, DEFAULT_CONFIRM_PAIRS, describeComparison, type Confirmation } from '../study/confirm.js';
+import type { ResultsStore } from '../store/results-store.js';
+import type { Study } from '../study/study.js';
 import { summarizeStudy, type StudySummary } from '../study/summary.js';
 import { databasePath } from '../workdir.js';
 import { fmtNum } from '../util/format.js';
 import { parseCpus, positiveInt, UsageError } from './errors.js';
 import { trapInterrupts } from './interrupt.js';
 
-/** At most this many interleaved pairs by default; `--confirm N` changes it, `--no-confirm` skips confirming. */
-export const DEFAULT_CONFIRM_PAIRS = 15;
-/** Pairs before the first look at the test. */
-const START_PAIRS = 5;
+export { DEFAULT_CONFIRM_PAIRS, type Confirmation };
 
 /** The most pairs from `--confirm N` (undefined: `--no-confirm`). */
 export function confirmPairs(flag: string | boolean | undefined): number | undefined {
@@ -26,41 +24,24 @@ export function confirmPairs(flag: string | boolean | undefined): number | undef
   return positiveInt(flag, '--confirm', 2);
 }
 
-export type Confirmation =
-  | { state: 'confirmed'; comparison: Comparison }
-  | { state: 'skipped'; reason: string }
-  | { state: 'interrupted' };
-
 /**
- * Measure the best and the default of `summary` again, interleaved, and say what came of it:
- * progress on `err`, the verdict returned (printed by the caller with the rest of its output).
+ * Measure the best and the default of `summary` again, interleaved (the verdict is stored), and
+ * say what came of it: progress on `err`, the verdict returned (printed by the caller with the
+ * rest of its output).
  */
-export async function confirmSummary(study: Study, summary: StudySummary, o: { pairs: number | undefined; seed?: number; err: NodeJS.WritableStream; quiet: boolean }): Promise<Confirmation> {
-  if (o.pairs === undefined) return { state: 'skipped', reason: 'not confirmed (--no-confirm)' };
-  if (!summary.best || !summary.baseline) return { state: 'skipped', reason: 'nothing to confirm: no successful best and default' };
-  if (summary.best.configId === summary.baseline.configId) return { state: 'skipped', reason: 'nothing to confirm: the default is the best configuration measured' };
-  const start = Math.min(START_PAIRS, o.pairs);
+export async function confirmSummary(study: Study, store: ResultsStore, summary: StudySummary, o: { pairs: number | undefined; seed?: number; err: NodeJS.WritableStream; quiet: boolean }): Promise<Confirmation> {
   const metric = study.exp.objective.metric;
-  if (!o.quiet) {
-    o.err.write(
-      `\nConfirming: the best (${summary.best.configId.slice(0, 12)}) and the default measured again, interleaved, ` +
-        `${start} to ${o.pairs} pairs (stops once the rank test is decisive)\n`,
-    );
-  }
-  try {
-    const comparison = await confirmOnStudy(study, { best: summary.best.configId, default: summary.baseline.configId }, {
-      start,
-      cap: o.pairs,
-      ...(o.seed !== undefined ? { seed: o.seed } : {}),
-      onPair: (pair, cap, best, dflt) => {
-        if (!o.quiet) o.err.write(`  pair ${pair}/${cap}: best ${best === undefined ? 'failed' : fmtNum(best)} · default ${dflt === undefined ? 'failed' : fmtNum(dflt)} (${metric})\n`);
-      },
-    });
-    return { state: 'confirmed', comparison };
-  } catch (e) {
-    if (e instanceof ExtraCancelledError) return { state: 'interrupted' };
-    throw e;
-  }
+  return confirmStudy(study, store, summary, {
+    pairs: o.pairs,
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    onStart: (ids, start, cap) => {
+      if (o.quiet) return;
+      o.err.write(`\nConfirming: the best (${ids.best.slice(0, 12)}) and the default measured again, interleaved, ${start} to ${cap} pairs (stops once the rank test is decisive)\n`);
+    },
+    onPair: (pair, cap, best, dflt) => {
+      if (!o.quiet) o.err.write(`  pair ${pair}/${cap}: best ${best === undefined ? 'failed' : fmtNum(best)} · default ${dflt === undefined ? 'failed' : fmtNum(dflt)} (${metric})\n`);
+    },
+  });
 }
 
 /** The verdict's lines for the terminal. */
@@ -127,7 +108,7 @@ export async function confirmCommand(ref: string | undefined, o: ConfirmCommandO
     const summary = summarizeStudy(session.ws.store, found.id, exp.objective);
     if (summary.running > 0) throw new UsageError(`experiment ${found.id} has ${summary.running} configuration(s) still in flight: run it again to finish it, then confirm`);
     const quiet = o.json === true || o.quiet === true;
-    const c = await confirmSummary(study, summary, { pairs, ...(seed !== undefined ? { seed } : {}), err, quiet });
+    const c = await confirmSummary(study, session.ws.store, summary, { pairs, ...(seed !== undefined ? { seed } : {}), err, quiet });
     await study.detach();
     if (o.json) {
       process.stdout.write(`${JSON.stringify({ experiment: found.id, objective: exp.objective, best: summary.best?.configId ?? null, default: summary.baseline?.configId ?? null, comparison: confirmationJson(c), ...(c.state === 'skipped' ? { skipped: c.reason } : {}) }, null, 2)}\n`);

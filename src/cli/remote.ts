@@ -13,6 +13,7 @@ import { fmtDuration, fmtNum, table } from '../util/format.js';
 import { Progress } from './progress.js';
 import { renderResults } from '../report/results-table.js';
 import { describeSummary } from './run.js';
+import { fmtP } from '../study/confirm.js';
 
 export interface ClientOptions {
   server?: string;
@@ -88,9 +89,16 @@ async function waitFor(c: DaemonClient, id: string, since: number, o: SubmitCliO
   progress.end();
   const final = await c.status(id);
   if (o.json) process.stdout.write(`${JSON.stringify(final, null, 2)}\n`);
-  else process.stdout.write(`${describeSummary(final, final.summary)}${final.state !== 'done' ? `Experiment ${final.state}${final.error ? `: ${final.error}` : ''}.\n` : ''}`);
+  else process.stdout.write(`${describeSummary(final, final.summary, { verdict: true })}${final.state !== 'done' ? `Experiment ${final.state}${final.error ? `: ${final.error}` : ''}.\n` : ''}`);
   if (final.state === 'failed') return 1;
   return final.summary.done === 0 ? 1 : 0;
+}
+
+/** The status list's "vs default": the confirmed verdict when stored, else the exploration's ratio, marked provisional. */
+function vsDefault(s: ExperimentStatus['summary']): string {
+  const c = s.comparison;
+  if (c) return c.significant ? `${c.ratio !== undefined ? `${c.ratio.toFixed(2)}× ` : ''}confirmed (${fmtP(c.pValue)})` : 'no significant difference';
+  return s.ratio !== undefined ? `${s.ratio.toFixed(3)}× provisional` : '-';
 }
 
 export async function statusCommand(ref: string | undefined, o: ClientOptions & { json?: boolean }): Promise<number> {
@@ -114,7 +122,7 @@ export async function statusCommand(ref: string | undefined, o: ClientOptions & 
       `${s.summary.done + s.summary.failed}/${s.total}`,
       String(s.summary.failed),
       s.summary.best ? `${s.objective.metric}=${fmtNum(s.summary.best.objective)}` : '-',
-      s.summary.ratio !== undefined ? `${s.summary.ratio.toFixed(3)}×` : '-',
+      vsDefault(s.summary),
     ]);
     process.stdout.write(`${table([head, ...body])}\n`);
     return 0;
@@ -128,7 +136,7 @@ export async function statusCommand(ref: string | undefined, o: ClientOptions & 
   process.stdout.write(
     `${s.id} (${s.name}): ${s.state}${since}${s.error ? `: ${s.error}` : ''}\n` +
       `  pool ${s.pool}, priority ${s.priority}, ${s.strategy} search; ${s.summary.done + s.summary.failed}/${s.total} configurations measured, ${s.summary.running} in flight` +
-      describeSummary(s, s.summary),
+      describeSummary(s, s.summary, { verdict: true }),
   );
   return 0;
 }
@@ -141,7 +149,7 @@ export async function remoteResultsCommand(ref: string | undefined, o: ClientOpt
   if (format === 'table') {
     const s = await c.status(ref);
     const rows = await c.configurations(s.id);
-    process.stdout.write(renderResults({ id: s.id, name: s.name }, rows, 'table', { objective: s.objective }));
+    process.stdout.write(renderResults({ id: s.id, name: s.name }, rows, 'table', { objective: s.objective, against: s.summary }));
   } else {
     process.stdout.write(await c.results(ref, format as 'csv' | 'json'));
   }

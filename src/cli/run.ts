@@ -4,7 +4,7 @@
 import { loadExperiment } from '../spec/index.js';
 import type { Study } from '../study/study.js';
 import { MeasurementSession } from '../session/session.js';
-import { summarizeStudy, type StudySummary } from '../study/summary.js';
+import { summarizeStudy, verdictLine, type StudySummary } from '../study/summary.js';
 import { DriftWatch, DRIFT_THRESHOLD, type DriftCheck } from '../study/drift.js';
 import { withExploration } from '../spec/exploration.js';
 import { describeInterval } from '../metrics/stats.js';
@@ -103,7 +103,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     // The exploration's ranking first, marked provisional, so it is on the screen while confirming.
     if (!o.json) process.stdout.write(describeSummary(exp, summary, { provisional: true }));
     const confirmation: Confirmation = confirming
-      ? await confirmSummary(study, summary, { pairs, ...(o.seed !== undefined ? { seed: Number(o.seed) } : {}), err, quiet })
+      ? await confirmSummary(study, ws.store, summary, { pairs, ...(o.seed !== undefined ? { seed: Number(o.seed) } : {}), err, quiet })
       : { state: 'skipped', reason: interrupts.count > 0 ? 'not confirmed (interrupted)' : 'not confirmed (--no-confirm)' };
     await study.detach();
     if (confirmation.state === 'confirmed') ws.log.info({ experiment: study.id, comparison: confirmationJson(confirmation) }, 'best against default confirmed');
@@ -151,8 +151,12 @@ export function summaryJson(id: string, exp: Experiment, s: StudySummary, confir
   };
 }
 
-/** The exploration's outcome; unless told otherwise (a confirmed ranking), best against default is marked provisional. */
-export function describeSummary(exp: Pick<Experiment, 'objective'>, s: StudySummary, o: { provisional?: boolean } = {}): string {
+/**
+ * The exploration's outcome. Best against default is marked provisional, unless `verdict` is set
+ * and a confirmation's verdict is stored for this best (status, `submit --wait`): then that
+ * verdict is its last line.
+ */
+export function describeSummary(exp: Pick<Experiment, 'objective'>, s: StudySummary, o: { provisional?: boolean; verdict?: boolean } = {}): string {
   const m = exp.objective.metric;
   const lines: string[] = [];
   lines.push(`\n${s.done + s.failed} configurations measured: ${s.done} ok, ${s.failed} failed.`);
@@ -164,12 +168,14 @@ export function describeSummary(exp: Pick<Experiment, 'objective'>, s: StudySumm
     lines.push(`${label} ${r.configId.slice(0, 12)}: ${m} = ${fmtNum(r.objective)}${detail}`);
     lines.push(`  ${fmtConfig(r.params)}`);
   };
-  const provisional = (o.provisional ?? true) && s.best && s.baseline && s.best.configId !== s.baseline.configId;
+  const confirmed = o.verdict === true && s.comparison !== undefined;
+  const provisional = !confirmed && (o.provisional ?? true) && s.best && s.baseline && s.best.configId !== s.baseline.configId;
   show(provisional ? 'Best (provisional)' : 'Best   ', s.best);
   if (s.best && s.baseline && s.best.configId === s.baseline.configId) lines.push('Default is the best configuration measured.');
   else show(provisional ? 'Default           ' : 'Default', s.baseline);
   if (!s.baseline) lines.push('Default: not measured successfully.');
-  if (s.ratio !== undefined && s.best?.configId !== s.baseline?.configId) {
+  if (confirmed) lines.push(verdictLine(s, exp.objective) ?? '');
+  else if (s.ratio !== undefined && s.best?.configId !== s.baseline?.configId) {
     const n = (r: StudySummary['best']) => r?.summary?.[m]?.n ?? 0;
     lines.push(
       `Best is ${s.ratio.toFixed(3)}× the default (${exp.objective.direction === 'maximize' ? 'higher' : 'lower'} ${m} is better)` +

@@ -162,7 +162,7 @@ export class Api {
     const st = this.o.manager.status(ref);
     const rows = this.o.manager.configurations(st.id);
     const exp = { id: st.id, name: st.name } as ExperimentRow;
-    const body = renderResults(exp, rows, format, { objective: st.objective, runs: runsByConfig(this.o.manager.store, st.id) });
+    const body = renderResults(exp, rows, format, { objective: st.objective, against: st.summary, runs: runsByConfig(this.o.manager.store, st.id) });
     res.writeHead(200, { 'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json' }).end(body);
   }
 

@@ -3,8 +3,8 @@
 
 import { improvement, summarize } from '../metrics/stats.js';
 import { parseExperiment } from '../spec/index.js';
-import type { ConfigRow, ExperimentRow, Store } from '../store/store.js';
-import { better, rankConfigs } from '../study/summary.js';
+import type { ConfigRow, ExperimentRow, Store, StoredComparison } from '../store/store.js';
+import { better, rankConfigs, summarizeStudy, verdictLine } from '../study/summary.js';
 import type { Config, Objective, Param, Value } from '../types.js';
 import { codecFor } from '../strategies/encoding.js';
 import { wantsLog } from './chart.js';
@@ -38,8 +38,21 @@ export interface BestRow {
   ci?: [number, number];
   ciLevel?: number;
   n?: number;
-  /** Over the default, oriented so that > 1 is better. */
+  /** Over the default, oriented so that > 1 is better: the exploration's, provisional. */
   ratio?: number;
+  /** The last confirmation's verdict, when it was of this configuration against this default (even if another is the best since). */
+  confirmed?: StoredComparison;
+}
+
+/** The best against the default, as the report's tile and `results` say it. */
+export interface BestAgainstDefault {
+  /** A confirmation of the current best against the default is stored. */
+  confirmed: boolean;
+  comparison?: StoredComparison;
+  /** The exploration's ratio (provisional). */
+  ratio?: number;
+  /** The verdict in one line (see study/summary.ts verdictLine); absent when the default is the best. */
+  text?: string;
 }
 
 export interface EffectValue {
@@ -111,6 +124,7 @@ export interface ReportData {
   configurations: ConfigPoint[];
   default?: ConfigPoint;
   best: BestRow[];
+  bestAgainstDefault: BestAgainstDefault;
   bestSoFar: BestSoFar[];
   importance?: Importance;
   /** Why there is no importance analysis, when there is none. */
@@ -153,6 +167,15 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
   const done = points.filter((p) => p.status === 'done' && p.objective !== undefined);
   const def = points.find((p) => p.isDefault);
 
+  const summary = summarizeStudy(store, exp.id, objective);
+  const verdict = verdictLine(summary, objective);
+  const against: BestAgainstDefault = {
+    confirmed: summary.comparison !== undefined,
+    ...(summary.comparison ? { comparison: summary.comparison } : {}),
+    ...(summary.ratio !== undefined ? { ratio: summary.ratio } : {}),
+    ...(verdict ? { text: verdict } : {}),
+  };
+
   const observed = done.filter((p) => Number.isFinite(p.objective)).map((p) => ({ config: p.params, value: p.objective as number }));
   // An objective spanning orders of magnitude is analysed (and drawn) on a log scale.
   const importance = parameterImportance(spec.params, observed, { seed: opts.seed ?? 1, log: wantsLog(observed.map((o) => o.value)) });
@@ -189,7 +212,8 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
     },
     configurations: points,
     ...(def ? { default: def } : {}),
-    best: bestRows(rows, def, objective, opts.top ?? 5),
+    best: bestRows(rows, def, objective, opts.top ?? 5, store.lastComparison(exp.id)),
+    bestAgainstDefault: against,
     bestSoFar: bestSoFar(points, exp.strategy, objective),
     ...(importance
       ? { importance }
@@ -200,7 +224,7 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
   };
 }
 
-function bestRows(rows: ConfigRow[], def: ConfigPoint | undefined, objective: Objective, top: number): BestRow[] {
+function bestRows(rows: ConfigRow[], def: ConfigPoint | undefined, objective: Objective, top: number, confirmed: StoredComparison | undefined): BestRow[] {
   const metric = objective.metric;
   return rankConfigs(rows, objective)
     .slice(0, top)
@@ -226,6 +250,7 @@ function bestRows(rows: ConfigRow[], def: ConfigPoint | undefined, objective: Ob
         ...(ci ? { ci } : {}),
         ...(sm ? { n: sm.n, ...(sm.ciLevel !== undefined ? { ciLevel: sm.ciLevel } : {}) } : {}),
         ...(d !== undefined && o > 0 && d > 0 && Number.isFinite(o) && Number.isFinite(d) ? { ratio: improvement(o, d, objective.direction) } : {}),
+        ...(confirmed && confirmed.bestConfigId === r.configId && confirmed.defaultConfigId === def?.configId ? { confirmed } : {}),
       };
     });
 }

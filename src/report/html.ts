@@ -5,7 +5,9 @@ import { intervalCell, MEDIAN_INTERVAL_HEADING } from '../metrics/stats.js';
 import { fmtDuration, fmtNum } from '../util/format.js';
 import { warningText } from './aliasing.js';
 import { esc } from './chart.js';
-import type { ReportData } from './data.js';
+import type { BestRow, ReportData } from './data.js';
+import { fmtP } from '../study/confirm.js';
+import type { StoredComparison } from '../store/store.js';
 import type { Figure } from './figures.js';
 import { workloadHtml } from './workload.js';
 
@@ -25,7 +27,8 @@ th, td { border-bottom: 1px solid #e4e4e4; padding: .25em .6em; text-align: left
 th { background: #f6f6f6; cursor: default; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 pre { background: #f6f6f6; padding: .8em; overflow: auto; font-size: .85em; } .note { color: #8a5300; }
 .kpi { display: flex; gap: 2em; flex-wrap: wrap; margin: 1em 0; } .kpi div { min-width: 8em; }
-.kpi b { display: block; font-size: 1.4em; } code { font-size: .95em; } table.sortable th { cursor: pointer; }
+.kpi b { display: block; font-size: 1.4em; } .kpi small { display: block; color: #555; max-width: 18em; }
+.kpi small.note { color: #8a5300; } code { font-size: .95em; } table.sortable th { cursor: pointer; }
 `;
 
 // Click a column heading of the configurations table to sort by it (empty cells, as a failed
@@ -48,6 +51,42 @@ document.querySelectorAll('table.sortable').forEach(function (t) {
 });
 `;
 
+/** The confirmed comparison's evidence: "95% CI 1.19–2.13, p=0.003, n=8 interleaved runs each". */
+function evidence(c: StoredComparison): string {
+  return [c.ci ? `${Math.round(c.confidence * 100)}% CI ${c.ci[0].toFixed(2)}–${c.ci[1].toFixed(2)}` : '', fmtP(c.pValue), `n=${c.n} interleaved runs each`].filter(Boolean).join(', ');
+}
+
+/**
+ * The headline tile: the confirmed comparison when one is stored for the current best (ratio,
+ * interval, p, n, or "no significant difference"), else the exploration's ratio marked provisional.
+ */
+function againstTile(d: ReportData): string {
+  const a = d.bestAgainstDefault;
+  const best = d.best[0];
+  const c = a.comparison;
+  if (c) {
+    const worse = c.ratio !== undefined && c.ratio < 1;
+    const head = !c.significant ? 'no significant difference' : c.ratio !== undefined ? `${c.ratio.toFixed(2)}×` : 'different';
+    const what = !c.significant ? 'best against default, confirmed runs' : worse ? 'best over default, confirmed: worse than the default' : 'best over default, confirmed';
+    const ratio = !c.significant && c.ratio !== undefined ? `${c.ratio.toFixed(2)}×, ` : '';
+    return `<div class="verdict" id="best-over-default"><b>${esc(head)}</b>${esc(what)}<small>${esc(ratio + evidence(c))}</small></div>`;
+  }
+  if (best?.ratio === undefined) return '';
+  if (d.default && best.configId === d.default.configId) return `<div id="best-over-default"><b>1×</b>best over default<small>the default is the best configuration measured</small></div>`;
+  return `<div class="verdict" id="best-over-default"><b>${best.ratio.toFixed(3)}×</b>best over default<small class="note">provisional (not confirmed)</small></div>`;
+}
+
+/** A best configuration's "× default" cell: confirmed with its evidence, or the exploration's ratio marked provisional. */
+function againstCell(b: BestRow): string {
+  const c = b.confirmed;
+  if (c) {
+    const head = c.significant ? `${c.ratio !== undefined ? c.ratio.toFixed(2) : ''} confirmed` : 'no significant difference';
+    const ratio = !c.significant && c.ratio !== undefined ? `${c.ratio.toFixed(2)}, ` : '';
+    return `<b>${esc(head)}</b><br><span class="sub">${esc(ratio + evidence(c))}</span>`;
+  }
+  return b.ratio !== undefined ? `${b.ratio.toFixed(3)} <span class="note">provisional</span>` : '';
+}
+
 export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}): string {
   const fig = (name: string, caption: string): string => {
     const f = figs.find((x) => x.name === name);
@@ -65,7 +104,7 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
   if (d.counts.running) parts.push(`<div><b>${d.counts.running}</b>running</div>`);
   if (best) parts.push(`<div><b>${esc(fmtNum(best.objective))}</b>best ${esc(d.objective.metric)}</div>`);
   if (d.default?.objective !== undefined) parts.push(`<div><b>${esc(fmtNum(d.default.objective))}</b>default</div>`);
-  if (best?.ratio !== undefined) parts.push(`<div><b>${best.ratio.toFixed(3)}×</b>best over default</div>`);
+  parts.push(againstTile(d));
   parts.push('</div>');
 
   parts.push('<h2>Every configuration</h2>');
@@ -96,7 +135,7 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
   parts.push('<h2>Best configurations against the default</h2>');
   if (d.best.length === 0) parts.push('<p>No configuration measured yet.</p>');
   else {
-    parts.push(`<div class="scroll"><table><thead><tr><th>#</th><th>configuration</th><th>differs from the default in</th><th>${breakable(d.objective.metric)} (median)</th><th>${esc(MEDIAN_INTERVAL_HEADING)}</th><th>× default (provisional)</th></tr></thead><tbody>`);
+    parts.push(`<div class="scroll"><table><thead><tr><th>#</th><th>configuration</th><th>differs from the default in</th><th>${breakable(d.objective.metric)} (median)</th><th>${esc(MEDIAN_INTERVAL_HEADING)}</th><th>× default</th></tr></thead><tbody>`);
     if (d.default) {
       parts.push(
         `<tr><td>default</td><td><code>${esc(d.default.configId.slice(0, 12))}</code></td><td>${lines(Object.entries(d.default.params).map(([k, v]) => `${k}=${String(v)}`))}</td><td class="num">${d.default.status === 'done' ? esc(fmtNum(d.default.objective)) : esc(`${d.default.status}${d.default.failure ? `: ${d.default.failure}` : ''}`)}</td><td class="num">${d.default.ci && d.default.n !== undefined ? esc(intervalCell({ n: d.default.n, ci: d.default.ci, ...(d.default.ciLevel !== undefined ? { ciLevel: d.default.ciLevel } : {}) }, fmtNum)) : ''}</td><td class="num">1</td></tr>`,
@@ -105,11 +144,13 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
     for (const b of d.best) {
       const diff = Object.entries(b.differing).map(([k, [a, v]]) => `${k}: ${String(a)} → ${String(v)}`);
       parts.push(
-        `<tr><td>${b.rank}</td><td><code>${esc(b.configId.slice(0, 12))}</code></td><td>${diff.length ? lines(diff) : esc(d.default ? 'nothing (it is the default)' : 'no default measured')}</td><td class="num">${esc(fmtNum(b.objective))}</td><td class="num">${b.ci && b.n !== undefined ? esc(intervalCell({ n: b.n, ci: b.ci, ...(b.ciLevel !== undefined ? { ciLevel: b.ciLevel } : {}) }, fmtNum)) : ''}</td><td class="num">${b.ratio !== undefined ? b.ratio.toFixed(3) : ''}</td></tr>`,
+        `<tr><td>${b.rank}</td><td><code>${esc(b.configId.slice(0, 12))}</code></td><td>${diff.length ? lines(diff) : esc(d.default ? 'nothing (it is the default)' : 'no default measured')}</td><td class="num">${esc(fmtNum(b.objective))}</td><td class="num">${b.ci && b.n !== undefined ? esc(intervalCell({ n: b.n, ci: b.ci, ...(b.ciLevel !== undefined ? { ciLevel: b.ciLevel } : {}) }, fmtNum)) : ''}</td><td class="num">${againstCell(b)}</td></tr>`,
       );
     }
     parts.push('</tbody></table></div>');
-    parts.push('<p class="sub">× default: oriented so that more than 1 is better than the default, whichever the direction.</p>');
+    parts.push(
+      '<p class="sub">× default: oriented so that more than 1 is better than the default, whichever the direction. <i>Confirmed</i>: the configuration and the default measured again, interleaved; the ratio of their medians with its bootstrap interval and the p-value of a rank test. <i>Provisional</i>: from the exploration alone (a few runs each, the default measured early): the best of many noisy configurations is partly the best by luck.</p>',
+    );
   }
 
   parts.push('<h2>Run statistics</h2>');

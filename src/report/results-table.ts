@@ -10,6 +10,7 @@ import type { ConfigRow, ExperimentRow, StoredRun } from '../store/results-store
 import type { Objective, Param } from '../types.js';
 import { fitTable, type FitColumn } from '../util/fit-table.js';
 import { fmtNum } from '../util/format.js';
+import { verdictLine, type StudySummary } from '../study/summary.js';
 
 export interface ResultsView {
   objective: Objective;
@@ -19,6 +20,20 @@ export interface ResultsView {
   runs?: Map<string, StoredRun[]>;
   /** The table's width (default: the terminal's, or 100). */
   width?: number;
+  /** Best against default: the confirmed comparison when one is stored, else the provisional ratio. */
+  against?: Pick<StudySummary, 'best' | 'baseline' | 'ratio' | 'comparison'>;
+}
+
+/** Best against default for the JSON export, with the same names as `run --json`. */
+function againstJson(a: NonNullable<ResultsView['against']>): Record<string, unknown> {
+  const c = a.comparison;
+  return {
+    // The exploration's ratio: provisional (the best of many noisy measurements, the default measured once, early).
+    ratio: a.ratio ?? null,
+    comparison: c
+      ? { best: c.bestConfigId, default: c.defaultConfigId, ratio: c.ratio ?? null, ci: c.ci ?? null, pValue: c.pValue, significant: c.significant, n: c.n, samples: c.samples, stopped: c.stopped, measuredAt: new Date(c.measuredAt).toISOString() }
+      : null,
+  };
 }
 
 /** Best objective first; then failed configurations; then those not measured yet (each group in the order measured). */
@@ -124,7 +139,7 @@ export function renderResults(exp: Pick<ExperimentRow, 'id' | 'name'>, rows: Con
   const records = resultRecords(sorted);
   if (format === 'json') {
     if (view.runs) records.forEach((rec, i) => (rec.runs = inOrder(view.runs?.get((sorted[i] as ConfigRow).configId)).map(sampleRecord)));
-    return `${JSON.stringify({ experiment: exp.id, name: exp.name, objective: metric, direction: view.objective.direction, configurations: records }, null, 2)}\n`;
+    return `${JSON.stringify({ experiment: exp.id, name: exp.name, objective: metric, direction: view.objective.direction, ...(view.against ? againstJson(view.against) : {}), configurations: records }, null, 2)}\n`;
   }
   if (format === 'csv') {
     if (view.runs) records.forEach((rec, i) => Object.assign(rec, sampleColumns(inOrder(view.runs?.get((sorted[i] as ConfigRow).configId)))));
@@ -179,6 +194,8 @@ function resultsTable(exp: Pick<ExperimentRow, 'id' | 'name'>, rows: ConfigRow[]
   lines.push(fitTable(columns, body, width));
   if (view.params?.some((p) => p.if)) lines.push('a blank parameter is inactive (its condition is false)');
   if (ofMean) lines.push('† interval of the mean: too few runs for one of the median');
+  const verdict = view.against && verdictLine(view.against, view.objective);
+  if (verdict) lines.push(...wrap(verdict, width));
   return `${lines.join('\n')}\n`;
 }
 

@@ -14,6 +14,7 @@ import type {
   NewExperiment,
   ResultsStore,
   SavedStrategyState,
+  StoredComparison,
   StoredRun,
 } from './results-store.js';
 
@@ -24,6 +25,8 @@ interface Tables {
   runs: Map<string, StoredRun & { experimentId: string }>;
   states: Map<string, { json: string; seen: string[] }>;
   retries: Map<string, number>;
+  /** Per experiment, its confirmations' verdicts in order. */
+  comparisons: Map<string, StoredComparison[]>;
 }
 
 const key = (...parts: (string | number)[]): string => JSON.stringify(parts);
@@ -36,6 +39,7 @@ export class MemoryStore implements ResultsStore {
     runs: new Map(),
     states: new Map(),
     retries: new Map(),
+    comparisons: new Map(),
   };
   /** How many times flush() was called (tests check that acknowledgements waited for one). */
   flushes = 0;
@@ -193,6 +197,15 @@ export class MemoryStore implements ResultsStore {
       .map(({ experimentId: _, ...r }) => clone(r));
   }
 
+  recordComparison(experimentId: string, c: StoredComparison): void {
+    this.t.comparisons.set(experimentId, [...(this.t.comparisons.get(experimentId) ?? []), clone(c)]);
+  }
+
+  lastComparison(experimentId: string): StoredComparison | undefined {
+    const last = this.t.comparisons.get(experimentId)?.at(-1);
+    return last && clone(last);
+  }
+
   workRetries(experimentId: string, k: string): number {
     return this.t.retries.get(key(experimentId, k)) ?? 0;
   }
@@ -232,6 +245,7 @@ export class MemoryStore implements ResultsStore {
       runs: new Map(this.t.runs),
       states: new Map(this.t.states),
       retries: new Map(this.t.retries),
+      comparisons: new Map(this.t.comparisons),
     };
   }
 }

@@ -138,4 +138,31 @@ export const MIGRATIONS: string[] = [
   // 9: extra runs of a finished configuration (the best and the default measured again, interleaved,
   // to confirm the best; the default measured again to watch for drift), kept apart from its own runs.
   `ALTER TABLE runs ADD COLUMN extra TEXT;`,
+  // 10: the verdict of each confirmation (best and default measured again, interleaved): what
+  // `report`, `results` and the daemon's status show instead of the exploration's bare ratio. One
+  // row per confirmation, numbered per experiment; the last one counts.
+  `
+  CREATE TABLE comparisons (
+    experiment_id     TEXT NOT NULL,
+    seq               INTEGER NOT NULL,
+    best_config_id    TEXT NOT NULL,
+    default_config_id TEXT NOT NULL,
+    metric            TEXT NOT NULL,
+    direction         TEXT NOT NULL,
+    ratio             REAL,
+    ci_low            REAL,
+    ci_high           REAL,
+    p_value           REAL NOT NULL,
+    significant       INTEGER NOT NULL,
+    n                 INTEGER NOT NULL,
+    confidence        REAL NOT NULL,
+    looks             INTEGER NOT NULL,
+    alpha_per_look    REAL NOT NULL,
+    stopped           TEXT NOT NULL,
+    error             TEXT,
+    samples_json      TEXT NOT NULL,
+    measured_at       INTEGER NOT NULL,
+    PRIMARY KEY (experiment_id, seq)
+  );
+  `,
 ];

@@ -80,6 +80,32 @@ export interface StoredRun {
   extra?: ExtraPurpose;
 }
 
+/**
+ * The verdict of one confirmation: the best configuration and the default measured again,
+ * interleaved, compared by the ratio of their medians (bootstrap interval) and a rank test.
+ */
+export interface StoredComparison {
+  bestConfigId: string;
+  defaultConfigId: string;
+  /** The objective compared, and which way is better. */
+  metric: string;
+  direction: 'maximize' | 'minimize';
+  /** median(best) / median(default), oriented so that > 1 is better; absent when a sample is not positive. */
+  ratio?: number;
+  ci?: [number, number];
+  pValue: number;
+  significant: boolean;
+  /** Measurements per side. */
+  n: number;
+  confidence: number;
+  looks: number;
+  alphaPerLook: number;
+  stopped: 'decided' | 'cap' | 'failures';
+  error?: string;
+  samples: { best: number[]; default: number[] };
+  measuredAt: number;
+}
+
 export interface StoredBuild {
   buildId: string;
   status: string;
@@ -154,6 +180,11 @@ export interface ResultsStore {
   /** Store a run exactly once: a repeated delivery of the same (configuration, test, iteration) is ignored. */
   recordRun(r: RunResult): boolean;
   runs(experimentId: string, configId?: string): StoredRun[];
+
+  /** Keep a confirmation's verdict (the last one kept is the experiment's). */
+  recordComparison(experimentId: string, c: StoredComparison): void;
+  /** The experiment's last confirmation verdict, if it has one. */
+  lastComparison(experimentId: string): StoredComparison | undefined;
 
   /**
    * How many times a piece of work (a build, or one test of a configuration: `key`) was queued

@@ -19,10 +19,11 @@ import type {
   ResultsStore,
   SavedStrategyState,
   StoredBuild,
+  StoredComparison,
   StoredRun,
 } from './results-store.js';
 
-export type { BuildRow, ConfigRow, ConfigStatus, ExperimentRow, ExperimentState, MetricSummaryRow, ResultsStore, StoredBuild, StoredRun } from './results-store.js';
+export type { BuildRow, ConfigRow, ConfigStatus, ExperimentRow, ExperimentState, MetricSummaryRow, ResultsStore, StoredBuild, StoredComparison, StoredRun } from './results-store.js';
 
 /** The daemon's record of a submitted experiment (its options are the daemon's, kept as given). */
 export interface SubmissionRow {
@@ -312,6 +313,42 @@ export class Store implements ResultsStore {
     }));
   }
 
+  recordComparison(experimentId: string, c: StoredComparison): void {
+    this.transaction(() => {
+      const seq = (this.sql('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM comparisons WHERE experiment_id = ?').get(experimentId) as { n: number }).n;
+      this.sql(
+        `INSERT INTO comparisons (experiment_id, seq, best_config_id, default_config_id, metric, direction, ratio, ci_low, ci_high, p_value, significant, n,
+           confidence, looks, alpha_per_look, stopped, error, samples_json, measured_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        experimentId, seq, c.bestConfigId, c.defaultConfigId, c.metric, c.direction, finiteOrNull(c.ratio), finiteOrNull(c.ci?.[0]), finiteOrNull(c.ci?.[1]),
+        c.pValue, c.significant ? 1 : 0, c.n, c.confidence, c.looks, c.alphaPerLook, c.stopped, c.error ?? null, JSON.stringify(c.samples), c.measuredAt,
+      );
+    });
+  }
+
+  lastComparison(experimentId: string): StoredComparison | undefined {
+    const r = this.sql('SELECT * FROM comparisons WHERE experiment_id = ? ORDER BY seq DESC LIMIT 1').get(experimentId) as Record<string, unknown> | undefined;
+    if (!r) return undefined;
+    return {
+      bestConfigId: r.best_config_id as string,
+      defaultConfigId: r.default_config_id as string,
+      metric: r.metric as string,
+      direction: r.direction as StoredComparison['direction'],
+      ...(r.ratio !== null ? { ratio: r.ratio as number } : {}),
+      ...(r.ci_low !== null && r.ci_high !== null ? { ci: [r.ci_low as number, r.ci_high as number] as [number, number] } : {}),
+      pValue: r.p_value as number,
+      significant: r.significant === 1,
+      n: r.n as number,
+      confidence: r.confidence as number,
+      looks: r.looks as number,
+      alphaPerLook: r.alpha_per_look as number,
+      stopped: r.stopped as StoredComparison['stopped'],
+      ...(r.error !== null ? { error: r.error as string } : {}),
+      samples: JSON.parse(r.samples_json as string) as StoredComparison['samples'],
+      measuredAt: r.measured_at as number,
+    };
+  }
+
   builds(experimentId: string): StoredBuild[] {
     const rows = this.sql('SELECT * FROM builds WHERE experiment_id = ? ORDER BY started_at').all(experimentId) as Record<string, unknown>[];
     return rows.map((r) => ({
@@ -493,4 +530,9 @@ function submissionFromRow(r: Record<string, unknown>): SubmissionRow {
     ...(r.started_at ? { startedAt: r.started_at as number } : {}),
     ...(r.finished_at ? { finishedAt: r.finished_at as number } : {}),
   };
+}
+
+/** SQLite has no infinities or NaN to keep: such a value is stored as absent. */
+function finiteOrNull(v: number | undefined): number | null {
+  return v !== undefined && Number.isFinite(v) ? v : null;
 }

@@ -13,9 +13,15 @@
 
 import { median } from 'simple-statistics';
 import { mannWhitney, medianRatio } from '../metrics/two-sample.js';
+import type { ConfigRow, ResultsStore, StoredComparison } from '../store/results-store.js';
 import type { Objective } from '../types.js';
 import type { RunResult } from '../wire.js';
-import type { Study } from './study.js';
+import { ExtraCancelledError, type Study } from './study.js';
+
+/** At most this many interleaved pairs unless told otherwise (`run --confirm N`, a daemon submission's `confirm`). */
+export const DEFAULT_CONFIRM_PAIRS = 15;
+/** Pairs before the first look at the test. */
+export const START_PAIRS = 5;
 
 export type Side = 'best' | 'default';
 
@@ -165,6 +171,64 @@ export function confirmOnStudy(study: Study, ids: { best: string; default: strin
   );
 }
 
+export type Confirmation =
+  | { state: 'confirmed'; comparison: Comparison }
+  | { state: 'skipped'; reason: string }
+  | { state: 'interrupted' };
+
+export interface ConfirmStudyOptions {
+  /** The most interleaved pairs; undefined: not confirmed (`--no-confirm`). */
+  pairs: number | undefined;
+  seed?: number;
+  /** Told once confirming starts: which two, and from how many pairs to how many. */
+  onStart?: (ids: { best: string; default: string }, start: number, cap: number) => void;
+  onPair?: ConfirmOptions['onPair'];
+}
+
+/**
+ * The end of every exploration, whatever its front door (`wayfinder run`, `confirm`, the daemon):
+ * the best configuration of `summary` and its default measured again, interleaved, and the
+ * verdict kept in the store, where `report`, `results` and the daemon's status read it.
+ */
+export async function confirmStudy(study: Study, store: ResultsStore, summary: { best?: ConfigRow | undefined; baseline?: ConfigRow | undefined }, o: ConfirmStudyOptions): Promise<Confirmation> {
+  if (o.pairs === undefined) return { state: 'skipped', reason: 'not confirmed (--no-confirm)' };
+  if (!summary.best || !summary.baseline) return { state: 'skipped', reason: 'nothing to confirm: no successful best and default' };
+  if (summary.best.configId === summary.baseline.configId) return { state: 'skipped', reason: 'nothing to confirm: the default is the best configuration measured' };
+  const ids = { best: summary.best.configId, default: summary.baseline.configId };
+  const start = Math.min(START_PAIRS, o.pairs);
+  o.onStart?.(ids, start, o.pairs);
+  try {
+    const comparison = await confirmOnStudy(study, ids, { start, cap: o.pairs, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.onPair ? { onPair: o.onPair } : {}) });
+    store.recordComparison(study.id, storedComparison(comparison, ids, study.exp.objective));
+    return { state: 'confirmed', comparison };
+  } catch (e) {
+    if (e instanceof ExtraCancelledError) return { state: 'interrupted' };
+    throw e;
+  }
+}
+
+/** A comparison as the store keeps it: with the two configurations and the objective it was of. */
+export function storedComparison(c: Comparison, ids: { best: string; default: string }, objective: Objective, measuredAt = Date.now()): StoredComparison {
+  return {
+    bestConfigId: ids.best,
+    defaultConfigId: ids.default,
+    metric: objective.metric,
+    direction: objective.direction,
+    ...(c.ratio !== undefined ? { ratio: c.ratio } : {}),
+    ...(c.ci ? { ci: c.ci } : {}),
+    pValue: c.pValue,
+    significant: c.significant,
+    n: c.n,
+    confidence: c.confidence,
+    looks: c.looks,
+    alphaPerLook: c.alphaPerLook,
+    stopped: c.stopped,
+    ...(c.error !== undefined ? { error: c.error } : {}),
+    samples: c.samples,
+    measuredAt,
+  };
+}
+
 /** Words for "better" in a metric's own terms: faster for rates and times, else "higher METRIC" or "lower METRIC". */
 export function betterWord(metric: string, direction: Objective['direction'], better: boolean): string {
   const rate = /per_?sec|_ps$|rps|qps|ops|throughput|requests/i.test(metric);
@@ -173,7 +237,9 @@ export function betterWord(metric: string, direction: Objective['direction'], be
   return `${direction === 'maximize' === better ? 'higher' : 'lower'} ${metric}`;
 }
 
-const p = (v: number): string => (v < 0.001 ? 'p<0.001' : `p=${v < 0.01 ? v.toFixed(3) : v.toFixed(2)}`);
+/** A p-value as the verdicts print it: p=0.003, p=0.41, p<0.001. */
+export const fmtP = (v: number): string => (v < 0.001 ? 'p<0.001' : `p=${v < 0.01 ? v.toFixed(3) : v.toFixed(2)}`);
+const p = fmtP;
 const x = (v: number): string => v.toFixed(2);
 
 /**

@@ -1,8 +1,9 @@
 // How a finished (or running) experiment stands: the best configuration against the default.
 
 import { improvement } from '../metrics/stats.js';
-import type { ConfigRow, Store } from '../store/store.js';
+import type { ConfigRow, Store, StoredComparison } from '../store/store.js';
 import type { Objective } from '../types.js';
+import { describeComparison } from './confirm.js';
 
 export interface StudySummary {
   total: number;
@@ -11,9 +12,14 @@ export interface StudySummary {
   running: number;
   best?: ConfigRow;
   baseline?: ConfigRow;
-  /** best over default, oriented so that > 1 is better. */
+  /** best over default, oriented so that > 1 is better: the exploration's, provisional. */
   ratio?: number;
   highCv: number;
+  /**
+   * The last confirmation's verdict, when it is of this best and this default (after a resumed
+   * run finds another best, the earlier verdict is of another configuration and not shown).
+   */
+  comparison?: StoredComparison;
 }
 
 export function better(a: number, b: number, direction: Objective['direction']): boolean {
@@ -44,5 +50,23 @@ export function summarizeStudy(store: Store, experimentId: string, objective: Ob
     ...(baseline ? { baseline } : {}),
     ...(ratio !== undefined ? { ratio } : {}),
     highCv: rows.filter((r) => r.summary?.[objective.metric]?.highCv).length,
+    ...confirmedOf(store.lastComparison(experimentId), best, baseline),
   };
+}
+
+function confirmedOf(c: StoredComparison | undefined, best: ConfigRow | undefined, baseline: ConfigRow | undefined): { comparison?: StoredComparison } {
+  return c && best && baseline && c.bestConfigId === best.configId && c.defaultConfigId === baseline.configId ? { comparison: c } : {};
+}
+
+/**
+ * Best against default in one line, as every reader of stored results says it: the confirmed
+ * verdict ("Confirmed: the best is 1.21× (95% CI 1.08–1.59, p=0.003) faster than the default
+ * (...)", "Not confirmed: no significant difference from the default (...)"), or the
+ * exploration's ratio marked "provisional (not confirmed)". Undefined when there is no best
+ * other than the default.
+ */
+export function verdictLine(s: Pick<StudySummary, 'best' | 'baseline' | 'ratio' | 'comparison'>, objective: Objective): string | undefined {
+  if (s.comparison) return `${s.comparison.significant ? 'Confirmed: the best is ' : 'Not confirmed: '}${describeComparison(s.comparison, objective.metric, objective.direction)}.`;
+  if (!s.best || !s.baseline || s.best.configId === s.baseline.configId) return undefined;
+  return s.ratio !== undefined ? `Best is ${s.ratio.toFixed(3)}× the default: provisional (not confirmed).` : 'Best against the default: provisional (not confirmed).';
 }

@@ -46,7 +46,10 @@ describe('wayfinder run, then confirm', () => {
     const db = new Database(join(workdir, 'wayfinder.db'), { readonly: true });
     const extra = db.prepare("SELECT config_id, iteration, started_at FROM runs WHERE extra = 'confirmation' ORDER BY started_at, rowid").all() as { config_id: string; iteration: number }[];
     const own = db.prepare('SELECT COUNT(*) AS n FROM runs WHERE extra IS NULL').get() as { n: number };
+    // The verdict is kept, for report and results.
+    const verdicts = db.prepare('SELECT best_config_id, significant, n FROM comparisons').all() as { best_config_id: string; significant: number; n: number }[];
     db.close();
+    expect(verdicts.map((v) => [v.significant, v.n])).toEqual([[1, 5]]);
     expect(own.n).toBe(6);
     expect(extra).toHaveLength(10);
     expect(extra.every((e) => e.iteration >= 3)).toBe(true);
@@ -62,6 +65,11 @@ describe('wayfinder run, then confirm', () => {
     expect(out.comparison.ratio).toBeGreaterThan(1.05);
     expect(out.comparison.ci[0]).toBeGreaterThan(1);
     expect(out.comparison.n).toBe(5);
+    // results shows the last verdict, the one `confirm` just gave.
+    const res = await wayfinder(['results', '--workdir', workdir, '--format', 'json']);
+    expect(res.status, res.stderr).toBe(0);
+    const shown = JSON.parse(res.stdout) as { comparison: { best: string; ratio: number; ci: [number, number]; pValue: number; significant: boolean; n: number } };
+    expect(shown.comparison).toMatchObject({ best: verdicts[0]!.best_config_id, ratio: out.comparison.ratio, ci: out.comparison.ci, pValue: out.comparison.pValue, significant: true, n: 5 });
   });
 
   it('finds no significant difference for a parameter that changes nothing, and carries the comparison in --json', async () => {

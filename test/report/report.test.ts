@@ -238,4 +238,62 @@ objective: { metric: latency, direction: minimize }
     expect(bsf).toContain('best errors so far');
     expect(bsf).toContain('evaluations (2,');
   });
+
+  it('best over default: the stored confirmation (ratio, 95% CI, p, n, or no significant difference), else provisional; the same in results', async () => {
+    const dir = temp();
+    const f = openExperiment(
+      dir,
+      `name: verdict\nparams:\n  - { name: A, type: integer, only: [0, 1, 2], default: 0 }\ntest:\n  run: 'true'\nmetrics:\n  - { name: rps, parser: regex, pattern: '(\\d+)' }\nobjective: { metric: rps, direction: maximize }\n`,
+    );
+    cleanups.push(() => f.store.close());
+    const dflt = measure(f, { A: 0 }, [100, 104, 98], { isDefault: true });
+    const best = measure(f, { A: 1 }, [130, 126, 129]);
+    const tile = (html: string): string => /<div class="verdict" id="best-over-default">(.*?)<\/div>/.exec(html)?.[1] ?? '';
+    const text = (html: string): string => tile(html).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+
+    // Nothing confirmed: the exploration's ratio, said to be provisional, in the tile and the column.
+    let r = renderReport(f.store, f.id);
+    expect(r.json.bestAgainstDefault).toEqual({ confirmed: false, ratio: 1.29, text: 'Best is 1.290× the default: provisional (not confirmed).' });
+    expect(text(r.html)).toBe('1.290× best over default provisional (not confirmed)');
+    expect(r.html).toContain('1.290 <span class="note">provisional</span>');
+
+    // Confirmed and significant: the confirmed ratio with its interval, p and n, not the exploration's.
+    const confirmed = {
+      bestConfigId: best, defaultConfigId: dflt, metric: 'rps', direction: 'maximize' as const,
+      ratio: 1.21, ci: [1.08, 1.59] as [number, number], pValue: 0.003, significant: true, n: 8,
+      confidence: 0.95, looks: 5, alphaPerLook: 0.01, stopped: 'decided' as const, samples: { best: [121, 125, 119], default: [100, 102, 99] }, measuredAt: 1_700_000_000_000,
+    };
+    f.store.recordComparison(f.id, confirmed);
+    r = renderReport(f.store, f.id);
+    expect(r.json.bestAgainstDefault.confirmed).toBe(true);
+    expect(r.json.bestAgainstDefault.text).toBe('Confirmed: the best is 1.21× (95% CI 1.08–1.59, p=0.003) faster than the default (8 interleaved runs each of rps).');
+    expect(text(r.html)).toBe('1.21× best over default, confirmed 95% CI 1.08–1.59, p=0.003, n=8 interleaved runs each');
+    expect(r.html).not.toContain('1.290');
+    expect(r.json.best[0]!.confirmed).toEqual(confirmed);
+
+    // The table and the JSON of `results` say the same.
+    let out = await wayfinder(['results', '--workdir', dir]);
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stdout.replace(/\n\s*/g, ' ')).toContain('Confirmed: the best is 1.21× (95% CI 1.08–1.59, p=0.003) faster than the default (8 interleaved runs each of rps).');
+    out = await wayfinder(['results', '--workdir', dir, '--format', 'json']);
+    const json = JSON.parse(out.stdout) as { ratio: number; comparison: Record<string, unknown> };
+    expect(json.ratio).toBeCloseTo(1.29, 6);
+    expect(json.comparison).toMatchObject({ best: best, default: dflt, ratio: 1.21, ci: [1.08, 1.59], pValue: 0.003, significant: true, n: 8 });
+
+    // A later confirmation that found no difference: said so, with what it rests on.
+    f.store.recordComparison(f.id, { ...confirmed, ratio: 1.02, ci: [0.95, 1.1], pValue: 0.41, significant: false, n: 15, stopped: 'cap', measuredAt: confirmed.measuredAt + 1 });
+    r = renderReport(f.store, f.id);
+    expect(text(r.html)).toBe('no significant difference best against default, confirmed runs 1.02×, 95% CI 0.95–1.10, p=0.41, n=15 interleaved runs each');
+    out = await wayfinder(['results', '--workdir', dir]);
+    expect(out.stdout.replace(/\n\s*/g, ' ')).toContain('Not confirmed: no significant difference from the default (1.02×, 95% CI 0.95–1.10, p=0.41, 15 interleaved runs each of rps;');
+
+    // A resumed run found another best since: the verdict was of another configuration, so the
+    // headline is the exploration's again, provisional.
+    measure(f, { A: 2 }, [150, 151, 149]);
+    r = renderReport(f.store, f.id);
+    expect(r.json.bestAgainstDefault.confirmed).toBe(false);
+    expect(text(r.html)).toBe('1.500× best over default provisional (not confirmed)');
+    // ...while the row of the configuration that was confirmed keeps its own verdict.
+    expect(r.json.best.map((b) => b.confirmed !== undefined)).toEqual([false, true, false]);
+  });
 });

@@ -63,4 +63,49 @@ describe('migrations', () => {
     db.close();
     store.close();
   });
+
+  it('version 9 databases gain the comparisons table, keep their runs, and keep every confirmation, the last one counting', () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const path = join(dir, 'wayfinder.db');
+    const old = new Database(path);
+    for (const m of MIGRATIONS.slice(0, 9)) old.exec(m);
+    old.pragma('user_version = 9');
+    old.prepare(`INSERT INTO experiments (id, name, file, text, hash, format, space_size, strategy, created_at, updated_at) VALUES ('e', 'n', 'f', 't', 'h', 'native', '1', 'grid', 0, 0)`).run();
+    old.prepare(
+      `INSERT INTO runs (experiment_id, config_id, test, iteration, status, metrics_json, duration_ms, attempts, host, placement_json, started_at, stored_at, extra)
+       VALUES ('e', 'best', 't', 4, 'ok', '{"rps":120}', 1, 1, 'h', '{"host":"h","cpus":[]}', 0, 0, 'confirmation')`,
+    ).run();
+    old.close();
+
+    const store = new Store(path);
+    cleanups.push(() => store.close());
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+    // An older database has confirmation runs but no verdict: nothing is made up for it.
+    expect(store.runs('e').map((r) => [r.configId, r.extra, r.metrics])).toEqual([['best', 'confirmation', { rps: 120 }]]);
+    expect(store.lastComparison('e')).toBeUndefined();
+
+    const first = {
+      bestConfigId: 'best', defaultConfigId: 'dflt', metric: 'rps', direction: 'maximize' as const,
+      ratio: 1.02, ci: [0.97, 1.08] as [number, number], pValue: 0.41, significant: false, n: 15,
+      confidence: 0.95, looks: 5, alphaPerLook: 0.01, stopped: 'cap' as const, samples: { best: [120, 118], default: [117, 119] }, measuredAt: 1_700_000_000_000,
+    };
+    store.recordComparison('e', first);
+    expect(store.lastComparison('e')).toEqual(first);
+    // A comparison without a ratio (a metric that is not always positive), stopped by failures.
+    const second = { ...first, ratio: undefined, ci: undefined, pValue: 0.004, significant: true, n: 6, stopped: 'failures' as const, error: 'the default failed 3 of its confirmation runs', measuredAt: first.measuredAt + 1 };
+    const { ratio: _r, ci: _c, ...withoutRatio } = second;
+    store.recordComparison('e', withoutRatio);
+    expect(store.lastComparison('e')).toEqual(withoutRatio);
+    expect(store.lastComparison('other')).toBeUndefined();
+    // Both are kept, numbered per experiment.
+    const rows = new Database(path, { readonly: true });
+    expect(rows.prepare('SELECT seq, significant FROM comparisons ORDER BY seq').all()).toEqual([
+      { seq: 1, significant: 0 },
+      { seq: 2, significant: 1 },
+    ]);
+    rows.close();
+  });
 });
