@@ -214,6 +214,32 @@ describe('the report, looked at in Chromium', () => {
       // (Each label's first text node: the full name follows in its <title>, shown on hover.)
       const pairLabels = await page.locator('#fig-importance svg text.label').evaluateAll((ts) => ts.map((t) => t.firstChild?.textContent ?? ''));
       for (const p of data.importance!.pairs) expect(pairLabels).toEqual(expect.arrayContaining([`${p.names[0]} ×`, p.names[1]]));
+
+      // Not confirmed (--no-confirm): the headline tile gives the exploration's ratio and says it is provisional.
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.goto(`file://${join(out, 'report.html')}`);
+      const tile = page.locator('#best-over-default');
+      expect(await tile.innerText()).toMatch(/^\d\.\d{3}×\s+best over default\s+provisional \(not confirmed\)$/);
+
+      // Confirmed on demand (the best and the default measured again, interleaved): the tile now
+      // gives the confirmed comparison, with its interval, p and n, or says there is no
+      // significant difference; so does the best row's "× default" cell.
+      const c = await wayfinder(['confirm', '--workdir', workdir, '--json', '--pairs', '8'], { cwd: dir, timeoutMs: 180_000 });
+      expect(c.status, c.stderr).toBe(0);
+      const verdict = (JSON.parse(c.stdout) as { comparison: { ratio: number; ci: [number, number]; pValue: number; significant: boolean; n: number } }).comparison;
+      const r2 = await wayfinder(['report', '--workdir', workdir, '--out', out, '--no-png'], { cwd: dir });
+      expect(r2.status, r2.stderr).toBe(0);
+      await look(page, join(out, 'report.html'), [1280, 760], 'report-look-confirmed');
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.goto(`file://${join(out, 'report.html')}`);
+      await page.locator('.kpi').screenshot({ path: join(ROOT, 'tmp', 'report-look-confirmed-tile.png') });
+      const evidence = `${verdict.ci[0].toFixed(2)}–${verdict.ci[1].toFixed(2)}, p${verdict.pValue < 0.001 ? '<0.001' : `=${verdict.pValue < 0.01 ? verdict.pValue.toFixed(3) : verdict.pValue.toFixed(2)}`}, n=${verdict.n} interleaved runs each`;
+      const shown = (await tile.innerText()).replace(/\s+/g, ' ');
+      if (verdict.significant) expect(shown).toBe(`${verdict.ratio.toFixed(2)}× best over default, confirmed 95% CI ${evidence}`);
+      else expect(shown).toBe(`no significant difference best against default, confirmed runs ${verdict.ratio.toFixed(2)}×, 95% CI ${evidence}`);
+      expect(shown).not.toContain('provisional');
+      const cell = (await page.locator('table').filter({ hasText: 'differs from the default in' }).locator('tbody tr').nth(1).locator('td').last().innerText()).replace(/\s+/g, ' ');
+      expect(cell).toContain(`95% CI ${evidence}`);
     } finally {
       await browser.close();
     }
