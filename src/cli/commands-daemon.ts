@@ -67,6 +67,9 @@ export function registerDaemonCommands(program: Command, setStatus: (code: numbe
       .option('--seed <n>', 'random seed')
       .option('--priority <n>', 'higher runs first (default 0: submission order)')
       .option('--pool <name>', "run on this pool's hosts (overrides the file's pool)")
+      .option('--confirm <pairs>', 'at the end, measure the best and the default again, interleaved, up to this many pairs, and compare them (default 15)')
+      .option('--no-confirm', 'end with the exploration\'s provisional ranking, unconfirmed')
+      .option('--drift-every <n>', 'measure the default again after every n configurations (at most every 5 minutes) and warn when it has drifted by more than 10% (default 10)')
       .option('--json', 'machine-readable output')
       .option('-q, --quiet', 'no progress output'),
   )

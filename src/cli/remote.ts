@@ -7,12 +7,14 @@ import type { ExperimentStatus } from '../daemon/manager.js';
 import { formatEvent } from '../daemon/manager.js';
 import type { SubmitOptions } from '../daemon/submissions.js';
 import { loadExperiment } from '../spec/index.js';
-import { UsageError } from './errors.js';
+import { positiveInt, UsageError } from './errors.js';
 import { explorationFlags } from './exploration-flags.js';
 import { fmtDuration, fmtNum, table } from '../util/format.js';
 import { Progress } from './progress.js';
 import { renderResults } from '../report/results-table.js';
-import { describeSummary } from './run.js';
+import { describeSummary, driftWarning } from './run.js';
+import type { DriftCheck } from '../study/drift.js';
+import { confirmPairs } from './confirm.js';
 import { fmtP } from '../study/confirm.js';
 
 export interface ClientOptions {
@@ -28,6 +30,9 @@ export interface SubmitCliOptions extends ClientOptions {
   seed?: string;
   priority?: string;
   pool?: string;
+  /** `--confirm N` (most interleaved pairs) or `--no-confirm` (false). */
+  confirm?: string | boolean;
+  driftEvery?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -45,6 +50,10 @@ export async function submitCommand(file: string, o: SubmitCliOptions): Promise<
     options.priority = Number(o.priority);
   }
   if (o.pool !== undefined) options.pool = o.pool;
+  const pairs = confirmPairs(o.confirm);
+  if (pairs === undefined) options.confirm = false;
+  else if (o.confirm !== undefined && o.confirm !== true) options.confirm = pairs;
+  if (o.driftEvery !== undefined) options.driftEvery = positiveInt(o.driftEvery, '--drift-every');
   const c = client(o);
   const r = await c.submit(exp.text, resolve(file), options);
   const err = process.stderr;
@@ -61,6 +70,17 @@ export async function submitCommand(file: string, o: SubmitCliOptions): Promise<
 /** Follow an experiment to its end, drawing the same progress as `run`, then print its summary. */
 async function waitFor(c: DaemonClient, id: string, since: number, o: SubmitCliOptions): Promise<number> {
   let state = '';
+  const quiet = o.json === true || o.quiet === true;
+  // As `run` says them: the confirmation's progress, and a warning when the default drifted.
+  const confirmLine = (e: { type: string; data: Record<string, unknown> }): void => {
+    const d = e.data;
+    const n = (v: unknown): string => (v === null || v === undefined ? 'failed' : fmtNum(v as number));
+    if (e.type === 'confirming') {
+      progress?.end();
+      process.stderr.write(`\nConfirming: the best (${String(d.best).slice(0, 12)}) and the default measured again, interleaved, ${String(d.start)} to ${String(d.cap)} pairs (stops once the rank test is decisive)\n`);
+    } else if (e.type === 'confirm-pair') process.stderr.write(`  pair ${String(d.pair)}/${String(d.cap)}: best ${n(d.best)} · default ${n(d.default)} (${String(d.metric)})\n`);
+    else if (d.drifted === true) process.stderr.write(`${driftWarning(d as unknown as DriftCheck, String(d.metric))}\n`);
+  };
   let progress: Progress | undefined;
   const early: ExperimentStatus['summary']['best'][] = [];
   const stream = await c.follow(id, since, (e) => {
@@ -68,7 +88,10 @@ async function waitFor(c: DaemonClient, id: string, since: number, o: SubmitCliO
       const row = e.data.row as NonNullable<ExperimentStatus['summary']['best']>;
       if (progress) progress.finished(row);
       else early.push(row);
-    } else if (e.type === 'job-finished' || e.type === 'job-failed') progress?.tick();
+    } else if (e.type === 'job-finished' || e.type === 'job-failed') {
+      // Runs measured again (confirmation, drift checks) are not the exploration's progress.
+      if (!e.data.extra) progress?.tick();
+    } else if ((e.type === 'confirming' || e.type === 'confirm-pair' || e.type === 'drift') && progress && !quiet) confirmLine(e);
     else if (e.type === 'state') {
       state = String(e.data.state);
       return FINISHED.includes(state);

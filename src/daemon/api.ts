@@ -308,7 +308,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-const OPTION_KEYS = ['budget', 'parallel', 'strategy', 'seed', 'priority', 'pool'] as const;
+const OPTION_KEYS = ['budget', 'parallel', 'strategy', 'seed', 'priority', 'pool', 'confirm', 'driftEvery'] as const;
 
 /** Check a submission's fields; any unknown or ill-typed field is a 400 naming it. */
 export function checkSubmission(body: unknown, defaultDir: string): { yaml: string; file: string; options: SubmitOptions } {
@@ -334,6 +334,13 @@ export function checkSubmission(body: unknown, defaultDir: string): { yaml: stri
   if (parallel !== undefined) options.parallel = parallel;
   if (seed !== undefined) options.seed = seed;
   if (priority !== undefined) options.priority = priority;
+  if (b.confirm === false) options.confirm = false;
+  else {
+    if (b.confirm !== undefined && (typeof b.confirm !== 'number' || !Number.isSafeInteger(b.confirm) || b.confirm < 2)) throw new HttpError(400, '"confirm": expected a whole number ≥ 2 (the most interleaved pairs) or false (not confirmed)');
+    if (typeof b.confirm === 'number') options.confirm = b.confirm;
+  }
+  const driftEvery = int('driftEvery', 1);
+  if (driftEvery !== undefined) options.driftEvery = driftEvery;
   if (b.strategy !== undefined) {
     if (typeof b.strategy !== 'string' || !isStrategyName(b.strategy)) throw new HttpError(400, `"strategy": expected ${strategyNames().join(', ')}`);
     options.strategy = b.strategy;

@@ -15,7 +15,10 @@ import type { ConfigRow } from '../store/store.js';
 import { experimentId } from '../study/identity.js';
 import type { Study } from '../study/study.js';
 import type { MeasurementSession } from '../session/session.js';
-import { better, summarizeStudy, type StudySummary } from '../study/summary.js';
+import { better, summarizeStudy, verdictLine, type StudySummary } from '../study/summary.js';
+import { comparisonJson, confirmStudy, DEFAULT_CONFIRM_PAIRS } from '../study/confirm.js';
+import { DriftWatch } from '../study/drift.js';
+import { fmtNum } from '../util/format.js';
 import type { Workspace } from '../study/workspace.js';
 import { InputError, type Experiment, type Objective } from '../types.js';
 import { Submissions, type Submission, type SubmissionState, type SubmitOptions } from './submissions.js';
@@ -30,7 +33,11 @@ export type EventType =
   | 'build-lost'
   | 'job-refused'
   | 'best'
-  | 'waiting';
+  | 'waiting'
+  | 'drift'
+  | 'confirming'
+  | 'confirm-pair'
+  | 'comparison';
 
 export interface DaemonEvent {
   /** Numbers an experiment's events 1, 2, 3... in its events log, across restarts: a stream resumes after one. */
@@ -83,7 +90,7 @@ const POOL_POLL_MS = 1_000;
 export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   readonly submissions: Submissions;
   /** The study is there once the experiment's session has begun (its host settings may wait for another's). */
-  private readonly running = new Map<string, { study?: Study; exp: Experiment; pool: string; done: Promise<void> }>();
+  private readonly running = new Map<string, RunningExperiment>();
   private readonly ws: Workspace;
   /** The events logs of experiments that are live in this process (opened at their first event, closed when they finish). */
   private readonly logs = new Map<string, EventLog>();
@@ -211,6 +218,9 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   /** Stop taking results (running jobs' results wait in the queue for the next start). */
   async stop(): Promise<void> {
     this.stopped = true;
+    // A confirmation under way stops waiting for its runs; the experiment stays running, and the
+    // next start measures it again from the start (its exploration is all stored).
+    for (const r of this.running.values()) if (r.confirming) r.study?.cancel();
     await Promise.all([...this.running.values()].map((r) => r.study?.detach()));
     await this.announcements?.close();
     for (const l of this.logs.values()) closeSync(l.fd);
@@ -327,7 +337,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       this.finish(id, 'failed', reasonOf(e));
       return;
     }
-    const entry: { study?: Study; exp: Experiment; pool: string; done: Promise<void> } = { exp, pool: exp.pool, done: Promise.resolve() };
+    const entry: RunningExperiment = { exp, pool: exp.pool, done: Promise.resolve(), confirming: false };
     const measured = async (): Promise<void> => {
       if (!(await this.untilServed(id, exp.pool))) return;
       const m = await this.session.begin(exp);
@@ -335,13 +345,26 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
         // Cancelled while its host settings waited: nothing was queued.
         if (this.submissions.get(id)?.state === 'cancelled') return;
         entry.study = m.study;
-        this.follow(id, exp, m.study);
+        // As `wayfinder run`: the default measured again now and then, a warning when it drifted.
+        const drift = new DriftWatch(m.study, this.ws.store, {
+          ...(s.options.driftEvery !== undefined ? { every: s.options.driftEvery } : {}),
+          onCheck: (c) => {
+            this.emitEvent(id, 'drift', { ...c, metric: exp.objective.metric });
+            if (c.drifted) this.ws.log.warn({ experiment: id, drift: c }, 'the default has drifted since it was first measured');
+          },
+        });
+        this.follow(id, exp, m.study, drift);
         // Running from here: its study registers it in the store as it starts.
         this.submissions.setState(id, 'running');
         this.emitEvent(id, 'state', { state: 'running' });
         this.ws.log.info({ experiment: id }, 'experiment started');
         await m.study.run();
+        await drift.settled();
+        entry.confirming = true;
+        await this.confirm(id, exp, m.study, s.options);
       } finally {
+        entry.confirming = false;
+        await m.study.detach();
         await m.end();
       }
     };
@@ -374,8 +397,34 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     }
   }
 
+  /**
+   * As at the end of `wayfinder run`: the best and the default measured again, interleaved, the
+   * verdict stored (status and report show it) and sent as a `comparison` event, with a
+   * `confirming` event and one `confirm-pair` per pair before it.
+   */
+  private async confirm(id: string, exp: Experiment, study: Study, o: SubmitOptions): Promise<void> {
+    if (this.stopped || this.submissions.get(id)?.state === 'cancelled') return;
+    const summary = summarizeStudy(this.ws.store, id, exp.objective);
+    const metric = exp.objective.metric;
+    const c = await confirmStudy(study, this.ws.store, summary, {
+      pairs: o.confirm === false ? undefined : (o.confirm ?? DEFAULT_CONFIRM_PAIRS),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      onStart: (ids, start, cap) => this.emitEvent(id, 'confirming', { best: ids.best, default: ids.default, start, cap, metric }),
+      onPair: (pair, cap, best, dflt) => this.emitEvent(id, 'confirm-pair', { pair, cap, best: best ?? null, default: dflt ?? null, metric }),
+    });
+    if (c.state === 'interrupted') return;
+    if (c.state === 'skipped') {
+      this.emitEvent(id, 'comparison', { comparison: null, reason: c.reason });
+      return;
+    }
+    const after = summarizeStudy(this.ws.store, id, exp.objective);
+    const text = verdictLine(after, exp.objective) ?? '';
+    this.emitEvent(id, 'comparison', { comparison: comparisonJson(c.comparison), best: summary.best?.configId, default: summary.baseline?.configId, text });
+    this.ws.log.info({ experiment: id, comparison: comparisonJson(c.comparison) }, 'best against default confirmed');
+  }
+
   /** The study's progress as the experiment's events. */
-  private follow(id: string, exp: Experiment, study: Study): void {
+  private follow(id: string, exp: Experiment, study: Study, drift: DriftWatch): void {
     study.on('config-queued', (r) => this.emitEvent(id, 'config-queued', { configId: r.configId, params: r.params, default: r.isDefault }));
     study.on('build-finished', (b) =>
       this.emitEvent(id, b.status === 'ok' ? 'job-finished' : 'job-failed', { kind: 'build', buildId: b.buildId, status: b.status, error: b.error, host: b.host, durationMs: b.durationMs }),
@@ -383,7 +432,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     study.on('run-finished', (r) =>
       this.emitEvent(id, r.status === 'ok' ? 'job-finished' : 'job-failed', {
         kind: 'test', configId: r.configId, test: r.test, iteration: r.iteration, status: r.status, failure: r.failure, error: r.error,
-        metrics: r.metrics, host: r.placement.host, durationMs: r.durationMs,
+        metrics: r.metrics, host: r.placement.host, durationMs: r.durationMs, ...(r.extra ? { extra: r.extra } : {}),
       }),
     );
     study.on('build-lost', (l) => {
@@ -398,6 +447,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     study.on('config-finished', (r) => {
       this.emitEvent(id, 'config-finished', { row: r });
       this.noteBest(id, exp, r, true);
+      drift.configFinished(r);
     });
   }
 
@@ -475,6 +525,16 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
   }
 }
 
+interface RunningExperiment {
+  /** There once the experiment's session has begun (its host settings may wait for another's). */
+  study?: Study;
+  exp: Experiment;
+  pool: string;
+  done: Promise<void>;
+  /** Measuring best and default again at the end. */
+  confirming: boolean;
+}
+
 interface EventLog {
   fd: number;
   /** The id of the last event written. */
@@ -550,5 +610,13 @@ export function formatEvent(e: DaemonEvent): string {
       return `${t} best so far ${cfg(d.configId)}: ${String(d.metric)} = ${String(d.objective)}`;
     case 'waiting':
       return `${t} waiting: ${String(d.reason)}`;
+    case 'drift':
+      return `${t} default measured again: ${String(d.metric)} = ${fmtNum(d.now as number | undefined)} (was ${fmtNum(d.was as number | undefined)})${d.drifted ? ', drifted' : ''}`;
+    case 'confirming':
+      return `${t} confirming: best ${cfg(d.best)} and default ${cfg(d.default)} measured again, interleaved, ${String(d.start)} to ${String(d.cap)} pairs`;
+    case 'confirm-pair':
+      return `${t} pair ${String(d.pair)}/${String(d.cap)}: best ${d.best === null ? 'failed' : fmtNum(d.best as number)} · default ${d.default === null ? 'failed' : fmtNum(d.default as number)} (${String(d.metric)})`;
+    case 'comparison':
+      return `${t} ${d.comparison === null ? String(d.reason) : String(d.text)}`;
   }
 }

@@ -12,6 +12,13 @@ export interface SubmitOptions extends ExplorationOverrides {
   priority?: number;
   /** The pool of hosts it runs on (overrides the file's `pool`). */
   pool?: string;
+  /**
+   * At the end, the best and the default measured again, interleaved, at most this many pairs
+   * (as `run --confirm N`; default 15); false: not confirmed (`run --no-confirm`).
+   */
+  confirm?: number | false;
+  /** The default measured again after every this many configurations (as `run --drift-every N`; default 10). */
+  driftEvery?: number;
 }
 
 export interface Submission {

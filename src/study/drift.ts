@@ -14,8 +14,14 @@ import type { Study } from './study.js';
 
 /** Relative change of the default beyond which (and beyond its own runs' range) it has drifted. */
 export const DRIFT_THRESHOLD = 0.1;
-/** The default is measured again at most this often. */
+/** The default is measured again at most this often (WAYFINDER_DRIFT_MIN_GAP_MS changes it, for tests and short experiments). */
 export const DRIFT_MIN_GAP_MS = 5 * 60_000;
+
+/** The least time between two measurements of the default: WAYFINDER_DRIFT_MIN_GAP_MS when it is a whole number, else 5 minutes. */
+export function driftMinGapMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.WAYFINDER_DRIFT_MIN_GAP_MS;
+  return v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) : DRIFT_MIN_GAP_MS;
+}
 
 export interface DriftCheck {
   /** Finished configurations when the check was made. */
@@ -40,7 +46,7 @@ export function judgeDrift(own: number[], now: number, threshold = DRIFT_THRESHO
 export interface DriftWatchOptions {
   /** Check after every this many finished configurations (default 10)... */
   every?: number;
-  /** ...and once this long has passed since the default was last measured (default 5 minutes). */
+  /** ...and once this long has passed since the default was last measured (default 5 minutes, or WAYFINDER_DRIFT_MIN_GAP_MS). */
   minGapMs?: number;
   /** The clock (tests). */
   now?: () => number;
@@ -73,7 +79,7 @@ export class DriftWatch {
     const dflt = this.store.configurations(this.study.id).find((c) => c.isDefault && c.status === 'done');
     if (!dflt) return;
     const now = (this.o.now ?? Date.now)();
-    if (now - (this.lastAt ?? dflt.finishedAt ?? dflt.createdAt) < (this.o.minGapMs ?? DRIFT_MIN_GAP_MS)) return;
+    if (now - (this.lastAt ?? dflt.finishedAt ?? dflt.createdAt) < (this.o.minGapMs ?? driftMinGapMs())) return;
     this.lastAt = now;
     this.sinceCheck = 0;
     this.busy = true;

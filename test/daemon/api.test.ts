@@ -194,6 +194,13 @@ describe('daemon HTTP API', () => {
     expect(r.body.error).toMatch(/"budget": expected a whole number ≥ 1/);
     r = await post(JSON.stringify({ yaml: EXP('x', '0'), strategy: 'guess' }));
     expect(r.body.error).toMatch(/"strategy"/);
+    for (const confirm of [1, true, 'yes']) {
+      r = await post(JSON.stringify({ yaml: EXP('x', '0'), confirm }));
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatch(/"confirm": expected a whole number ≥ 2 \(the most interleaved pairs\) or false/);
+    }
+    r = await post(JSON.stringify({ yaml: EXP('x', '0'), driftEvery: 0 }));
+    expect(r.body.error).toMatch(/"driftEvery": expected a whole number ≥ 1/);
     r = await post(JSON.stringify({ yaml: EXP('bad', '0').replace('type: integer, min: 1', 'type: integer, min: one'), file: 'bad.yaml' }));
     expect(r.status).toBe(400);
     expect(r.body.error).toMatch(/bad\.yaml:4:\d+: /);
@@ -223,7 +230,7 @@ describe('daemon HTTP API', () => {
     const file = writeFile(dir, 'client.yaml', EXP('client', '0', 3));
     // Over the daemon's unix socket, as the client speaks by default.
     const server = ['--server', `unix://${daemon.socket}`];
-    const sub = await wayfinder(['submit', file, '--wait', ...server]);
+    const sub = await wayfinder(['submit', file, '--wait', '--no-confirm', ...server]);
     expect(sub.status, sub.stderr).toBe(0);
     expect(sub.stderr).toMatch(/submitted client-[0-9a-f]{10}/);
     // Two run at a time: which configuration finishes last is not fixed, only that six lines count up to 6/6.

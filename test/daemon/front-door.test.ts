@@ -23,10 +23,11 @@ objective: { metric: v, direction: maximize }
 exploration: { parallel: 2 }
 `;
 
+// A submission measures the exploration alone (see submitBody in helpers.ts).
 const JSON_POST = (body: unknown): { method: string; headers: Record<string, string>; body: string } => ({
   method: 'POST',
   headers: { 'content-type': 'application/json' },
-  body: JSON.stringify(body),
+  body: JSON.stringify(typeof body === 'object' && body !== null && 'yaml' in body && !('confirm' in body) ? { confirm: false, ...body } : body),
 });
 
 let dir: string;
@@ -378,7 +379,7 @@ describe('events have ids and are replayed', () => {
     const hogs = Array.from({ length: 3 }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
     try {
       const f2 = writeFile(dir, 'busy.yaml', EXP('busy'));
-      const r = await wayfinder(['submit', f2, '--wait', '--server', `unix://${daemon.socket}`]);
+      const r = await wayfinder(['submit', f2, '--wait', '--no-confirm', '--server', `unix://${daemon.socket}`]);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr.match(/^\[\d\/6\] /gm)).toHaveLength(6);
       expect(r.stdout).toMatch(/6 configurations measured: 6 ok, 0 failed/);
