@@ -105,6 +105,8 @@ export interface JobSpec {
   kconfig?: KconfigSpec;
   /** Builds: copy this source tree into the build directory (patch parameters apply to the copy). */
   source?: string;
+  /** Builds: a folder of source archives that fills the work directory's archive cache first. */
+  archives?: string;
   loc?: SourceLoc;
 }
 

@@ -228,6 +228,8 @@ interface Boot {
   started: number;
   exited: () => boolean;
   exitInfo: () => string;
+  /** Milliseconds from QEMU's start to its exit; undefined while it runs. */
+  livedMs: () => number | undefined;
   ports: Map<number, number>;
   /** net: tap: the namespace holding the tap. */
   netns?: string;
@@ -259,8 +261,15 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
   });
   closeSync(err);
   let exit: string | undefined;
-  child.once('exit', (code, sig) => (exit = sig ? `killed by ${sig}` : `exit status ${code}`));
-  child.once('error', (e) => (exit = `cannot start ${QEMU}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+  let exitedAt: number | undefined;
+  child.once('exit', (code, sig) => {
+    exitedAt = performance.now();
+    exit = sig ? `killed by ${sig}` : `exit status ${code}`;
+  });
+  child.once('error', (e) => {
+    exitedAt = performance.now();
+    exit = `cannot start ${QEMU}: ${(e as NodeJS.ErrnoException).code ?? e.message}`;
+  });
   const pid = child.pid;
   const key = `${ctx.key}-vm${o.tag}`;
   if (pid !== undefined) ctx.registry.add(key, pid);
@@ -278,7 +287,11 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
     pid: pid ?? -1,
     started,
     exited: () => exit !== undefined,
-    exitInfo: () => `${QEMU} ${exit ?? 'running'}: ${new Tail(errPath).poll().trim().split('\n').slice(-3).join(' | ')}`,
+    exitInfo: () => {
+      const said = new Tail(errPath).poll().trim().split('\n').slice(-3).join(' | ');
+      return `${QEMU} ${exit ?? 'running'}${said ? `: ${said}` : ''}`;
+    },
+    livedMs: () => (exitedAt === undefined ? undefined : exitedAt - started),
     ports,
     ...(netns ? { netns } : {}),
     stop,
@@ -304,6 +317,20 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
     throw new VmError(`vm: ${(e as Error).message}; ${boot.exitInfo()}`);
   }
   return boot;
+}
+
+/** The console's last lines, on one line: what a guest said before it stopped. */
+function consoleLast(consolePath: string, lines = 5): string {
+  return new Tail(consolePath).poll().trim().split('\n').map((l) => l.trim()).filter((l) => l !== '').slice(-lines).join(' | ');
+}
+
+/** For a QEMU already gone: how long it lived, how it ended, and the console's last lines. */
+async function exitedEarly(boot: Boot, consolePath: string, before: string): Promise<string> {
+  const lived = boot.livedMs();
+  const info = boot.exitInfo();
+  await boot.stop();
+  const last = consoleLast(consolePath);
+  return `vm exited after ${lived === undefined ? '?' : Math.round(lived)} ms, before ${before} (${info})${last ? `; console: ${last}` : '; the console is empty'}`;
 }
 
 /** Milliseconds from process start to the marker, or undefined when the guest never printed it. */
@@ -422,16 +449,18 @@ export async function startVm(vm: VmSpec, ctx: VmContext): Promise<RunningVm> {
     bootMs = await waitMarker(boot, consolePath, marker, vm.bootTimeoutSec);
   }
   if (bootMs === undefined) {
-    const why = boot.exited() ? boot.exitInfo() : `no match for /${vm.marker}/ on the console within ${vm.bootTimeoutSec} s`;
-    const last = new Tail(consolePath).poll().trim().split('\n').slice(-3).join(' | ');
+    if (boot.exited()) throw new VmError(await exitedEarly(boot, consolePath, `its console showed /${vm.marker}/`));
+    const last = consoleLast(consolePath);
     await boot.stop();
-    throw new VmError(`vm did not boot: ${why}${last ? `; console: ${last}` : ''}`);
+    throw new VmError(`vm did not boot: no match for /${vm.marker}/ on the console within ${vm.bootTimeoutSec} s${last ? `; console: ${last}` : ''}`);
   }
   metrics.boot_ms = bootMs;
   metrics.kvm = accel === 'kvm' ? 1 : 0;
   if (vm.probe) {
     const ms = await waitConnect(boot, vm, vm.probe, vm.bootTimeoutSec);
     if (ms === undefined) {
+      // A guest that booted and then stopped (no entry point, a failed mount) is not a slow server.
+      if (boot.exited()) throw new VmError(await exitedEarly(boot, consolePath, `guest port ${vm.probe.port} answered`));
       await boot.stop();
       throw new VmError(`vm booted but guest port ${vm.probe.port} answered no ${vm.probe.kind} request within ${vm.bootTimeoutSec} s`);
     }

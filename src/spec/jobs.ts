@@ -57,6 +57,7 @@ export function normaliseJob(d: DraftJob, src: SourceDoc, dir: string): JobSpec 
     if (raw.kconfig.base !== undefined) job.kconfig.base = raw.kconfig.base;
   }
   if (raw.source !== undefined) job.source = raw.source;
+  if (raw.archives !== undefined) job.archives = raw.archives;
   return job;
 }
 

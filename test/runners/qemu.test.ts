@@ -189,6 +189,35 @@ objective:
     expect(qemuProcessesWith(dir)).toEqual([]);
   }, 300_000);
 
+  it('a guest that exits early is reported as exited after N ms with its console, not as a slow boot or server', async () => {
+    requireTool('qemu-system-x86_64', 'qemu-system-x86');
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    // Asks for 23 MiB; in 16 it says so and leaves QEMU through isa-debug-exit, as a unikernel
+    // without its entry point or root filesystem does.
+    const kernel = buildTinyKernel(dir, 23 * 1024);
+    const registry = new ProcessRegistry(join(dir, 'running'));
+    const ctx = { dir, env: {}, baseDir: dir, cpus: [], registry, key: 'early', measureFootprint: false };
+    const base: VmSpec = { kernel, memory: '16M', cores: 1, accel: 'tcg', net: 'none', forward: [], marker: BOOTED, bootTimeoutSec: 30 };
+    const started = Date.now();
+    const noMarker = await startVm(base, ctx).then(() => 'booted', (e: Error) => e.message);
+    expect(noMarker).toMatch(new RegExp(`^vm exited after \\d+ ms, before its console showed /${BOOTED}/ \\(qemu-system-x86_64 exit status 3\\); console: NOT-ENOUGH-MEMORY$`));
+    // Reported when it happened, not at the 30 s boot timeout.
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const lived = Number(/after (\d+) ms/.exec(noMarker)?.[1]);
+    expect(lived).toBeGreaterThan(0);
+    expect(lived).toBeLessThan(Date.now() - started);
+
+    // It printed the marker, then stopped: the probe must not wait and blame the port.
+    const probed: VmSpec = { ...base, marker: 'NOT-ENOUGH', forward: [80], net: 'user', probe: { kind: 'http', port: 80, path: '/' } };
+    const t0 = Date.now();
+    const noServer = await startVm(probed, { ...ctx, key: 'early-probe' }).then(() => 'served', (e: Error) => e.message);
+    expect(noServer).toMatch(/^vm exited after \d+ ms, before guest port 80 answered \(qemu-system-x86_64 exit status 3\); console: NOT-ENOUGH-MEMORY$/);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(readdirSync(join(dir, 'running'))).toEqual([]);
+    expect(qemuProcessesWith(dir)).toEqual([]);
+  }, 120_000);
+
   it('fails the run with the console and QEMU words when the marker never comes', async () => {
     requireTool('qemu-system-x86_64', 'qemu-system-x86');
     const { dir, cleanup } = tempDir();
@@ -215,6 +244,7 @@ objective:
     const res = await wayfinder(['results', '--workdir', workdir, '--format', 'json']);
     const text = res.stdout;
     expect(text).toMatch(/NOT-ENOUGH-MEMORY/);
+    expect(text).toMatch(/vm exited after \d+ ms/);
     expect(qemuProcessesWith(dir)).toEqual([]);
   });
 });
