@@ -180,7 +180,8 @@ export function qemuArgv(
     '-accel', o.accel,
     '-cpu', o.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(vm.cores),
-    '-m', `${o.memoryMiB}M`,
+    // In KiB: the footprint search may ask for a fraction of a MiB.
+    '-m', `${Math.round(o.memoryMiB * 1024)}K`,
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
     '-kernel', r.kernel,
   ];
@@ -400,7 +401,7 @@ function chooseAccel(vm: VmSpec, notes: string[]): 'kvm' | 'tcg' {
 
 /** Does the guest reach its marker in this much memory? Each try is a VM of its own. */
 async function bootsIn(vm: VmSpec, r: Resolved, ctx: VmContext, accel: 'kvm' | 'tcg', mib: number): Promise<boolean> {
-  const tag = `-footprint-${mib}`;
+  const tag = `-footprint-${Math.round(mib * 1024)}K`;
   const boot = await launch(vm, r, ctx, { accel, memoryMiB: mib, tag });
   try {
     return (await waitMarker(boot, join(ctx.dir, `console${tag}.log`), new RegExp(vm.marker), vm.bootTimeoutSec)) !== undefined;
@@ -409,18 +410,24 @@ async function bootsIn(vm: VmSpec, r: Resolved, ctx: VmContext, accel: 'kvm' | '
   }
 }
 
-/** The least MiB in [min, max] the guest boots in; undefined when it does not boot even in max. */
-export async function footprint(vm: VmSpec, r: Resolved, ctx: VmContext, accel: 'kvm' | 'tcg'): Promise<number | undefined> {
-  const { min, max } = vm.footprint as { min: number; max: number };
+/**
+ * The least memory in [min, max] MiB, on a grid of stepKiB from min, the guest boots in; undefined
+ * when it does not boot even in max. `floor` says it booted in min itself: the footprint is at most
+ * that, and configurations below it cannot be told apart.
+ */
+export async function footprint(vm: VmSpec, r: Resolved, ctx: VmContext, accel: 'kvm' | 'tcg'): Promise<{ mib: number; floor: boolean } | undefined> {
+  const { min, max, stepKiB = 1024 } = vm.footprint as { min: number; max: number; stepKiB?: number };
+  const steps = Math.ceil(((max - min) * 1024) / stepKiB);
+  const size = (k: number) => Math.min(max, min + (k * stepKiB) / 1024);
   if (!(await bootsIn(vm, r, ctx, accel, max))) return undefined;
-  let lo = min - 1; // known (or assumed) not to boot
-  let hi = max; // known to boot
+  let lo = -1; // step known (or assumed) not to boot: below min
+  let hi = steps; // step known to boot
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    if (await bootsIn(vm, r, ctx, accel, mid)) hi = mid;
+    if (await bootsIn(vm, r, ctx, accel, size(mid))) hi = mid;
     else lo = mid;
   }
-  return hi;
+  return { mib: size(hi), floor: hi === 0 };
 }
 
 /**
@@ -490,9 +497,15 @@ export async function startVm(vm: VmSpec, ctx: VmContext): Promise<RunningVm> {
     // Measured after the main boot's test, on VMs of their own: never alongside the measured one.
     running.stop = async () => {
       await boot.stop();
-      const mib = await footprint(vm, r, ctx, accel);
-      if (mib === undefined) throw new VmError(`vm: footprint search found no size up to ${vm.footprint?.max} MiB that boots`);
-      metrics.memory_footprint_mib = mib;
+      const found = await footprint(vm, r, ctx, accel);
+      if (found === undefined) throw new VmError(`vm: footprint search found no size up to ${vm.footprint?.max} MiB that boots`);
+      metrics.memory_footprint_mib = found.mib;
+      if (found.floor) {
+        appendFileSync(
+          join(ctx.dir, 'stderr.log'),
+          `wayfinder: the guest boots in ${found.mib} MiB, the footprint search's least size: its footprint is at most that, and configurations below it are not told apart (lower footprint.min)\n`,
+        );
+      }
     };
   }
   return running;

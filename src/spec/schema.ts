@@ -74,9 +74,9 @@ export const vmSchema = z.strictObject({
     .optional()
     .describe('time to the first connection to this guest port (http by default)'),
   footprint: z
-    .union([z.boolean(), z.strictObject({ min: count(1), max: count(1) })])
+    .union([z.boolean(), z.strictObject({ min: count(1), max: count(1), step_kib: count(4).optional() })])
     .optional()
-    .describe('find the least memory (MiB) it boots in, by bisection'),
+    .describe('find the least memory (MiB, to step_kib KiB: default 1024) it boots in, by bisection'),
   boot_timeout: duration.optional(),
   arch: z.string().optional().describe('the guest architecture; default x86_64, the only one run here'),
   disks: z

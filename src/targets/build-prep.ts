@@ -95,6 +95,11 @@ async function prepare(ctx: BuildPrepContext): Promise<Prepared> {
   if (existsSync('/usr/lib/ccache') && spawnSync('sh', ['-c', 'command -v ccache'], { stdio: 'ignore' }).status === 0) {
     env.PATH = `/usr/lib/ccache:${env.PATH ?? '/usr/bin:/bin'}`;
     env.CCACHE_DIR ??= ccacheDir(ctx.workdir);
+    // Builds of one target differ in their directory: with paths under the work directory made
+    // relative and the directory out of the hash (debug info's compile directory may then name
+    // another build's), a build of the same sources in a new directory hits the cache.
+    env.CCACHE_BASEDIR ??= ctx.workdir;
+    env.CCACHE_NOHASHDIR ??= '1';
   }
 
   // Downloaded source archives: one cache per work directory that every build reuses
