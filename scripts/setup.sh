@@ -15,6 +15,7 @@ PACKAGES=(
   busybox-static        # the tests' container images are made from it with `docker import`
   qemu-system-x86       # jobs with `vm:` boot a kernel
   kconfig-frontends     # Kconfig build parameters (kconfig-conf --olddefconfig)
+  flex bison unzip cpio # experiments/unikraft-*.yaml: Unikraft's Kconfig, lwIP's zip, the initrd
   chromium              # `wayfinder report` renders PNG figures; the report test opens the page
   libxml2-utils         # xmllint: the regress test validates JUnit XML against its schema
   perl                  # Time::HiRes: the regress tests' sleeper workload times itself

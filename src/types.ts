@@ -105,6 +105,8 @@ export interface JobSpec {
   kconfig?: KconfigSpec;
   /** Builds: copy this source tree into the build directory (patch parameters apply to the copy). */
   source?: string;
+  /** Builds: a folder of source archives that fills the work directory's archive cache first. */
+  archives?: string;
   loc?: SourceLoc;
 }
 
@@ -134,7 +136,8 @@ export interface VmSpec {
   /** Time to the first successful connection to a forwarded port. */
   probe?: { kind: 'tcp' | 'http'; port: number; path: string };
   /** Find the least memory (MiB) the guest reaches its marker in, by bisection between these. */
-  footprint?: { min: number; max: number };
+  /** MiB bounds of the search; stepKiB its resolution (1024 unless told). */
+  footprint?: { min: number; max: number; stepKiB?: number };
   bootTimeoutSec: number;
   /** The guest's architecture; only x86_64 guests are run here (the runner's preflight says so). Default x86_64. */
   arch?: string;

@@ -46,6 +46,11 @@ export function ccacheDir(workdir: string): string {
   return join(workdir, 'ccache');
 }
 
+/** Source archives builds download (musl, lwIP, nginx tarballs...), fetched once per work directory. */
+export function archivesDir(workdir: string): string {
+  return join(workdir, 'archives');
+}
+
 export function reportsDir(workdir: string, experimentId: string): string {
   return join(workdir, 'reports', experimentId);
 }

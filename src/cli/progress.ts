@@ -6,6 +6,23 @@ import type { Objective } from '../types.js';
 import { better } from '../study/summary.js';
 import { fmtDuration, fmtNum } from '../util/format.js';
 
+/**
+ * A failure on one line of about `max` characters. An error ends with the last lines of the job's
+ * stderr joined by ' | ', and the last of them is where a build script says why it failed: it is
+ * kept whole, and what is cut is the middle (make's echoes, our own Kconfig notes), never the cause.
+ */
+export function shortError(error: string, max = 200): string {
+  if (error.length <= max) return error;
+  const parts = error.split(' | ');
+  const last = (parts.pop() as string).trim();
+  const head = (parts[0] ?? '').split(': ')[0] as string;
+  const room = Math.max(0, max - last.length - head.length - 7);
+  const rest = parts.join(' | ').slice(head.length).replace(/^: /, '');
+  const middle = rest.length <= room ? rest : room > 20 ? `${rest.slice(0, room - 1)}…` : '…';
+  const keep = last.length > 400 ? `${last.slice(0, 399)}…` : last;
+  return parts.length === 0 ? keep : `${head}: ${middle} | ${keep}`;
+}
+
 export class Progress {
   private done = 0;
   private failed = 0;
@@ -56,7 +73,7 @@ export class Progress {
     if (this.quiet) return;
     if (this.tty) return this.draw(true);
     const n = this.done + this.failed;
-    const what = r.status === 'failed' ? `failed (${r.failure ?? 'error'}): ${(r.error ?? '').slice(0, 200)}` : `${this.objective.metric} = ${fmtNum(r.objective)}`;
+    const what = r.status === 'failed' ? `failed (${r.failure ?? 'error'}): ${shortError(r.error ?? '')}` : `${this.objective.metric} = ${fmtNum(r.objective)}`;
     const cv = r.summary?.[this.objective.metric];
     const warn = cv?.highCv ? `  [noisy: CV ${(cv.cv * 100).toFixed(1)}%]` : '';
     const eta = this.eta();

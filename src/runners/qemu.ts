@@ -180,7 +180,8 @@ export function qemuArgv(
     '-accel', o.accel,
     '-cpu', o.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(vm.cores),
-    '-m', `${o.memoryMiB}M`,
+    // In KiB: the footprint search may ask for a fraction of a MiB.
+    '-m', `${Math.round(o.memoryMiB * 1024)}K`,
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
     '-kernel', r.kernel,
   ];
@@ -228,6 +229,8 @@ interface Boot {
   started: number;
   exited: () => boolean;
   exitInfo: () => string;
+  /** Milliseconds from QEMU's start to its exit; undefined while it runs. */
+  livedMs: () => number | undefined;
   ports: Map<number, number>;
   /** net: tap: the namespace holding the tap. */
   netns?: string;
@@ -259,8 +262,15 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
   });
   closeSync(err);
   let exit: string | undefined;
-  child.once('exit', (code, sig) => (exit = sig ? `killed by ${sig}` : `exit status ${code}`));
-  child.once('error', (e) => (exit = `cannot start ${QEMU}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+  let exitedAt: number | undefined;
+  child.once('exit', (code, sig) => {
+    exitedAt = performance.now();
+    exit = sig ? `killed by ${sig}` : `exit status ${code}`;
+  });
+  child.once('error', (e) => {
+    exitedAt = performance.now();
+    exit = `cannot start ${QEMU}: ${(e as NodeJS.ErrnoException).code ?? e.message}`;
+  });
   const pid = child.pid;
   const key = `${ctx.key}-vm${o.tag}`;
   if (pid !== undefined) ctx.registry.add(key, pid);
@@ -278,7 +288,11 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
     pid: pid ?? -1,
     started,
     exited: () => exit !== undefined,
-    exitInfo: () => `${QEMU} ${exit ?? 'running'}: ${new Tail(errPath).poll().trim().split('\n').slice(-3).join(' | ')}`,
+    exitInfo: () => {
+      const said = new Tail(errPath).poll().trim().split('\n').slice(-3).join(' | ');
+      return `${QEMU} ${exit ?? 'running'}${said ? `: ${said}` : ''}`;
+    },
+    livedMs: () => (exitedAt === undefined ? undefined : exitedAt - started),
     ports,
     ...(netns ? { netns } : {}),
     stop,
@@ -304,6 +318,20 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
     throw new VmError(`vm: ${(e as Error).message}; ${boot.exitInfo()}`);
   }
   return boot;
+}
+
+/** The console's last lines, on one line: what a guest said before it stopped. */
+function consoleLast(consolePath: string, lines = 5): string {
+  return new Tail(consolePath).poll().trim().split('\n').map((l) => l.trim()).filter((l) => l !== '').slice(-lines).join(' | ');
+}
+
+/** For a QEMU already gone: how long it lived, how it ended, and the console's last lines. */
+async function exitedEarly(boot: Boot, consolePath: string, before: string): Promise<string> {
+  const lived = boot.livedMs();
+  const info = boot.exitInfo();
+  await boot.stop();
+  const last = consoleLast(consolePath);
+  return `vm exited after ${lived === undefined ? '?' : Math.round(lived)} ms, before ${before} (${info})${last ? `; console: ${last}` : '; the console is empty'}`;
 }
 
 /** Milliseconds from process start to the marker, or undefined when the guest never printed it. */
@@ -373,7 +401,7 @@ function chooseAccel(vm: VmSpec, notes: string[]): 'kvm' | 'tcg' {
 
 /** Does the guest reach its marker in this much memory? Each try is a VM of its own. */
 async function bootsIn(vm: VmSpec, r: Resolved, ctx: VmContext, accel: 'kvm' | 'tcg', mib: number): Promise<boolean> {
-  const tag = `-footprint-${mib}`;
+  const tag = `-footprint-${Math.round(mib * 1024)}K`;
   const boot = await launch(vm, r, ctx, { accel, memoryMiB: mib, tag });
   try {
     return (await waitMarker(boot, join(ctx.dir, `console${tag}.log`), new RegExp(vm.marker), vm.bootTimeoutSec)) !== undefined;
@@ -382,18 +410,24 @@ async function bootsIn(vm: VmSpec, r: Resolved, ctx: VmContext, accel: 'kvm' | '
   }
 }
 
-/** The least MiB in [min, max] the guest boots in; undefined when it does not boot even in max. */
-export async function footprint(vm: VmSpec, r: Resolved, ctx: VmContext, accel: 'kvm' | 'tcg'): Promise<number | undefined> {
-  const { min, max } = vm.footprint as { min: number; max: number };
+/**
+ * The least memory in [min, max] MiB, on a grid of stepKiB from min, the guest boots in; undefined
+ * when it does not boot even in max. `floor` says it booted in min itself: the footprint is at most
+ * that, and configurations below it cannot be told apart.
+ */
+export async function footprint(vm: VmSpec, r: Resolved, ctx: VmContext, accel: 'kvm' | 'tcg'): Promise<{ mib: number; floor: boolean } | undefined> {
+  const { min, max, stepKiB = 1024 } = vm.footprint as { min: number; max: number; stepKiB?: number };
+  const steps = Math.ceil(((max - min) * 1024) / stepKiB);
+  const size = (k: number) => Math.min(max, min + (k * stepKiB) / 1024);
   if (!(await bootsIn(vm, r, ctx, accel, max))) return undefined;
-  let lo = min - 1; // known (or assumed) not to boot
-  let hi = max; // known to boot
+  let lo = -1; // step known (or assumed) not to boot: below min
+  let hi = steps; // step known to boot
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    if (await bootsIn(vm, r, ctx, accel, mid)) hi = mid;
+    if (await bootsIn(vm, r, ctx, accel, size(mid))) hi = mid;
     else lo = mid;
   }
-  return hi;
+  return { mib: size(hi), floor: hi === 0 };
 }
 
 /**
@@ -422,16 +456,18 @@ export async function startVm(vm: VmSpec, ctx: VmContext): Promise<RunningVm> {
     bootMs = await waitMarker(boot, consolePath, marker, vm.bootTimeoutSec);
   }
   if (bootMs === undefined) {
-    const why = boot.exited() ? boot.exitInfo() : `no match for /${vm.marker}/ on the console within ${vm.bootTimeoutSec} s`;
-    const last = new Tail(consolePath).poll().trim().split('\n').slice(-3).join(' | ');
+    if (boot.exited()) throw new VmError(await exitedEarly(boot, consolePath, `its console showed /${vm.marker}/`));
+    const last = consoleLast(consolePath);
     await boot.stop();
-    throw new VmError(`vm did not boot: ${why}${last ? `; console: ${last}` : ''}`);
+    throw new VmError(`vm did not boot: no match for /${vm.marker}/ on the console within ${vm.bootTimeoutSec} s${last ? `; console: ${last}` : ''}`);
   }
   metrics.boot_ms = bootMs;
   metrics.kvm = accel === 'kvm' ? 1 : 0;
   if (vm.probe) {
     const ms = await waitConnect(boot, vm, vm.probe, vm.bootTimeoutSec);
     if (ms === undefined) {
+      // A guest that booted and then stopped (no entry point, a failed mount) is not a slow server.
+      if (boot.exited()) throw new VmError(await exitedEarly(boot, consolePath, `guest port ${vm.probe.port} answered`));
       await boot.stop();
       throw new VmError(`vm booted but guest port ${vm.probe.port} answered no ${vm.probe.kind} request within ${vm.bootTimeoutSec} s`);
     }
@@ -461,9 +497,15 @@ export async function startVm(vm: VmSpec, ctx: VmContext): Promise<RunningVm> {
     // Measured after the main boot's test, on VMs of their own: never alongside the measured one.
     running.stop = async () => {
       await boot.stop();
-      const mib = await footprint(vm, r, ctx, accel);
-      if (mib === undefined) throw new VmError(`vm: footprint search found no size up to ${vm.footprint?.max} MiB that boots`);
-      metrics.memory_footprint_mib = mib;
+      const found = await footprint(vm, r, ctx, accel);
+      if (found === undefined) throw new VmError(`vm: footprint search found no size up to ${vm.footprint?.max} MiB that boots`);
+      metrics.memory_footprint_mib = found.mib;
+      if (found.floor) {
+        appendFileSync(
+          join(ctx.dir, 'stderr.log'),
+          `wayfinder: the guest boots in ${found.mib} MiB, the footprint search's least size: its footprint is at most that, and configurations below it are not told apart (lower footprint.min)\n`,
+        );
+      }
     };
   }
   return running;

@@ -57,6 +57,7 @@ export function normaliseJob(d: DraftJob, src: SourceDoc, dir: string): JobSpec 
     if (raw.kconfig.base !== undefined) job.kconfig.base = raw.kconfig.base;
   }
   if (raw.source !== undefined) job.source = raw.source;
+  if (raw.archives !== undefined) job.archives = raw.archives;
   return job;
 }
 
@@ -126,7 +127,7 @@ function vmOf(v: RawVm, jobCores: number, at: (...rest: Array<string | number>) 
   if (v.disks !== undefined) vm.disks = v.disks.map((d) => (typeof d === 'string' ? { path: d, format: 'raw' } : { path: d.path, format: d.format ?? 'raw' }));
   if (v.start_delay !== undefined) vm.startDelaySec = v.start_delay;
   if (v.footprint !== undefined && v.footprint !== false) {
-    vm.footprint = v.footprint === true ? { min: 8, max: 1024 } : v.footprint;
+    vm.footprint = v.footprint === true ? { min: 8, max: 1024 } : { min: v.footprint.min, max: v.footprint.max, ...(v.footprint.step_kib !== undefined ? { stepKiB: v.footprint.step_kib } : {}) };
     if (vm.footprint.min > vm.footprint.max) throw new InputError(`footprint min (${vm.footprint.min}) is greater than its max (${vm.footprint.max})`, at('footprint'));
   }
   return vm;

@@ -74,9 +74,9 @@ export const vmSchema = z.strictObject({
     .optional()
     .describe('time to the first connection to this guest port (http by default)'),
   footprint: z
-    .union([z.boolean(), z.strictObject({ min: count(1), max: count(1) })])
+    .union([z.boolean(), z.strictObject({ min: count(1), max: count(1), step_kib: count(4).optional() })])
     .optional()
-    .describe('find the least memory (MiB) it boots in, by bisection'),
+    .describe('find the least memory (MiB, to step_kib KiB: default 1024) it boots in, by bisection'),
   boot_timeout: duration.optional(),
   arch: z.string().optional().describe('the guest architecture; default x86_64, the only one run here'),
   disks: z
@@ -133,6 +133,10 @@ export const buildJobSchema = z
     ...jobShape,
     kconfig: kconfigSchema.optional(),
     source: z.string().optional().describe('a source tree copied into the build directory first; ${NAME} expands'),
+    archives: z
+      .string()
+      .optional()
+      .describe("a folder of the source archives the build downloads (for hosts without internet): the work directory's archive cache is filled from it first; ${NAME} expands"),
   })
   .meta({ id: 'buildJob' });
 export const testJobSchema = z
@@ -345,7 +349,7 @@ export function experimentSchemas(): Schemas {
 /** A parameter as written: the common keys, and the keys of the ways it reaches a build (kconfig, patch...). */
 export type RawParam = z.infer<z.ZodObject<typeof paramBaseShape>> & { [kindKey: string]: unknown };
 export type RawBuildJob = z.infer<typeof buildJobSchema>;
-export type RawTestJob = z.infer<typeof testJobSchema> & { kconfig?: RawKconfig; source?: string };
+export type RawTestJob = z.infer<typeof testJobSchema> & { kconfig?: RawKconfig; source?: string; archives?: string };
 export type RawVm = z.infer<typeof vmSchema>;
 export type RawKconfig = z.infer<typeof kconfigSchema>;
 /** A metrics entry as written: the common keys, and its parser's options (each a string) under their own keys. */

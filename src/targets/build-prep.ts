@@ -13,7 +13,7 @@ import type { JobSpec, Param, Value } from '../types.js';
 import { ExpandError, expand } from '../util/expand.js';
 import type { BuildPrep } from './params/kind.js';
 import { paramKinds } from './params/registry.js';
-import { buildCacheDir, ccacheDir } from '../workdir.js';
+import { archivesDir, buildCacheDir, ccacheDir } from '../workdir.js';
 
 const STAMP = '.wayfinder-built';
 
@@ -95,6 +95,22 @@ async function prepare(ctx: BuildPrepContext): Promise<Prepared> {
   if (existsSync('/usr/lib/ccache') && spawnSync('sh', ['-c', 'command -v ccache'], { stdio: 'ignore' }).status === 0) {
     env.PATH = `/usr/lib/ccache:${env.PATH ?? '/usr/bin:/bin'}`;
     env.CCACHE_DIR ??= ccacheDir(ctx.workdir);
+    // Builds of one target differ in their directory: with paths under the work directory made
+    // relative and the directory out of the hash (debug info's compile directory may then name
+    // another build's), a build of the same sources in a new directory hits the cache.
+    env.CCACHE_BASEDIR ??= ctx.workdir;
+    env.CCACHE_NOHASHDIR ??= '1';
+  }
+
+  // Downloaded source archives: one cache per work directory that every build reuses
+  // (scripts/build/fetch-archive.sh reads it), filled first from the folder the experiment names.
+  env.WAYFINDER_ARCHIVES ??= archivesDir(ctx.workdir);
+  mkdirSync(env.WAYFINDER_ARCHIVES, { recursive: true });
+  if (job.archives !== undefined) {
+    const named = expand(job.archives, env);
+    const from = isAbsolute(named) ? named : resolve(ctx.experimentDir, named);
+    if (!existsSync(from)) return { status: 'failed', error: `the archives folder ${from} does not exist (archives: ${job.archives})` };
+    env.WAYFINDER_ARCHIVES_FROM = from;
   }
 
   if (job.source !== undefined) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Progress } from '../../src/cli/progress.js';
+import { Progress, shortError } from '../../src/cli/progress.js';
 import type { ConfigRow } from '../../src/store/store.js';
 
 const objective = { metric: 'v', direction: 'maximize' as const };
@@ -44,5 +44,25 @@ describe('progress of a run', () => {
     const p = new Progress(4, objective, s.out, false, () => 0);
     p.preload([], { announce: true });
     expect(s.text()).toBe('');
+  });
+
+  it('a long failure keeps its cause, the last line, whole: the middle is cut, not the end', () => {
+    const notes = Array.from({ length: 3 }, (_, i) => `wayfinder: kconfig: CONFIG_LWIP_X${i} requested 4, resolved to n (its dependencies decide); the effective value is recorded`);
+    const cause = 'unikraft: missing source archive UNIKRAFT-2_1_x.zip: not in the archive cache /wd/archives, and downloading https://github.com/unikraft/fork-lwip/archive/refs/heads/UNIKRAFT-2_1_x.zip failed';
+    const error = `build exit status 5: ${[...notes, 'make: *** [Makefile:1170: sub-make] Error 2', cause].join(' | ')}`;
+    const short = shortError(error);
+    expect(short.startsWith('build exit status 5: ')).toBe(true);
+    expect(short.endsWith(` | ${cause}`)).toBe(true);
+    expect(short).toContain('…');
+    // The cause is longer than the line's 200: nothing but the head and it remain.
+    expect(short).toBe(`build exit status 5: … | ${cause}`);
+    // Short ones are left alone; one long line alone is cut at its end only past 400 characters.
+    expect(shortError('build exit status 2: no')).toBe('build exit status 2: no');
+    expect(shortError('x'.repeat(300))).toBe('x'.repeat(300));
+    // Through the progress line of a run.
+    const s = sink();
+    const p = new Progress(2, objective, s.out, false, () => 0);
+    p.finished({ ...row(1, 'failed'), failure: 'build', error });
+    expect(s.text()).toContain(cause);
   });
 });

@@ -32,9 +32,9 @@ describe('Unikraft and Demikernel experiments', () => {
     const noApp = bare('scripts/build/unikraft.sh', [], { UK_ROOT: ROOT });
     expect(noApp.status).toBe(2);
     expect(noApp.stderr).toMatch(/UK_APP is not set/);
-    const notDir = bare('scripts/build/unikraft.sh', [], { UK_ROOT: ROOT, UK_APP: ROOT, UK_LIBS: join(ROOT, 'nope') });
-    expect(notDir.status).toBe(2);
-    expect(notDir.stderr).toMatch(/UK_LIBS=.*nope is not a directory/);
+    const notTree = bare('scripts/build/unikraft.sh', [], { UK_ROOT: ROOT, UK_APP: ROOT, WAYFINDER_BUILD_DIR: ROOT });
+    expect(notTree.status).toBe(2);
+    expect(notTree.stderr).toMatch(/UK_ROOT=.* is not a Unikraft tree \(no Makefile, Config.uk and support\/build\)/);
   });
 
   it('the Unikraft wrk script says the VM port is missing', () => {

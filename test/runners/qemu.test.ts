@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { listNetns } from '../../src/isolation/netns.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -189,6 +189,61 @@ objective:
     expect(qemuProcessesWith(dir)).toEqual([]);
   }, 300_000);
 
+  it('a guest that exits early is reported as exited after N ms with its console, not as a slow boot or server', async () => {
+    requireTool('qemu-system-x86_64', 'qemu-system-x86');
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    // Asks for 23 MiB; in 16 it says so and leaves QEMU through isa-debug-exit, as a unikernel
+    // without its entry point or root filesystem does.
+    const kernel = buildTinyKernel(dir, 23 * 1024);
+    const registry = new ProcessRegistry(join(dir, 'running'));
+    const ctx = { dir, env: {}, baseDir: dir, cpus: [], registry, key: 'early', measureFootprint: false };
+    const base: VmSpec = { kernel, memory: '16M', cores: 1, accel: 'tcg', net: 'none', forward: [], marker: BOOTED, bootTimeoutSec: 30 };
+    const started = Date.now();
+    const noMarker = await startVm(base, ctx).then(() => 'booted', (e: Error) => e.message);
+    expect(noMarker).toMatch(new RegExp(`^vm exited after \\d+ ms, before its console showed /${BOOTED}/ \\(qemu-system-x86_64 exit status 3\\); console: NOT-ENOUGH-MEMORY$`));
+    // Reported when it happened, not at the 30 s boot timeout.
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const lived = Number(/after (\d+) ms/.exec(noMarker)?.[1]);
+    expect(lived).toBeGreaterThan(0);
+    expect(lived).toBeLessThan(Date.now() - started);
+
+    // It printed the marker, then stopped: the probe must not wait and blame the port.
+    const probed: VmSpec = { ...base, marker: 'NOT-ENOUGH', forward: [80], net: 'user', probe: { kind: 'http', port: 80, path: '/' } };
+    const t0 = Date.now();
+    const noServer = await startVm(probed, { ...ctx, key: 'early-probe' }).then(() => 'served', (e: Error) => e.message);
+    expect(noServer).toMatch(/^vm exited after \d+ ms, before guest port 80 answered \(qemu-system-x86_64 exit status 3\); console: NOT-ENOUGH-MEMORY$/);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(readdirSync(join(dir, 'running'))).toEqual([]);
+    expect(qemuProcessesWith(dir)).toEqual([]);
+  }, 120_000);
+
+  it('the footprint search resolves to its step below a MiB, and says when the guest boots at its floor', async () => {
+    requireTool('qemu-system-x86_64', 'qemu-system-x86');
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    // Boots when multiboot reports at least 23 MiB above the first: at 1 MiB resolution that is 25.
+    const kernel = buildTinyKernel(dir, 23 * 1024);
+    const registry = new ProcessRegistry(join(dir, 'running'));
+    const base: VmSpec = { kernel, memory: '32M', cores: 1, accel: 'tcg', net: 'none', forward: [], marker: BOOTED, bootTimeoutSec: 20 };
+    const measure = async (footprint: NonNullable<VmSpec['footprint']>, key: string) => {
+      const vm = await startVm({ ...base, footprint }, { dir, env: {}, baseDir: dir, cpus: [], registry, key, measureFootprint: true });
+      await vm.stop();
+      return vm.metrics.memory_footprint_mib as number;
+    };
+    const fine = await measure({ min: 20, max: 28, stepKiB: 128 }, 'fine');
+    expect(fine).toBeGreaterThan(24);
+    expect(fine).toBeLessThan(25);
+    expect((fine * 1024) % 128).toBe(0);
+    // It needed more than the KiB just below it: 128 KiB less does not boot.
+    const notes = () => (existsSync(join(dir, 'stderr.log')) ? readFileSync(join(dir, 'stderr.log'), 'utf8') : '');
+    expect(notes()).not.toMatch(/least size/);
+    const floor = await measure({ min: 26, max: 28 }, 'floor');
+    expect(floor).toBe(26);
+    expect(notes()).toMatch(/the guest boots in 26 MiB, the footprint search's least size: its footprint is at most that/);
+    expect(readdirSync(join(dir, 'running'))).toEqual([]);
+  }, 300_000);
+
   it('fails the run with the console and QEMU words when the marker never comes', async () => {
     requireTool('qemu-system-x86_64', 'qemu-system-x86');
     const { dir, cleanup } = tempDir();
@@ -215,6 +270,7 @@ objective:
     const res = await wayfinder(['results', '--workdir', workdir, '--format', 'json']);
     const text = res.stdout;
     expect(text).toMatch(/NOT-ENOUGH-MEMORY/);
+    expect(text).toMatch(/vm exited after \d+ ms/);
     expect(qemuProcessesWith(dir)).toEqual([]);
   });
 });
