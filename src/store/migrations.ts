@@ -138,4 +138,13 @@ export const MIGRATIONS: string[] = [
   // 9: extra runs of a finished configuration (the best and the default measured again, interleaved,
   // to confirm the best; the default measured again to watch for drift), kept apart from its own runs.
   `ALTER TABLE runs ADD COLUMN extra TEXT;`,
+  // 10: a configuration's effective configuration (its Kconfig symbols as the tree's resolver left
+  // them): its identity, what the resolution changed, and the configuration it duplicates when
+  // that identity was measured already (status 'duplicate': not built or measured again).
+  `
+  ALTER TABLE configurations ADD COLUMN effective_id TEXT;
+  ALTER TABLE configurations ADD COLUMN duplicate_of TEXT;
+  ALTER TABLE configurations ADD COLUMN resolution_json TEXT;
+  CREATE INDEX configurations_effective ON configurations (experiment_id, effective_id);
+  `,
 ];
