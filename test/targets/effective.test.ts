@@ -5,7 +5,9 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Space } from '../../src/generator/index.js';
 import { loadExperiment } from '../../src/spec/index.js';
+import { createStrategy } from '../../src/strategies/index.js';
 import { countEffective } from '../../src/study/effective-plan.js';
 import { effectiveIdentity, resolveEffective } from '../../src/targets/effective.js';
 import { requireTool, tempDir, wayfinder, writeFile } from '../helpers.js';
@@ -31,6 +33,7 @@ config APP
 
 interface Options {
   sources?: boolean;
+  parallel?: number;
   budget?: number;
   strategy?: string;
   iterations?: number;
@@ -85,6 +88,7 @@ objective:
 exploration:
   strategy: ${o.strategy ?? 'grid'}
   seed: 5
+  parallel: ${o.parallel ?? 1}
 ${o.budget !== undefined ? `  budget: ${o.budget}\n` : ''}`,
   );
   return { dir, file, workdir: join(dir, '.wayfinder') };
@@ -101,6 +105,27 @@ async function results(workdir: string): Promise<Row[]> {
 }
 
 describe('effective configurations', () => {
+  it('a strategy told that an asked configuration is a duplicate gives its place in the budget back, and keeps it seen', () => {
+    const exp = loadExperiment(setUp().file);
+    const space = new Space(exp.params);
+    const s = createStrategy('grid', space, { seed: 1, direction: 'maximize', budget: 2 });
+    const [a, b] = s.ask(2) as [Record<string, unknown>, Record<string, unknown>];
+    expect(s.ask(1)).toEqual([]);
+    s.tell([{ config: a as never, configId: 'a', status: 'ok', value: 1 }]);
+    s.tell([{ config: b as never, configId: 'b', status: 'ok', value: 1, duplicateOf: 'a' }]);
+    // One place back: one more, never b again; told twice, still one place.
+    s.tell([{ config: b as never, configId: 'b', status: 'ok', value: 1, duplicateOf: 'a' }]);
+    const resumed = createStrategy('grid', space, { seed: 1, direction: 'maximize', budget: 2, state: s.state() });
+    const [c] = resumed.ask(2);
+    expect(c).toBeDefined();
+    expect([a, b]).not.toContainEqual(c);
+    expect(resumed.ask(1)).toEqual([]);
+    // A duplicate told to a fresh strategy (a changed strategy learning what was measured) is not counted at all.
+    const fresh = createStrategy('random', space, { seed: 1, direction: 'maximize', budget: 1 });
+    fresh.tell([{ config: b as never, configId: 'b', status: 'ok', value: 1, duplicateOf: 'a' }]);
+    expect(fresh.ask(1)).toHaveLength(1);
+  });
+
   it('tells a symbol the tree does not declare from one its dependencies or a select changed, and a base symbol that does not exist', async () => {
     requireTool('kconfig-conf', 'kconfig-frontends');
     const { dir, file } = setUp();
@@ -200,13 +225,26 @@ describe('effective configurations', () => {
     expect(table.stdout).toMatch(/= [0-9a-f]{8}/);
     expect(table.stdout).toMatch(/unset \(asked/);
     expect(table.stdout).toMatch(/a duplicate, resolved to the effective configuration of C/);
+
+    // The report: duplicates counted and named, effective values with what was asked.
+    const out2 = join(dir, 'report');
+    const rep = await wayfinder(['report', '--workdir', workdir, '--out', out2, '--no-png', '--json'], { timeoutMs: 120_000 });
+    expect(rep.status, rep.stderr).toBe(0);
+    const data = JSON.parse(rep.stdout) as { counts: { duplicates: number; done: number }; best: { params: Record<string, unknown>; differing: Record<string, unknown> }[] };
+    expect(data.counts).toMatchObject({ done: 3, duplicates: 13 });
+    expect(data.best[0]?.params).toMatchObject({ CONFIG_NET: true, CONFIG_TCP: true, CONFIG_WND_SCALE: true, CONFIG_SND_BUF_FACTOR: null });
+    const html = readFileSync(join(out2, 'report.html'), 'utf8');
+    expect(html).toMatch(/duplicate of [0-9a-f]{10}/);
+    expect(html).toMatch(/unset \(asked [48]\)/);
+    expect(html).toMatch(/<b>13<\/b>duplicates/);
   });
 
   it('a budget counts distinct measured configurations: duplicates asked on the way do not use it up', async () => {
     requireTool('kconfig-conf', 'kconfig-frontends');
     // The grid walks the four NET=y TCP=y requests (one effective configuration, the default's)
     // before any other: counted against the budget, they would leave room for one more.
-    const { dir, file, workdir } = setUp({ strategy: 'grid', budget: 3, iterations: 1 });
+    // Two in parallel: duplicates of a configuration still being measured are told when it finishes.
+    const { dir, file, workdir } = setUp({ strategy: 'grid', budget: 3, iterations: 1, parallel: 2 });
     const r = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { done: number; duplicates: number };
