@@ -155,6 +155,11 @@ export interface KconfigSpec {
   base?: string;
   /** The target's own resolver, run in the build directory with KCONFIG_CONFIG set. */
   resolve: string;
+  /**
+   * Folders holding the tree's Kconfig files (relative: to the experiment; ${VAR} expands). With
+   * them a symbol that does not exist is told apart from one its dependencies turned off.
+   */
+  sources?: string[];
 }
 
 /** The name of a metric parser registered in src/metrics/registry.ts (the experiment's schema checks it). */
@@ -267,6 +272,12 @@ export interface Observation {
   status: 'ok' | 'failed';
   /** Why, when failed (never 'infra': that is not told to a strategy). */
   failure?: Failure;
+  /**
+   * This configuration resolves to the same effective configuration as that one (its Kconfig
+   * symbols came out alike): the outcome is that one's, measured once. It is the same point, so
+   * it is not counted against the budget (which counts distinct measured configurations).
+   */
+  duplicateOf?: string;
 }
 
 /** A user-facing error that points at input: printed as `file:line:col: message`, exit status 2. */

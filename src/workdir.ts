@@ -59,6 +59,11 @@ export function experimentDir(workdir: string, experimentId: string): string {
   return join(workdir, 'experiments', experimentId);
 }
 
+/** Where each configuration's Kconfig symbols are resolved before it is built (one folder per distinct request). */
+export function resolveDir(workdir: string, experimentId: string): string {
+  return join(experimentDir(workdir, experimentId), 'resolve');
+}
+
 export function buildDir(workdir: string, experimentId: string, buildId: string): string {
   return join(experimentDir(workdir, experimentId), 'builds', buildId);
 }

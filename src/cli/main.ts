@@ -76,9 +76,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seed <n>', 'random seed (overrides exploration.seed)')
     .option('--json', 'machine-readable output')
     .option('--show <n>', 'how many configurations to list', '10')
+    .option('--resolve-limit <n>', "resolve at most this many distinct Kconfig requests with the tree's own tool to count effective configurations (0: none)", '256')
     .addHelpText('after', () => `${strategiesHelp()}\n${parsersHelp()}`)
     .action(async (file: string, opts) => {
-      status = (await import('./plan.js')).planCommand(file, opts);
+      status = await (await import('./plan.js')).planCommand(file, opts);
     });
 
   program

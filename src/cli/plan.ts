@@ -2,7 +2,11 @@
 // the configurations in the order run measures them (the default first), how many in all, the
 // builds and test runs.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeDomain, loadExperiment } from '../spec/index.js';
+import { countEffective, type EffectiveCount } from '../study/effective-plan.js';
 import { withExploration } from '../spec/exploration.js';
 import { domainSize } from '../generator/index.js';
 import { planRun } from '../study/run-plan.js';
@@ -18,12 +22,15 @@ export interface PlanOptions {
   parallel?: string;
   strategy?: string;
   seed?: string;
+  resolveLimit?: string;
 }
 
-export function planCommand(file: string, o: PlanOptions): number {
+export async function planCommand(file: string, o: PlanOptions): Promise<number> {
   const exp = withExploration(loadExperiment(file), explorationFlags(o));
   const show = o.show !== undefined ? positiveInt(o.show, '--show', 0) : 10;
-  const plan = planRun(exp);
+  const resolveLimit = o.resolveLimit !== undefined ? positiveInt(o.resolveLimit, '--resolve-limit', 0) : 256;
+  const effective = await effectiveCount(exp, resolveLimit);
+  const plan = planRun(exp, effective?.known ? { effectiveOf: effective.effectiveOf } : {});
   const x = exp.exploration;
   const params = exp.params.map((p) => ({
     name: p.name,
@@ -53,6 +60,7 @@ export function planCommand(file: string, o: PlanOptions): number {
       order: plan.queued.slice(0, show).map((c, i) => ({ configId: c.configId, buildId: c.buildId, default: i === 0, config: c.config })),
       fixed: plan.queued.length,
       ...(plan.chooses ? { chosenFromMeasurements: chosen.toString() } : {}),
+      ...(effective ? { effective: effectiveJson(effective) } : {}),
       parameters: params,
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
@@ -65,6 +73,7 @@ export function planCommand(file: string, o: PlanOptions): number {
       `${x.budget !== undefined ? `, budget ${x.budget}` : ', no budget (the whole space)'}, ${x.parallel} in parallel`,
   );
   lines.push(`  ${exp.build ? `${builds} build${builds === '1' ? '' : 's'}, ` : ''}${plan.runsPerConfig} test run${plan.runsPerConfig === 1 ? '' : 's'} per configuration (warm-ups included)`);
+  if (effective) lines.push(...describeEffective(effective));
   lines.push('');
   const width = process.stdout.columns || 100;
   lines.push(
@@ -105,4 +114,32 @@ function wrapWords(lead: string, text: string, width: number): string[] {
   }
   out.push(line);
   return out;
+}
+
+/** The effective configurations of an experiment with Kconfig parameters (undefined: it has none), resolved in a scratch folder removed after. */
+async function effectiveCount(exp: Parameters<typeof countEffective>[0], limit: number): Promise<EffectiveCount | undefined> {
+  if (!exp.params.some((p) => p.kconfig === true && p.when === 'build')) return undefined;
+  if (limit === 0) return { known: false, why: 'not resolved (--resolve-limit 0)' };
+  const dir = mkdtempSync(join(tmpdir(), 'wayfinder-plan-'));
+  try {
+    return await countEffective(exp, dir, { limit, parallel: exp.exploration.parallel });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function effectiveJson(e: EffectiveCount): unknown {
+  if (!e.known) return { configurations: null, unknownUntilBuilt: e.why };
+  return { configurations: e.effective, requested: e.requested, duplicates: e.requested - e.effective, resolutions: e.resolutions, unknownSymbols: e.unknown, baseUnknownSymbols: e.baseUnknown, checked: e.checked };
+}
+
+function describeEffective(e: EffectiveCount): string[] {
+  if (!e.known) return [`  effective configurations (after Kconfig resolution): unknown until built: ${e.why}`];
+  const lines = [
+    `  effective configurations (after Kconfig resolution): ${e.effective} of ${e.requested} (${e.requested - e.effective} resolve like another: duplicates, not built or measured; resolved with the tree's own tool, ${e.resolutions} run${e.resolutions === 1 ? '' : 's'})`,
+  ];
+  if (e.unknown.length > 0) lines.push(`  requested symbols the tree does not declare (no effect): ${e.unknown.join(' ')}`);
+  if (e.baseUnknown.length > 0) lines.push(`  base configuration symbols the tree does not declare (dropped): ${e.baseUnknown.join(' ')}`);
+  if (!e.checked) lines.push('  (name the Kconfig folders in build.kconfig.sources to tell symbols the tree does not declare from those its dependencies turn off)');
+  return lines;
 }

@@ -4,7 +4,7 @@
 import { loadExperiment } from '../spec/index.js';
 import type { Study } from '../study/study.js';
 import { MeasurementSession } from '../session/session.js';
-import { summarizeStudy, verdictLine, type StudySummary } from '../study/summary.js';
+import { effectiveParams, fmtEffective, summarizeStudy, verdictLine, type StudySummary } from '../study/summary.js';
 import { DriftWatch, DRIFT_THRESHOLD, type DriftCheck } from '../study/drift.js';
 import { withExploration } from '../spec/exploration.js';
 import { describeInterval } from '../metrics/stats.js';
@@ -93,6 +93,10 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     study.on('run-finished', (r) => {
       if (!r.extra) progress.tick();
     });
+    watchResolution(study, (line) => {
+      if (!quiet) err.write(`${line}\n`);
+      ws.log.info({ experiment: study?.id }, line);
+    });
     ws.log.info({ experiment: study.id, file: exp.file }, 'run started');
     await study.run();
     await drift.settled();
@@ -133,7 +137,7 @@ export function driftWarning(c: DriftCheck, metric: string): string {
 export function summaryJson(id: string, exp: Experiment, s: StudySummary, confirmation?: Confirmation, drift: DriftCheck[] = []): unknown {
   const pick = (r: StudySummary['best']) => {
     const sm = r?.summary?.[exp.objective.metric];
-    return r && { configId: r.configId, params: r.params, objective: r.objective, ci: sm && sm.n > 1 ? sm.ci : null, ciMethod: sm?.ciMethod, ciLevel: sm?.ciLevel, n: sm?.n, cv: sm?.cv };
+    return r && { configId: r.configId, params: r.params, ...(r.resolution ? { effective: effectiveParams(r, exp.params) } : {}), objective: r.objective, ci: sm && sm.n > 1 ? sm.ci : null, ciMethod: sm?.ciMethod, ciLevel: sm?.ciLevel, n: sm?.n, cv: sm?.cv };
   };
   return {
     experiment: id,
@@ -141,6 +145,7 @@ export function summaryJson(id: string, exp: Experiment, s: StudySummary, confir
     configurations: s.total,
     done: s.done,
     failed: s.failed,
+    duplicates: s.duplicates ?? 0,
     best: pick(s.best) ?? null,
     default: pick(s.baseline) ?? null,
     /** The exploration's ratio: provisional (the best of many noisy measurements, the default measured once, early). */
@@ -156,17 +161,20 @@ export function summaryJson(id: string, exp: Experiment, s: StudySummary, confir
  * and a confirmation's verdict is stored for this best (status, `submit --wait`): then that
  * verdict is its last line.
  */
-export function describeSummary(exp: Pick<Experiment, 'objective'>, s: StudySummary, o: { provisional?: boolean; verdict?: boolean } = {}): string {
+export function describeSummary(exp: Pick<Experiment, 'objective'> & { params?: Experiment['params'] }, s: StudySummary, o: { provisional?: boolean; verdict?: boolean } = {}): string {
   const m = exp.objective.metric;
   const lines: string[] = [];
   lines.push(`\n${s.done + s.failed} configurations measured: ${s.done} ok, ${s.failed} failed.`);
+  if ((s.duplicates ?? 0) > 0) {
+    lines.push(`${s.duplicates} more resolved to the effective configuration of one measured (duplicates: not built or measured again, not counted against the budget; \`wayfinder results\` lists them).`);
+  }
   if (s.highCv > 0) lines.push(`Warning: ${s.highCv} configuration(s) had a coefficient of variation above 5% in ${m}; consider more iterations or stricter isolation.`);
   const show = (label: string, r: StudySummary['best']): void => {
     if (!r) return;
     const sm = r.summary?.[m];
     const detail = sm ? ` (median; ${describeInterval(sm, fmtNum)}, n=${sm.n}, CV ${(sm.cv * 100).toFixed(1)}%)` : '';
     lines.push(`${label} ${r.configId.slice(0, 12)}: ${m} = ${fmtNum(r.objective)}${detail}`);
-    lines.push(`  ${fmtConfig(r.params)}`);
+    lines.push(`  ${exp.params ? fmtEffective(r, exp.params) : fmtConfig(r.params)}`);
   };
   const confirmed = o.verdict === true && s.comparison !== undefined;
   const provisional = !confirmed && (o.provisional ?? true) && s.best && s.baseline && s.best.configId !== s.baseline.configId;
@@ -183,4 +191,29 @@ export function describeSummary(exp: Pick<Experiment, 'objective'>, s: StudySumm
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * What resolving the configurations' Kconfig symbols found, said as it happens: each duplicate,
+ * each symbol the tree does not declare and each base symbol it drops (once each), and a resolver
+ * that cannot run here (once).
+ */
+export function watchResolution(study: Study, say: (line: string) => void): void {
+  const said = new Set<string>();
+  const once = (key: string, line: string): void => {
+    if (said.has(key)) return;
+    said.add(key);
+    say(line);
+  };
+  study.on('config-resolved', (r) => {
+    const k = r.resolution;
+    if (!k) return;
+    for (const s of k.unknown) once(`unknown ${s}`, `wayfinder: kconfig: ${s} is requested but the tree declares no such symbol: the request has no effect`);
+    if (k.baseUnknown.length > 0) once('base', `wayfinder: kconfig: the base configuration sets symbols the tree does not declare (dropped): ${k.baseUnknown.join(' ')}`);
+    for (const o of k.overridden) once(`over ${o.symbol}=${o.requested}`, `wayfinder: kconfig: ${o.symbol} requested ${o.requested}, resolved to ${o.effective} (its dependencies decide)`);
+  });
+  study.on('config-duplicate', (d, of) => {
+    say(`  ${d.configId.slice(0, 8)} resolves to the effective configuration of ${of.configId.slice(0, 8)}: a duplicate, not built or measured again`);
+  });
+  study.on('resolution-failed', (_r, error) => once('failed', `wayfinder: warning: cannot resolve Kconfig here before building (${error}); such configurations keep their requested identity`));
 }

@@ -42,3 +42,24 @@ function md5Lines(params: Param[], config: Config): string {
   }
   return h.digest('hex');
 }
+
+/**
+ * The identity of a configuration's effective configuration: its Kconfig parameters replaced by
+ * the resolved .config they produced (`resolvedHash`, every symbol the tree's resolver left), the
+ * other parameters as they are. Configurations whose requests resolve alike share it, and their
+ * build (`buildId`, the same over the build parameters only).
+ */
+export function effectiveChecksums(params: Param[], config: Config, resolvedHash: string): { effectiveId: string; buildId: string } {
+  const lines = (ps: Param[]): string => {
+    let out = `kconfig=${resolvedHash}\n`;
+    for (const p of ps) {
+      if (p.kconfig && p.when === 'build') continue;
+      const v = config[p.name];
+      if (v === undefined) throw new InputError(`configuration has no value for parameter '${p.name}'`);
+      out += `${p.name}=${formatValue(v)}\n`;
+    }
+    return out;
+  };
+  const md5 = (text: string): string => createHash('md5').update(text, 'utf8').digest('hex');
+  return { effectiveId: md5(lines(params)), buildId: md5(lines(params.filter((p) => p.when === 'build'))) };
+}

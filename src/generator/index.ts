@@ -10,7 +10,7 @@ export {
   type Operand,
 } from './condition.js';
 export { Space } from './space.js';
-export { buildChecksum, configChecksum, formatValue } from './checksum.js';
+export { buildChecksum, configChecksum, effectiveChecksums, formatValue } from './checksum.js';
 export {
   defaultConfig,
   paramEnv,

@@ -114,7 +114,7 @@ export function loadBaseline(path: string): Measurement {
 export function configurationsFromStore(store: Store, experimentId: string): MeasuredConfig[] {
   const out: MeasuredConfig[] = [];
   for (const c of store.configurations(experimentId)) {
-    if (c.status === 'running' || c.status === 'pending') continue;
+    if (c.status === 'running' || c.status === 'pending' || c.status === 'duplicate') continue;
     const metrics: Record<string, number[]> = {};
     for (const r of store.runs(experimentId, c.configId)) {
       // The configuration's own runs: confirmation and drift-check runs were measured later, apart.

@@ -4,7 +4,7 @@
 import { improvement, summarize } from '../metrics/stats.js';
 import { parseExperiment } from '../spec/index.js';
 import type { ConfigRow, ExperimentRow, Store, StoredComparison } from '../store/store.js';
-import { better, rankConfigs, summarizeStudy, verdictLine } from '../study/summary.js';
+import { better, effectiveParams, rankConfigs, summarizeStudy, verdictLine } from '../study/summary.js';
 import type { Config, Objective, Param, Value } from '../types.js';
 import { codecFor } from '../strategies/encoding.js';
 import { wantsLog } from './chart.js';
@@ -14,7 +14,12 @@ import { byWorkload, type ByWorkload } from './workload.js';
 export interface ConfigPoint {
   configId: string;
   seq: number;
+  /** As asked (the strategy's space: importance and effects are computed over these). */
   params: Config;
+  /** As the build had them: Kconfig parameters at their resolved values (null: left unset); absent when nothing was resolved. */
+  effective?: Record<string, Value | null>;
+  /** Status 'duplicate': the configuration measured in its place. */
+  duplicateOf?: string;
   isDefault: boolean;
   status: ConfigRow['status'];
   strategy?: string;
@@ -31,7 +36,8 @@ export interface ConfigPoint {
 export interface BestRow {
   rank: number;
   configId: string;
-  params: Config;
+  /** Effective values (see ConfigPoint.effective). */
+  params: Record<string, Value | null>;
   /** Parameters whose value differs from the default configuration's: [default, this]. */
   differing: Record<string, [Value | null, Value | null]>;
   objective: number;
@@ -120,7 +126,8 @@ export interface ReportData {
   objective: Objective;
   params: { name: string; type: string; default?: Value; values: number; when: string }[];
   host: unknown;
-  counts: { total: number; done: number; failed: number; running: number };
+  /** duplicates: resolved to the effective configuration of one measured in their place. */
+  counts: { total: number; done: number; failed: number; running: number; duplicates: number };
   configurations: ConfigPoint[];
   default?: ConfigPoint;
   best: BestRow[];
@@ -155,6 +162,8 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
       configId: r.configId,
       seq: r.seq,
       params: r.params,
+      ...(r.resolution ? { effective: effectiveParams(r, spec.params) } : {}),
+      ...(r.duplicateOf ? { duplicateOf: r.duplicateOf } : {}),
       isDefault: r.isDefault,
       status: r.status,
       ...(r.strategy ? { strategy: r.strategy } : {}),
@@ -209,10 +218,11 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
       done: points.filter((p) => p.status === 'done').length,
       failed: points.filter((p) => p.status === 'failed').length,
       running: points.filter((p) => p.status === 'running').length,
+      duplicates: points.filter((p) => p.status === 'duplicate').length,
     },
     configurations: points,
     ...(def ? { default: def } : {}),
-    best: bestRows(rows, def, objective, opts.top ?? 5, store.lastComparison(exp.id)),
+    best: bestRows(rows, def, objective, opts.top ?? 5, store.lastComparison(exp.id), spec.params),
     bestAgainstDefault: against,
     bestSoFar: bestSoFar(points, exp.strategy, objective),
     ...(importance
@@ -224,16 +234,19 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
   };
 }
 
-function bestRows(rows: ConfigRow[], def: ConfigPoint | undefined, objective: Objective, top: number, confirmed: StoredComparison | undefined): BestRow[] {
+function bestRows(rows: ConfigRow[], def: ConfigPoint | undefined, objective: Objective, top: number, confirmed: StoredComparison | undefined, params: Param[]): BestRow[] {
   const metric = objective.metric;
   return rankConfigs(rows, objective)
     .slice(0, top)
     .map((r, i) => {
       const differing: Record<string, [Value | null, Value | null]> = {};
+      // Effective values: a difference only asked for (resolved alike) is no difference.
+      const mine = effectiveParams(r, params);
       if (def) {
-        for (const k of new Set([...Object.keys(def.params), ...Object.keys(r.params)])) {
-          const a = def.params[k];
-          const b = r.params[k];
+        const theirs = def.effective ?? def.params;
+        for (const k of new Set([...Object.keys(theirs), ...Object.keys(mine)])) {
+          const a = theirs[k];
+          const b = mine[k];
           if (a !== b) differing[k] = [a ?? null, b ?? null];
         }
       }
@@ -244,7 +257,7 @@ function bestRows(rows: ConfigRow[], def: ConfigPoint | undefined, objective: Ob
       return {
         rank: i + 1,
         configId: r.configId,
-        params: r.params,
+        params: mine,
         differing,
         objective: o,
         ...(ci ? { ci } : {}),

@@ -5,7 +5,7 @@ import { intervalCell, MEDIAN_INTERVAL_HEADING } from '../metrics/stats.js';
 import { fmtDuration, fmtNum } from '../util/format.js';
 import { warningText } from './aliasing.js';
 import { esc } from './chart.js';
-import type { BestRow, ReportData } from './data.js';
+import type { BestRow, ConfigPoint, ReportData } from './data.js';
 import { fmtP } from '../study/confirm.js';
 import type { StoredComparison } from '../store/store.js';
 import type { Figure } from './figures.js';
@@ -102,6 +102,7 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
   parts.push('<div class="kpi">');
   parts.push(`<div><b>${d.counts.total}</b>configurations</div><div><b>${d.counts.done}</b>measured</div><div><b>${d.counts.failed}</b>failed</div>`);
   if (d.counts.running) parts.push(`<div><b>${d.counts.running}</b>running</div>`);
+  if (d.counts.duplicates) parts.push(`<div><b>${d.counts.duplicates}</b>duplicates (resolved like one measured)</div>`);
   if (best) parts.push(`<div><b>${esc(fmtNum(best.objective))}</b>best ${esc(d.objective.metric)}</div>`);
   if (d.default?.objective !== undefined) parts.push(`<div><b>${esc(fmtNum(d.default.objective))}</b>default</div>`);
   parts.push(againstTile(d));
@@ -138,7 +139,7 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
     parts.push(`<div class="scroll"><table><thead><tr><th>#</th><th>configuration</th><th>differs from the default in</th><th>${breakable(d.objective.metric)} (median)</th><th>${esc(MEDIAN_INTERVAL_HEADING)}</th><th>× default</th></tr></thead><tbody>`);
     if (d.default) {
       parts.push(
-        `<tr><td>default</td><td><code>${esc(d.default.configId.slice(0, 12))}</code></td><td>${lines(Object.entries(d.default.params).map(([k, v]) => `${k}=${String(v)}`))}</td><td class="num">${d.default.status === 'done' ? esc(fmtNum(d.default.objective)) : esc(`${d.default.status}${d.default.failure ? `: ${d.default.failure}` : ''}`)}</td><td class="num">${d.default.ci && d.default.n !== undefined ? esc(intervalCell({ n: d.default.n, ci: d.default.ci, ...(d.default.ciLevel !== undefined ? { ciLevel: d.default.ciLevel } : {}) }, fmtNum)) : ''}</td><td class="num">1</td></tr>`,
+        `<tr><td>default</td><td><code>${esc(d.default.configId.slice(0, 12))}</code></td><td>${lines(Object.entries(d.default.effective ?? d.default.params).map(([k, v]) => `${k}=${v === null ? 'unset' : String(v)}`))}</td><td class="num">${d.default.status === 'done' ? esc(fmtNum(d.default.objective)) : esc(`${d.default.status}${d.default.failure ? `: ${d.default.failure}` : ''}`)}</td><td class="num">${d.default.ci && d.default.n !== undefined ? esc(intervalCell({ n: d.default.n, ci: d.default.ci, ...(d.default.ciLevel !== undefined ? { ciLevel: d.default.ciLevel } : {}) }, fmtNum)) : ''}</td><td class="num">1</td></tr>`,
       );
     }
     for (const b of d.best) {
@@ -178,7 +179,7 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
   parts.push(`<div class="scroll" id="all-configurations"><table class="sortable"><thead><tr><th>#</th><th>configuration</th><th>status</th>${names.map((n) => `<th>${breakable(n)}</th>`).join('')}<th>${breakable(d.objective.metric)}</th><th>CV</th></tr></thead><tbody>`);
   for (const c of d.configurations) {
     parts.push(
-      `<tr><td class="num">${c.seq}</td><td class="nowrap"><code>${esc(c.configId.slice(0, 10))}</code>${c.isDefault ? ' (default)' : ''}</td><td>${esc(c.status === 'failed' ? `failed: ${c.failure ?? ''}` : c.status)}</td>${names.map((n) => `<td>${esc(String(c.params[n] ?? ''))}</td>`).join('')}<td class="num">${esc(c.objective !== undefined ? fmtNum(c.objective) : '')}</td><td class="num">${c.cv !== undefined ? pct(c.cv) : ''}</td></tr>`,
+      `<tr><td class="num">${c.seq}</td><td class="nowrap"><code>${esc(c.configId.slice(0, 10))}</code>${c.isDefault ? ' (default)' : ''}</td><td>${esc(c.status === 'failed' ? `failed: ${c.failure ?? ''}` : c.status === 'duplicate' ? `duplicate of ${(c.duplicateOf ?? '').slice(0, 10)}` : c.status)}</td>${names.map((n) => `<td>${esc(shownValue(c, n))}</td>`).join('')}<td class="num">${esc(c.objective !== undefined ? fmtNum(c.objective) : '')}</td><td class="num">${c.cv !== undefined ? pct(c.cv) : ''}</td></tr>`,
     );
   }
   parts.push('</tbody></table></div></details>');
@@ -235,4 +236,13 @@ function flatten(v: unknown, prefix = ''): [string, string][] {
     else out.push([key, Array.isArray(x) ? x.map(String).join(', ') : key === 'memoryBytes' ? `${(Number(x) / 2 ** 30).toFixed(1)} GiB` : String(x)]);
   }
   return out;
+}
+
+/** A parameter as the build had it (its Kconfig symbol resolved), with what was asked where that differs. */
+function shownValue(c: ConfigPoint, name: string): string {
+  const asked = c.params[name];
+  if (!c.effective || !(name in c.effective)) return String(asked ?? '');
+  const v = c.effective[name];
+  const shown = v === null ? 'unset' : String(v);
+  return v === asked ? shown : `${shown} (asked ${String(asked)})`;
 }

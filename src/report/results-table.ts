@@ -7,6 +7,7 @@
 import { Space } from '../generator/index.js';
 import type { Placement } from '../wire.js';
 import type { ConfigRow, ExperimentRow, StoredRun } from '../store/results-store.js';
+import { changedByResolution, effectiveParams } from '../study/summary.js';
 import type { Objective, Param } from '../types.js';
 import { fitTable, type FitColumn } from '../util/fit-table.js';
 import { fmtNum } from '../util/format.js';
@@ -36,9 +37,10 @@ function againstJson(a: NonNullable<ResultsView['against']>): Record<string, unk
   };
 }
 
-/** Best objective first; then failed configurations; then those not measured yet (each group in the order measured). */
+/** Best objective first; then failed configurations; then those not measured yet; then duplicates (each group in the order measured). */
 export function sortByObjective(rows: ConfigRow[], objective: Objective): ConfigRow[] {
-  const group = (r: ConfigRow): number => (r.status === 'done' && r.objective !== undefined ? 0 : r.status === 'failed' || r.status === 'done' ? 1 : 2);
+  const group = (r: ConfigRow): number =>
+    r.status === 'done' && r.objective !== undefined ? 0 : r.status === 'failed' || r.status === 'done' ? 1 : r.status === 'duplicate' ? 3 : 2;
   const sign = objective.direction === 'maximize' ? -1 : 1;
   return [...rows].sort((a, b) => group(a) - group(b) || (group(a) === 0 ? sign * ((a.objective as number) - (b.objective as number)) : 0) || a.seq - b.seq);
 }
@@ -91,16 +93,30 @@ function sampleRecord(r: StoredRun): Record<string, unknown> {
   };
 }
 
-export function resultRecords(rows: ConfigRow[]): Record<string, unknown>[] {
+/**
+ * One record per configuration. Parameters are at their effective values (a Kconfig symbol as the
+ * tree's resolver left it, null where it left it unset); `requested` holds what was asked where
+ * that differs, and `kconfig` what the resolution changed. A duplicate names the configuration
+ * measured in its place.
+ */
+export function resultRecords(rows: ConfigRow[], params: Param[] = []): Record<string, unknown>[] {
   return rows.map((r) => {
+    const changed = changedByResolution(r, params);
     const rec: Record<string, unknown> = {
       config_id: r.configId,
       build_id: r.buildId,
       status: r.status,
       default: r.isDefault,
-      ...Object.fromEntries(Object.entries(r.params)),
+      ...effectiveParams(r, params),
       objective: r.objective ?? null,
     };
+    if (r.duplicateOf) rec.duplicate_of = r.duplicateOf;
+    if (r.effectiveId) rec.effective_id = r.effectiveId;
+    if (changed.length > 0) rec.requested = Object.fromEntries(changed.map((c) => [c.name, c.requested]));
+    if (r.resolution) {
+      const k = r.resolution;
+      rec.kconfig = { overridden: k.overridden, unknown: k.unknown, base_unknown: k.baseUnknown, checked: k.checked };
+    }
     for (const [k, s] of Object.entries(r.summary ?? {})) {
       rec[`${k}`] = s.median;
       rec[`${k}.ci_low`] = s.ci[0];
@@ -136,7 +152,7 @@ function sampleColumns(runs: StoredRun[]): Record<string, string> {
 export function renderResults(exp: Pick<ExperimentRow, 'id' | 'name'>, rows: ConfigRow[], format: string, view: ResultsView): string {
   const metric = view.objective.metric;
   const sorted = sortByObjective(rows, view.objective);
-  const records = resultRecords(sorted);
+  const records = resultRecords(sorted, view.params ?? []);
   if (format === 'json') {
     if (view.runs) records.forEach((rec, i) => (rec.runs = inOrder(view.runs?.get((sorted[i] as ConfigRow).configId)).map(sampleRecord)));
     return `${JSON.stringify({ experiment: exp.id, name: exp.name, objective: metric, direction: view.objective.direction, ...(view.against ? againstJson(view.against) : {}), configurations: records }, null, 2)}\n`;
@@ -159,7 +175,13 @@ function resultsTable(exp: Pick<ExperimentRow, 'id' | 'name'>, rows: ConfigRow[]
   const width = view.width ?? (process.stdout.columns || 100);
   const space = view.params ? new Space(view.params) : undefined;
   let params = rows[0] ? Object.keys(rows[0].params) : [];
-  const shown = (r: ConfigRow, p: string): string => (space && view.params?.some((x) => x.name === p) && !space.isActive(p, r.params) ? '' : String(r.params[p]));
+  // Effective values (what the build had), each changed one with what was asked.
+  const cell = (r: ConfigRow, p: string): string => {
+    const eff = effectiveParams(r, view.params ?? [])[p];
+    const v = eff === null ? 'unset' : String(eff);
+    return eff !== r.params[p] ? `${v} (asked ${String(r.params[p])})` : v;
+  };
+  const shown = (r: ConfigRow, p: string): string => (space && view.params?.some((x) => x.name === p) && !space.isActive(p, r.params) ? '' : cell(r, p));
   // A parameter with one value in every row says nothing per row: said once above the table.
   const same = rows.length > 1 ? params.filter((p) => rows.every((r) => shown(r, p) === shown(rows[0] as ConfigRow, p))) : [];
   params = params.filter((p) => !same.includes(p));
@@ -172,7 +194,7 @@ function resultsTable(exp: Pick<ExperimentRow, 'id' | 'name'>, rows: ConfigRow[]
     if (interval && s.ciMethod === 'student-t') ofMean = true;
     return [
       `${r.configId.slice(0, 8)}${r.isDefault ? '*' : ''}`,
-      ...(status ? [r.status === 'failed' ? `failed: ${r.failure ?? ''}` : r.status] : []),
+      ...(status ? [r.status === 'failed' ? `failed: ${r.failure ?? ''}` : r.status === 'duplicate' ? `= ${(r.duplicateOf ?? '').slice(0, 8)}` : r.status] : []),
       ...params.map((p) => shown(r, p)),
       fmtNum(r.objective),
       interval ? `${fmtNum(s.ci[0])}–${fmtNum(s.ci[1])}${s.ciMethod === 'student-t' ? '†' : ''}` : '',
@@ -193,6 +215,8 @@ function resultsTable(exp: Pick<ExperimentRow, 'id' | 'name'>, rows: ConfigRow[]
   if (same.length > 0) lines.push(...wrap(`the same in every row: ${same.map((p) => `${p}=${shown(rows[0] as ConfigRow, p) || '(inactive)'}`).join(' ')}`, width));
   lines.push(fitTable(columns, body, width));
   if (view.params?.some((p) => p.if)) lines.push('a blank parameter is inactive (its condition is false)');
+  if (rows.some((r) => r.resolution)) lines.push("Kconfig parameters are shown as the tree's resolver left them; (asked X): what was asked");
+  if (rows.some((r) => r.status === 'duplicate')) lines.push('= C: a duplicate, resolved to the effective configuration of C, which was measured in its place');
   if (ofMean) lines.push('† interval of the mean: too few runs for one of the median');
   const verdict = view.against && verdictLine(view.against, view.objective);
   if (verdict) lines.push(...wrap(verdict, width));

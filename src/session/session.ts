@@ -26,7 +26,7 @@ import { experimentId } from '../study/identity.js';
 import { Study, type StudyOptions } from '../study/study.js';
 import { Workspace, type WorkspaceOptions } from '../study/workspace.js';
 import type { Experiment } from '../types.js';
-import { hostTuningPath } from '../workdir.js';
+import { hostTuningPath, resolveDir } from '../workdir.js';
 import { checkEngine, checkExperiment, checkHostAccess, type Confinement, type HostAccess } from './preflight.js';
 
 export interface SessionOptions extends Omit<WorkspaceOptions, 'prepare' | 'isolation'> {
@@ -118,7 +118,7 @@ export class MeasurementSession {
         host = { ...(await this.facts), tuning: { changed: tuning.tuned, unavailable: tuning.unavailable }, confinement: this.access.confinement };
       }
       // The one place a Study is made: every front door measures through here.
-      const study = new Study(exp, this.ws.store, this.ws.transport, { ...opts, id, ...(host ? { host } : {}) });
+      const study = new Study(exp, this.ws.store, this.ws.transport, { resolveDir: resolveDir(this.ws.workdir, id), ...opts, id, ...(host ? { host } : {}) });
       return { study, host, tuning, end: async () => hold?.release() };
     } catch (e) {
       await hold?.release();

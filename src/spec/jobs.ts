@@ -55,6 +55,7 @@ export function normaliseJob(d: DraftJob, src: SourceDoc, dir: string): JobSpec 
   if (raw.kconfig !== undefined) {
     job.kconfig = { config: raw.kconfig.config ?? '.config', resolve: raw.kconfig.resolve ?? 'make olddefconfig' };
     if (raw.kconfig.base !== undefined) job.kconfig.base = raw.kconfig.base;
+    if (raw.kconfig.sources !== undefined) job.kconfig.sources = raw.kconfig.sources;
   }
   if (raw.source !== undefined) job.source = raw.source;
   if (raw.archives !== undefined) job.archives = raw.archives;

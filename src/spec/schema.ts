@@ -90,6 +90,7 @@ export const kconfigSchema = z.strictObject({
   config: z.string().optional().describe('the .config to write, relative to the build directory; default .config'),
   base: z.string().optional().describe('a starting configuration to copy in first'),
   resolve: z.string().optional().describe('the resolver command; default make olddefconfig'),
+  sources: z.array(z.string()).optional().describe("folders holding the tree's Kconfig files (${VAR} expands): a requested or base symbol none of them declares is reported as not existing"),
 }).meta({ id: 'kconfig' });
 
 const pathMapping = z.union([

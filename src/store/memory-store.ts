@@ -8,6 +8,7 @@ import type {
   ConfigRow,
   ConfigStatus,
   ConfigurationOutcome,
+  EffectiveIdentity,
   ExperimentRow,
   ExperimentState,
   NewConfiguration,
@@ -139,6 +140,27 @@ export class MemoryStore implements ResultsStore {
       ...(f.error ? { error: f.error } : {}),
       finishedAt: Date.now(),
     });
+  }
+
+  setEffective(experimentId: string, configId: string, e: EffectiveIdentity): void {
+    const r = this.t.configurations.get(key(experimentId, configId));
+    if (r) this.t.configurations.set(key(experimentId, configId), { ...r, effectiveId: e.effectiveId, buildId: e.buildId, resolution: clone(e.resolution) });
+  }
+
+  markDuplicate(experimentId: string, configId: string, of: string, e: EffectiveIdentity): void {
+    const r = this.t.configurations.get(key(experimentId, configId));
+    if (!r) return;
+    this.t.configurations.set(key(experimentId, configId), {
+      ...r, status: 'duplicate', duplicateOf: of, effectiveId: e.effectiveId, buildId: e.buildId, resolution: clone(e.resolution), finishedAt: Date.now(),
+    });
+  }
+
+  findEffective(experimentId: string, effectiveId: string): ConfigRow | undefined {
+    return this.configurations(experimentId).find((r) => r.effectiveId === effectiveId && r.status !== 'duplicate');
+  }
+
+  duplicatesOf(experimentId: string, configId: string): ConfigRow[] {
+    return this.configurations(experimentId).filter((r) => r.duplicateOf === configId);
   }
 
   recordBuild(r: BuildResult): boolean {

@@ -165,4 +165,13 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (experiment_id, seq)
   );
   `,
+  // 11: a configuration's effective configuration (its Kconfig symbols as the tree's resolver left
+  // them): its identity, what the resolution changed, and the configuration it duplicates when
+  // that identity was measured already (status 'duplicate': not built or measured again).
+  `
+  ALTER TABLE configurations ADD COLUMN effective_id TEXT;
+  ALTER TABLE configurations ADD COLUMN duplicate_of TEXT;
+  ALTER TABLE configurations ADD COLUMN resolution_json TEXT;
+  CREATE INDEX configurations_effective ON configurations (experiment_id, effective_id);
+  `,
 ];

@@ -27,7 +27,31 @@ export interface ExperimentRow {
   updatedAt: number;
 }
 
-export type ConfigStatus = 'pending' | 'running' | 'done' | 'failed';
+/** duplicate: its effective configuration is another's (duplicateOf), which was or is measured instead. */
+export type ConfigStatus = 'pending' | 'running' | 'done' | 'failed' | 'duplicate';
+
+/** What the target's Kconfig resolver made of a configuration's requested symbols (src/targets/kconfig.ts). */
+export interface ResolutionRow {
+  /** The resolved .config's identity (every symbol it sets, hashed). */
+  hash: string;
+  /** Each requested symbol's resolved value, as .config writes it (n: not set). */
+  effective: Record<string, string>;
+  overridden: Array<{ symbol: string; requested: string; effective: string }>;
+  /** Requested symbols the tree does not declare. */
+  unknown: string[];
+  /** Base configuration symbols the tree does not declare. */
+  baseUnknown: string[];
+  /** Whether the tree's declarations were read (otherwise unknown symbols cannot be told apart). */
+  checked: boolean;
+}
+
+/** A configuration's effective identity, once resolved. */
+export interface EffectiveIdentity {
+  effectiveId: string;
+  /** The build of the effective configuration: configurations that resolve alike share it. */
+  buildId: string;
+  resolution: ResolutionRow;
+}
 
 export interface ConfigRow {
   experimentId: string;
@@ -45,6 +69,11 @@ export interface ConfigRow {
   summary?: Record<string, MetricSummaryRow>;
   createdAt: number;
   finishedAt?: number;
+  /** The identity of its effective configuration (absent: not resolved, or no Kconfig parameters). */
+  effectiveId?: string;
+  /** status 'duplicate': the configuration whose effective configuration it shares. */
+  duplicateOf?: string;
+  resolution?: ResolutionRow;
 }
 
 /** The aggregate of one metric over a configuration's measured iterations. */
@@ -168,6 +197,14 @@ export interface ResultsStore {
   configurations(experimentId: string, status?: ConfigStatus): ConfigRow[];
   getConfiguration(experimentId: string, configId: string): ConfigRow | undefined;
   finishConfiguration(experimentId: string, configId: string, f: ConfigurationOutcome): void;
+  /** Record a running configuration's effective identity (and the build it now shares). */
+  setEffective(experimentId: string, configId: string, e: EffectiveIdentity): void;
+  /** Record a running configuration as a duplicate of `of`: finished, never built or measured. */
+  markDuplicate(experimentId: string, configId: string, of: string, e: EffectiveIdentity): void;
+  /** The configuration (not a duplicate) holding this effective identity. */
+  findEffective(experimentId: string, effectiveId: string): ConfigRow | undefined;
+  /** The duplicates of a configuration, in asking order. */
+  duplicatesOf(experimentId: string, configId: string): ConfigRow[];
 
   /** Store a build's result; only the first result for a build counts (returns whether this one did). */
   recordBuild(r: BuildResult): boolean;

@@ -11,11 +11,13 @@ import type {
   ConfigRow,
   ConfigStatus,
   ConfigurationOutcome,
+  EffectiveIdentity,
   ExperimentRow,
   ExperimentState,
   MetricSummaryRow,
   NewConfiguration,
   NewExperiment,
+  ResolutionRow,
   ResultsStore,
   SavedStrategyState,
   StoredBuild,
@@ -23,7 +25,7 @@ import type {
   StoredRun,
 } from './results-store.js';
 
-export type { BuildRow, ConfigRow, ConfigStatus, ExperimentRow, ExperimentState, MetricSummaryRow, ResultsStore, StoredBuild, StoredComparison, StoredRun } from './results-store.js';
+export type { BuildRow, ConfigRow, ConfigStatus, ExperimentRow, ExperimentState, MetricSummaryRow, ResolutionRow, ResultsStore, StoredBuild, StoredComparison, StoredRun } from './results-store.js';
 
 /** The daemon's record of a submitted experiment (its options are the daemon's, kept as given). */
 export interface SubmissionRow {
@@ -207,6 +209,30 @@ export class Store implements ResultsStore {
         experimentId,
         configId,
       );
+  }
+
+  setEffective(experimentId: string, configId: string, e: EffectiveIdentity): void {
+    this.sql('UPDATE configurations SET effective_id = ?, build_id = ?, resolution_json = ? WHERE experiment_id = ? AND config_id = ?')
+      .run(e.effectiveId, e.buildId, JSON.stringify(e.resolution), experimentId, configId);
+  }
+
+  markDuplicate(experimentId: string, configId: string, of: string, e: EffectiveIdentity): void {
+    this.sql(
+        `UPDATE configurations SET status = 'duplicate', duplicate_of = ?, effective_id = ?, build_id = ?, resolution_json = ?, finished_at = ?
+         WHERE experiment_id = ? AND config_id = ?`,
+      )
+      .run(of, e.effectiveId, e.buildId, JSON.stringify(e.resolution), Date.now(), experimentId, configId);
+  }
+
+  findEffective(experimentId: string, effectiveId: string): ConfigRow | undefined {
+    const r = this.sql("SELECT * FROM configurations WHERE experiment_id = ? AND effective_id = ? AND status != 'duplicate' ORDER BY seq LIMIT 1").get(experimentId, effectiveId) as
+      | Record<string, unknown>
+      | undefined;
+    return r ? configFromRow(r) : undefined;
+  }
+
+  duplicatesOf(experimentId: string, configId: string): ConfigRow[] {
+    return (this.sql('SELECT * FROM configurations WHERE experiment_id = ? AND duplicate_of = ? ORDER BY seq').all(experimentId, configId) as Record<string, unknown>[]).map(configFromRow);
   }
 
   /** Forget a build whose artifacts are gone with the host that had them: the next result for it counts. */
@@ -503,6 +529,9 @@ function configFromRow(r: Record<string, unknown>): ConfigRow {
     ...(r.summary_json ? { summary: JSON.parse(r.summary_json as string) as Record<string, MetricSummaryRow> } : {}),
     createdAt: r.created_at as number,
     ...(r.finished_at ? { finishedAt: r.finished_at as number } : {}),
+    ...(r.effective_id ? { effectiveId: r.effective_id as string } : {}),
+    ...(r.duplicate_of ? { duplicateOf: r.duplicate_of as string } : {}),
+    ...(r.resolution_json ? { resolution: JSON.parse(r.resolution_json as string) as ResolutionRow } : {}),
   };
 }
 

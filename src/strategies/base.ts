@@ -70,7 +70,12 @@ export abstract class BaseStrategy implements Strategy {
       }
       if (!this.seen.has(key)) {
         this.seen.add(key);
-        this.used++;
+        if (o.duplicateOf === undefined) this.used++;
+      } else if (o.duplicateOf !== undefined && p !== undefined) {
+        // Asked, counted then, and it turned out to be a point measured already: the budget
+        // counts distinct measured configurations, so its place is given back. It stays seen, so
+        // it is never proposed again. Told once per ask, so given back once.
+        this.used--;
       }
       this.observe(o, key, config);
     }

@@ -28,7 +28,10 @@ export interface Strategy {
 
 export interface StrategyOptions {
   seed: number;
-  /** At most this many distinct configurations (asked or told) in all. */
+  /**
+   * At most this many distinct configurations (asked or told) in all; one told as a duplicate of
+   * another (Observation.duplicateOf: the same effective configuration) does not count.
+   */
   budget?: number;
   direction: 'maximize' | 'minimize';
   /** grid: begin at a random offset (the Wayfinder paper's random start). */

@@ -51,9 +51,19 @@ export function defaultConfiguration(exp: Experiment, space: Space): Identified 
  * order queued. The first ones of a strategy that decides from measurements depend on `outcome`;
  * `wayfinder plan` compares sequences for different outcomes to tell which do not.
  */
-export function* queuedConfigurations(exp: Experiment, space: Space, outcome: (i: number) => number | undefined, o: { configs?: Config[] } = {}): Generator<Identified> {
+export function* queuedConfigurations(
+  exp: Experiment,
+  space: Space,
+  outcome: (i: number) => number | undefined,
+  o: { configs?: Config[]; effectiveOf?: ReadonlyMap<string, { effectiveId: string }> } = {},
+): Generator<Identified> {
   const strategy = studyStrategy(exp, space, o);
   const queued = new Map<string, { c: Identified; i: number; done: boolean }>();
+  // With effective identities known (Kconfig resolved: effective-plan.ts), a configuration that
+  // resolves like one queued is its duplicate, as in the study: not queued, told as the same point.
+  const byEffective = new Map<string, { c: Identified; i: number; done: boolean }>();
+  const duplicates = new Map<string, Identified[]>();
+  const duplicate = (d: Identified, of: { c: Identified; i: number }): Observation => ({ ...observation(of.c, of.i), config: d.config, configId: d.configId, duplicateOf: of.c.configId });
   const inFlight: { c: Identified; i: number }[] = [];
   const observation = (c: Identified, i: number): Observation => {
     const value = outcome(i);
@@ -64,6 +74,8 @@ export function* queuedConfigurations(exp: Experiment, space: Space, outcome: (i
   const queue = (c: Identified): Identified => {
     const entry = { c, i: queued.size, done: false };
     queued.set(c.configId, entry);
+    const eff = o.effectiveOf?.get(c.configId)?.effectiveId;
+    if (eff !== undefined) byEffective.set(eff, entry);
     inFlight.push(entry);
     return c;
   };
@@ -83,6 +95,13 @@ export function* queuedConfigurations(exp: Experiment, space: Space, outcome: (i
           if (known.done) strategy.tell([observation(known.c, known.i)]);
           continue;
         }
+        const eff = o.effectiveOf?.get(c.configId)?.effectiveId;
+        const original = eff !== undefined ? byEffective.get(eff) : undefined;
+        if (original) {
+          if (original.done) strategy.tell([duplicate(c, original)]);
+          else duplicates.set(original.c.configId, [...(duplicates.get(original.c.configId) ?? []), c]);
+          continue;
+        }
         yield queue(c);
       }
     }
@@ -90,5 +109,7 @@ export function* queuedConfigurations(exp: Experiment, space: Space, outcome: (i
     if (!first) return;
     (queued.get(first.c.configId) as { done: boolean }).done = true;
     strategy.tell([observation(first.c, first.i)]);
+    const dups = duplicates.get(first.c.configId) ?? [];
+    if (dups.length > 0) strategy.tell(dups.map((d) => duplicate(d, first)));
   }
 }

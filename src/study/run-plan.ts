@@ -5,6 +5,7 @@
 
 import { axis, Space } from '../generator/index.js';
 import type { Config, Experiment } from '../types.js';
+import type { EffectiveOf } from './effective-plan.js';
 import { queuedConfigurations, type Identified } from './proposals.js';
 
 /** More configurations than this are counted, not listed. */
@@ -31,9 +32,15 @@ export interface RunPlan {
   runsPerConfig: number;
 }
 
-export function planRun(exp: Experiment, o: { configs?: Config[] } = {}): RunPlan {
+/**
+ * With `effectiveOf` (every configuration's effective identity: effective-plan.ts), the count is of
+ * effective configurations and the order is the study's with duplicates left out, as it leaves them.
+ */
+export function planRun(exp: Experiment, o: { configs?: Config[]; effectiveOf?: ReadonlyMap<string, EffectiveOf> } = {}): RunPlan {
   const space = new Space(exp.params);
-  const distinct = space.distinctCount(BigInt(LIST_LIMIT) * 50n) ?? space.size;
+  const distinct = o.effectiveOf
+    ? BigInt(new Set([...o.effectiveOf.values()].map((e) => e.effectiveId)).size)
+    : (space.distinctCount(BigInt(LIST_LIMIT) * 50n) ?? space.size);
   const budget = exp.exploration.budget;
   let total = budget !== undefined && BigInt(budget) < distinct ? BigInt(budget) : distinct;
   // The default is measured whatever the budget.
@@ -54,7 +61,7 @@ export function planRun(exp: Experiment, o: { configs?: Config[] } = {}): RunPla
   // The strategy ran out before the count (conditions the count could not see): that is all of them.
   if (agreed && queued.length < limit) total = BigInt(queued.length);
   const complete = BigInt(queued.length) === total;
-  const listed = exp.build ? new Set(queued.map((c) => c.buildId)).size : 0;
+  const listed = exp.build ? new Set(queued.map((c) => o.effectiveOf?.get(c.configId)?.buildId ?? c.buildId)).size : 0;
   let atMost = BigInt(listed);
   if (exp.build && !complete) {
     const buildSpace = exp.params.filter((p) => p.when === 'build').reduce((n, p) => n * axis(p).size, 1n);

@@ -4,8 +4,12 @@
 // the runs in flight and a restart continues where it stopped. The store and the transport are
 // given (as Optuna's Study is given its storage): SQLite and BullMQ for real, in memory for tests.
 
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { paramEnv, Space } from '../generator/index.js';
+import { earlyResolution, effectiveIdentity, resolutionKey, resolveEffective } from '../targets/effective.js';
+import type { Resolved } from '../targets/params/kconfig.js';
 import type { Strategy } from '../strategies/index.js';
 import type { ConfigRow, ResultsStore } from '../store/results-store.js';
 import type { ResultStream, WorkTransport } from '../queue/transport.js';
@@ -31,6 +35,12 @@ export interface StudyOptions {
    * infrastructure failures in one run of the study before the experiment stops (default 3).
    */
   infraRetries?: number;
+  /**
+   * A folder where each configuration's Kconfig symbols are resolved by the target's own tool
+   * before its build is queued (src/targets/effective.ts); its effective configuration then
+   * decides its identity. Absent: configurations keep their requested identity.
+   */
+  resolveDir?: string;
 }
 
 /**
@@ -60,6 +70,15 @@ export interface WorkRetried {
 export interface StudyEvents {
   'config-queued': [ConfigRow];
   'config-finished': [ConfigRow];
+  /** A configuration's Kconfig symbols were resolved (its row holds the resolution) and it goes on to be built. */
+  'config-resolved': [ConfigRow];
+  /**
+   * A configuration resolved to the effective configuration of another (the second row), measured
+   * or being measured: it is recorded as that one's duplicate, not built or measured.
+   */
+  'config-duplicate': [ConfigRow, ConfigRow];
+  /** A configuration's Kconfig symbols could not be resolved here: it keeps its requested identity and is built as asked. */
+  'resolution-failed': [ConfigRow, string];
   'build-finished': [BuildResult];
   'run-finished': [RunResult];
   /** A build's worker is gone with its artifacts: its configurations are built again elsewhere. */
@@ -120,6 +139,8 @@ export class Study extends EventEmitter<StudyEvents> {
   private readonly extraWaiting = new Map<string, { resolve: (r: RunResult) => void; reject: (e: Error) => void }>();
   /** measureExtra() calls under way: the study does not finish while one is. */
   private extraCalls = 0;
+  /** Resolutions under way or done, by the requested Kconfig values (configurations differing elsewhere share one). */
+  private readonly resolutions = new Map<string, Promise<Resolved | { error: string }>>();
 
   constructor(
     readonly exp: Experiment,
@@ -376,8 +397,8 @@ export class Study extends EventEmitter<StudyEvents> {
   private tellFinished(): void {
     const obs = this.store
       .configurations(this.id)
-      .filter((c) => c.status === 'done' || c.status === 'failed')
-      .map((c) => this.observation(c));
+      .map((c) => this.told(c))
+      .filter((o): o is Observation => o !== undefined);
     if (obs.length > 0) this.strategy.tell(obs);
     this.saveState();
   }
@@ -475,7 +496,8 @@ export class Study extends EventEmitter<StudyEvents> {
       const existing = this.store.getConfiguration(this.id, configId);
       if (existing) {
         // Measured already: told now. In flight (the baseline): told when it finishes.
-        if (existing.status !== 'running') this.strategy.tell([this.observation(existing)]);
+        const told = this.told(existing);
+        if (told) this.strategy.tell([told]);
         continue;
       }
       this.store.addConfiguration({ experimentId: this.id, configId, buildId, params: config, isDefault: false, strategy: this.strategy.name });
@@ -494,6 +516,11 @@ export class Study extends EventEmitter<StudyEvents> {
   }
 
   private async submit(row: ConfigRow): Promise<void> {
+    if (row.effectiveId === undefined && this.opts.resolveDir !== undefined && earlyResolution(this.exp) === undefined) {
+      const resolved = await this.resolve(row);
+      if (!resolved) return;
+      row = resolved;
+    }
     if (this.exp.build) {
       const b = this.store.getBuild(this.id, row.buildId);
       if (!b) {
@@ -511,6 +538,71 @@ export class Study extends EventEmitter<StudyEvents> {
       return;
     }
     await this.submitTests(row);
+  }
+
+  /**
+   * Resolve a configuration's Kconfig symbols with the target's tool, before its build is queued
+   * (see src/targets/effective.ts for why here). Its effective configuration becomes its identity:
+   * when another configuration holds it already, this one is recorded as that one's duplicate and
+   * nothing of it is built or measured (undefined is returned); the strategy is told it is the
+   * same point, with that one's outcome, once there is one. Otherwise the row is returned with its
+   * effective identity and the build it shares with configurations that resolve alike.
+   */
+  private async resolve(row: ConfigRow): Promise<ConfigRow | undefined> {
+    const key = resolutionKey(this.exp, row.params);
+    let pending = this.resolutions.get(key);
+    if (!pending) {
+      const dir = join(this.opts.resolveDir as string, createHash('md5').update(key).digest('hex').slice(0, 16));
+      pending = resolveEffective(this.exp, row.params, dir);
+      this.resolutions.set(key, pending);
+    }
+    const r = await pending;
+    const current = this.store.getConfiguration(this.id, row.configId);
+    if (current?.status !== 'running') return undefined;
+    if ('error' in r) {
+      this.emit('resolution-failed', current, r.error);
+      return current;
+    }
+    const identity = effectiveIdentity(this.exp, current.params, r);
+    const original = this.store.findEffective(this.id, identity.effectiveId);
+    if (original && original.configId !== current.configId) {
+      let dup: ConfigRow | undefined;
+      this.store.transaction(() => {
+        this.store.markDuplicate(this.id, current.configId, original.configId, identity);
+        dup = this.store.getConfiguration(this.id, current.configId) as ConfigRow;
+        // Measured already: told now. Being measured: told with it (completeIfMeasured, finishFailed).
+        if (this.strategy && (original.status === 'done' || original.status === 'failed')) {
+          this.strategy.tell([this.duplicateObservation(dup, original)]);
+          this.saveState();
+        }
+      });
+      this.emit('config-duplicate', dup as ConfigRow, original);
+      this.checkDone();
+      return undefined;
+    }
+    this.store.setEffective(this.id, current.configId, identity);
+    const updated = this.store.getConfiguration(this.id, current.configId) as ConfigRow;
+    this.emit('config-resolved', updated);
+    return updated;
+  }
+
+  /** A duplicate as the strategy is told it: its own configuration, the outcome of the one it duplicates. */
+  private duplicateObservation(dup: ConfigRow, original: ConfigRow): Observation {
+    return { ...this.observation(original), config: dup.params, configId: dup.configId, duplicateOf: original.configId };
+  }
+
+  /** Inside a transaction: a configuration has its outcome; its duplicates are told theirs (the same). */
+  private tellDuplicates(original: ConfigRow): void {
+    const dups = this.store.duplicatesOf(this.id, original.configId);
+    if (dups.length > 0) this.strategy.tell(dups.map((d) => this.duplicateObservation(d, original)));
+  }
+
+  /** What the strategy is told of a finished configuration (a duplicate: once the one it duplicates has finished). */
+  private told(c: ConfigRow): Observation | undefined {
+    if (c.status === 'done' || c.status === 'failed') return this.observation(c);
+    if (c.status !== 'duplicate' || c.duplicateOf === undefined) return undefined;
+    const original = this.store.getConfiguration(this.id, c.duplicateOf);
+    return original && (original.status === 'done' || original.status === 'failed') ? this.duplicateObservation(c, original) : undefined;
   }
 
   /** The build of a configuration (the same for every configuration with its build parameters). */
@@ -657,6 +749,7 @@ export class Study extends EventEmitter<StudyEvents> {
     });
     const done = this.store.getConfiguration(this.id, configId) as ConfigRow;
     this.strategy.tell([this.observation(done)]);
+    this.tellDuplicates(done);
     if (saveState) this.saveState();
     return done;
   }
@@ -720,6 +813,7 @@ export class Study extends EventEmitter<StudyEvents> {
       this.store.finishConfiguration(this.id, configId, { status: 'failed', failure, error });
       row = this.store.getConfiguration(this.id, configId) as ConfigRow;
       this.strategy.tell([this.observation(row)]);
+      this.tellDuplicates(row);
       this.saveState();
     });
     if (row) this.emit('config-finished', row);

@@ -2,7 +2,8 @@
 
 import { improvement } from '../metrics/stats.js';
 import type { ConfigRow, Store, StoredComparison } from '../store/store.js';
-import type { Objective } from '../types.js';
+import { effectiveValues, kconfigParams } from '../targets/effective.js';
+import type { Objective, Param, Value } from '../types.js';
 import { describeComparison } from './confirm.js';
 
 export interface StudySummary {
@@ -10,6 +11,8 @@ export interface StudySummary {
   done: number;
   failed: number;
   running: number;
+  /** Configurations that resolved to the effective configuration of one measured instead (not built or measured). */
+  duplicates?: number;
   best?: ConfigRow;
   baseline?: ConfigRow;
   /** best over default, oriented so that > 1 is better: the exploration's, provisional. */
@@ -46,6 +49,7 @@ export function summarizeStudy(store: Store, experimentId: string, objective: Ob
     done: rows.filter((r) => r.status === 'done').length,
     failed: rows.filter((r) => r.status === 'failed').length,
     running: rows.filter((r) => r.status === 'running').length,
+    duplicates: rows.filter((r) => r.status === 'duplicate').length,
     ...(best ? { best } : {}),
     ...(baseline ? { baseline } : {}),
     ...(ratio !== undefined ? { ratio } : {}),
@@ -69,4 +73,31 @@ export function verdictLine(s: Pick<StudySummary, 'best' | 'baseline' | 'ratio' 
   if (s.comparison) return `${s.comparison.significant ? 'Confirmed: the best is ' : 'Not confirmed: '}${describeComparison(s.comparison, objective.metric, objective.direction)}.`;
   if (!s.best || !s.baseline || s.best.configId === s.baseline.configId) return undefined;
   return s.ratio !== undefined ? `Best is ${s.ratio.toFixed(3)}× the default: provisional (not confirmed).` : 'Best against the default: provisional (not confirmed).';
+}
+
+/**
+ * A configuration's parameters as the build really had them: each Kconfig parameter at the value
+ * the tree's resolver left (null where it left the symbol unset), the others as asked. Without a
+ * resolution (none recorded, or no Kconfig parameters) the values asked for.
+ */
+export function effectiveParams(row: Pick<ConfigRow, 'params' | 'resolution'>, params: Param[]): Record<string, Value | null> {
+  if (!row.resolution) return { ...row.params };
+  return { ...row.params, ...effectiveValues(kconfigParams({ params }), row.resolution.effective) };
+}
+
+/** The parameters whose effective value differs from the one asked for, with both. */
+export function changedByResolution(row: Pick<ConfigRow, 'params' | 'resolution'>, params: Param[]): Array<{ name: string; requested: Value; effective: Value | null }> {
+  const eff = effectiveParams(row, params);
+  return Object.keys(row.params)
+    .filter((k) => eff[k] !== row.params[k])
+    .map((k) => ({ name: k, requested: row.params[k] as Value, effective: eff[k] ?? null }));
+}
+
+/** NAME=VALUE for every parameter, effective values, each changed one followed by what was asked. */
+export function fmtEffective(row: Pick<ConfigRow, 'params' | 'resolution'>, params: Param[]): string {
+  const eff = effectiveParams(row, params);
+  const changed = new Map(changedByResolution(row, params).map((c) => [c.name, c]));
+  return Object.entries(eff)
+    .map(([k, v]) => `${k}=${v === null ? 'unset' : String(v)}${changed.has(k) ? ` (asked ${String(changed.get(k)?.requested)})` : ''}`)
+    .join(' ');
 }

@@ -2,7 +2,9 @@
 // tool (make olddefconfig, kconfig-conf --olddefconfig ...), then read back. A symbol whose
 // dependencies forced another value is reported, and what is recorded is the effective value.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync, type Dirent } from 'node:fs';
+import { join } from 'node:path';
 import type { Param, Value } from '../types.js';
 
 /** The .config symbol of a parameter: its name when it starts with CONFIG_, else CONFIG_<name>. */
@@ -51,22 +53,87 @@ export function mergeFragment(dotConfig: string, values: Record<string, string>)
 
 export interface KconfigOutcome {
   requested: Record<string, string>;
-  /** The resolved value of each requested symbol; a symbol the resolver dropped (unmet dependency) is n. */
+  /** The resolved value of each requested symbol; a symbol the resolver dropped (unmet dependency, or none such) is n. */
   effective: Record<string, string>;
+  /** Symbols of the tree whose dependencies (depends on, select, range) gave another value than the one asked for. */
   overridden: Array<{ symbol: string; requested: string; effective: string }>;
+  /** Requested symbols the tree does not declare (only known when its Kconfig files were read: `declared`). */
+  unknown: string[];
+  /** Symbols of the base configuration the tree does not declare (the same condition). */
+  baseUnknown: string[];
+  /** Whether the tree's declarations were read, so that `unknown` and `baseUnknown` are known. */
+  checked: boolean;
 }
 
-/** Compares what was asked with what the resolved .config says. */
-export function compareResolved(requested: Record<string, string>, resolvedText: string): KconfigOutcome {
+/**
+ * Compares what was asked with what the resolved .config says. A resolver drops a symbol it does
+ * not know and one whose dependencies are unmet alike (neither is written), so only the tree's
+ * declarations (`declared`, from its Kconfig files) tell the two apart.
+ */
+export function compareResolved(requested: Record<string, string>, resolvedText: string, o: { declared?: ReadonlySet<string>; base?: string } = {}): KconfigOutcome {
   const resolved = parseDotConfig(resolvedText);
   const effective: Record<string, string> = {};
   const overridden: KconfigOutcome['overridden'] = [];
+  const unknown: string[] = [];
   for (const [symbol, want] of Object.entries(requested)) {
     const got = resolved.get(symbol) ?? 'n';
     effective[symbol] = got;
-    if (got !== want) overridden.push({ symbol, requested: want, effective: got });
+    if (o.declared && !resolved.has(symbol) && !o.declared.has(symbol)) unknown.push(symbol);
+    else if (got !== want) overridden.push({ symbol, requested: want, effective: got });
   }
-  return { requested, effective, overridden };
+  const baseUnknown = o.declared && o.base !== undefined ? [...parseDotConfig(o.base).keys()].filter((s) => !resolved.has(s) && !o.declared?.has(s)) : [];
+  return { requested, effective, overridden, unknown, baseUnknown, checked: o.declared !== undefined };
+}
+
+/** What a resolution changed, one line each, for the build's log and the study's progress. */
+export function kconfigNotes(o: KconfigOutcome): string[] {
+  const lines: string[] = [];
+  for (const s of o.unknown) lines.push(`${s} requested ${o.requested[s] as string}, but the tree declares no such symbol: the request has no effect`);
+  for (const x of o.overridden) {
+    const why = o.checked || o.effective[x.symbol] !== 'n' ? 'its dependencies decide' : 'its dependencies decide, or the tree has no such symbol: name the Kconfig folders in kconfig.sources to tell which';
+    lines.push(`${x.symbol} requested ${x.requested}, resolved to ${x.effective} (${why}); the effective value is recorded`);
+  }
+  if (o.baseUnknown.length > 0) lines.push(`the base configuration sets ${o.baseUnknown.length} symbol(s) the tree does not declare (dropped): ${o.baseUnknown.join(' ')}`);
+  return lines;
+}
+
+/**
+ * The identity of a resolved .config: every symbol it sets, in order of name, hashed. Comments
+ * (the tool's header, dates, menu titles) are not part of it, nor is the order the tool wrote.
+ */
+export function resolvedHash(resolvedText: string): string {
+  const lines = [...parseDotConfig(resolvedText)].map(([k, v]) => `${k}=${v}`).sort();
+  return createHash('md5').update(`${lines.join('\n')}\n`).digest('hex');
+}
+
+// The names Kconfig trees give their files: Linux's Kconfig*, Unikraft's Config.uk, Buildroot's and
+// BusyBox's Config.in.
+const KCONFIG_FILE = /^(Kconfig.*|Config\.(uk|in)|.*\.kconfig)$/;
+const DECLARATION = /^[ \t]*(?:menu)?config[ \t]+([A-Za-z0-9_]+)[ \t]*(?:#.*)?$/gm;
+
+/**
+ * Every symbol declared (`config X`, `menuconfig X`) in the Kconfig files under these folders,
+ * as .config names it (CONFIG_X). Folders that do not exist are skipped; .git is not entered.
+ */
+export function declaredSymbols(roots: string[]): Set<string> {
+  const out = new Set<string>();
+  const walk = (dir: string): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isDirectory() && e.name !== '.git' && e.name !== 'node_modules') walk(path);
+      else if (e.isFile() && KCONFIG_FILE.test(e.name)) {
+        for (const m of readFileSync(path, 'utf8').matchAll(DECLARATION)) out.add(`CONFIG_${m[1] as string}`);
+      }
+    }
+  };
+  for (const r of roots) walk(r);
+  return out;
 }
 
 /** The requested values of a build's Kconfig parameters. */

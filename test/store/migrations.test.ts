@@ -108,4 +108,39 @@ describe('migrations', () => {
     ]);
     rows.close();
   });
+
+  it('version 9 configurations get an effective identity, a duplicate mark and a resolution, empty for those stored before', () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const path = join(dir, 'wayfinder.db');
+    const old = new Database(path);
+    for (const m of MIGRATIONS.slice(0, 9)) old.exec(m);
+    old.pragma('user_version = 9');
+    old.prepare(`INSERT INTO experiments (id, name, file, text, hash, format, space_size, strategy, created_at, updated_at) VALUES ('e', 'n', 'f', 't', 'h', 'native', '4', 'grid', 0, 0)`).run();
+    const add = old.prepare(
+      `INSERT INTO configurations (experiment_id, config_id, build_id, seq, params_json, is_default, status, objective, created_at) VALUES ('e', ?, ?, ?, ?, ?, ?, ?, 0)`,
+    );
+    add.run('c0', 'b0', 0, '{"CONFIG_A":true}', 1, 'done', 5);
+    add.run('c1', 'b1', 1, '{"CONFIG_A":false}', 0, 'running', null);
+    add.run('c2', 'b2', 2, '{"CONFIG_A":false}', 0, 'running', null);
+    old.close();
+
+    const store = new Store(path);
+    const before = store.configurations('e');
+    expect(before.map((r) => [r.configId, r.status, r.effectiveId, r.duplicateOf, r.resolution])).toEqual([
+      ['c0', 'done', undefined, undefined, undefined],
+      ['c1', 'running', undefined, undefined, undefined],
+      ['c2', 'running', undefined, undefined, undefined],
+    ]);
+    const resolution = { hash: 'h', effective: { CONFIG_A: 'y' }, overridden: [{ symbol: 'CONFIG_A', requested: 'n', effective: 'y' }], unknown: [], baseUnknown: ['CONFIG_OLD'], checked: true };
+    store.setEffective('e', 'c1', { effectiveId: 'x1', buildId: 'eb1', resolution });
+    store.markDuplicate('e', 'c2', 'c1', { effectiveId: 'x1', buildId: 'eb1', resolution });
+    expect(store.findEffective('e', 'x1')).toMatchObject({ configId: 'c1', buildId: 'eb1', status: 'running', resolution });
+    expect(store.duplicatesOf('e', 'c1').map((r) => [r.configId, r.status, r.duplicateOf])).toEqual([['c2', 'duplicate', 'c1']]);
+    expect(store.countConfigurations('e', 'running')).toBe(1);
+    store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+  });
 });

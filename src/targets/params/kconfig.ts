@@ -1,13 +1,14 @@
 // Kconfig parameters: symbols written as a fragment into the target's .config, resolved by the
 // target's own tool (the build's `kconfig: { resolve }`, make olddefconfig by default), then read
-// back; a symbol whose dependencies forced another value is noted, and the effective value kept
+// back; a symbol whose dependencies forced another value is noted, one the tree does not declare
+// too (when `kconfig.sources` names its Kconfig files), and the effective value kept
 // (src/targets/kconfig.ts holds the .config handling).
 
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { expand } from '../../util/expand.js';
-import { compareResolved, requestedValues, writeFragment } from '../kconfig.js';
+import { compareResolved, declaredSymbols, kconfigNotes, requestedValues, resolvedHash, writeFragment, type KconfigOutcome } from '../kconfig.js';
 import type { BuildPrep, ParamKind } from './kind.js';
 
 export const kconfigKind: ParamKind = {
@@ -22,26 +23,47 @@ export const kconfigKind: ParamKind = {
   applies: (param) => param.kconfig === true,
   async prepare(ctx) {
     const requested = requestedValues(ctx.params, ctx.env, ctx.value);
-    return Object.keys(requested).length > 0 ? resolveKconfig(ctx, requested) : undefined;
+    if (Object.keys(requested).length === 0) return undefined;
+    const r = await resolveKconfig(ctx, requested);
+    if ('error' in r) return r.error;
+    const { dir } = ctx;
+    writeFileSync(join(dir, 'kconfig.json'), `${JSON.stringify({ config: r.config, hash: r.hash, ...r.outcome }, null, 2)}\n`);
+    if (r.config !== join(dir, '.config')) copyFileSync(r.config, join(dir, 'config.effective'));
+    for (const line of kconfigNotes(r.outcome)) ctx.note(`kconfig: ${line}`);
+    return undefined;
   },
   runMetrics(builtDir): Record<string, number> {
     const file = join(builtDir, 'kconfig.json');
     if (!builtDir || !existsSync(file)) return {};
-    const k = JSON.parse(readFileSync(file, 'utf8')) as { overridden: unknown[] };
-    return { 'kconfig.overridden': k.overridden.length };
+    const k = JSON.parse(readFileSync(file, 'utf8')) as { overridden: unknown[]; unknown?: unknown[] };
+    return { 'kconfig.overridden': k.overridden.length, ...(k.unknown ? { 'kconfig.unknown': k.unknown.length } : {}) };
   },
 };
 
-async function resolveKconfig(ctx: BuildPrep, requested: Record<string, string>): Promise<string | undefined> {
+/** A resolved configuration: where its .config is, its identity (resolvedHash) and what was asked against what came out. */
+export interface Resolved {
+  config: string;
+  hash: string;
+  outcome: KconfigOutcome;
+}
+
+/**
+ * Writes the base and the requested symbols into the .config of `ctx.dir`, runs the target's
+ * resolver there and reads the result back. The build's preparation does this on the worker; the
+ * study does the same in a folder of its own before queuing a build (src/targets/effective.ts),
+ * so both resolve alike.
+ */
+export async function resolveKconfig(ctx: BuildPrep, requested: Record<string, string>): Promise<Resolved | { error: string }> {
   const { dir, env } = ctx;
   const spec = ctx.job.kconfig ?? { config: '.config', resolve: 'make olddefconfig' };
   const config = resolve(dir, expand(spec.config, env));
   mkdirSync(dirname(config), { recursive: true });
+  let base: string | undefined;
   if (spec.base !== undefined) {
-    const base = expand(spec.base, env);
-    const from = isAbsolute(base) ? base : resolve(ctx.experimentDir, base);
-    if (!existsSync(from)) return `kconfig base ${from} does not exist (base: ${spec.base})`;
+    const from = atExperiment(ctx, spec.base);
+    if (!existsSync(from)) return { error: `kconfig base ${from} does not exist (base: ${spec.base})` };
     copyFileSync(from, config);
+    base = readFileSync(from, 'utf8');
   }
   writeFragment(config, requested);
   env.KCONFIG_CONFIG = config;
@@ -49,13 +71,15 @@ async function resolveKconfig(ctx: BuildPrep, requested: Record<string, string>)
   const failed = await ctx.run(spec.resolve, 'kconfig');
   if (failed !== undefined) {
     const log = readFileSync(join(dir, 'kconfig.log'), 'utf8').trim().split('\n').slice(-5).join(' | ');
-    return `kconfig resolver '${spec.resolve}' ${failed}${log ? `: ${log}` : ''}`;
+    return { error: `kconfig resolver '${spec.resolve}' ${failed}${log ? `: ${log}` : ''}` };
   }
-  const outcome = compareResolved(requested, readFileSync(config, 'utf8'));
-  writeFileSync(join(dir, 'kconfig.json'), `${JSON.stringify({ config, ...outcome }, null, 2)}\n`);
-  if (config !== join(dir, '.config')) copyFileSync(config, join(dir, 'config.effective'));
-  for (const o of outcome.overridden) {
-    ctx.note(`kconfig: ${o.symbol} requested ${o.requested}, resolved to ${o.effective} (its dependencies decide); the effective value is recorded`);
-  }
-  return undefined;
+  const text = readFileSync(config, 'utf8');
+  const declared = spec.sources ? declaredSymbols(spec.sources.map((s) => atExperiment(ctx, s))) : undefined;
+  const outcome = compareResolved(requested, text, { ...(declared ? { declared } : {}), ...(base !== undefined ? { base } : {}) });
+  return { config, hash: resolvedHash(text), outcome };
+}
+
+function atExperiment(ctx: BuildPrep, path: string): string {
+  const p = expand(path, ctx.env);
+  return isAbsolute(p) ? p : resolve(ctx.experimentDir, p);
 }
