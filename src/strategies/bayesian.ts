@@ -23,6 +23,12 @@
 // regression), and maximise it over every unseen configuration when the space is small, else over
 // random and recombined candidates refined by one-parameter local search from the best points. Configurations in
 // flight enter as fantasies at the predicted mean (kriging believer), so a batch spreads out.
+//
+// Workload dimensions declared (Param.workload): the search wants the best configuration at every
+// workload point, not the best pair. One model over configuration x workload (the workload
+// dimensions are inputs like any parameter, so what one point teaches about a knob serves the
+// others), expected improvement of each pair against its own workload point's incumbent, on a log
+// scale when it can be (relative improvement), and a start that covers every point (workloads.ts).
 
 import type { Config, Observation } from '../types.js';
 import { Rng } from '../util/random.js';
