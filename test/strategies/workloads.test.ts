@@ -78,6 +78,30 @@ describe('bayesian search across workload points', () => {
     expect(s.exhausted).toBe(true);
   });
 
+  it('on a space too large to score whole (forest, candidates, local search): every point started and searched though its values are 1000x smaller, no pair twice', () => {
+    // 8^5 x 4 = 131,072 pairs. Throughput level grows 10x per workload step; best k0 = workload index.
+    const knobs = ['k0', 'k1', 'k2', 'k3', 'k4'].map((n) => listParam(n, [0, 1, 2, 3, 4, 5, 6, 7]));
+    const space = new MixedRadixSpace([...knobs, listParam('w', [0, 1, 2, 3], { workload: true, when: 'test' })]);
+    const f = (c: Config): number => 10 ** (c.w as number) * Math.exp(-0.3 * ((c.k0 as number) - (c.w as number)) ** 2 - 0.05 * (c.k1 as number));
+    const s = new BayesianStrategy(space, { seed: 5, budget: 40, direction: 'maximize' });
+    const keys: string[] = [];
+    const points: number[] = [];
+    for (;;) {
+      const asked = s.ask(2);
+      if (asked.length === 0) break;
+      for (const c of asked) {
+        keys.push(configKey(space, c));
+        points.push(c.w as number);
+      }
+      s.tell(asked.map((c) => ({ config: c, configId: configKey(space, c), status: 'ok' as const, value: f(c) })));
+    }
+    expect(keys).toHaveLength(40);
+    expect(new Set(keys).size).toBe(40);
+    expect(new Set(points.slice(0, 4)).size).toBe(4);
+    // Relative improvement, not absolute: the lightest point (w=0, values 1000x smaller) is still searched.
+    for (let w = 0; w < 4; w++) expect(points.filter((p) => p === w).length).toBeGreaterThanOrEqual(4);
+  }, 60_000);
+
   it('treats the space as before when no parameter is a workload dimension', () => {
     const l = workloadLandscape('moving', 1);
     const plain = l.params.map((p) => ({ ...p, workload: false }));
