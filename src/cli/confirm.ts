@@ -9,7 +9,7 @@ import { Store } from '../store/store.js';
 import { comparisonJson, confirmStudy, DEFAULT_CONFIRM_PAIRS, describeComparison, type Confirmation } from '../study/confirm.js';
 import type { ResultsStore } from '../store/results-store.js';
 import type { Study } from '../study/study.js';
-import { summarizeStudy, type StudySummary } from '../study/summary.js';
+import { summarizeStudy, workloadNames, type StudySummary } from '../study/summary.js';
 import { databasePath } from '../workdir.js';
 import { fmtNum } from '../util/format.js';
 import { parseCpus, positiveInt, UsageError } from './errors.js';
@@ -105,7 +105,7 @@ export async function confirmCommand(ref: string | undefined, o: ConfirmCommandO
     const m = await session.begin(exp, { id: found.id });
     study = m.study;
     end = m.end;
-    const summary = summarizeStudy(session.ws.store, found.id, exp.objective);
+    const summary = summarizeStudy(session.ws.store, found.id, exp.objective, { workload: workloadNames(exp.params) });
     if (summary.running > 0) throw new UsageError(`experiment ${found.id} has ${summary.running} configuration(s) still in flight: run it again to finish it, then confirm`);
     const quiet = o.json === true || o.quiet === true;
     const c = await confirmSummary(study, session.ws.store, summary, { pairs, ...(seed !== undefined ? { seed } : {}), err, quiet });

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Store } from '../store/store.js';
-import { rankConfigs, summarizeStudy } from '../study/summary.js';
+import { rankConfigs, summarizeStudy, workloadNames } from '../study/summary.js';
 import { parseExperiment } from '../spec/index.js';
 import { UsageError, positiveInt } from './errors.js';
 import { renderResults, runsByConfig } from '../report/results-table.js';
@@ -28,7 +28,7 @@ export function resultsCommand(ref: string | undefined, o: ResultsOptions): numb
     let rows = store.configurations(exp.id);
     const { objective, params } = parseExperiment(exp.text, exp.file);
     // Best against default over the whole experiment (before --top cuts the rows).
-    const against = summarizeStudy(store, exp.id, objective);
+    const against = summarizeStudy(store, exp.id, objective, { workload: workloadNames(params) });
     if (o.top !== undefined) rows = rankConfigs(rows, objective).slice(0, positiveInt(o.top, '--top'));
     process.stdout.write(renderResults(exp, rows, format, { objective, params, against, ...(format === 'table' ? {} : { runs: runsByConfig(store, exp.id) }) }));
     return 0;

@@ -4,7 +4,8 @@
 import { loadExperiment } from '../spec/index.js';
 import type { Study } from '../study/study.js';
 import { MeasurementSession } from '../session/session.js';
-import { effectiveParams, fmtEffective, summarizeStudy, verdictLine, type StudySummary } from '../study/summary.js';
+import { effectiveParams, fmtEffective, summarizeStudy, verdictLine, workloadNames, type StudySummary } from '../study/summary.js';
+import { describeWorkloads, workloadSummary, type WorkloadSummary } from './summary-workload.js';
 import { DriftWatch, DRIFT_THRESHOLD, type DriftCheck } from '../study/drift.js';
 import { withExploration } from '../spec/exploration.js';
 import { describeInterval } from '../metrics/stats.js';
@@ -101,17 +102,18 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     await study.run();
     await drift.settled();
     progress.end();
-    const summary = summarizeStudy(ws.store, study.id, exp.objective);
+    const summary = summarizeStudy(ws.store, study.id, exp.objective, { workload: workloadNames(exp.params) });
+    const workloads = workloadSummary(ws.store, study.id, exp);
     ws.log.info({ experiment: study.id, summary: { done: summary.done, failed: summary.failed } }, 'run finished');
     const confirming = pairs !== undefined && interrupts.count === 0;
     // The exploration's ranking first, marked provisional, so it is on the screen while confirming.
-    if (!o.json) process.stdout.write(describeSummary(exp, summary, { provisional: true }));
+    if (!o.json) process.stdout.write(describeSummary(exp, summary, { provisional: true }) + (workloads ? describeWorkloads(workloads, exp.objective.metric) : ''));
     const confirmation: Confirmation = confirming
       ? await confirmSummary(study, ws.store, summary, { pairs, ...(o.seed !== undefined ? { seed: Number(o.seed) } : {}), err, quiet })
       : { state: 'skipped', reason: interrupts.count > 0 ? 'not confirmed (interrupted)' : 'not confirmed (--no-confirm)' };
     await study.detach();
     if (confirmation.state === 'confirmed') ws.log.info({ experiment: study.id, comparison: confirmationJson(confirmation) }, 'best against default confirmed');
-    if (o.json) process.stdout.write(`${JSON.stringify(summaryJson(study.id, exp, summary, confirmation, drift.checks), null, 2)}\n`);
+    if (o.json) process.stdout.write(`${JSON.stringify(summaryJson(study.id, exp, summary, confirmation, drift.checks, workloads), null, 2)}\n`);
     else process.stdout.write(describeConfirmation(confirmation, exp.objective.metric, exp.objective.direction));
     if (interrupts.count > 0) return 130;
     return summary.done === 0 ? 1 : 0;
@@ -134,7 +136,14 @@ export function driftWarning(c: DriftCheck, metric: string): string {
   );
 }
 
-export function summaryJson(id: string, exp: Experiment, s: StudySummary, confirmation?: Confirmation, drift: DriftCheck[] = []): unknown {
+export function summaryJson(
+  id: string,
+  exp: Experiment,
+  s: StudySummary,
+  confirmation?: Confirmation,
+  drift: DriftCheck[] = [],
+  workloads?: { byWorkload: WorkloadSummary } | { note: string },
+): unknown {
   const pick = (r: StudySummary['best']) => {
     const sm = r?.summary?.[exp.objective.metric];
     return r && { configId: r.configId, params: r.params, ...(r.resolution ? { effective: effectiveParams(r, exp.params) } : {}), objective: r.objective, ci: sm && sm.n > 1 ? sm.ci : null, ciMethod: sm?.ciMethod, ciLevel: sm?.ciLevel, n: sm?.n, cv: sm?.cv };
@@ -146,6 +155,8 @@ export function summaryJson(id: string, exp: Experiment, s: StudySummary, confir
     done: s.done,
     failed: s.failed,
     duplicates: s.duplicates ?? 0,
+    /** With workload dimensions, best is the best at the default's workload point (workloadPoint). */
+    ...(s.workloadPoint ? { workloadPoint: s.workloadPoint } : {}),
     best: pick(s.best) ?? null,
     default: pick(s.baseline) ?? null,
     /** The exploration's ratio: provisional (the best of many noisy measurements, the default measured once, early). */
@@ -153,6 +164,7 @@ export function summaryJson(id: string, exp: Experiment, s: StudySummary, confir
     comparison: confirmation ? confirmationJson(confirmation) : null,
     ...(confirmation?.state === 'skipped' ? { confirmation: confirmation.reason } : {}),
     driftChecks: drift,
+    ...(workloads ? ('note' in workloads ? { byWorkloadNote: workloads.note } : { byWorkload: workloads.byWorkload }) : {}),
   };
 }
 
@@ -176,6 +188,7 @@ export function describeSummary(exp: Pick<Experiment, 'objective'> & { params?: 
     lines.push(`${label} ${r.configId.slice(0, 12)}: ${m} = ${fmtNum(r.objective)}${detail}`);
     lines.push(`  ${exp.params ? fmtEffective(r, exp.params) : fmtConfig(r.params)}`);
   };
+  if (s.workloadPoint) lines.push(`At the default's workload point, ${fmtConfig(s.workloadPoint)} (the other points are compared below):`);
   const confirmed = o.verdict === true && s.comparison !== undefined;
   const provisional = !confirmed && (o.provisional ?? true) && s.best && s.baseline && s.best.configId !== s.baseline.configId;
   show(provisional ? 'Best (provisional)' : 'Best   ', s.best);

@@ -15,7 +15,7 @@ import type { ConfigRow } from '../store/store.js';
 import { experimentId } from '../study/identity.js';
 import type { Study } from '../study/study.js';
 import type { MeasurementSession } from '../session/session.js';
-import { better, summarizeStudy, verdictLine, type StudySummary } from '../study/summary.js';
+import { better, summarizeStudy, verdictLine, workloadNames, type StudySummary } from '../study/summary.js';
 import { comparisonJson, confirmStudy, DEFAULT_CONFIRM_PAIRS } from '../study/confirm.js';
 import { DriftWatch } from '../study/drift.js';
 import { fmtNum } from '../util/format.js';
@@ -287,7 +287,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       total: Number(budget !== undefined && BigInt(budget) < size ? BigInt(budget) : size),
       firstEvent: this.firstEvent(s.experimentId),
       ...(waiting && s.state === 'queued' ? { waiting } : {}),
-      summary: summarizeStudy(this.ws.store, s.experimentId, exp.objective),
+      summary: summarizeStudy(this.ws.store, s.experimentId, exp.objective, { workload: workloadNames(exp.params) }),
     };
   }
 
@@ -404,7 +404,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
    */
   private async confirm(id: string, exp: Experiment, study: Study, o: SubmitOptions): Promise<void> {
     if (this.stopped || this.submissions.get(id)?.state === 'cancelled') return;
-    const summary = summarizeStudy(this.ws.store, id, exp.objective);
+    const summary = summarizeStudy(this.ws.store, id, exp.objective, { workload: workloadNames(exp.params) });
     const metric = exp.objective.metric;
     const c = await confirmStudy(study, this.ws.store, summary, {
       pairs: o.confirm === false ? undefined : (o.confirm ?? DEFAULT_CONFIRM_PAIRS),
@@ -417,7 +417,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       this.emitEvent(id, 'comparison', { comparison: null, reason: c.reason });
       return;
     }
-    const after = summarizeStudy(this.ws.store, id, exp.objective);
+    const after = summarizeStudy(this.ws.store, id, exp.objective, { workload: workloadNames(exp.params) });
     const text = verdictLine(after, exp.objective) ?? '';
     this.emitEvent(id, 'comparison', { comparison: comparisonJson(c.comparison), best: summary.best?.configId, default: summary.baseline?.configId, text });
     this.ws.log.info({ experiment: id, comparison: comparisonJson(c.comparison) }, 'best against default confirmed');

@@ -4,7 +4,7 @@
 import { improvement, summarize } from '../metrics/stats.js';
 import { parseExperiment } from '../spec/index.js';
 import type { ConfigRow, ExperimentRow, Store, StoredComparison } from '../store/store.js';
-import { better, effectiveParams, rankConfigs, summarizeStudy, verdictLine } from '../study/summary.js';
+import { better, effectiveParams, rankConfigs, summarizeStudy, verdictLine, workloadNames } from '../study/summary.js';
 import type { Config, Objective, Param, Value } from '../types.js';
 import { codecFor } from '../strategies/encoding.js';
 import { wantsLog } from './chart.js';
@@ -176,7 +176,7 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
   const done = points.filter((p) => p.status === 'done' && p.objective !== undefined);
   const def = points.find((p) => p.isDefault);
 
-  const summary = summarizeStudy(store, exp.id, objective);
+  const summary = summarizeStudy(store, exp.id, objective, { workload: workloadNames(spec.params) });
   const verdict = verdictLine(summary, objective);
   const against: BestAgainstDefault = {
     confirmed: summary.comparison !== undefined,

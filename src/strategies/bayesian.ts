@@ -23,6 +23,12 @@
 // regression), and maximise it over every unseen configuration when the space is small, else over
 // random and recombined candidates refined by one-parameter local search from the best points. Configurations in
 // flight enter as fantasies at the predicted mean (kriging believer), so a batch spreads out.
+//
+// Workload dimensions declared (Param.workload): the search wants the best configuration at every
+// workload point, not the best pair. One model over configuration x workload (the workload
+// dimensions are inputs like any parameter, so what one point teaches about a knob serves the
+// others), expected improvement of each pair against its own workload point's incumbent, on a log
+// scale when it can be (relative improvement), and a start that covers every point (workloads.ts).
 
 import type { Config, Observation } from '../types.js';
 import { Rng } from '../util/random.js';
@@ -35,6 +41,7 @@ import { GaussianProcess } from './gp.js';
 import { IncrementalForest } from './incremental.js';
 import type { SearchSpace } from './space.js';
 import type { Json, StrategyOptions } from './strategy.js';
+import { WorkloadGrid } from './workloads.js';
 
 /** Spaces up to this size are scored exhaustively. */
 export const EXHAUSTIVE_LIMIT = 20_000n;
@@ -150,6 +157,12 @@ interface Model {
   /** The additive model's strongest features, open to local search. */
   addMoves: number[];
   best: number;
+  /**
+   * Workload dimensions declared: the incumbent (best standardised measurement) of each workload
+   * point, so that expected improvement at (configuration, workload) is measured against that
+   * workload's own best, never against another workload's.
+   */
+  incumbents: Float64Array | null;
   works: Forest | null;
   /** Wide spaces: P(works) as a base rate plus screened main effects (null: no parameter explains failures). */
   worksAdditive: { model: AdditiveModel; base: number } | null;
@@ -169,6 +182,14 @@ export class BayesianStrategy extends BaseStrategy {
   readonly initial: number;
   /** Some parameter has a condition: points must be normalised before they are scored. */
   private readonly conditional: boolean;
+  /**
+   * The workload points, when the space declares workload dimensions: the search then looks for the
+   * best configuration at every one of them (one model over configuration x workload, expected
+   * improvement against each point's own incumbent) instead of the one best pair.
+   */
+  readonly workloads: WorkloadGrid | null;
+  /** Workload point of a configuration key (a cache; derived from the keys alone). */
+  private readonly pointOfKey = new Map<string, number>();
 
   constructor(space: SearchSpace, opts: StrategyOptions) {
     super('bayesian', space, opts);
@@ -178,7 +199,9 @@ export class BayesianStrategy extends BaseStrategy {
     this.smoothable = this.enc.codecs.map((c) => !c.categorical && c.size > 2);
     this.categories = Int32Array.from(this.enc.codecs.map((c) => (c.categorical ? c.size : 0)));
     this.conditional = space.params.some((p) => p.if !== undefined) || space.contains !== undefined;
-    this.initial = Math.max(5, Math.min(10, Math.ceil(Math.sqrt(space.params.length))));
+    this.workloads = WorkloadGrid.of(this.enc);
+    // Every workload point needs a measurement before its incumbent means anything.
+    this.initial = Math.max(5, Math.min(10, Math.ceil(Math.sqrt(space.params.length))), this.workloads?.count ?? 0);
     if (space.size === 0n) this.spaceDone = true;
     const saved = opts.state?.extra as { data: [string, number[], number][] } | undefined;
     for (const [key, ok, failed] of saved?.data ?? []) {
@@ -207,8 +230,8 @@ export class BayesianStrategy extends BaseStrategy {
     const taken = new Set<string>();
     const okCount = [...this.data.values()].filter((m) => m.ok.length > 0).length;
     while (out.length < n) {
-      const c =
-        this.seen.size + out.length < this.initial || okCount < 2 ? this.randomUnseen(taken) : this.modelPick(out, taken);
+      const start = this.seen.size + out.length < this.initial || okCount < 2;
+      const c = start ? (this.workloads ? this.randomAtLeastCovered(out, taken) : this.randomUnseen(taken)) : this.modelPick(out, taken);
       if (!c) break;
       taken.add(c.key);
       out.push(c);
@@ -246,6 +269,40 @@ export class BayesianStrategy extends BaseStrategy {
     return null;
   }
 
+  /**
+   * A random configuration at the workload point with the fewest configurations measured or in
+   * flight (ties drawn at random), so the start covers every workload point evenly.
+   */
+  private randomAtLeastCovered(chosen: Candidate[], taken: Set<string>): Candidate | null {
+    const grid = this.workloads!;
+    const counts = new Int32Array(grid.count);
+    for (const k of this.seen) counts[this.pointOf(k)]!++;
+    for (const c of chosen) counts[grid.index(c.feat)]!++;
+    const order = Array.from({ length: grid.count }, (_, w) => w);
+    // A random order first, then a stable sort by count: ties stay in random order.
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = this.rng.int(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    order.sort((a, b) => counts[a]! - counts[b]!);
+    for (const w of order) {
+      for (let i = 0; i < 64; i++) {
+        const c = this.candidate(grid.assign(this.space.sample(this.rng), w));
+        if (this.fresh(c, taken) && (!this.space.contains || this.space.contains(c.config))) return c;
+      }
+    }
+    return this.randomUnseen(taken);
+  }
+
+  private pointOf(key: string): number {
+    let w = this.pointOfKey.get(key);
+    if (w === undefined) {
+      w = this.workloads!.index(this.features(this.space.normalize(configOfKey(this.space.params, key))));
+      this.pointOfKey.set(key, w);
+    }
+    return w;
+  }
+
   private allCandidates(): Candidate[] {
     if (!this.all) {
       // Shared by every search of the same space (a replay runs one per seed): listing a 2,000-row
@@ -269,10 +326,12 @@ export class BayesianStrategy extends BaseStrategy {
   /** Fit on measured values plus fantasies for everything in flight, then maximise EI x P(works). */
   private modelPick(chosen: Candidate[], taken: Set<string>): Candidate | null {
     const model = this.fit(chosen);
+    const grid = this.workloads;
     const score: Score = (feat, off) => {
       const p = model.forest.predict(feat, off);
       const mean = model.additive ? (1 - model.w) * p.mean + model.w * model.additive.predict(feat, off) : p.mean;
-      const ei = expectedImprovement(mean, Math.sqrt(p.variance), model.best);
+      const best = model.incumbents && grid ? model.incumbents[grid.index(feat, off)]! : model.best;
+      const ei = expectedImprovement(mean, Math.sqrt(p.variance), best);
       if (model.worksAdditive) return ei * worksProbability(model.worksAdditive, feat, off);
       return model.works ? ei * model.works.predict(feat, off).mean : ei;
     };
@@ -304,7 +363,7 @@ export class BayesianStrategy extends BaseStrategy {
       const pool = pts.count;
       const inc = model.forest instanceof Forest ? new IncrementalForest(model.forest, this.enc.dims) : null;
       const works = inc && model.works ? new IncrementalForest(model.works, this.enc.dims) : null;
-      if (inc) for (const s of this.localStarts(pts, pool)) this.localSearch(s, model, inc, works, pts);
+      if (inc) for (const s of this.localStarts(pts, pool)) this.localSearch(s, model, inc, works, pts, grid);
       const pos = new Int32Array(this.enc.dims);
       const ranked = pts.ranked(0, pts.count);
       if (under) {
@@ -387,7 +446,9 @@ export class BayesianStrategy extends BaseStrategy {
     const measured = [...this.data.values()].filter((m) => m.ok.length > 0);
     const raw = measured.map((m) => m.ok.reduce((a, b) => a + b, 0) / m.ok.length);
     const positive = raw.every((v) => v > 0);
-    const logScale = positive && Math.max(...raw) / Math.min(...raw) > 100;
+    // Across workload points, always on a log scale when it can be: expected improvement is then
+    // relative, so a workload whose values are ten times smaller weighs as much as the others.
+    const logScale = positive && (this.workloads !== null || Math.max(...raw) / Math.min(...raw) > 100);
     const sign = this.opts.direction === 'maximize' ? -1 : 1;
     const ys = raw.map((v) => sign * (logScale ? Math.log(v) : v));
     const mean = ys.reduce((a, b) => a + b, 0) / ys.length;
@@ -395,6 +456,17 @@ export class BayesianStrategy extends BaseStrategy {
     const y = ys.map((v) => (v - mean) / sd);
     const feats = measured.map((m) => m.feat);
     const best = Math.min(...y);
+    let incumbents: Float64Array | null = null;
+    if (this.workloads) {
+      // A point with nothing measured successfully yet is held to the worst value measured anywhere.
+      const worst = Math.max(...y);
+      incumbents = new Float64Array(this.workloads.count).fill(Infinity);
+      feats.forEach((f, i) => {
+        const w = this.workloads!.index(f);
+        if (y[i]! < incumbents![w]!) incumbents![w] = y[i]!;
+      });
+      for (let w = 0; w < incumbents.length; w++) if (incumbents[w] === Infinity) incumbents[w] = worst;
+    }
 
     // Small spaces scored exhaustively, few observations: a GP (see gp.ts); else extra-trees.
     const useGp = this.space.size <= EXHAUSTIVE_LIMIT && feats.length <= GP_MAX_POINTS && this.enc.dims <= GP_MAX_DIMS;
@@ -455,7 +527,7 @@ export class BayesianStrategy extends BaseStrategy {
         true,
       );
     }
-    return { forest, best, works, worksAdditive, additive, w: additive ? ADDITIVE_WEIGHT : 0, addMoves: additive?.strongest(ADDITIVE_MOVES) ?? [] };
+    return { forest, best, incumbents, works, worksAdditive, additive, w: additive ? ADDITIVE_WEIGHT : 0, addMoves: additive?.strongest(ADDITIVE_MOVES) ?? [] };
   }
 
   private forest(feats: Float64Array[], y: number[], classify = false, features?: Int32Array): Forest {
@@ -547,7 +619,7 @@ export class BayesianStrategy extends BaseStrategy {
    * current point can change the score, so only those are moved (scored incrementally). Returns the
    * points visited.
    */
-  private localSearch(start: Float64Array, model: Model, reg: IncrementalForest, works: IncrementalForest | null, pts: Points): void {
+  private localSearch(start: Float64Array, model: Model, reg: IncrementalForest, works: IncrementalForest | null, pts: Points, grid: WorkloadGrid | null): void {
     const add = model.additive;
     const addMoves = model.addMoves;
     let addCur = 0;
@@ -563,7 +635,7 @@ export class BayesianStrategy extends BaseStrategy {
       reg.reset(feat);
       works?.reset(feat);
       if (add) addCur = add.predict(feat, 0);
-      if (step === 0) cur = moveScore(model, reg, works, feat, -1, addCur);
+      if (step === 0) cur = moveScore(model, reg, works, feat, -1, addCur, grid);
       const stamp = step + 1;
       let nm = takeNew(reg.features, reg.count, mark, stamp, movable, 0);
       if (works) nm = takeNew(works.features, works.count, mark, stamp, movable, nm);
@@ -580,7 +652,7 @@ export class BayesianStrategy extends BaseStrategy {
         for (let j = 0; j < m; j++) {
           const pos = mv[j]!;
           feat[f] = this.enc.rankAt(f, pos);
-          const s = moveScore(model, reg, works, feat, f, add ? addCur + add.delta(f, old, feat[f]!) : 0);
+          const s = moveScore(model, reg, works, feat, f, add ? addCur + add.delta(f, old, feat[f]!) : 0, grid);
           if (s > bestS) {
             bestS = s;
             bestF = f;
@@ -634,10 +706,10 @@ function takeNew(features: ArrayLike<number>, count: number, mark: Int32Array, s
 }
 
 /** The acquisition at feat, which differs from the current point of reg and works in feature f only (f < 0: none). */
-function moveScore(model: Model, reg: IncrementalForest, works: IncrementalForest | null, feat: Float64Array, f: number, addMean: number): number {
+function moveScore(model: Model, reg: IncrementalForest, works: IncrementalForest | null, feat: Float64Array, f: number, addMean: number, grid: WorkloadGrid | null): number {
   reg.predictChanged(feat, f);
   const mean = model.additive ? (1 - model.w) * reg.mean + model.w * addMean : reg.mean;
-  const ei = expectedImprovement(mean, Math.sqrt(reg.variance), model.best);
+  const ei = expectedImprovement(mean, Math.sqrt(reg.variance), model.incumbents && grid ? model.incumbents[grid.index(feat)]! : model.best);
   if (model.worksAdditive) return ei * worksProbability(model.worksAdditive, feat, 0);
   if (!works) return ei;
   works.predictChanged(feat, f);

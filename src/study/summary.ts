@@ -3,7 +3,7 @@
 import { improvement } from '../metrics/stats.js';
 import type { ConfigRow, Store, StoredComparison } from '../store/store.js';
 import { effectiveValues, kconfigParams } from '../targets/effective.js';
-import type { Objective, Param, Value } from '../types.js';
+import type { Config, Objective, Param, Value } from '../types.js';
 import { describeComparison } from './confirm.js';
 
 export interface StudySummary {
@@ -23,6 +23,16 @@ export interface StudySummary {
    * run finds another best, the earlier verdict is of another configuration and not shown).
    */
   comparison?: StoredComparison;
+  /**
+   * With workload dimensions: the default's workload point, the only one `best` is chosen at (a
+   * configuration at a lighter workload is not better than the default, only its workload is).
+   */
+  workloadPoint?: Config;
+}
+
+/** The names of an experiment's workload dimensions (its `workload:` parameters). */
+export function workloadNames(params: readonly Param[]): string[] {
+  return params.filter((p) => p.workload).map((p) => p.name);
 }
 
 export function better(a: number, b: number, direction: Objective['direction']): boolean {
@@ -35,11 +45,14 @@ export function rankConfigs(rows: ConfigRow[], objective: Objective): ConfigRow[
     .sort((a, b) => (objective.direction === 'maximize' ? (b.objective as number) - (a.objective as number) : (a.objective as number) - (b.objective as number)));
 }
 
-export function summarizeStudy(store: Store, experimentId: string, objective: Objective): StudySummary {
+export function summarizeStudy(store: Store, experimentId: string, objective: Objective, o: { workload?: readonly string[] } = {}): StudySummary {
   const rows = store.configurations(experimentId);
-  const ranked = rankConfigs(rows, objective);
-  const best = ranked[0];
   const baseline = rows.find((r) => r.isDefault && r.status === 'done');
+  const def = rows.find((r) => r.isDefault);
+  const workload = o.workload ?? [];
+  const workloadPoint = workload.length > 0 && def ? Object.fromEntries(workload.map((w) => [w, def.params[w]!])) : undefined;
+  const atPoint = workloadPoint ? rows.filter((r) => workload.every((w) => r.params[w] === workloadPoint[w])) : rows;
+  const best = rankConfigs(atPoint, objective)[0];
   let ratio: number | undefined;
   if (best?.objective !== undefined && baseline?.objective !== undefined && best.objective > 0 && baseline.objective > 0) {
     ratio = improvement(best.objective, baseline.objective, objective.direction);
@@ -55,6 +68,7 @@ export function summarizeStudy(store: Store, experimentId: string, objective: Ob
     ...(ratio !== undefined ? { ratio } : {}),
     highCv: rows.filter((r) => r.summary?.[objective.metric]?.highCv).length,
     ...confirmedOf(store.lastComparison(experimentId), best, baseline),
+    ...(workloadPoint ? { workloadPoint } : {}),
   };
 }
 
