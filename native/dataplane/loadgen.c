@@ -192,7 +192,7 @@ int main(int argc, char **argv)
   FILE *o = out ? fopen(out, "w") : stdout;
   if (!o) { perror(out); return 1; }
   fprintf(o, "# start_ns=%llu window_us=%llu timeout_ms=%llu\n", (unsigned long long)t0, (unsigned long long)window_us, (unsigned long long)timeout_ms);
-  fprintf(o, "t_us,flows,rate,sent,received,lost,dropped,p50_us,p90_us,p99_us,p999_us,max_us\n");
+  fprintf(o, "t_us,flows,rate,loss,sent,received,lost,dropped,p50_us,p90_us,p99_us,p999_us,max_us\n");
   uint64_t wns = window_us * 1000u, nwin = (end_ns + wns - 1u) / wns;
   uint32_t *buf = malloc((size_t)(nreq + 1u) * sizeof *buf);
   uint32_t i = 0;
@@ -210,8 +210,8 @@ int main(int argc, char **argv)
     int p = 0;
     while (p < nph - 1 && at + ph[p].ms * 1000000u <= wstart) at += ph[p++].ms * 1000000u;
 #define PCT(q) (k ? (double)buf[(uint32_t)((q) * (double)(k - 1u) + 0.5)] / 1000.0 : NAN)
-    fprintf(o, "%llu,%llu,%.0f,%u,%u,%u,%u,%.1f,%.1f,%.1f,%.1f,%.1f\n", (unsigned long long)(wstart / 1000u), (unsigned long long)ph[p].flows,
-            ph[p].rate, k, recvd, k - recvd, dropped_at[w], PCT(0.5), PCT(0.9), PCT(0.99), PCT(0.999), PCT(1.0));
+    fprintf(o, "%llu,%llu,%.0f,%g,%u,%u,%u,%u,%.1f,%.1f,%.1f,%.1f,%.1f\n", (unsigned long long)(wstart / 1000u), (unsigned long long)ph[p].flows,
+            ph[p].rate, ph[p].loss, k, recvd, k - recvd, dropped_at[w], PCT(0.5), PCT(0.9), PCT(0.99), PCT(0.999), PCT(1.0));
   }
   /* The whole run's percentiles. */
   for (uint32_t j = 0; j < nreq; j++) buf[j] = lat[j] == LAT_NONE ? (uint32_t)timeout_ns : lat[j];

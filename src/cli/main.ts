@@ -204,6 +204,19 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('dynamic')
+    .description('run a workload schedule against static configurations and controllers of the reference dataplane, interleaved; store the objective per time window and draw it (docs/control.md)')
+    .argument('<file>', 'dynamic experiment file (YAML)')
+    .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
+    .option('--repeats <n>', 'run every variant this many times (overrides repeats:)')
+    .option('--nice <n>', 'run the dataplane, controller and load generator in sessions of their own with this scheduler autogroup nice (-20..19): on a shared machine, their share of the CPUs')
+    .option('--json', 'print the runs and verdicts as JSON')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (file: string, opts) => {
+      status = await (await import('./dynamic.js')).dynamicCommand(file, opts);
+    });
+
+  program
     .command('topology')
     .description('show the CPUs, caches, sockets and NUMA nodes jobs are placed on, and how many jobs fit at once')
     .option('--sysfs <root>', 'read another machine\'s sysfs tree (its /sys)')
