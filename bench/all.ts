@@ -13,6 +13,8 @@ const BENCHES: Record<string, string[]> = {
   daemon: ['daemon.ts', '1000'],
   report: ['report.ts'],
   policy: ['policy.ts'],
+  // The reference dataplane's throughput with the control protocol on against off (docs/control.md).
+  control: ['control.ts', 'overhead', '--pairs', '5'],
 };
 
 const wanted = process.argv.slice(2);

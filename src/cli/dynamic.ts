@@ -21,6 +21,8 @@ export interface DynamicOptions {
   nice?: string;
   json?: boolean;
   quiet?: boolean;
+  /** Draw the report again from the runs of this experiment's name in the store; run nothing. */
+  reportOnly?: boolean;
 }
 
 const FIELD: Record<Objective, keyof DynamicWindow> = { p50_us: 'p50Us', p90_us: 'p90Us', p99_us: 'p99Us', p999_us: 'p999Us', max_us: 'maxUs' };
@@ -99,9 +101,21 @@ export async function dynamicCommand(file: string, o: DynamicOptions): Promise<n
     nice = Number(o.nice);
     if (!/^-?\d+$/.test(o.nice.trim()) || nice < -20 || nice > 19) throw new UsageError(`--nice: expected a whole number from -20 to 19, got "${o.nice}"`);
   }
+  const workdir = resolve(o.workdir);
+  if (o.reportOnly) {
+    if (!existsSync(databasePath(workdir))) throw new UsageError(`no results in ${workdir} (no wayfinder.db)`);
+    const store = new Store(databasePath(workdir));
+    let runs: { run: DynamicRun; windows: DynamicWindow[] }[];
+    try {
+      runs = store.dynamicRuns(spec.name).map((run) => ({ run, windows: store.dynamicWindows(run.id) }));
+    } finally {
+      store.close();
+    }
+    if (!runs.length) throw new UsageError(`no runs of ${spec.name} in ${workdir}`);
+    return writeReport(spec, runs, workdir, runs.length / new Set(runs.map((r) => r.run.variant)).size, o, '');
+  }
   const variants = variantsOf(spec);
   const bins = buildReference();
-  const workdir = resolve(o.workdir);
   mkdirSync(workdir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const raw = dynamicDir(workdir, spec.name, stamp);
@@ -147,6 +161,14 @@ export async function dynamicCommand(file: string, o: DynamicOptions): Promise<n
   } finally {
     store.close();
   }
+  return writeReport(spec, runs, workdir, repeats, o, raw);
+}
+
+function writeReport(spec: DynamicSpec, runs: { run: DynamicRun; windows: DynamicWindow[] }[], workdir: string, repeats: number, o: DynamicOptions, raw: string): number {
+  const say = (s: string): void => {
+    if (!o.quiet && !o.json) process.stdout.write(`${s}\n`);
+  };
+  const totalS = spec.schedule.reduce((s, p) => s + p.durationMs, 0) / 1000;
   const sum = summarise(spec, runs);
   const head = [`${spec.objective} over the run (median of runs), µs`, `mean of window ${spec.objective}, µs`, 'lost', 'load average at start'];
   const rows = sum.byVariant.map((v) => ({
@@ -171,7 +193,7 @@ export async function dynamicCommand(file: string, o: DynamicOptions): Promise<n
     say('');
     say(table([['variant', 'runs', ...head], ...rows.map((r) => [r.label, String(r.runs), ...r.cells])]));
     for (const n of notes) say(n);
-    say(`report: ${join(dir, 'index.html')}; raw files: ${raw}`);
+    say(`report: ${join(dir, 'index.html')}${raw ? `; raw files: ${raw}` : ''}`);
   }
   return 0;
 }

@@ -39,7 +39,7 @@ export function controllerSource(p: Policy, o: ControllerOptions = {}): string {
  *   controller REGION [--period-us N] [--duration-ms N] [--wait spin|sleep] [--always] [--log FILE]
  *
  * Attaches to the dataplane's control region (docs/control-protocol.md), beats its heartbeat every
- * 100 us, and once per period reads the latest signals, runs the policy and publishes the knobs when
+ * 1 ms, and once per period reads the latest signals, runs the policy and publishes the knobs when
  * the decision changed (--always: every period that saw new signals, to measure the path). It tunes
  * only while the dataplane's heartbeat moves. --wait spin polls on its core between periods (the
  * fast path); sleep sleeps until the next period or heartbeat (for a machine without a spare core).
@@ -58,7 +58,7 @@ export function controllerSource(p: Policy, o: ControllerOptions = {}): string {
 ${header}
 #define NF ${nf}
 #define NK ${nk}
-#define HEARTBEAT_NS 100000u
+#define HEARTBEAT_NS 1000000u /* every 1 ms: a sleeping controller then wakes once per period or per ms */
 #define MAX_LOG 2000000u
 
 static const char *const FEATURE_SIGNAL[NF] = { ${sig.map(cString).join(', ')} };

@@ -42,7 +42,9 @@ export function dynamicFigure(series: readonly DynamicSeries[], phases: readonly
   const knobs = series.flatMap((s) => s.points.map((p) => p.knob).filter((v): v is number => v !== null && v > 0));
   const k = knobs.length ? scale([...knobs, 1], bottom, top, { log: Math.max(...knobs) / Math.min(...knobs) >= 8 }) : undefined;
   const colors = seriesColors(series);
-  const out = open(W, H, `${o.objective} per ${o.windowUs >= 1000 ? `${o.windowUs / 1000} ms` : `${o.windowUs} µs`} window over the schedule, ${o.knob} overlaid`);
+  const win = (us: number): string => (us >= 1000 ? `${us / 1000} ms` : `${us} µs`);
+  const SMOOTH = Math.max(1, Math.round(25_000 / o.windowUs));
+  const out = open(W, H, `${o.objective} per ${win(o.windowUs)} window (faint), its running median over ${win(SMOOTH * o.windowUs)} (bold), ${o.knob} overlaid`);
   // The schedule's phases: alternate bands, each labelled above the plot.
   phases.forEach((p, i) => {
     const a = X(p.startUs);
@@ -56,7 +58,9 @@ export function dynamicFigure(series: readonly DynamicSeries[], phases: readonly
   const ticks: { at: number; text: string }[] = [];
   for (let t = 0; t <= secs + 1e-9; t += step) ticks.push({ at: X(t * 1e6), text: fmtTick(Number(t.toFixed(3)), step) });
   xAxis(out, ticks, x0, x1, bottom, 'time since the schedule started (s)');
-  // The objective: one polyline per series, broken where a window had no request.
+  // The objective: each window thin and faint (broken where a window had no request), and over it
+  // the running median of SMOOTH windows, bold: at 1 ms a machine's scheduling noise is in every
+  // window, and the trend is what tells the variants apart.
   series.forEach((s, i) => {
     const segs: string[][] = [[]];
     for (const p of s.points) {
@@ -66,10 +70,18 @@ export function dynamicFigure(series: readonly DynamicSeries[], phases: readonly
       }
       segs[segs.length - 1]!.push(`${X(p.tUs + o.windowUs / 2).toFixed(1)},${y(p.value).toFixed(1)}`);
     }
-    for (const seg of segs.filter((g) => g.length)) {
-      const attrs = `fill="none" stroke="${colors[i]}" stroke-width="${s.kind === 'controller' ? 1.4 : 0.9}" stroke-opacity="0.85"`;
-      out.push(seg.length === 1 ? `<circle cx="${seg[0]!.split(',')[0]}" cy="${seg[0]!.split(',')[1]}" r="1.5" fill="${colors[i]}"/>` : `<polyline class="series" points="${seg.join(' ')}" ${attrs}/>`);
+    for (const seg of segs.filter((g) => g.length > 1))
+      out.push(`<polyline class="window" points="${seg.join(' ')}" fill="none" stroke="${colors[i]}" stroke-width="0.6" stroke-opacity="0.25"/>`);
+    const smooth: string[] = [];
+    for (let j = 0; j < s.points.length; j += Math.max(1, Math.floor(SMOOTH / 5))) {
+      const vals = s.points
+        .slice(Math.max(0, j - Math.floor(SMOOTH / 2)), j + Math.ceil(SMOOTH / 2))
+        .map((p) => p.value)
+        .filter((v): v is number => v !== null && v > 0)
+        .sort((a, b) => a - b);
+      if (vals.length) smooth.push(`${X(s.points[j]!.tUs + o.windowUs / 2).toFixed(1)},${y(vals[Math.floor(vals.length / 2)]!).toFixed(1)}`);
     }
+    if (smooth.length > 1) out.push(`<polyline class="series" points="${smooth.join(' ')}" fill="none" stroke="${colors[i]}" stroke-width="${s.kind === 'controller' ? 2.6 : 1.8}"/>`);
   });
   // The knob a controller set: steps on the right-hand axis.
   if (k) {
