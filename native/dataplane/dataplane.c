@@ -181,6 +181,7 @@ int main(int argc, char **argv)
   uint64_t epoch = 0, last_beat = 0, win_start = start, win_q = 0, win_n = 0, win_pulled = 0, win_rounds = 0;
   double sig[NSIGNALS] = {0};
   uint32_t batch = (uint32_t)batch_default, max_taken = 0, max_delivered = 0;
+  uint64_t prev_work_ns = start;
   record(start, 0, batch);
   if (region_path) wfc_heartbeat(&r, WFC_DATAPLANE, 0);
 
@@ -251,12 +252,17 @@ int main(int argc, char **argv)
     if ((uint32_t)n > max_taken) max_taken = (uint32_t)n;
 
     if (n || nd) {
+      uint64_t last_work_ns = prev_work_ns;
+      prev_work_ns = t;
       work_rounds++;
       win_rounds++;
       win_pulled += (uint64_t)n;
       if (t - win_start >= SIGNAL_WINDOW_NS) {
+        /* Flows seen within FLOW_ACTIVE_NS of this round, or of the previous working round when the
+         * dataplane itself stood still since (descheduled): its own stall is not a drop in flows. */
+        uint64_t ref = t - last_work_ns > FLOW_ACTIVE_NS ? last_work_ns : t;
         uint32_t active = 0;
-        for (uint32_t j = 0; j < nknown; j++) active += t - flows[known[j]].last_ns <= FLOW_ACTIVE_NS;
+        for (uint32_t j = 0; j < nknown; j++) active += ref - flows[known[j]].last_ns <= FLOW_ACTIVE_NS || flows[known[j]].last_ns >= ref;
         sig[S_FLOWS] = active;
         sig[S_QUEUE_NS] = win_n ? (double)win_q / (double)win_n : 0;
         sig[S_PKTS_ROUND] = win_rounds ? (double)win_pulled / (double)win_rounds : 0;
