@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ControllerLink } from '../../src/control/controller-link.js';
 import { buildReference } from '../../src/control/reference.js';
-import { CLI, requireTool, tempDir, waitFor } from '../helpers.js';
+import { CLI, ROOT, requireTool, tempDir, waitFor } from '../helpers.js';
 import { startDataplane, type Running } from './dataplane.js';
 
 requireTool('gcc');
@@ -127,6 +127,20 @@ describe('the reference dataplane and load generator', () => {
     expect(rows.map((r) => r[2])).toEqual([4, 32, 4]);
     expect(rows[1]![1]).toBe(Number(epoch));
     expect(rows[2]![1]).toBe(0);
+  });
+
+  it('policy controller: bad flags end with the flag named and exit 2', () => {
+    const policy = join(ROOT, 'experiments/dataplane/policy.json');
+    const cases: [string[], RegExp][] = [
+      [[policy], /give --out FILE\.c, --build BINARY or both/],
+      [[policy, '--out', join(t.dir, 'x.c'), '--signal', 'BOGUS=flows'], /--signal BOGUS=flows: BOGUS is not a feature of this policy \(features: FLOWS\)/],
+      [[policy, '--out', join(t.dir, 'x.c'), '--signal', 'FLOWS'], /--signal "FLOWS": expected FEATURE=SIGNAL/],
+    ];
+    for (const [args, want] of cases) {
+      const r = spawnSync('node', [CLI, 'policy', 'controller', ...args], { encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(want);
+    }
   });
 
   it('a controller generated from a policy sets the batch its tree gives for the flows it sees', async () => {
