@@ -168,40 +168,29 @@ async function latencyBench(): Promise<void> {
     const region = `/dev/shm/wayfinder-lat-${process.pid}`;
     const trace = join(dir, `wf-lat-${process.pid}.trace`);
     // No emulated costs: a round is then the protocol's read and the system calls (about a microsecond), so the figure is the path's, not the landscape's 40 µs rounds.
-    const dp = start(bins.dataplane, ['--port', '0', '--batch', '4', '--duration-ms', String(ms + 2000), '--region', region, '--trace', trace, '--controller-timeout-ms', '200']);
+    const dp = start(bins.dataplane, ['--port', '0', '--batch', '4', '--duration-ms', String(ms + 15000), '--region', region, '--trace', trace, '--controller-timeout-ms', '200']);
     const port = await portOf(dp);
+    // The native controller, or our side in a process of its own with the same scheduler weight:
+    // a synchronous busy loop on the event loop's thread (nodeController below). Each writes one
+    // row per published decision, epoch first and the observation's time second.
+    const log = join(dir, `wf-lat-${process.pid}.log`);
+    const [kind, wait, period] = variant.split(' ');
+    const c =
+      kind === 'native'
+        ? start(ctl, [region, '--period-us', String(parseMicros(period!)!), '--wait', wait!, '--always', '--duration-ms', String(ms), '--log', log])
+        : start(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'node-controller', region, String(ms), policyFile, log]);
+    // Traffic once the controller is attached (Node takes a second or more to start here).
+    for (let i = 0; i < 1000 && !/^ready$/m.test(c.out) && kind !== 'native'; i++) await sleep(10);
     const lg = start(bins.loadgen, ['--server', `127.0.0.1:${port}`, '--phase', `${ms + 500}:16:8000`, '--out', '/dev/null']);
-    let decisions: { epoch: number; observedNs: bigint }[] = [];
-    let cpu = NaN;
-    let wall = ms / 1000;
-    if (variant.startsWith('native')) {
-      const log = join(dir, `wf-lat-${process.pid}.log`);
-      const [, wait, period] = variant.split(' ');
-      const c = start(ctl, [region, '--period-us', String(parseMicros(period!)!), '--wait', wait!, '--always', '--duration-ms', String(ms), '--log', log]);
-      await c.exited;
-      decisions = readFileSync(log, 'utf8').trim().split('\n').slice(1).map((l) => {
-        const [e, o] = l.split(',');
-        return { epoch: Number(e), observedNs: BigInt(o!) };
-      });
-      const t = totalsOf(c.out);
-      cpu = t.cpu_s!;
-      wall = t.seconds!;
-      rmSync(log, { force: true });
-    } else {
-      // Our side as the controller, in a process of its own with the same scheduler weight as the
-      // native one: a synchronous busy loop on the event loop's thread (nodeController below).
-      const log = join(dir, `wf-lat-${process.pid}.node.log`);
-      const c = start(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'node-controller', region, String(ms), policyFile, log]);
-      await c.exited;
-      decisions = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
-        const [e, o] = l.split(',');
-        return { epoch: Number(e), observedNs: BigInt(o!) };
-      });
-      const t = totalsOf(c.out);
-      cpu = t.cpu_s!;
-      wall = t.seconds!;
-      rmSync(log, { force: true });
-    }
+    await c.exited;
+    const decisions = readFileSync(log, 'utf8').trim().split('\n').filter((l) => /^\d/.test(l)).map((l) => {
+      const [e, o] = l.split(',');
+      return { epoch: Number(e), observedNs: BigInt(o!) };
+    });
+    const t = totalsOf(c.out);
+    const cpu = t.cpu_s!;
+    const wall = t.seconds!;
+    rmSync(log, { force: true });
     lg.child.kill('SIGTERM');
     dp.child.kill('SIGTERM');
     await Promise.all([lg.exited, dp.exited]);
@@ -219,8 +208,8 @@ async function latencyBench(): Promise<void> {
 async function nodeController(): Promise<void> {
   const [region, ms, policyFile, log] = args.slice(1);
   const policy = readPolicy(policyFile!);
-  await sleep(100);
   const link = ControllerLink.open(region!);
+  console.log('ready');
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const end = t0 + BigInt(ms!) * 1_000_000n;
