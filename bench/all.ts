@@ -14,6 +14,8 @@ const BENCHES: Record<string, string[]> = {
   report: ['report.ts'],
   policy: ['policy.ts'],
   workloads: ['workloads.ts'],
+  // The reference dataplane's throughput with the control protocol on against off (docs/control.md).
+  control: ['control.ts', 'overhead', '--pairs', '5'],
 };
 
 const wanted = process.argv.slice(2);

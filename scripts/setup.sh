@@ -50,6 +50,9 @@ fi
 # npm install with the lock file present installs the same versions, and its `prepare` script
 # builds dist/.
 npm install --no-audit --no-fund --loglevel=error
+# The reference dataplane and load generator (docs/control.md), compiled with -Werror into the
+# per-user cache the tests and `wayfinder dynamic` use (rebuilt there when a source changes).
+node -e "import('./dist/control/reference.js').then((m) => console.log('setup: built', Object.values(m.buildReference()).join(' ')))"
 # Container jobs (and their tests) need a Docker engine that answers.
 bash scripts/ci/start-dockerd.sh
 echo "setup: done"

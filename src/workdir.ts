@@ -99,3 +99,8 @@ export function eventsPath(workdir: string, experimentId: string): string {
 export function daemonSocketPath(workdir: string): string {
   return join(workdir, 'daemon.sock');
 }
+
+/** A dynamic experiment's raw files (load generator windows, dataplane traces, decisions), per invocation. */
+export function dynamicDir(workdir: string, name: string, stamp: string): string {
+  return join(workdir, 'dynamic', name, stamp);
+}

@@ -183,9 +183,8 @@ export async function main(argv: string[]): Promise<number> {
       status = (await import('./learn.js')).learnCommand(ref, opts);
     });
 
-  program
-    .command('policy')
-    .description('use a learned policy')
+  const policy = program.command('policy').description('use a learned policy');
+  policy
     .command('decide')
     .description('the configuration a policy picks for a workload: wayfinder policy decide policy.json CONNECTIONS=8 LOSS=10')
     .argument('<policy>', 'policy.json written by wayfinder learn --out')
@@ -193,6 +192,30 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print {"params": {...}, "leaf": N|null, "fallback": bool}')
     .action(async (file: string, features: string[], opts) => {
       status = (await import('./policy.js')).policyDecideCommand(file, features, opts);
+    });
+  policy
+    .command('controller')
+    .description('a native controller from a policy: a C program that polls a dataplane\'s control region, runs the policy each period and publishes the knobs (docs/control.md)')
+    .argument('<policy>', 'policy.json written by wayfinder learn --out')
+    .option('--out <file.c>', 'write the controller\'s C source')
+    .option('--build <binary>', 'compile it (gcc -O2 -Wall -Wextra -Werror) to this executable')
+    .option('--signal <feature=signal>', 'the region\'s signal a policy feature reads (default: the feature\'s name in lower case); repeatable', collect)
+    .action(async (file: string, opts) => {
+      status = (await import('./policy.js')).policyControllerCommand(file, opts);
+    });
+
+  program
+    .command('dynamic')
+    .description('run a workload schedule against static configurations and controllers of the reference dataplane, interleaved; store the objective per time window and draw it (docs/control.md)')
+    .argument('<file>', 'dynamic experiment file (YAML)')
+    .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
+    .option('--repeats <n>', 'run every variant this many times (overrides repeats:)')
+    .option('--nice <n>', 'run the dataplane, controller and load generator in sessions of their own with this scheduler autogroup nice (-20..19): on a shared machine, their share of the CPUs')
+    .option('--report-only', 'run nothing: draw the report again from the runs of this experiment\'s name in the work directory')
+    .option('--json', 'print the runs and verdicts as JSON')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (file: string, opts) => {
+      status = await (await import('./dynamic.js')).dynamicCommand(file, opts);
     });
 
   program

@@ -1,5 +1,8 @@
 // `wayfinder policy decide POLICY W1=V1 ...`: the configuration a learned policy picks for a workload.
 
+import { writeFileSync } from 'node:fs';
+import { compileC } from '../control/reference.js';
+import { controllerSource } from '../control/controller-c.js';
 import { decide } from '../policy/policy.js';
 import { readPolicy } from '../policy/policy-file.js';
 import { fmtConfig } from '../util/format.js';
@@ -32,5 +35,21 @@ export function policyDecideCommand(file: string, assignments: string[], o: { js
       `${fmtConfig(d.params)}\n${d.fallback ? `fallback: ${outside.map((f) => `${f.name}=${given.get(f.name)} is outside the trained ${f.min}..${f.max}`).join(', ')}` : `leaf ${d.leaf}`}\n`,
     );
   }
+  return 0;
+}
+
+/** `wayfinder policy controller POLICY --out ctl.c --build ctl`: the native fast path of a policy. */
+export function policyControllerCommand(file: string, o: { out?: string; build?: string; signal?: string[] }): number {
+  if (!o.out && !o.build) throw new UsageError('policy controller: give --out FILE.c, --build BINARY or both');
+  const signals: Record<string, string> = {};
+  for (const a of o.signal ?? []) {
+    const eq = a.indexOf('=');
+    if (eq < 1 || eq === a.length - 1) throw new UsageError(`--signal "${a}": expected FEATURE=SIGNAL`);
+    signals[a.slice(0, eq)] = a.slice(eq + 1);
+  }
+  const source = controllerSource(readPolicy(file), { signals });
+  if (o.out) writeFileSync(o.out, source);
+  if (o.build) compileC('controller', source, o.build);
+  process.stdout.write(`${[o.out && `wrote ${o.out}`, o.build && `built ${o.build}`].filter(Boolean).join('; ')}\n`);
   return 0;
 }

@@ -174,4 +174,42 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE configurations ADD COLUMN resolution_json TEXT;
   CREATE INDEX configurations_effective ON configurations (experiment_id, effective_id);
   `,
+  // 12: dynamic experiments (wayfinder dynamic): one row per run of a variant (a static
+  // configuration or a controller) through a workload schedule, and its objective per time window.
+  `
+  CREATE TABLE dynamic_runs (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL,
+    file          TEXT NOT NULL,
+    text          TEXT NOT NULL,
+    variant       TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    params_json   TEXT NOT NULL,
+    repeat        INTEGER NOT NULL,
+    window_us     INTEGER NOT NULL,
+    objective     TEXT NOT NULL,
+    loadavg       TEXT NOT NULL,
+    summary_json  TEXT NOT NULL,
+    started_at    INTEGER NOT NULL
+  );
+  CREATE INDEX dynamic_runs_name ON dynamic_runs (name, started_at);
+  CREATE TABLE dynamic_windows (
+    run_id     INTEGER NOT NULL REFERENCES dynamic_runs(id),
+    t_us       INTEGER NOT NULL,
+    flows      REAL NOT NULL,
+    rate       REAL NOT NULL,
+    loss       REAL NOT NULL,
+    sent       INTEGER NOT NULL,
+    received   INTEGER NOT NULL,
+    lost       INTEGER NOT NULL,
+    dropped    INTEGER NOT NULL,
+    p50_us     REAL,
+    p90_us     REAL,
+    p99_us     REAL,
+    p999_us    REAL,
+    max_us     REAL,
+    knobs_json TEXT NOT NULL,
+    PRIMARY KEY (run_id, t_us)
+  ) WITHOUT ROWID;
+  `,
 ];

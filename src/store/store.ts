@@ -27,6 +27,42 @@ import type {
 
 export type { BuildRow, ConfigRow, ConfigStatus, ExperimentRow, ExperimentState, MetricSummaryRow, ResolutionRow, ResultsStore, StoredBuild, StoredComparison, StoredRun } from './results-store.js';
 
+/** One time window of a dynamic experiment's run: the load offered, what came back, the latency
+ * percentiles of the requests scheduled in it (null when none was), the knobs in effect at its end. */
+export interface DynamicWindow {
+  tUs: number;
+  flows: number;
+  rate: number;
+  loss: number;
+  sent: number;
+  received: number;
+  lost: number;
+  dropped: number;
+  p50Us: number | null;
+  p90Us: number | null;
+  p99Us: number | null;
+  p999Us: number | null;
+  maxUs: number | null;
+  knobs: Record<string, number>;
+}
+
+/** One run of a variant (a static configuration or a controller) through a dynamic schedule. */
+export interface DynamicRun {
+  id: number;
+  name: string;
+  file: string;
+  text: string;
+  variant: string;
+  kind: 'static' | 'controller';
+  params: Record<string, unknown>;
+  repeat: number;
+  windowUs: number;
+  objective: string;
+  loadavg: string;
+  summary: Record<string, unknown>;
+  startedAt: number;
+}
+
 /** The daemon's record of a submitted experiment (its options are the daemon's, kept as given). */
 export interface SubmissionRow {
   experimentId: string;
@@ -432,6 +468,64 @@ export class Store implements ResultsStore {
          finished_at = CASE WHEN ? IN ('done', 'cancelled', 'failed') THEN ? ELSE finished_at END
        WHERE experiment_id = ?`,
     ).run(state, error ?? null, state, now, state, now, experimentId);
+  }
+
+  /** Store a dynamic run and its windows in one transaction; returns the run's id. */
+  addDynamicRun(run: Omit<DynamicRun, 'id'>, windows: readonly DynamicWindow[]): number {
+    return this.db.transaction(() => {
+      const r = this.sql(
+        `INSERT INTO dynamic_runs (name, file, text, variant, kind, params_json, repeat, window_us, objective, loadavg, summary_json, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(run.name, run.file, run.text, run.variant, run.kind, JSON.stringify(run.params), run.repeat, run.windowUs, run.objective, run.loadavg, JSON.stringify(run.summary), run.startedAt);
+      const id = Number(r.lastInsertRowid);
+      const w = this.sql(
+        `INSERT INTO dynamic_windows (run_id, t_us, flows, rate, loss, sent, received, lost, dropped, p50_us, p90_us, p99_us, p999_us, max_us, knobs_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const x of windows)
+        w.run(id, x.tUs, x.flows, x.rate, x.loss, x.sent, x.received, x.lost, x.dropped, x.p50Us, x.p90Us, x.p99Us, x.p999Us, x.maxUs, JSON.stringify(x.knobs));
+      return id;
+    })();
+  }
+
+  /** Dynamic runs, oldest first; of one experiment name when given. */
+  dynamicRuns(name?: string): DynamicRun[] {
+    const rows = (name === undefined ? this.sql('SELECT * FROM dynamic_runs ORDER BY id').all() : this.sql('SELECT * FROM dynamic_runs WHERE name = ? ORDER BY id').all(name)) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      id: r.id as number,
+      name: r.name as string,
+      file: r.file as string,
+      text: r.text as string,
+      variant: r.variant as string,
+      kind: r.kind as 'static' | 'controller',
+      params: JSON.parse(r.params_json as string) as Record<string, unknown>,
+      repeat: r.repeat as number,
+      windowUs: r.window_us as number,
+      objective: r.objective as string,
+      loadavg: r.loadavg as string,
+      summary: JSON.parse(r.summary_json as string) as Record<string, unknown>,
+      startedAt: r.started_at as number,
+    }));
+  }
+
+  dynamicWindows(runId: number): DynamicWindow[] {
+    const rows = this.sql('SELECT * FROM dynamic_windows WHERE run_id = ? ORDER BY t_us').all(runId) as Record<string, number | string | null>[];
+    return rows.map((r) => ({
+      tUs: r.t_us as number,
+      flows: r.flows as number,
+      rate: r.rate as number,
+      loss: r.loss as number,
+      sent: r.sent as number,
+      received: r.received as number,
+      lost: r.lost as number,
+      dropped: r.dropped as number,
+      p50Us: r.p50_us as number | null,
+      p90Us: r.p90_us as number | null,
+      p99Us: r.p99_us as number | null,
+      p999Us: r.p999_us as number | null,
+      maxUs: r.max_us as number | null,
+      knobs: JSON.parse(r.knobs_json as string) as Record<string, number>,
+    }));
   }
 
   transaction<T>(fn: () => T): T {
