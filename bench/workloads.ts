@@ -13,7 +13,7 @@
 // counts as budget + 1), the mean over points of best-found / best at half and full budget, and a
 // paired Wilcoxon signed-rank test over seeds (shared against each other).
 //
-// Run: npx tsx bench/workloads.ts [--seeds 30] [--budget 120] [--seed-base 1000]
+// Run: npx tsx bench/workloads.ts [--seeds 30] [--budget 120] [--seed-base 1000] [--tables-only]
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -104,10 +104,17 @@ function compare(title: string, landscape: (i: number) => WorkloadLandscape, bud
       `  shared against ${other.name}: fewer evaluations on ${fewer}, more on ${more} of ${SEEDS} seeds; Wilcoxon signed-rank over seeds p = ${t.p.toExponential(2)} (${t.p < 0.05 ? 'significant' : 'not significant'} at 5%)`,
     );
   }
+  for (const other of methods.slice(1)) {
+    const t = signedRank(full.shared, full[other.name]);
+    const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
+    console.log(
+      `  mean best/optimum at ${budget}, shared against ${other.name}: ${mean(full.shared).toFixed(3)} against ${mean(full[other.name]).toFixed(3)}; Wilcoxon signed-rank over seeds p = ${t.p.toExponential(2)} (${t.p < 0.05 ? 'significant' : 'not significant'} at 5%)`,
+    );
+  }
   console.log(`  repeated (configuration, workload) pairs within a search: ${repeats}`);
 }
 
-for (const kind of ['moving', 'static'] as const) {
+for (const kind of process.argv.includes('--tables-only') ? [] : (['moving', 'static'] as const)) {
   const moved = kind === 'moving' ? 'the best batch size moves with the flows' : 'the best batch size is the same at every flow count';
   compare(`${kind}: ${moved}; a landscape instance per seed`, (i) => workloadLandscape(kind, i), BUDGET, METHODS);
 }
