@@ -195,6 +195,21 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('control')
+    .description('run a learned policy online: read signals, decide each period behind guard rails, set knobs, record every decision (docs/control.md)')
+    .argument('<policy>', 'policy.json written by wayfinder learn --out')
+    .option('-c, --config <file>', 'the controller configuration: signals, knobs, period, guard rails (its own YAML file or a control: section)')
+    .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
+    .option('--duration <time>', 'stop after this long (30s, 5m); default: until Ctrl-C or SIGTERM')
+    .option('--json', 'print each decision as a JSON line')
+    .option('--events <file>', 'also append every decision as a JSON line to this file')
+    .option('--proc-root <dir>', 'read counters and sysctls under this directory instead of /proc')
+    .option('--sys-root <dir>', 'read interface statistics under this directory instead of /sys')
+    .action(async (file: string, opts) => {
+      status = await (await import('./control.js')).controlCommand(file, opts);
+    });
+
+  program
     .command('topology')
     .description('show the CPUs, caches, sockets and NUMA nodes jobs are placed on, and how many jobs fit at once')
     .option('--sysfs <root>', 'read another machine\'s sysfs tree (its /sys)')

@@ -1,0 +1,72 @@
+// The controller's configuration: what it accepts, and every refusal at its file:line:column.
+
+import { describe, expect, it } from 'vitest';
+import { parseControlConfig } from '../../src/control/config.js';
+import { InputError } from '../../src/types.js';
+
+function refusal(text: string): string {
+  try {
+    parseControlConfig(text, 'c.yaml');
+  } catch (e) {
+    if (e instanceof InputError) return e.format();
+    throw e;
+  }
+  throw new Error('accepted');
+}
+
+describe('controller configuration', () => {
+  it('reads every kind of source and actuator, a control: section, durations, shares and rates', () => {
+    const c = parseControlConfig(
+      `name: x
+control:
+  period: 200us
+  region: /dev/shm/dp
+  signals:
+    flows: { shm: flows }
+    retrans: { snmp: Tcp.RetransSegs, rate: true }
+    reorder: { netstat: TcpExt.TCPSACKReorder, rate: true }
+    cpu: { pressure: cpu.some.avg10 }
+    rx: { interface: lo.rx_packets, rate: true }
+    tcp: { sockets: TCP.inuse }
+    rps: { command: "cat out.txt", parser: wrk, field: requests_per_sec, timeout: 2s }
+    load: { file: load.txt }
+  objective: rps
+  knobs:
+    BATCH: { shm: BATCH, values: [1, 2, 4, 8] }
+    REORDERING: { sysctl: net.ipv4.tcp_reordering, min: 3, max: 300 }
+    WORKERS: { command: "nginx -s reload", timeout: 5s }
+  guard: { dwell: 1.5s, hysteresis: 5%, rate: 2/10s, revert: { periods: 4, noise: 2% } }
+`,
+      '/x/c.yaml',
+    );
+    expect(c.periodMs).toBeCloseTo(0.2);
+    expect(c.signals.map((s) => s.kind)).toEqual(['shm', 'snmp', 'netstat', 'pressure', 'interface', 'sockets', 'command', 'file']);
+    expect(c.signals[4]).toMatchObject({ device: 'lo', counter: 'rx_packets', rate: true });
+    expect(c.signals[7]).toMatchObject({ path: '/x/load.txt' });
+    expect(c.knobs.map((k) => [k.kind, k.domain])).toEqual([
+      ['shm', { kind: 'values', values: [1, 2, 4, 8] }],
+      ['sysctl', { kind: 'range', min: 3, max: 300, integer: true }],
+      ['command', undefined],
+    ]);
+    expect(c.guard).toEqual({ dwellMs: 1500, hysteresis: 0.05, rate: { changes: 2, windowMs: 10_000 }, revert: { periods: 4, noise: 0.02 } });
+    expect(c.objective).toMatchObject({ signal: 'rps' });
+  });
+
+  it.each([
+    ['period: fast\nsignals: {a: {file: x}}\nknobs: {K: {sysctl: a.b}}\n', /^c\.yaml:1:9: period: expected a duration/],
+    ['signals:\n  a: { file: x, snmp: Tcp.A }\nknobs: {K: {sysctl: a.b}}\n', /^c\.yaml:2:6: signal a: name exactly one source .*not snmp and file/],
+    ['signals:\n  a: { shm: x }\nknobs: {K: {sysctl: a.b}}\n', /^c\.yaml:2:13: signal a: a shared-memory signal needs `region:`/],
+    ['signals:\n  a: { pressure: cpu.most }\nknobs: {K: {sysctl: a.b}}\n', /^c\.yaml:2:18: signal a: pressure is RESOURCE/],
+    ['signals:\n  a: { command: x, parser: nope }\nknobs: {K: {sysctl: a.b}}\n', /^c\.yaml:2:28: signal a: a command's output is read by a metric parser/],
+    ['signals:\n  a: { command: x, parser: wrk, field: nope }\nknobs: {K: {sysctl: a.b}}\n', /^c\.yaml:2:40: signal a: parser wrk has no field "nope"/],
+    ['signals: {a: {file: x}}\nknobs:\n  K: { sysctl: a.b, colour: red }\n', /^c\.yaml:3:21: unknown key "colour"/],
+    ['signals: {a: {file: x}}\nknobs:\n  K: { sysctl: "not a name" }\n', /^c\.yaml:3:16: knob K: sysctl is a dotted name/],
+    ['signals: {a: {file: x}}\nknobs:\n  K: { sysctl: a.b, min: 9, max: 1 }\n', /^c\.yaml:3:26: knob K: min and max are numbers, min <= max/],
+    ['signals: {a: {file: x}}\nknobs: {K: {sysctl: a.b}}\nguard:\n  rate: often\n', /^c\.yaml:4:9: guard\.rate: at most N changes per time/],
+    ['signals: {a: {file: x}}\nknobs: {K: {sysctl: a.b}}\nguard:\n  revert: { periods: 2 }\n', /^c\.yaml:4:11: guard\.revert compares the objective/],
+    ['signals: {a: {file: x}}\nknobs: {K: {sysctl: a.b}}\nobjective: b\n', /^c\.yaml:3:12: objective: "b" is not one of the signals \(a\)/],
+    ['signals: {a: {file: x}}\nknobs: {K: {sysctl: a.b}}\nsignals: {}\n', /^c\.yaml:3:1: YAML syntax error/],
+  ])('refuses %j at its place', (text, message) => {
+    expect(refusal(text)).toMatch(message);
+  });
+});
