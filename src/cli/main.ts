@@ -178,6 +178,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--c <policy.h>', 'write the policy as a C header: one function from features to knob values')
     .option('--c-prefix <name>', 'prefix of the C header\'s names', 'wf_policy')
     .option('--json', 'print everything learned as JSON')
+    .option('--online [sessions]', 'also learn from what wayfinder control observed in this work directory: every fitting session, or ids 1,3; warns of drift')
     .action(async (ref: string | undefined, opts) => {
       status = (await import('./learn.js')).learnCommand(ref, opts);
     });
