@@ -14,6 +14,7 @@ import { controlTuningPath, databasePath } from '../workdir.js';
 import { UsageError } from './errors.js';
 import { trapInterrupts } from './interrupt.js';
 import { parseMs } from '../control/config.js';
+import { driftText, sessionDrift } from '../policy/online.js';
 
 export interface ControlCommandOptions {
   config?: string;
@@ -115,6 +116,21 @@ export async function controlCommand(policyFile: string, o: ControlCommandOption
       line({ event: 'control-ended', session: stored.id, timeMs: t, reason }, `control session ${stored.id} ended: ${reason}`);
     },
   };
+  // Drift: every 30 s and at the end, the session's observations against the policy's own data.
+  const warned = new Set<string>();
+  const checkDrift = (final: boolean): void => {
+    stored.flush();
+    const { drift, why } = sessionDrift(policy, policyFile, store, stored.id);
+    if (why && final) line({ event: 'control-note', session: stored.id, timeMs: Date.now(), what: `no drift check: ${why}` }, `no drift check: ${why}`);
+    for (const d of drift) {
+      const k = JSON.stringify([d.point, d.params]);
+      if (warned.has(k)) continue;
+      warned.add(k);
+      line({ event: 'control-drift', session: stored.id, timeMs: Date.now(), ...d }, `warning: ${driftText(d, policy.objective.name)}`);
+    }
+  };
+  const driftTimer = setInterval(() => checkDrift(false), 30_000);
+  driftTimer.unref();
   const stop = new AbortController();
   const interrupts = trapInterrupts(process.stderr, 'stopping the controller; knobs are put back', () => stop.abort());
   try {
@@ -128,7 +144,9 @@ export async function controlCommand(policyFile: string, o: ControlCommandOption
       stop: stop.signal,
       ...(durationMs !== undefined ? { durationMs } : {}),
     });
+    checkDrift(true);
   } finally {
+    clearInterval(driftTimer);
     interrupts.release();
     store.close();
   }

@@ -11,10 +11,14 @@
 // median replaces it (it is what this machine does under this workload now), and the two are
 // compared for drift.
 
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { ControlSessionRow, Store } from '../store/store.js';
 import type { Config, Value } from '../types.js';
 import { UsageError } from '../errors.js';
 import { buildWorkloadData, type MeasuredRow, type WorkloadData } from './data.js';
+import type { Policy } from './policy.js';
+import { workloadFromExperiment, workloadFromTable } from './sources.js';
 
 export interface DriftWarning {
   point: Record<string, number>;
@@ -144,4 +148,39 @@ export function driftText(d: DriftWarning, objective: string): string {
   const at = Object.entries(d.point).map(([k, v]) => `${k}=${v}`).join(', ');
   const cfg = Object.entries(d.params).map(([k, v]) => `${k}=${String(v)}`).join(' ');
   return `drift: at ${at}, ${cfg} measured ${objective} ${d.offline} offline but ${d.online.median} online (median of ${d.online.n} periods, 10-90%: ${d.online.low}-${d.online.high}; ${(d.change * 100).toFixed(0)}% away): the model no longer describes this machine there`;
+}
+
+/**
+ * The offline data a policy was learned from, read again for a drift check: its table (the path as
+ * learn was given it, from the working directory or beside the policy file) or its experiment in the
+ * store. Undefined (and why) when it cannot be found.
+ */
+export function offlineDataOf(p: Policy, policyFile: string, store: Store): { data?: WorkloadData; why?: string } {
+  const knobs = p.knobs.map((k) => k.name);
+  const workload = p.features.map((f) => f.name);
+  try {
+    if (p.source.kind === 'experiment') {
+      const exp = store.getExperiment(p.source.id);
+      if (!exp) return { why: `its experiment ${p.source.name} (${p.source.id}) is not in this work directory` };
+      return { data: workloadFromExperiment(store, exp, { knobs, workload }) };
+    }
+    const file = [resolve(p.source.file), resolve(dirname(policyFile), p.source.file)].find((f) => existsSync(f));
+    if (!file) return { why: `its table ${p.source.file} is not found` };
+    return {
+      data: workloadFromTable({ csv: readFileSync(file, 'utf8'), file, objective: p.objective.name, ...(p.objective.direction === 'minimize' ? { minimize: true } : {}), knobs, workload }),
+    };
+  } catch (e) {
+    return { why: (e as Error).message };
+  }
+}
+
+/** Drift of one controller session against the data its policy was learned from. */
+export function sessionDrift(p: Policy, policyFile: string, store: Store, session: number): { drift: DriftWarning[]; why?: string } {
+  const off = offlineDataOf(p, policyFile, store);
+  if (!off.data) return { drift: [], why: off.why! };
+  try {
+    return { drift: joinOnline(store, off.data, { sessions: [session] }).drift };
+  } catch (e) {
+    return { drift: [], why: (e as Error).message };
+  }
 }

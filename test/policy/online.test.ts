@@ -85,4 +85,32 @@ describe('learn --online', () => {
     expect(r3.status).toBe(2);
     expect(r3.stderr).toMatch(/--online: no controller session 7 in the work directory \(sessions: 1, 2\)/);
   }, 120_000);
+
+  it('wayfinder control warns of drift at the end of a session (every 30 s while it runs): a command knob whose chosen value turned slow, against the policy\'s own table', async () => {
+    const policy = join(t.dir, 'drift-policy.json');
+    const r1 = await wayfinder(['learn', '--table', csv, '--objective', 'latency', '--minimize', '--workload', 'FLOWS', '--out', policy]);
+    expect(r1.status, r1.stderr).toBe(0);
+    const flows = join(t.dir, 'flows');
+    const latency = join(t.dir, 'latency');
+    writeFileSync(flows, '20\n');
+    writeFileSync(latency, '100\n');
+    const config = join(t.dir, 'drift.yaml');
+    writeFileSync(
+      config,
+      `period: 50ms
+signals:
+  FLOWS: { file: ${flows} }
+  latency: { file: ${latency} }
+knobs:
+  # The "dataplane": BATCH 16 now costs 600, anything else 60.
+  BATCH: { command: 'if [ "$BATCH" = 16 ]; then echo 600; else echo 60; fi > ${latency}', values: [4, 16, 64] }
+`,
+    );
+    const r = await wayfinder(['control', policy, '--config', config, '--workdir', join(t.dir, 'wd-drift'), '--duration', '2s', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.find((e) => e.event === 'control-decision')).toMatchObject({ action: 'apply', to: { BATCH: 16 }, applied: { done: { BATCH: 'command exited 0' } } });
+    const drift = events.find((e) => e.event === 'control-drift');
+    expect(drift, r.stdout).toMatchObject({ point: { FLOWS: 20 }, params: { BATCH: 16 }, offline: 50, online: { median: 600 } });
+  }, 120_000);
 });
