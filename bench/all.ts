@@ -13,6 +13,7 @@ const BENCHES: Record<string, string[]> = {
   daemon: ['daemon.ts', '1000'],
   report: ['report.ts'],
   policy: ['policy.ts'],
+  control: ['control.ts', '3'],
 };
 
 const wanted = process.argv.slice(2);

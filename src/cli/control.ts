@@ -112,6 +112,7 @@ export async function controlCommand(policyFile: string, o: ControlCommandOption
     observation: (ob) => stored.observation(ob),
     note: (t, what) => line({ event: 'control-note', session: stored.id, timeMs: t, what }, `${new Date(t).toISOString()} ${what}`),
     end: (t, reason) => {
+      checkDrift(true);
       stored.end(t, reason);
       line({ event: 'control-ended', session: stored.id, timeMs: t, reason }, `control session ${stored.id} ended: ${reason}`);
     },
@@ -144,7 +145,6 @@ export async function controlCommand(policyFile: string, o: ControlCommandOption
       stop: stop.signal,
       ...(durationMs !== undefined ? { durationMs } : {}),
     });
-    checkDrift(true);
   } finally {
     clearInterval(driftTimer);
     interrupts.release();

@@ -72,7 +72,7 @@ export function checkAgainstPolicy(c: ControlConfig, p: Policy, policyFile: stri
   return { objective };
 }
 
-export async function runController(o: ControllerOptions): Promise<{ periods: number; decisions: number; reason: string }> {
+export async function runController(o: ControllerOptions): Promise<{ periods: number; decisions: number; overruns: number; reason: string }> {
   const c = o.config;
   const now = o.now ?? (() => Date.now());
   const { objective } = checkAgainstPolicy(c, o.policy, o.policyFile);
@@ -89,6 +89,7 @@ export async function runController(o: ControllerOptions): Promise<{ periods: nu
   let beat: NodeJS.Timeout | undefined;
   let periods = 0;
   let decisions = 0;
+  let overruns = 0;
   let reason = 'stopped';
   try {
     const initial = await actuators.start();
@@ -154,8 +155,13 @@ export async function runController(o: ControllerOptions): Promise<{ periods: nu
       }
       const obj = objective ? values[objective.signal] : undefined;
       o.recorder.observation({ seq: k, timeMs: t, signals: values, knobs: rails.current, ...(obj !== undefined ? { objective: obj } : {}) });
-      // The next period starts on the schedule, not after this one's work.
-      const wait = start + (k + 1) * c.periodMs - now();
+      // The next period starts on the schedule, not after this one's work; periods a slow one
+      // overran are skipped, not run back to back to catch up.
+      const after = now();
+      const next = Math.max(k + 1, Math.ceil((after - start) / c.periodMs));
+      if (next > k + 1) overruns += next - k - 1;
+      k = next - 1;
+      const wait = start + next * c.periodMs - after;
       if (wait > 0) await sleep(wait, o.stop);
     }
   } catch (e) {
@@ -163,6 +169,7 @@ export async function runController(o: ControllerOptions): Promise<{ periods: nu
     throw e;
   } finally {
     clearInterval(beat);
+    if (overruns > 0) o.recorder.note(now(), `${overruns} periods skipped: reading the signals and deciding took longer than the period ${c.periodMs} ms`);
     try {
       await actuators.stop();
     } finally {
@@ -171,7 +178,7 @@ export async function runController(o: ControllerOptions): Promise<{ periods: nu
       o.recorder.end(now(), reason);
     }
   }
-  return { periods, decisions, reason };
+  return { periods, decisions, overruns, reason };
 }
 
 function sleep(ms: number, stop: AbortSignal | undefined): Promise<void> {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseControlConfig } from '../../src/control/config.js';
 import { InputError } from '../../src/types.js';
+import { ROOT } from '../helpers.js';
 
 function refusal(text: string): string {
   try {
@@ -50,6 +51,13 @@ control:
     ]);
     expect(c.guard).toEqual({ dwellMs: 1500, hysteresis: 0.05, rate: { changes: 2, windowMs: 10_000 }, revert: { periods: 4, noise: 0.02 } });
     expect(c.objective).toMatchObject({ signal: 'rps' });
+  });
+
+  it('takes a knob\'s domain from the experiment\'s parameter of that name, and refuses a knob the experiment lacks', () => {
+    const exp = `${ROOT}/experiments/linux-dupack-quick.yaml`;
+    const c = parseControlConfig(`experiment: ${exp}\nsignals: {a: {file: x}}\nknobs:\n  TCP_REORDERING: { sysctl: net.ipv4.tcp_reordering }\n`, 'c.yaml');
+    expect(c.knobs[0]!.domain).toEqual({ kind: 'values', values: [1, 3, 12] });
+    expect(refusal(`experiment: ${exp}\nsignals: {a: {file: x}}\nknobs:\n  NOPE: { sysctl: a.b }\n`)).toMatch(/^c\.yaml:4:9: knob NOPE: not a parameter of the experiment \(parameters: TCP_REORDERING, /);
   });
 
   it.each([
