@@ -50,7 +50,7 @@ export interface ControlConfig {
   objective: { signal: string; direction: 'maximize' | 'minimize' | undefined; loc: SourceLoc } | undefined;
   guard: GuardSpec;
   /** Where the config's guard rail settings are, for errors found against the policy. */
-  locs: { top: SourceLoc; knobs: SourceLoc; signals: SourceLoc };
+  locs: { top: SourceLoc; knobs: SourceLoc; signals: SourceLoc; region: SourceLoc };
 }
 
 type Path = (string | number)[];
@@ -201,7 +201,7 @@ export function parseControlConfig(text: string, file: string): ControlConfig {
 
   const guard = guardSpec(at, c.guard);
   if (guard.revert && !objective) at.fail(['guard', 'revert'], 'guard.revert compares the objective before and after a change: name the objective signal (`objective:`)');
-  return { file, periodMs, region, access, signals, knobs, objective, guard, locs: { top: at.loc([]), knobs: at.loc(['knobs']), signals: at.loc(['signals']) } };
+  return { file, periodMs, region, access, signals, knobs, objective, guard, locs: { top: at.loc([]), knobs: at.loc(['knobs']), signals: at.loc(['signals']), region: at.loc(['region']) } };
 }
 
 function signalSpec(at: Located, name: string, s: unknown, region: string | undefined, dir: string): SignalSpec {

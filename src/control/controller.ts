@@ -76,7 +76,18 @@ export async function runController(o: ControllerOptions): Promise<{ periods: nu
   const c = o.config;
   const now = o.now ?? (() => Date.now());
   const { objective } = checkAgainstPolicy(c, o.policy, o.policyFile);
-  const link = c.region ? ControllerLink.open(c.region, c.access) : undefined;
+  let link: ControllerLink | undefined;
+  if (c.region) {
+    try {
+      link = ControllerLink.open(c.region, c.access);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // A region that is missing or not one is the configuration's (or the dataplane's) business, not a crash.
+      if (code === 'ENOENT' || code === 'EACCES' || (e as Error).name === 'RegionFormatError')
+        throw new InputError(`region: ${code === 'ENOENT' ? `${c.region} does not exist (is the dataplane running?)` : code === 'EACCES' ? `${c.region}: permission denied` : (e as Error).message}`, c.locs.region);
+      throw e;
+    }
+  }
   let guard: RestoreGuard | undefined;
   let tuning: HostTuning | undefined;
   if (c.knobs.some((k) => k.kind === 'sysctl')) {

@@ -198,5 +198,10 @@ knobs:
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`${config}:2:3: the policy \\(.*policy\\.json\\) decides on "flows", which is not one of the signals \\(load\\)`));
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    const noRegion = join(t.dir, 'noregion.yaml');
+    writeFileSync(noRegion, 'period: 10ms\nregion: /dev/shm/wf-test-none\nsignals:\n  flows: { shm: flows }\nknobs:\n  BATCH: { shm: BATCH }\n');
+    const r2 = await wayfinder(['control', policyFile, '--config', noRegion, '--workdir', join(t.dir, 'wd-bad')]);
+    expect(r2.status).toBe(2);
+    expect(r2.stderr).toMatch(new RegExp(`${noRegion}:2:9: region: /dev/shm/wf-test-none does not exist \\(is the dataplane running\\?\\)`));
   }, 60_000);
 });
