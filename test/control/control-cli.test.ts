@@ -58,7 +58,7 @@ async function decision(c: Controller, action: string, rule: RegExp, timeoutMs =
 }
 
 describe('wayfinder control', () => {
-  it('drives a C dataplane\'s knob through shared memory; clamp, fallback, dwell, revert (then avoided) and rate limit each fire, and are stored', async () => {
+  it('drives a C dataplane\'s knob through shared memory; clamp, fallback, dwell, revert (then avoided) and rate limit each fire, and are stored; it stops tuning when the dataplane dies', async () => {
     const bin = buildDataplane(t.dir);
     const region = `/dev/shm/wf-test-${process.pid}-control`;
     const script = join(t.dir, 'script');
@@ -109,6 +109,9 @@ describe('wayfinder control', () => {
       // Rate limit: four changes in the last minute already.
       writeFileSync(script, '5 -1 0\n');
       await decision(c, 'hold', /^rate limit: .*4 changes in the last 60000 ms \(at most 4\)/, 30_000);
+      // The dataplane dies: the controller stops tuning and says so.
+      dp.child.kill('SIGKILL');
+      await waitFor(() => c.events.some((e) => e.event === 'control-note' && /heartbeat stopped: not tuning/.test(String(e.what))), 10_000, 'the controller to notice the dataplane is gone');
     } finally {
       c.child.kill('SIGTERM');
     }
