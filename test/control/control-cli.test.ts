@@ -16,7 +16,9 @@ const t = tempDir('wf-control-cli-');
 const children: ChildProcess[] = [];
 const running: Running[] = [];
 const namespaces: string[] = [];
+const regions: string[] = [];
 afterAll(() => {
+  for (const r of regions) rmSync(r, { force: true });
   for (const c of children) c.kill('SIGKILL');
   for (const r of running) r.child.kill('SIGKILL');
   for (const ns of namespaces) spawnSync('ip', ['netns', 'del', ns]);
@@ -61,6 +63,7 @@ describe('wayfinder control', () => {
   it('drives a C dataplane\'s knob through shared memory; clamp, fallback, dwell, revert (then avoided) and rate limit each fire, and are stored; it stops tuning when the dataplane dies', async () => {
     const bin = buildDataplane(t.dir);
     const region = `/dev/shm/wf-test-${process.pid}-control`;
+    regions.push(region);
     const script = join(t.dir, 'script');
     const workdir = join(t.dir, 'wd-shm');
     writeFileSync(script, '5 -1 0\n');
