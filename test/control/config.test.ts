@@ -1,9 +1,12 @@
 // The controller's configuration: what it accepts, and every refusal at its file:line:column.
 
 import { describe, expect, it } from 'vitest';
-import { parseControlConfig } from '../../src/control/config.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseControlConfig, readControlConfig } from '../../src/control/config.js';
+import { loadExperiment } from '../../src/spec/index.js';
 import { InputError } from '../../src/types.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, tempDir } from '../helpers.js';
 
 function refusal(text: string): string {
   try {
@@ -58,6 +61,21 @@ control:
     const c = parseControlConfig(`experiment: ${exp}\nsignals: {a: {file: x}}\nknobs:\n  TCP_REORDERING: { sysctl: net.ipv4.tcp_reordering }\n`, 'c.yaml');
     expect(c.knobs[0]!.domain).toEqual({ kind: 'values', values: [1, 3, 12] });
     expect(refusal(`experiment: ${exp}\nsignals: {a: {file: x}}\nknobs:\n  NOPE: { sysctl: a.b }\n`)).toMatch(/^c\.yaml:4:9: knob NOPE: not a parameter of the experiment \(parameters: TCP_REORDERING, /);
+  });
+
+  it('reads the control: section of an experiment file, which the experiment loader accepts and ignores', () => {
+    const t = tempDir('wf-control-config-');
+    try {
+      const file = join(t.dir, 'exp.yaml');
+      const text = readFileSync(`${ROOT}/experiments/linux-dupack-quick.yaml`, 'utf8').replace(/\.\.\//g, `${ROOT}/`);
+      writeFileSync(file, `${text}\ncontrol:\n  period: 1s\n  experiment: exp.yaml\n  signals: {a: {file: x}}\n  knobs:\n    TCP_REORDERING: { sysctl: net.ipv4.tcp_reordering }\n`);
+      expect(loadExperiment(file).name).toBe('linux-dupack-quick');
+      const c = readControlConfig(file);
+      expect(c.periodMs).toBe(1000);
+      expect(c.knobs[0]!.domain).toEqual({ kind: 'values', values: [1, 3, 12] });
+    } finally {
+      t.cleanup();
+    }
   });
 
   it.each([
