@@ -42,7 +42,7 @@ module.exports = {
         'It may read the registry of the ways a parameter reaches a build (src/targets/params), which is model too.',
       from: { path: folders('spec', 'generator', 'metrics', 'strategies') },
       to: {
-        path: folders('isolation', 'scheduler', 'runners', 'targets', 'queue', 'store', 'study', 'report', 'regress', 'daemon', 'cli'),
+        path: folders('isolation', 'scheduler', 'runners', 'targets', 'queue', 'store', 'study', 'report', 'regress', 'daemon', 'cli', 'control'),
         pathNot: '^src/targets/params/',
       },
     },
@@ -116,6 +116,22 @@ module.exports = {
       comment: 'The in-memory transport and store exist for fast tests of the study loop; the program runs on BullMQ and SQLite.',
       from: { path: '^src/' },
       to: { path: '^src/(queue/memory-transport|store/memory-store)\\.ts$' },
+    },
+    {
+      name: 'control-is-its-own-front',
+      severity: 'error',
+      comment:
+        'The online controller (src/control) reads signals and sets knobs through isolation (host tuning) and the policy; ' +
+        'it records through an interface the command line gives it, so it knows no store, queue, study or front door.',
+      from: { path: folders('control') },
+      to: { path: folders('cli', 'daemon', 'session', 'study', 'queue', 'store', 'scheduler', 'runners', 'targets', 'report', 'regress') },
+    },
+    {
+      name: 'control-from-front-doors',
+      severity: 'error',
+      comment: 'Only a front door runs a controller.',
+      from: { path: '^src/', pathNot: folders('cli', 'daemon', 'control') },
+      to: { path: folders('control') },
     },
     {
       name: 'study-below-reports',

@@ -16,6 +16,8 @@ const BENCHES: Record<string, string[]> = {
   workloads: ['workloads.ts'],
   // The reference dataplane's throughput with the control protocol on against off (docs/control.md).
   control: ['control.ts', 'overhead', '--pairs', '5'],
+  // The Node controller's own costs: guard rails, counters, period lateness (docs/control.md).
+  controller: ['controller.ts', '3'],
 };
 
 const wanted = process.argv.slice(2);

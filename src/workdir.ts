@@ -22,6 +22,11 @@ export function hostTuningPath(workdir: string): string {
   return join(workdir, 'host-tuning.json');
 }
 
+/** The sysctls `wayfinder control` changes, as found before, so that they are put back after a crash. */
+export function controlTuningPath(workdir: string): string {
+  return join(workdir, 'control-tuning.json');
+}
+
 /** State kept across restarts by isolation. */
 export function stateDir(workdir: string): string {
   return join(workdir, 'state');

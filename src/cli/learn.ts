@@ -9,6 +9,7 @@ import type { WorkloadData } from '../policy/data.js';
 import { learn } from '../policy/learn.js';
 import { workloadFromExperiment, workloadFromTable } from '../policy/sources.js';
 import { learnText } from '../policy/text.js';
+import { driftText, joinOnline, type OnlineJoin } from '../policy/online.js';
 import { policyHeader } from '../policy/c-export.js';
 import type { Config } from '../types.js';
 import { UsageError, positiveInt } from './errors.js';
@@ -28,6 +29,8 @@ export interface LearnCommandOptions {
   c?: string;
   cPrefix?: string;
   json?: boolean;
+  /** true: every fitting controller session; or a list of session ids. */
+  online?: boolean | string;
 }
 
 function names(text: string | undefined, flag: string): string[] | undefined {
@@ -114,12 +117,33 @@ export function learnCommand(ref: string | undefined, o: LearnCommandOptions): n
       store.close();
     }
   }
+  let online: OnlineJoin | undefined;
+  if (o.online !== undefined && o.online !== false) {
+    let sessions: number[] | undefined;
+    if (typeof o.online === 'string' && o.online !== 'all') {
+      sessions = o.online.split(',').map((x) => {
+        const n = Number(x.trim());
+        if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--online: expected "all" or controller session ids such as 1,3, got "${o.online}"`);
+        return n;
+      });
+    }
+    const dbPath = databasePath(resolve(o.workdir));
+    if (!existsSync(dbPath)) throw new UsageError(`--online: no results database in ${resolve(o.workdir)}: run wayfinder control with this --workdir first`);
+    const store = new Store(dbPath);
+    try {
+      online = joinOnline(store, data, sessions ? { sessions } : {});
+    } finally {
+      store.close();
+    }
+    data = online.data;
+    for (const d of online.drift) process.stderr.write(`warning: ${driftText(d, data.objective)}\n`);
+  }
   const fallback = o.fallback !== undefined && o.fallback !== 'static' ? fallbackConfig(o.fallback, data) : undefined;
   const result = learn(data, { maxDepth, tolerance, ...(fallback ? { fallback } : {}) });
   const header = o.c !== undefined ? policyHeader(result.policy, o.cPrefix !== undefined ? { prefix: o.cPrefix } : {}) : undefined;
   if (o.out !== undefined) writeFileSync(o.out, `${JSON.stringify(result.policy, null, 2)}\n`);
   if (o.c !== undefined) writeFileSync(o.c, header!);
-  if (o.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify(online ? { ...result, online: { sessions: online.sessions, observations: online.observations, drift: online.drift } } : result, null, 2)}\n`);
   else {
     const written = [o.out !== undefined ? `policy written to ${o.out}` : '', o.c !== undefined ? `C header written to ${o.c}` : ''].filter(Boolean);
     process.stdout.write(`${learnText(result, { tolerance })}\n${written.length ? `\n${written.join('; ')}\n` : ''}`);

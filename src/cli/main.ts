@@ -179,6 +179,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--c <policy.h>', 'write the policy as a C header: one function from features to knob values')
     .option('--c-prefix <name>', 'prefix of the C header\'s names', 'wf_policy')
     .option('--json', 'print everything learned as JSON')
+    .option('--online [sessions]', 'also learn from what wayfinder control observed in this work directory: every fitting session, or ids 1,3; warns of drift')
     .action(async (ref: string | undefined, opts) => {
       status = (await import('./learn.js')).learnCommand(ref, opts);
     });
@@ -216,6 +217,21 @@ export async function main(argv: string[]): Promise<number> {
     .option('-q, --quiet', 'no progress output')
     .action(async (file: string, opts) => {
       status = await (await import('./dynamic.js')).dynamicCommand(file, opts);
+    });
+
+  program
+    .command('control')
+    .description('run a learned policy online: read signals, decide each period behind guard rails, set knobs, record every decision (docs/control.md)')
+    .argument('<policy>', 'policy.json written by wayfinder learn --out')
+    .option('-c, --config <file>', 'the controller configuration: signals, knobs, period, guard rails (its own YAML file or a control: section)')
+    .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
+    .option('--duration <time>', 'stop after this long (30s, 5m); default: until Ctrl-C or SIGTERM')
+    .option('--json', 'print each decision as a JSON line')
+    .option('--events <file>', 'also append every decision as a JSON line to this file')
+    .option('--proc-root <dir>', 'read counters and sysctls under this directory instead of /proc')
+    .option('--sys-root <dir>', 'read interface statistics under this directory instead of /sys')
+    .action(async (file: string, opts) => {
+      status = await (await import('./control.js')).controlCommand(file, opts);
     });
 
   program

@@ -75,6 +75,8 @@ async function restoreFile(stateFile: string, snap: Snapshot): Promise<void> {
 export class HostTuning {
   private readonly stateFile: string;
   private readonly roots: { sysfsRoot: string; procRoot: string };
+  /** What apply() saved: the only files write() may change, since only they are put back. */
+  private saved: Snapshot | undefined;
 
   constructor(opts: HostTuningOptions) {
     this.stateFile = opts.stateFile;
@@ -97,6 +99,7 @@ export class HostTuning {
     const snap: Snapshot = { version: 1, pid: process.pid, createdAt: new Date().toISOString(), entries: [], unavailable: plan.unavailable };
     for (const w of plan.writes) snap.entries.push({ setting: w.setting, path: w.path, value: (await fsp.readFile(w.path, 'utf8')).trim() });
     await writeFileAtomic(this.stateFile, `${JSON.stringify(snap, null, 1)}\n`);
+    this.saved = snap;
 
     const applied: HostChange[] = [];
     for (const [i, w] of plan.writes.entries()) {
@@ -117,10 +120,28 @@ export class HostTuning {
     return { applied, unavailable: plan.unavailable };
   }
 
+  /**
+   * Change one setting apply() saved, again (a controller moving a sysctl while it runs): its value
+   * before apply() is in the saved snapshot already, so restore() and recover() put that back.
+   */
+  async write(setting: string, value: string): Promise<void> {
+    const e = this.saved?.entries.find((x) => x.setting === setting);
+    if (!e) throw new Error(`host: ${setting} was not saved by apply(), so it would not be put back; refusing to write it`);
+    await writeValue(e.path, value);
+  }
+
+  /** The value a saved setting has now. */
+  async read(setting: string): Promise<string> {
+    const e = this.saved?.entries.find((x) => x.setting === setting);
+    if (!e) throw new Error(`host: ${setting} was not saved by apply()`);
+    return normalise(await fsp.readFile(e.path, 'utf8'));
+  }
+
   /** Put back the values found by apply(); nothing to do when nothing was applied. */
   async restore(): Promise<void> {
     const snap = await loadSnapshot(this.stateFile);
     if (snap) await restoreFile(this.stateFile, snap);
+    this.saved = undefined;
   }
 }
 

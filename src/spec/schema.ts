@@ -262,6 +262,8 @@ function buildSchemas(parsers: readonly MetricParser[], strategies: string[], ki
     host: hostSchema.optional(),
     metrics: z.array(metric).min(1).optional(),
     objective: objectiveSchema.optional(),
+    // Read by `wayfinder control` (docs/control.md), which checks it itself; a run ignores it.
+    control: z.record(z.string(), z.unknown()).optional().describe('the online controller\'s configuration: wayfinder control --config this-file (docs/control.md)'),
   };
 
   const native = z.strictObject({

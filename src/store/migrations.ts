@@ -212,4 +212,44 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (run_id, t_us)
   ) WITHOUT ROWID;
   `,
+  // 13: the online controller (wayfinder control): its sessions, every decision with what changed and
+  // why, and what it observed each period (signals, knobs in force, objective) for learning again.
+  `
+  CREATE TABLE control_sessions (
+    id            INTEGER PRIMARY KEY,
+    policy_file   TEXT NOT NULL,
+    config_file   TEXT NOT NULL,
+    objective     TEXT,
+    direction     TEXT,
+    features_json TEXT NOT NULL,
+    knobs_json    TEXT NOT NULL,
+    period_ms     REAL NOT NULL,
+    started_at    INTEGER NOT NULL,
+    ended_at      INTEGER,
+    end_reason    TEXT
+  );
+  CREATE TABLE control_decisions (
+    session_id    INTEGER NOT NULL REFERENCES control_sessions(id),
+    seq           INTEGER NOT NULL,
+    time_ms       INTEGER NOT NULL,
+    action        TEXT NOT NULL,
+    rule          TEXT NOT NULL,
+    context       TEXT NOT NULL,
+    from_json     TEXT NOT NULL,
+    to_json       TEXT NOT NULL,
+    wanted_json   TEXT NOT NULL,
+    signals_json  TEXT NOT NULL,
+    applied_json  TEXT,
+    PRIMARY KEY (session_id, seq)
+  );
+  CREATE TABLE control_observations (
+    session_id    INTEGER NOT NULL REFERENCES control_sessions(id),
+    seq           INTEGER NOT NULL,
+    time_ms       INTEGER NOT NULL,
+    signals_json  TEXT NOT NULL,
+    knobs_json    TEXT NOT NULL,
+    objective     REAL,
+    PRIMARY KEY (session_id, seq)
+  );
+  `,
 ];

@@ -62,6 +62,41 @@ export interface DynamicRun {
   summary: Record<string, unknown>;
   startedAt: number;
 }
+export interface ControlSessionRow {
+  id: number;
+  policyFile: string;
+  configFile: string;
+  objective?: string;
+  direction?: 'maximize' | 'minimize';
+  features: string[];
+  knobs: string[];
+  periodMs: number;
+  startedAt: number;
+  endedAt?: number;
+  endReason?: string;
+}
+
+export interface ControlDecisionRow {
+  seq: number;
+  timeMs: number;
+  action: string;
+  rule: string;
+  context: string;
+  from: Config;
+  to: Config;
+  wanted: Config;
+  signals: Record<string, number | null>;
+  applied?: unknown;
+}
+
+export interface ControlObservationRow {
+  seq: number;
+  timeMs: number;
+  signals: Record<string, number | null>;
+  knobs: Config;
+  objective?: number;
+}
+
 
 /** The daemon's record of a submitted experiment (its options are the daemon's, kept as given). */
 export interface SubmissionRow {
@@ -587,6 +622,71 @@ export class Store implements ResultsStore {
       await this.flushing;
     }
   }
+
+  startControlSession(s: Omit<ControlSessionRow, 'id' | 'endedAt' | 'endReason'>): number {
+    const r = this.sql(
+      `INSERT INTO control_sessions (policy_file, config_file, objective, direction, features_json, knobs_json, period_ms, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(s.policyFile, s.configFile, s.objective ?? null, s.direction ?? null, JSON.stringify(s.features), JSON.stringify(s.knobs), s.periodMs, s.startedAt);
+    return Number(r.lastInsertRowid);
+  }
+
+  endControlSession(id: number, endedAt: number, reason: string): void {
+    this.sql('UPDATE control_sessions SET ended_at = ?, end_reason = ? WHERE id = ?').run(endedAt, reason, id);
+  }
+
+  /** Decisions and observations of one session, in one transaction (NaN signals are stored as null). */
+  recordControl(sessionId: number, decisions: readonly ControlDecisionRow[], observations: readonly ControlObservationRow[]): void {
+    const d = this.sql(
+      `INSERT OR IGNORE INTO control_decisions (session_id, seq, time_ms, action, rule, context, from_json, to_json, wanted_json, signals_json, applied_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const o = this.sql(`INSERT OR IGNORE INTO control_observations (session_id, seq, time_ms, signals_json, knobs_json, objective) VALUES (?, ?, ?, ?, ?, ?)`);
+    this.db.transaction(() => {
+      for (const x of decisions)
+        d.run(sessionId, x.seq, x.timeMs, x.action, x.rule, x.context, JSON.stringify(x.from), JSON.stringify(x.to), JSON.stringify(x.wanted), JSON.stringify(x.signals), x.applied === undefined ? null : JSON.stringify(x.applied));
+      for (const x of observations) o.run(sessionId, x.seq, x.timeMs, JSON.stringify(x.signals), JSON.stringify(x.knobs), x.objective !== undefined && Number.isFinite(x.objective) ? x.objective : null);
+    })();
+  }
+
+  controlSessions(): ControlSessionRow[] {
+    return (this.sql('SELECT * FROM control_sessions ORDER BY id').all() as Record<string, unknown>[]).map((r) => ({
+      id: r.id as number,
+      policyFile: r.policy_file as string,
+      configFile: r.config_file as string,
+      ...(r.objective ? { objective: r.objective as string } : {}),
+      ...(r.direction ? { direction: r.direction as 'maximize' | 'minimize' } : {}),
+      features: JSON.parse(r.features_json as string) as string[],
+      knobs: JSON.parse(r.knobs_json as string) as string[],
+      periodMs: r.period_ms as number,
+      startedAt: r.started_at as number,
+      ...(r.ended_at ? { endedAt: r.ended_at as number } : {}),
+      ...(r.end_reason ? { endReason: r.end_reason as string } : {}),
+    }));
+  }
+
+  controlDecisions(sessionId: number): ControlDecisionRow[] {
+    return (this.sql('SELECT * FROM control_decisions WHERE session_id = ? ORDER BY seq').all(sessionId) as Record<string, unknown>[]).map((r) => ({
+      seq: r.seq as number,
+      timeMs: r.time_ms as number,
+      action: r.action as string,
+      rule: r.rule as string,
+      context: r.context as string,
+      from: JSON.parse(r.from_json as string) as Config,
+      to: JSON.parse(r.to_json as string) as Config,
+      wanted: JSON.parse(r.wanted_json as string) as Config,
+      signals: JSON.parse(r.signals_json as string) as Record<string, number | null>,
+      ...(r.applied_json ? { applied: JSON.parse(r.applied_json as string) as unknown } : {}),
+    }));
+  }
+
+  controlObservations(sessionId: number): ControlObservationRow[] {
+    return (this.sql('SELECT * FROM control_observations WHERE session_id = ? ORDER BY seq').all(sessionId) as Record<string, unknown>[]).map((r) => ({
+      seq: r.seq as number,
+      timeMs: r.time_ms as number,
+      signals: JSON.parse(r.signals_json as string) as Record<string, number | null>,
+      knobs: JSON.parse(r.knobs_json as string) as Config,
+      ...(r.objective !== null ? { objective: r.objective as number } : {}),
+    }));
+  }
 }
 
 function experimentFromRow(r: Record<string, unknown>): ExperimentRow {
@@ -605,6 +705,7 @@ function experimentFromRow(r: Record<string, unknown>): ExperimentRow {
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
   };
+
 }
 
 function configFromRow(r: Record<string, unknown>): ConfigRow {

@@ -16,12 +16,19 @@
  *     a controller in C: attaches with wfc_open, prints the names and the timeout, publishes one
  *     decision (BATCH = 7) and prints "attached signals=... knobs=... timeout_ns=N epoch=E", or the
  *     error and exit status 3.
+ *   dataplane scripted PATH RUN_MS TIMEOUT_MS SCRIPT
+ *     a dataplane whose workload a test scripts (for wayfinder control's tests): makes a region with
+ *     signals flows, latency, batch and one knob BATCH (default 4); every millisecond reads SCRIPT,
+ *     "FLOWS BAD_BATCH PENALTY", and publishes flows, latency = 100 (+ PENALTY while it runs with
+ *     BAD_BATCH) and the BATCH it runs with; beats every 100 us; prints "batch B epoch E MS" whenever
+ *     the BATCH it runs with changes.
  *   dataplane bench PATH N
  *     ns per signal publish and per signal read (uncontended), for docs/control-protocol.md. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include "wayfinder_control.h"
 
 static const char *const SIGNALS[] = {"gen", "neg", "flows", "batch"};
@@ -74,6 +81,55 @@ static int run(const char *path, uint64_t run_ms, uint64_t hb_stop_ms, uint64_t 
   }
   printf("done publishes=%llu knobreads=%llu torn=%llu\n", (unsigned long long)publishes, (unsigned long long)knobreads, (unsigned long long)torn);
   wfc_close(&r);
+  return 0;
+}
+
+static const char *const SCRIPTED_SIGNALS[] = {"flows", "latency", "batch"};
+static const char *const SCRIPTED_KNOBS[] = {"BATCH"};
+static const double SCRIPTED_DEFAULTS[] = {4};
+
+static int scripted(const char *path, uint64_t run_ms, uint64_t timeout_ms, const char *script)
+{
+  struct wfc_region r;
+  int e = wfc_create(&r, path, SCRIPTED_SIGNALS, 3, SCRIPTED_KNOBS, SCRIPTED_DEFAULTS, 1, timeout_ms * 1000000u, timeout_ms * 1000000u);
+  if (e) {
+    fprintf(stderr, "wfc_create %s: %s\n", path, strerror(-e));
+    return 1;
+  }
+  printf("ready\n");
+  fflush(stdout);
+  struct wfc_knob_state ks;
+  wfc_knob_state_init(&ks);
+  double knob[1] = {SCRIPTED_DEFAULTS[0]}, shown = -1, flows = 0, bad = -1, penalty = 0;
+  uint64_t t0 = wfc_now_ns(), last_beat = 0, last_round = 0;
+  for (;;) {
+    uint64_t now = wfc_now_ns();
+    if (now - t0 >= run_ms * 1000000u) break;
+    uint64_t epoch = wfc_knobs_effective(&r, &ks, now, knob);
+    if (knob[0] != shown) {
+      printf("batch %g epoch %llu %llu\n", knob[0], (unsigned long long)epoch, (unsigned long long)((now - t0) / 1000000u));
+      fflush(stdout);
+      shown = knob[0];
+    }
+    if (now - last_beat >= 100000u) {
+      wfc_heartbeat(&r, WFC_DATAPLANE, epoch);
+      last_beat = now;
+    }
+    if (now - last_round >= 1000000u) {
+      FILE *f = fopen(script, "r");
+      if (f) {
+        double a, b, c;
+        if (fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3) flows = a, bad = b, penalty = c;
+        fclose(f);
+      }
+      double v[3] = {flows, 100 + (knob[0] == bad ? penalty : 0), knob[0]};
+      wfc_signals_publish(&r, v);
+      last_round = now;
+    }
+    struct timespec ts = {0, 50000};
+    nanosleep(&ts, NULL);
+  }
+  wfc_destroy(&r, path);
   return 0;
 }
 
@@ -203,6 +259,7 @@ int main(int argc, char **argv)
   if ((argc == 6 || argc == 7) && !strcmp(argv[1], "run"))
     return run(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10), strtoull(argv[5], NULL, 10),
                argc == 7 ? strtoull(argv[6], NULL, 10) : 0);
+  if (argc == 6 && !strcmp(argv[1], "scripted")) return scripted(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10), argv[5]);
   if (argc == 4 && !strcmp(argv[1], "selftest")) return selftest(argv[2], strtoull(argv[3], NULL, 10));
   if (argc == 3 && !strcmp(argv[1], "attach")) return attach(argv[2]);
   if (argc == 4 && !strcmp(argv[1], "bench")) return bench(argv[2], strtoull(argv[3], NULL, 10));

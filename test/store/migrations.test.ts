@@ -143,4 +143,32 @@ describe('migrations', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     db.close();
   });
+
+  it('version 9 gains the controller\'s tables (sessions, decisions, observations), keeping what it held', () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const path = join(dir, 'wayfinder.db');
+    const old = new Database(path);
+    for (const m of MIGRATIONS.slice(0, 9)) old.exec(m);
+    old.pragma('user_version = 9');
+    old.prepare(`INSERT INTO experiments (id, name, file, text, hash, format, space_size, strategy, created_at, updated_at) VALUES ('e', 'n', 'f', 't', 'h', 'native', '1', 'grid', 0, 0)`).run();
+    old.close();
+
+    const store = new Store(path);
+    expect(store.getExperiment('e')?.name).toBe('n');
+    const id = store.startControlSession({ policyFile: 'p.json', configFile: 'c.yaml', objective: 'latency', direction: 'minimize', features: ['flows'], knobs: ['BATCH'], periodMs: 20, startedAt: 5 });
+    store.recordControl(
+      id,
+      [{ seq: 0, timeMs: 6, action: 'apply', rule: 'policy: leaf 1', context: 'leaf 1', from: { BATCH: 4 }, to: { BATCH: 16 }, wanted: { BATCH: 16 }, signals: { flows: 20, latency: null }, applied: { done: { BATCH: 'epoch 1' }, failed: {} } }],
+      [{ seq: 0, timeMs: 6, signals: { flows: 20, latency: null }, knobs: { BATCH: 16 } }],
+    );
+    store.endControlSession(id, 9, 'stopped');
+    expect(store.controlSessions()).toEqual([{ id, policyFile: 'p.json', configFile: 'c.yaml', objective: 'latency', direction: 'minimize', features: ['flows'], knobs: ['BATCH'], periodMs: 20, startedAt: 5, endedAt: 9, endReason: 'stopped' }]);
+    expect(store.controlDecisions(id)[0]).toMatchObject({ action: 'apply', to: { BATCH: 16 }, applied: { done: { BATCH: 'epoch 1' } } });
+    expect(store.controlObservations(id)).toEqual([{ seq: 0, timeMs: 6, signals: { flows: 20, latency: null }, knobs: { BATCH: 16 } }]);
+    store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+  });
 });
