@@ -296,3 +296,22 @@ export class InputError extends Error {
     return `${where}${this.message}${this.hint ? `\n  ${this.hint}` : ''}`;
   }
 }
+
+/** One time window of a dynamic experiment's run: the load offered, what came back, the latency
+ * percentiles of the requests scheduled in it (null when none was), the knobs in effect at its end. */
+export interface DynamicWindow {
+  tUs: number;
+  flows: number;
+  rate: number;
+  loss: number;
+  sent: number;
+  received: number;
+  lost: number;
+  dropped: number;
+  p50Us: number | null;
+  p90Us: number | null;
+  p99Us: number | null;
+  p999Us: number | null;
+  maxUs: number | null;
+  knobs: Record<string, number>;
+}

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DynamicWindow } from '../store/store.js';
+import type { DynamicWindow } from '../types.js';
 import type { DynamicSpec, Phase } from './dynamic-spec.js';
 import type { ReferenceBinaries } from './reference.js';
 

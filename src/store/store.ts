@@ -27,24 +27,8 @@ import type {
 
 export type { BuildRow, ConfigRow, ConfigStatus, ExperimentRow, ExperimentState, MetricSummaryRow, ResolutionRow, ResultsStore, StoredBuild, StoredComparison, StoredRun } from './results-store.js';
 
-/** One time window of a dynamic experiment's run: the load offered, what came back, the latency
- * percentiles of the requests scheduled in it (null when none was), the knobs in effect at its end. */
-export interface DynamicWindow {
-  tUs: number;
-  flows: number;
-  rate: number;
-  loss: number;
-  sent: number;
-  received: number;
-  lost: number;
-  dropped: number;
-  p50Us: number | null;
-  p90Us: number | null;
-  p99Us: number | null;
-  p999Us: number | null;
-  maxUs: number | null;
-  knobs: Record<string, number>;
-}
+import type { DynamicWindow } from '../types.js';
+export type { DynamicWindow } from '../types.js';
 
 /** One run of a variant (a static configuration or a controller) through a dynamic schedule. */
 export interface DynamicRun {
