@@ -34,7 +34,7 @@ export class Progress {
   private readonly tty: boolean;
 
   constructor(
-    private readonly total: number,
+    private total: number,
     private readonly objective: Objective,
     private readonly out: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean } = process.stderr,
     private readonly quiet = false,
@@ -42,6 +42,11 @@ export class Progress {
   ) {
     this.tty = Boolean(out.isTTY) && !quiet;
     this.started = now();
+  }
+
+  /** At most this many configurations will be measured (duplicates found on the way leave fewer). */
+  atMost(n: number): void {
+    this.total = Math.max(0, Math.min(this.total, n));
   }
 
   /** Configurations finished before this process started (a resumed run): counted, and with `announce`, said. */

@@ -79,6 +79,11 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
       );
     }
     const progress = new Progress(total, exp.objective, err, quiet);
+    // Without a budget below it, every duplicate leaves one configuration fewer to measure.
+    let duplicates = ws.store.countConfigurations(study.id, 'duplicate');
+    const space = Number(study.space.size);
+    progress.atMost(space - duplicates);
+    study.on('config-duplicate', () => progress.atMost(space - ++duplicates));
     progress.preload(ws.store.configurations(study.id), { announce: true });
     const drift = new DriftWatch(study, ws.store, {
       every: driftEvery,

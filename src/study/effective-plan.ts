@@ -3,7 +3,6 @@
 // building (src/targets/effective.ts), when the space is small enough to resolve in full; else
 // it is unknown until the configurations are built.
 
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { configChecksum, Space } from '../generator/index.js';
 import { earlyResolution, effectiveIdentity, resolutionKey, resolveEffective } from '../targets/effective.js';
@@ -62,14 +61,14 @@ export async function countEffective(exp: Experiment, dir: string, o: { limit?: 
   const hashes = new Map<string, Awaited<ReturnType<typeof resolveEffective>>>();
   const keys = [...requests.keys()];
   let next = 0;
-  const worker = async (): Promise<void> => {
+  // Each resolver in a folder of its own, reused for its next request (as the study reuses its one).
+  const worker = async (slot: number): Promise<void> => {
     while (next < keys.length) {
       const key = keys[next++] as string;
-      const d = join(dir, createHash('md5').update(key).digest('hex').slice(0, 16));
-      hashes.set(key, await resolveEffective(exp, requests.get(key) as Config, d));
+      hashes.set(key, await resolveEffective(exp, requests.get(key) as Config, join(dir, `slot-${slot}`)));
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, o.parallel ?? 2) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, o.parallel ?? 2) }, (_, i) => worker(i)));
   const effectiveOf = new Map<string, EffectiveOf>();
   const unknown = new Set<string>();
   const baseUnknown = new Set<string>();

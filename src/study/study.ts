@@ -4,9 +4,7 @@
 // the runs in flight and a restart continues where it stopped. The store and the transport are
 // given (as Optuna's Study is given its storage): SQLite and BullMQ for real, in memory for tests.
 
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
 import { paramEnv, Space } from '../generator/index.js';
 import { earlyResolution, effectiveIdentity, resolutionKey, resolveEffective } from '../targets/effective.js';
 import type { Resolved } from '../targets/params/kconfig.js';
@@ -141,6 +139,8 @@ export class Study extends EventEmitter<StudyEvents> {
   private extraCalls = 0;
   /** Resolutions under way or done, by the requested Kconfig values (configurations differing elsewhere share one). */
   private readonly resolutions = new Map<string, Promise<Resolved | { error: string }>>();
+  /** The last resolution queued: the next waits for it (they share one folder). */
+  private resolvingDone: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly exp: Experiment,
@@ -552,8 +552,14 @@ export class Study extends EventEmitter<StudyEvents> {
     const key = resolutionKey(this.exp, row.params);
     let pending = this.resolutions.get(key);
     if (!pending) {
-      const dir = join(this.opts.resolveDir as string, createHash('md5').update(key).digest('hex').slice(0, 16));
-      pending = resolveEffective(this.exp, row.params, dir);
+      // One at a time, in one folder: what the tool builds for itself there the first time (Unikraft's
+      // make builds its Kconfig program, which took 24 s here against 11 s when reused) is reused.
+      const dir = this.opts.resolveDir as string;
+      // A resolver that cannot even be started here is a resolution that failed, not the study's end.
+      pending = this.resolvingDone
+        .then(() => resolveEffective(this.exp, row.params, dir))
+        .catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
+      this.resolvingDone = pending;
       this.resolutions.set(key, pending);
     }
     const r = await pending;

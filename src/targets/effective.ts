@@ -13,12 +13,12 @@
 // has; they keep their requested identity.
 
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { effectiveChecksums, paramEnv } from '../generator/index.js';
 import { inheritedEnv } from '../runners/inherited-env.js';
 import { describeFailure, processSucceeded, runProcess } from '../runners/process.js';
 import type { Config, Experiment, Param, Value } from '../types.js';
-import { ExpandError } from '../util/expand.js';
+import { ExpandError, expand } from '../util/expand.js';
 import { kconfigSymbol, kconfigValue, requestedValues } from './kconfig.js';
 import { resolveKconfig, type Resolved } from './params/kconfig.js';
 import type { BuildPrep } from './params/kind.js';
@@ -47,13 +47,12 @@ export function resolutionKey(exp: Pick<Experiment, 'params'>, config: Config): 
 /**
  * Resolves the Kconfig parameters of `config` in `dir` (made if missing; the resolver's files and
  * its log, kconfig.log, stay there) with the build's environment, as the worker would before the
- * build. A message when the resolver fails or cannot be run here.
+ * build. A message when the resolver fails or cannot be run here. `dir` may be reused by the next
+ * resolution, never by two at once.
  */
 export async function resolveEffective(exp: Experiment, config: Config, dir: string): Promise<Resolved | { error: string }> {
   const build = exp.build;
   if (!build) return { error: 'the experiment has no build' };
-  // A fresh folder, as a build's is: a .config left from before would be merged into.
-  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const buildParams = exp.params.filter((p) => p.when === 'build');
   const env: Record<string, string> = {
@@ -80,6 +79,10 @@ export async function resolveEffective(exp: Experiment, config: Config, dir: str
     },
   };
   try {
+    // The folder may be reused from one resolution to the next (the tool's own files, such as the
+    // Kconfig program Unikraft's make builds first, then stay); the .config may not: a .config
+    // left from before would be merged into.
+    rmSync(resolve(dir, expand(build.kconfig?.config ?? '.config', env)), { force: true });
     return await resolveKconfig(prep, requestedValues(params, paramEnv(params, config), (p) => config[p.name] as Value));
   } catch (e) {
     if (e instanceof ExpandError) return { error: e.message };

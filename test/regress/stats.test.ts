@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exactUDistribution, mannWhitney, medianRatio } from '../../src/regress/stats.js';
+import { compareSamples } from '../../src/study/confirm.js';
 import { Rng } from '../../src/util/random.js';
 
 function lognormal(rng: Rng, n: number, scale: number, sigma: number): number[] {
@@ -36,6 +37,48 @@ describe('Mann-Whitney U', () => {
     expect(tied.u).toBe(35);
     expect(tied.pLess).toBeCloseTo(0.010080416706220579, 6);
     expect(tied.pGreater).toBeCloseTo(0.9912967756296734, 6);
+  });
+
+  it('small tied samples: exact given their mid-ranks, as counting every split of the pooled values says', () => {
+    // Every way of choosing which m of the pooled values are the first sample, equally likely.
+    const brute = (x: number[], y: number[]): { pGreater: number; pLess: number } => {
+      const all = [...x, ...y];
+      const u = (a: number[], b: number[]): number => a.reduce((s, v) => s + b.reduce((t, w) => t + (v > w ? 1 : v === w ? 0.5 : 0), 0), 0);
+      const observed = u(x, y);
+      let greater = 0;
+      let less = 0;
+      let total = 0;
+      for (let mask = 0; mask < 1 << all.length; mask++) {
+        let bits = 0;
+        for (let b = mask; b; b >>= 1) bits += b & 1;
+        if (bits !== x.length) continue;
+        const a = all.filter((_, i) => mask & (1 << i));
+        const b = all.filter((_, i) => !(mask & (1 << i)));
+        const v = u(a, b);
+        total++;
+        if (v >= observed - 1e-9) greater++;
+        if (v <= observed + 1e-9) less++;
+      }
+      return { pGreater: greater / total, pLess: less / total };
+    };
+    const rng = new Rng(3);
+    const cases: [number[], number[]][] = [
+      [[11, 11, 11], [10, 10, 10]],
+      [[1, 2, 2, 3], [2, 3, 3, 4, 5]],
+      [[5, 5, 6, 7, 7, 7], [4, 5, 6, 6, 8]],
+      ...Array.from({ length: 6 }, () => [Array.from({ length: 6 }, () => rng.int(5)), Array.from({ length: 7 }, () => rng.int(5))] as [number[], number[]]),
+    ];
+    for (const [x, y] of cases) {
+      const r = mannWhitney(x, y);
+      const b = brute(x, y);
+      expect(r.method, `${x} vs ${y}`).toBe('exact');
+      expect(r.pGreater, `${x} vs ${y}`).toBeCloseTo(b.pGreater, 12);
+      expect(r.pLess, `${x} vs ${y}`).toBeCloseTo(b.pLess, 12);
+    }
+    // Three equal runs against three other equal runs: one split in twenty is as extreme, so p = 0.05
+    // one-sided, 0.1 two-sided, and the confirmation cannot call it significant at 95%.
+    expect(mannWhitney([11, 11, 11], [10, 10, 10]).pGreater).toBeCloseTo(0.05, 12);
+    expect(compareSamples([11, 11, 11], [10, 10, 10], { direction: 'maximize', confidence: 0.95, alpha: 0.05, seed: 1 })).toMatchObject({ pValue: 0.1, significant: false });
   });
 
   it('large samples use the normal approximation; equal samples give p = 1 both ways', () => {

@@ -33,6 +33,7 @@ config APP
 
 interface Options {
   sources?: boolean;
+  resolve?: string;
   parallel?: number;
   budget?: number;
   strategy?: string;
@@ -67,7 +68,7 @@ build:
   env: { TREE: ${dir}/tree }
   kconfig:
     base: base.defconfig
-    resolve: kconfig-conf --olddefconfig "$TREE/Kconfig"
+    resolve: ${o.resolve ?? 'kconfig-conf --olddefconfig "$TREE/Kconfig"'}
 ${o.sources === false ? '' : '    sources: [tree]\n'}  run: echo "$WAYFINDER_BUILD_ID" >> ${dir}/builds.log
 test:
   name: t
@@ -260,5 +261,20 @@ describe('effective configurations', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ done: 3, duplicates: out.duplicates });
     expect(lines(join(dir, 'runs.log'))).toHaveLength(3);
+  });
+
+  it('a resolver that cannot run on the coordinating host leaves configurations their requested identity: built and measured as asked, and said once', async () => {
+    requireTool('kconfig-conf', 'kconfig-frontends');
+    // Only a build has WAYFINDER_BUILD_ID: this resolver fails before the build is queued, as one
+    // whose tree is on the workers' hosts only would, and works in the build.
+    const { dir, file, workdir } = setUp({ strategy: 'grid', budget: 2, iterations: 1, resolve: `'test -n "$WAYFINDER_BUILD_ID" && kconfig-conf --olddefconfig "$TREE/Kconfig"'` });
+    const r = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    // The grid's second request resolves like the default, but that is not known here: both measured.
+    expect(JSON.parse(r.stdout)).toMatchObject({ done: 2, failed: 0, duplicates: 0 });
+    expect(lines(join(dir, 'builds.log'))).toHaveLength(2);
+    const log = readFileSync(join(workdir, 'logs', 'wayfinder.log'), 'utf8');
+    expect(log.match(/cannot resolve Kconfig here before building/g)).toHaveLength(1);
+    for (const x of await results(workdir)) expect(x.effective_id).toBeUndefined();
   });
 });
