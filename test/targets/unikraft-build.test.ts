@@ -264,5 +264,12 @@ objective:
     expect(logs.match(/zlibc-1\.0\.tar\.gz from \S+offline-archives\/zlibc-1\.0\.tar\.gz, into the archive cache/g)).toHaveLength(1);
     expect(logs.match(new RegExp(`zlibc-1\\.0\\.tar\\.gz from the archive cache ${cache}`, 'g'))).toHaveLength(3);
     expect(existsSync(join(cache, '127.0.0.1:9', 'dist', 'zlibc-1.0.tar.gz'))).toBe(true);
-  }, 180_000);
+
+    // A folder that is not there fails each build at once, naming it, before anything is built.
+    const wrong = writeFile(dir, 'uk-wrong.yaml', readFileSync(file, 'utf8').replace('archives: offline-archives', 'archives: no-such-folder').replace('name: uk-standin', 'name: uk-standin-wrong'));
+    const w = await wayfinder(['run', '--no-confirm', wrong, '--workdir', workdir, '--json'], { env: { UK_ROOT: root, UK_APP: app, UK_LIBS: libs }, timeoutMs: 120_000 });
+    expect(JSON.parse(w.stdout)).toMatchObject({ done: 0, failed: 4 });
+    const res = await wayfinder(['results', 'uk-standin-wrong', '--workdir', workdir, '--format', 'json']);
+    expect(res.stdout).toContain(`the archives folder ${join(dir, 'no-such-folder')} does not exist (archives: no-such-folder)`);
+  }, 240_000);
 });
