@@ -7,7 +7,8 @@
 # Needs UK_ROOT (a Unikraft tree), UK_APP (the application: app-nginx, app-helloworld) and, when the
 # application uses external libraries, UK_LIBS: the directory holding them (lib-musl, lib-lwip,
 # lib-nginx ...), or a colon-separated list of library directories in the order to build them.
-# Optional: UK_MAKE_ARGS, extra variables for Unikraft's make (e.g. LIBLWIP_ORIGIN_SHA256=...).
+# Optional: UK_MAKE_ARGS, extra arguments for Unikraft's make, after ours (e.g. -j8, or
+# LIBLWIP_ORIGIN_SHA256=...).
 #
 # Unikraft is driven the way its own app Makefiles drive it (make -C UK_ROOT A=app L=libs O=out
 # C=config), but from here: those Makefiles use $(PWD), which is wayfinder's build directory, not the
@@ -95,7 +96,7 @@ enabled_libs() {
 read -r -a extra <<< "${UK_MAKE_ARGS:-}"
 mk() {
   env -u UK_LIBS -u UK_ROOT -u UK_APP -u UK_BUILD -u LIBS \
-    make -C "$root" A="$app" ${L:+L="$L"} O="$out" C="$config" WGET="$here/fetch-archive.sh" "${extra[@]}" "$@"
+    make -C "$root" A="$app" ${L:+L="$L"} O="$out" C="$config" WGET="$here/fetch-archive.sh" "$@" "${extra[@]}"
 }
 
 if [ "${1:-}" = olddefconfig ]; then

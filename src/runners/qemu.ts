@@ -226,7 +226,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Boot {
   pid: number;
+  /**
+   * When QEMU was started, moved later by the time it was held paused (-S) for pinning: the guest
+   * did not run then, and a QEMU started by hand is not paused. Times are measured from here.
+   */
   started: number;
+  /** Milliseconds QEMU was held paused: from its QMP greeting to our `cont`'s answer. */
+  pausedMs: number;
   exited: () => boolean;
   exitInfo: () => string;
   /** Milliseconds from QEMU's start to its exit; undefined while it runs. */
@@ -287,6 +293,7 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
   const boot: Boot = {
     pid: pid ?? -1,
     started,
+    pausedMs: 0,
     exited: () => exit !== undefined,
     exitInfo: () => {
       const said = new Tail(errPath).poll().trim().split('\n').slice(-3).join(' | ');
@@ -299,6 +306,7 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
   };
   try {
     const qmp = await QmpClient.connect(qmpPath, 10_000, () => exit !== undefined);
+    const readyAt = performance.now();
     try {
       const cpus = (await qmp.execute('query-cpus-fast')) as Array<{ 'cpu-index': number; 'thread-id': number }>;
       if (ctx.cpus.length > 0) {
@@ -309,6 +317,8 @@ async function launch(vm: VmSpec, r: Resolved, ctx: VmContext, o: { accel: 'kvm'
         }
       }
       await qmp.execute('cont');
+      boot.pausedMs = performance.now() - readyAt;
+      boot.started += boot.pausedMs;
     } finally {
       qmp.close();
     }
@@ -462,6 +472,7 @@ export async function startVm(vm: VmSpec, ctx: VmContext): Promise<RunningVm> {
     throw new VmError(`vm did not boot: no match for /${vm.marker}/ on the console within ${vm.bootTimeoutSec} s${last ? `; console: ${last}` : ''}`);
   }
   metrics.boot_ms = bootMs;
+  metrics.pause_ms = boot.pausedMs;
   metrics.kvm = accel === 'kvm' ? 1 : 0;
   if (vm.probe) {
     const ms = await waitConnect(boot, vm, vm.probe, vm.bootTimeoutSec);

@@ -73,8 +73,13 @@ describe('QEMU runner', () => {
     const kernel = buildTinyKernel(dir, 1024);
     const registry = new ProcessRegistry(join(dir, 'running'));
     const spec: VmSpec = { kernel, memory: '32M', cores: 1, accel: 'auto', net: 'none', forward: [], marker: BOOTED, bootTimeoutSec: 20 };
-    const vm = await startVm(spec, { dir, env: {}, baseDir: dir, cpus: [], registry, key: 'auto', measureFootprint: false });
+    const t0 = performance.now();
+    const vm = await startVm(spec, { dir, env: {}, baseDir: dir, cpus: [0], registry, key: 'auto', measureFootprint: false });
+    const wall = performance.now() - t0;
     await vm.stop();
+    // Held paused while its vCPU was pinned: that time is reported apart and not in the boot time.
+    expect(vm.metrics.pause_ms).toBeGreaterThan(0);
+    expect((vm.metrics.boot_ms as number) + (vm.metrics.pause_ms as number)).toBeLessThanOrEqual(wall);
     // Either way the guest booted; only where the probe found KVM working may it have used KVM.
     expect(vm.metrics.boot_ms).toBeGreaterThan(0);
     expect(vm.metrics.kvm).toBe(probeKvm() ? 1 : 0);

@@ -134,16 +134,22 @@ function build(env: Record<string, string>, cwd: string, args: string[] = []) {
   return spawnSync(SCRIPT, args, { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, encoding: 'utf8' });
 }
 
+/** A stand-in tree in a fresh temporary folder, and a folder of the archives named (the offline host's). */
+function setUp(archives: Array<[string, string]>): { dir: string; root: string; app: string; libs: string; seed: string } {
+  for (const [tool, pkg] of [['make', 'make'], ['cpio', 'cpio'], ['tar', 'tar']] as const) requireTool(tool, pkg);
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const seed = join(dir, 'offline-archives');
+  mkdirSync(seed);
+  for (const [name, top] of archives) archive(seed, name, top);
+  return { dir, ...standIn(dir), seed };
+}
+
+const BOTH: Array<[string, string]> = [['zlibc-1.0.tar.gz', 'zlibc-1.0'], ['anet-2.1.tar.gz', 'anet-2.1']];
+
 describe('the Unikraft build script on a Unikraft-shaped tree', () => {
   it('builds out of tree, libraries in the order that builds, archives from the folder then the cache, initrd folders first', () => {
-    for (const [tool, pkg] of [['make', 'make'], ['cpio', 'cpio'], ['tar', 'tar']] as const) requireTool(tool, pkg);
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const { root, app, libs } = standIn(dir);
-    const seed = join(dir, 'offline-archives');
-    mkdirSync(seed);
-    archive(seed, 'zlibc-1.0.tar.gz', 'zlibc-1.0');
-    archive(seed, 'anet-2.1.tar.gz', 'anet-2.1');
+    const { dir, root, app, libs, seed } = setUp(BOTH);
     const cache = join(dir, 'wd', 'archives');
     const elsewhere = join(dir, 'cwd');
     mkdirSync(elsewhere);
@@ -188,13 +194,7 @@ describe('the Unikraft build script on a Unikraft-shaped tree', () => {
   }, 60_000);
 
   it('a missing archive fails the build naming the file and its URL, as the last line', () => {
-    for (const [tool, pkg] of [['make', 'make'], ['cpio', 'cpio'], ['tar', 'tar']] as const) requireTool(tool, pkg);
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const { root, app, libs } = standIn(dir);
-    const seed = join(dir, 'offline-archives');
-    mkdirSync(seed);
-    archive(seed, 'zlibc-1.0.tar.gz', 'zlibc-1.0');
+    const { dir, root, app, libs, seed } = setUp([['zlibc-1.0.tar.gz', 'zlibc-1.0']]);
     const b = join(dir, 'wd', 'b1');
     put(join(b, '.config'), CONFIG);
     const r = build({ UK_ROOT: root, UK_APP: app, UK_LIBS: libs, WAYFINDER_BUILD_DIR: b, KCONFIG_CONFIG: join(b, '.config'), WAYFINDER_ARCHIVES: join(dir, 'wd', 'archives'), WAYFINDER_ARCHIVES_FROM: seed }, dir);
@@ -217,14 +217,7 @@ describe('the Unikraft build script on a Unikraft-shaped tree', () => {
   });
 
   it('through wayfinder: build.archives fills the work directory\'s cache, which every later build reuses', async () => {
-    for (const [tool, pkg] of [['make', 'make'], ['cpio', 'cpio'], ['tar', 'tar']] as const) requireTool(tool, pkg);
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const { root, app, libs } = standIn(dir);
-    const seed = join(dir, 'offline-archives');
-    mkdirSync(seed);
-    archive(seed, 'zlibc-1.0.tar.gz', 'zlibc-1.0');
-    archive(seed, 'anet-2.1.tar.gz', 'anet-2.1');
+    const { dir, root, app, libs, seed } = setUp(BOTH);
     writeFile(dir, 'base.defconfig', CONFIG);
     const file = writeFile(
       dir,
@@ -264,5 +257,12 @@ objective:
     expect(logs.match(/zlibc-1\.0\.tar\.gz from \S+offline-archives\/zlibc-1\.0\.tar\.gz, into the archive cache/g)).toHaveLength(1);
     expect(logs.match(new RegExp(`zlibc-1\\.0\\.tar\\.gz from the archive cache ${cache}`, 'g'))).toHaveLength(3);
     expect(existsSync(join(cache, '127.0.0.1:9', 'dist', 'zlibc-1.0.tar.gz'))).toBe(true);
-  }, 180_000);
+
+    // A folder that is not there fails each build at once, naming it, before anything is built.
+    const wrong = writeFile(dir, 'uk-wrong.yaml', readFileSync(file, 'utf8').replace('archives: offline-archives', 'archives: no-such-folder').replace('name: uk-standin', 'name: uk-standin-wrong'));
+    const w = await wayfinder(['run', '--no-confirm', wrong, '--workdir', workdir, '--json'], { env: { UK_ROOT: root, UK_APP: app, UK_LIBS: libs }, timeoutMs: 120_000 });
+    expect(JSON.parse(w.stdout)).toMatchObject({ done: 0, failed: 4 });
+    const res = await wayfinder(['results', 'uk-standin-wrong', '--workdir', workdir, '--format', 'json']);
+    expect(res.stdout).toContain(`the archives folder ${join(dir, 'no-such-folder')} does not exist (archives: no-such-folder)`);
+  }, 240_000);
 });
