@@ -67,6 +67,7 @@ export function registerDaemonCommands(program: Command, setStatus: (code: numbe
       .option('--seed <n>', 'random seed')
       .option('--priority <n>', 'higher runs first (default 0: submission order)')
       .option('--pool <name>', "run on this pool's hosts (overrides the file's pool)")
+      .option('--no-early-stop', 'stop no configuration early: measure every iteration of each, even one already clearly below the best (early stopping is on by default: docs/strategies.md)')
       .option('--json', 'machine-readable output')
       .option('-q, --quiet', 'no progress output'),
   )

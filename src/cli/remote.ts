@@ -27,6 +27,8 @@ export interface SubmitCliOptions extends ClientOptions {
   seed?: string;
   priority?: string;
   pool?: string;
+  /** `--no-early-stop` (false). */
+  earlyStop?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -44,6 +46,7 @@ export async function submitCommand(file: string, o: SubmitCliOptions): Promise<
     options.priority = Number(o.priority);
   }
   if (o.pool !== undefined) options.pool = o.pool;
+  if (o.earlyStop === false) options.earlyStop = false;
   const c = client(o);
   const r = await c.submit(exp.text, resolve(file), options);
   const err = process.stderr;

@@ -12,6 +12,8 @@ export interface SubmitOptions extends ExplorationOverrides {
   priority?: number;
   /** The pool of hosts it runs on (overrides the file's `pool`). */
   pool?: string;
+  /** false: stop no configuration early (every iteration measured); default on. */
+  earlyStop?: boolean;
 }
 
 export interface Submission {

@@ -138,4 +138,7 @@ export const MIGRATIONS: string[] = [
   // 9: extra runs of a finished configuration (the best and the default measured again, interleaved,
   // to confirm the best; the default measured again to watch for drift), kept apart from its own runs.
   `ALTER TABLE runs ADD COLUMN extra TEXT;`,
+  // 10: a configuration stopped early (failure 'stopped'): after how many iterations, by what test,
+  // below which best. The strategy is told the bound again when a study resumes.
+  `ALTER TABLE configurations ADD COLUMN stopped_json TEXT;`,
 ];

@@ -86,6 +86,11 @@ interface Measured {
   feat: Float64Array;
   ok: number[];
   failed: number;
+  /**
+   * Stopped early: below these bounds (the best's objective then) by an amount not known. Fitted
+   * at a rank-based pseudo-value (see censoredValue), and counted as working, not failed.
+   */
+  stopped?: number[];
 }
 
 interface Candidate {
@@ -180,15 +185,15 @@ export class BayesianStrategy extends BaseStrategy {
     this.conditional = space.params.some((p) => p.if !== undefined) || space.contains !== undefined;
     this.initial = Math.max(5, Math.min(10, Math.ceil(Math.sqrt(space.params.length))));
     if (space.size === 0n) this.spaceDone = true;
-    const saved = opts.state?.extra as { data: [string, number[], number][] } | undefined;
-    for (const [key, ok, failed] of saved?.data ?? []) {
+    const saved = opts.state?.extra as { data: [string, number[], number, number[]?][] } | undefined;
+    for (const [key, ok, failed, stopped] of saved?.data ?? []) {
       const config = configOfKey(space.params, key);
-      this.data.set(key, { feat: this.features(config), ok: [...ok], failed });
+      this.data.set(key, { feat: this.features(config), ok: [...ok], failed, ...(stopped ? { stopped: [...stopped] } : {}) });
     }
   }
 
   protected override saveExtra(): Json {
-    return { data: [...this.data].map(([k, m]) => [k, [...m.ok], m.failed]) };
+    return { data: [...this.data].map(([k, m]) => (m.stopped ? [k, [...m.ok], m.failed, [...m.stopped]] : [k, [...m.ok], m.failed])) };
   }
 
   protected override observe(o: Observation, key: string, normalized: Config): void {
@@ -196,6 +201,10 @@ export class BayesianStrategy extends BaseStrategy {
     if (!m) {
       m = { feat: this.features(normalized), ok: [], failed: 0 };
       this.data.set(key, m);
+    }
+    if (o.failure === 'stopped' && o.below !== undefined) {
+      (m.stopped ??= []).push(o.below);
+      return;
     }
     const v = measuredValue(o);
     if (v === undefined) m.failed++;
@@ -384,8 +393,9 @@ export class BayesianStrategy extends BaseStrategy {
   }
 
   private fit(chosen: Candidate[]): Model {
-    const measured = [...this.data.values()].filter((m) => m.ok.length > 0);
-    const raw = measured.map((m) => m.ok.reduce((a, b) => a + b, 0) / m.ok.length);
+    const measured = [...this.data.values()].filter((m) => m.ok.length > 0 || (m.stopped?.length ?? 0) > 0);
+    const okMeans = measured.filter((m) => m.ok.length > 0).map((m) => avg(m.ok));
+    const raw = measured.map((m) => (m.ok.length > 0 ? avg(m.ok) : censoredValue(m.stopped!, okMeans, this.opts.direction)));
     const positive = raw.every((v) => v > 0);
     const logScale = positive && Math.max(...raw) / Math.min(...raw) > 100;
     const sign = this.opts.direction === 'maximize' ? -1 : 1;
@@ -434,7 +444,7 @@ export class BayesianStrategy extends BaseStrategy {
       // Wide spaces: failures from screened main effects. On the recorded Linux pools failures hit
       // a third of the rows with no parameter explaining them; fully grown trees then score every
       // row's P(works) by chance, which scatters the search as much as the regression's trees did.
-      const w = all.map((m) => m.ok.length / (m.ok.length + m.failed));
+      const w = all.map(worksShare);
       const base = w.reduce((a, b) => a + b, 0) / w.length;
       const model = new AdditiveModel(
         all.map((m) => m.feat),
@@ -451,7 +461,7 @@ export class BayesianStrategy extends BaseStrategy {
     } else if (all.some((m) => m.failed > 0)) {
       works = this.forest(
         all.map((m) => m.feat),
-        all.map((m) => m.ok.length / (m.ok.length + m.failed)),
+        all.map(worksShare),
         true,
       );
     }
@@ -668,6 +678,27 @@ function forestOptions(dims: number): ForestOptions {
 /** Fully grown trees without resampling: a failure seen nearby pulls P(works) firmly down. */
 function classifierOptions(dims: number): ForestOptions {
   return { ...forestOptions(dims), minSplit: 2, bootstrap: false };
+}
+
+/** The share of a configuration's measurements that worked (one stopped early worked: it was only slow). */
+function worksShare(m: Measured): number {
+  const ok = m.ok.length + (m.stopped?.length ?? 0);
+  return ok / (ok + m.failed);
+}
+
+/**
+ * What a configuration stopped early is fitted at: the median of the measured configurations worse
+ * than its bound (the best's objective when it was stopped), else the bound. Its own partial mean
+ * is never used: a stop says "worse than the best", and taking the few noisy iterations at face
+ * value would tell the model by how much. A typical worse configuration keeps the model's ranking
+ * right (it is below the best) without pulling its neighbourhood down further than the data does.
+ */
+export function censoredValue(bounds: number[], okMeans: number[], direction: 'maximize' | 'minimize'): number {
+  const bound = direction === 'maximize' ? Math.min(...bounds) : Math.max(...bounds);
+  const worse = okMeans.filter((v) => (direction === 'maximize' ? v < bound : v > bound)).sort((a, b) => a - b);
+  if (worse.length === 0) return bound;
+  const mid = worse.length >> 1;
+  return worse.length % 2 ? worse[mid]! : (worse[mid - 1]! + worse[mid]!) / 2;
 }
 
 function avg(v: number[]): number {
