@@ -109,7 +109,7 @@ export function searchArm(t: IterationTable, strategyName: string, seed: number,
     const configId = configKey(table.space, config);
     if (stop) {
       arm.stopped++;
-      return { config, configId, status: 'failed', failure: 'stopped', below: stop.below };
+      return { config, configId, status: 'failed', failure: 'stopped', below: stop.below, samples: samples.slice(0, n) };
     }
     noise.add(samples);
     const value = median(samples);

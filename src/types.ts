@@ -283,8 +283,9 @@ export interface Observation {
   /** Why, when failed (never 'infra': that is not told to a strategy). */
   failure?: Failure;
   /**
-   * Stopped early (failure 'stopped'): its objective is worse than this (the best's then), by an
-   * amount not told; `value` and `samples` are absent. A censored observation, not a crash.
+   * Stopped early (failure 'stopped'): its objective is worse than this (the best's then); `samples`
+   * holds the few iterations it had (a noisy estimate of by how much), `value` is absent. A censored
+   * observation, not a crash.
    */
   below?: number;
 }

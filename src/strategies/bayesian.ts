@@ -87,10 +87,11 @@ interface Measured {
   ok: number[];
   failed: number;
   /**
-   * Stopped early: below these bounds (the best's objective then) by an amount not known. Fitted
-   * at a rank-based pseudo-value (see censoredValue), and counted as working, not failed.
+   * Stopped early: [bound, estimate] per stop: below the bound (the best's objective then), with
+   * the median of its few iterations when told (else null). Fitted at stoppedValue, and counted as
+   * working, not failed.
    */
-  stopped?: number[];
+  stopped?: [number, number | null][];
 }
 
 interface Candidate {
@@ -185,15 +186,15 @@ export class BayesianStrategy extends BaseStrategy {
     this.conditional = space.params.some((p) => p.if !== undefined) || space.contains !== undefined;
     this.initial = Math.max(5, Math.min(10, Math.ceil(Math.sqrt(space.params.length))));
     if (space.size === 0n) this.spaceDone = true;
-    const saved = opts.state?.extra as { data: [string, number[], number, number[]?][] } | undefined;
+    const saved = opts.state?.extra as { data: [string, number[], number, [number, number | null][]?][] } | undefined;
     for (const [key, ok, failed, stopped] of saved?.data ?? []) {
       const config = configOfKey(space.params, key);
-      this.data.set(key, { feat: this.features(config), ok: [...ok], failed, ...(stopped ? { stopped: [...stopped] } : {}) });
+      this.data.set(key, { feat: this.features(config), ok: [...ok], failed, ...(stopped ? { stopped: stopped.map(([b, e]) => [b, e] as [number, number | null]) } : {}) });
     }
   }
 
   protected override saveExtra(): Json {
-    return { data: [...this.data].map(([k, m]) => (m.stopped ? [k, [...m.ok], m.failed, [...m.stopped]] : [k, [...m.ok], m.failed])) };
+    return { data: [...this.data].map(([k, m]) => (m.stopped ? [k, [...m.ok], m.failed, m.stopped.map(([b, e]) => [b, e])] : [k, [...m.ok], m.failed])) };
   }
 
   protected override observe(o: Observation, key: string, normalized: Config): void {
@@ -203,7 +204,8 @@ export class BayesianStrategy extends BaseStrategy {
       this.data.set(key, m);
     }
     if (o.failure === 'stopped' && o.below !== undefined) {
-      (m.stopped ??= []).push(o.below);
+      const s = (o.samples ?? []).filter((x) => Number.isFinite(x));
+      (m.stopped ??= []).push([o.below, s.length > 0 ? measuredValue({ ...o, status: 'ok', samples: s }) ?? null : null]);
       return;
     }
     const v = measuredValue(o);
@@ -395,7 +397,7 @@ export class BayesianStrategy extends BaseStrategy {
   private fit(chosen: Candidate[]): Model {
     const measured = [...this.data.values()].filter((m) => m.ok.length > 0 || (m.stopped?.length ?? 0) > 0);
     const okMeans = measured.filter((m) => m.ok.length > 0).map((m) => avg(m.ok));
-    const raw = measured.map((m) => (m.ok.length > 0 ? avg(m.ok) : censoredValue(m.stopped!, okMeans, this.opts.direction)));
+    const raw = measured.map((m) => (m.ok.length > 0 ? avg(m.ok) : stoppedValue(m.stopped!, okMeans, this.opts.direction)));
     const positive = raw.every((v) => v > 0);
     const logScale = positive && Math.max(...raw) / Math.min(...raw) > 100;
     const sign = this.opts.direction === 'maximize' ? -1 : 1;
@@ -687,7 +689,24 @@ function worksShare(m: Measured): number {
 }
 
 /**
- * What a configuration stopped early is fitted at: the median of the measured configurations worse
+ * What a configuration stopped early is fitted at: the estimate from its few iterations, capped at
+ * its bound (it was shown to be below it), when it was told one; else the rank-based censoredValue.
+ * On the recorded NGINX factorial with every iteration (bench/tables/linux-nginx-iterations.csv),
+ * fitting every stop at the rank-based value alone flattened the model (nine in ten configurations
+ * are stopped there, all at one value) and lost quality at 40 evaluations; see docs/strategies.md.
+ */
+function stoppedValue(stops: [number, number | null][], okMeans: number[], direction: 'maximize' | 'minimize'): number {
+  const better = (a: number, b: number): boolean => (direction === 'maximize' ? a > b : a < b);
+  const bounds = stops.map(([b]) => b);
+  const bound = bounds.reduce((a, b) => (better(a, b) ? b : a));
+  const est = stops.map(([, e]) => e).filter((e): e is number => e !== null);
+  if (est.length === 0) return censoredValue(bounds, okMeans, direction);
+  const e = avg(est);
+  return better(e, bound) ? bound : e;
+}
+
+/**
+ * The rank-based value of a configuration stopped early without an estimate: the median of the measured configurations worse
  * than its bound (the best's objective when it was stopped), else the bound. Its own partial mean
  * is never used: a stop says "worse than the best", and taking the few noisy iterations at face
  * value would tell the model by how much. A typical worse configuration keeps the model's ranking

@@ -403,15 +403,15 @@ export class Study extends EventEmitter<StudyEvents> {
   }
 
   private observation(c: ConfigRow): Observation {
-    // Stopped early: worse than the best of then, by an amount the strategy is not told.
-    if (c.failure === 'stopped') {
-      return { config: c.params, configId: c.configId, status: 'failed', failure: 'stopped', ...(c.stopped ? { below: c.stopped.below } : {}) };
-    }
     const samples = this.store
       .runs(this.id, c.configId)
       .filter((r) => r.extra === undefined)
       .map((r) => r.metrics[this.exp.objective.metric])
       .filter((v): v is number => v !== undefined);
+    // Stopped early: worse than the best of then; its few iterations say roughly by how much.
+    if (c.failure === 'stopped') {
+      return { config: c.params, configId: c.configId, status: 'failed', failure: 'stopped', ...(c.stopped ? { below: c.stopped.below } : {}), ...(samples.length > 0 ? { samples } : {}) };
+    }
     return {
       config: c.params,
       configId: c.configId,
