@@ -76,7 +76,7 @@ const median = (v: number[]): number => {
 };
 
 /** One search of `budget` evaluations (the default included), with or without early stopping. */
-export function searchArm(t: IterationTable, strategyName: string, seed: number, budget: number, earlyStop: boolean): Arm {
+export function searchArm(t: IterationTable, strategyName: string, seed: number, budget: number, earlyStop: boolean, alpha?: number): Arm {
   const { table } = t;
   const direction = table.minimize ? 'minimize' : 'maximize';
   const sign = table.minimize ? -1 : 1;
@@ -97,7 +97,7 @@ export function searchArm(t: IterationTable, strategyName: string, seed: number,
     let stop: { below: number } | undefined;
     if (earlyStop && incumbent && row !== t.defaultRow) {
       for (const k of looks) {
-        if (shouldStop({ candidate: samples.slice(0, k), incumbent: incumbent.samples, noise, direction, looks: looks.length }).stop) {
+        if (shouldStop({ candidate: samples.slice(0, k), incumbent: incumbent.samples, noise, direction, looks: looks.length, ...(alpha !== undefined ? { alpha } : {}) }).stop) {
           n = k;
           stop = { below: incumbent.value };
           break;
@@ -141,9 +141,10 @@ export interface EarlyStopFigures {
 }
 
 /** Both arms over seeds for one strategy; prints nothing, returns the lines. */
-export function compareArms(t: IterationTable, strategyName: string, seeds: number[], budgets: number[]): EarlyStopFigures {
+/** `alpha`: the early-stopping test's level (default EARLY_STOP_ALPHA), to measure others. */
+export function compareArms(t: IterationTable, strategyName: string, seeds: number[], budgets: number[], alpha?: number): EarlyStopFigures {
   const max = Math.max(...budgets);
-  const on = seeds.map((s) => searchArm(t, strategyName, s, max, true));
+  const on = seeds.map((s) => searchArm(t, strategyName, s, max, true, alpha));
   const off = seeds.map((s) => searchArm(t, strategyName, s, max, false));
   const to95 = (a: Arm): number => {
     const i = a.quality.findIndex((q) => q >= 0.95);
