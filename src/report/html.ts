@@ -8,7 +8,7 @@ import { esc } from './chart.js';
 import type { ReportData } from './data.js';
 import type { Figure } from './figures.js';
 import { workloadHtml } from './workload.js';
-import { statusCell } from '../strategies/early-stop.js';
+import { EARLY_STOP_ALPHA, statusCell } from '../strategies/early-stop.js';
 
 export interface HtmlOptions {
   /** Reload the page every so many seconds (for a running experiment served by the daemon). */
@@ -122,7 +122,7 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
   if (s.stoppedEarly.count > 0) {
     const st = s.stoppedEarly;
     parts.push(
-      `<tr><th>stopped early</th><td>${esc(`${st.count} configurations, after ${st.iterations} of their ${st.of} iterations: each below the best by a one-sided t-test at p < ${st.level?.toPrecision(2)} per look (one as good as the best is stopped with probability at most 1%)`)}</td></tr>`,
+      `<tr><th>stopped early</th><td>${esc(`${st.count} configurations, after ${st.iterations} of their ${st.of} iterations: each below the best by a one-sided t-test at p < ${st.level?.toPrecision(2)} per look (one as good as the best is stopped with probability at most ${EARLY_STOP_ALPHA * 100}%)`)}</td></tr>`,
     );
   }
   parts.push(
