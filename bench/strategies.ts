@@ -9,7 +9,7 @@
 //
 // Run: npm run bench:strategies [-- --quick]. Options: --seeds N (30; --quick: 10), --seed-base B
 // (search seeds B..B+N-1, default 1000: development runs use others than the reported table),
-// --only NAME[,NAME] (landscapes, tables, pools or "pools"), --strategies A,B, --workers K,
+// --only NAME[,NAME] (landscapes, tables, pools, "pools" or "early-stop"), --strategies A,B, --workers K,
 // --no-latency, --no-pools.
 
 import { readdirSync, readFileSync } from 'node:fs';
@@ -28,6 +28,7 @@ import { rfBo } from './baselines/rf-bo.js';
 import { tpe, tpeDedup } from './baselines/tpe.js';
 import { LANDSCAPES, latencySpace, type Landscape } from './landscapes.js';
 import { signedRank } from './wilcoxon.js';
+import { compareArms, loadIterationTable } from './early-stop.js';
 
 const OURS = 'bayesian';
 const BUDGETS = [10, 20, 40, 100];
@@ -259,10 +260,39 @@ async function main(): Promise<void> {
     console.log(`\n== ${OURS} replay time on the 2,000-row pools (one worker thread each)`);
     for (const t of replayTimes) console.log(`  ${t}`);
   }
+  if (!ONLY || ONLY.includes('early-stop')) earlyStopping(SEEDS, SEED_BASE, target);
   if (!args.includes('--no-latency')) latency();
   const met = targets.filter(([, ok]) => ok).length;
   console.log(`\n${met} of ${targets.length} targets met${met < targets.length ? ` (missed: ${targets.filter(([, ok]) => !ok).map(([w]) => w).join('; ')})` : ''}`);
   console.log(`${((performance.now() - started) / 60000).toFixed(1)} min in all; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+}
+
+/**
+ * Benchmark-seconds with early stopping against without, on each recorded table whose .json names
+ * its per-iteration columns (`iterations`, `sample`, `seconds`): see bench/early-stop.ts.
+ */
+function earlyStopping(seeds: number, seedBase: number, target: (what: string, ok: boolean) => void): void {
+  for (const file of readdirSync(TABLES_DIR).filter((f) => f.endsWith('.json'))) {
+    const spec = JSON.parse(readFileSync(`${TABLES_DIR}${file}`, 'utf8')) as { iterations?: number; sample?: string; seconds?: string };
+    if (!spec.iterations || !spec.sample || !spec.seconds) continue;
+    const csv = file.replace(/\.json$/, '.csv');
+    const t = loadIterationTable(`${TABLES_DIR}${csv}`, { objective: 'objective', sample: spec.sample, seconds: spec.seconds, iterations: spec.iterations });
+    console.log(
+      `\n== early stopping on ${csv}: ${t.table.rows.length} configurations x ${t.iterations} iterations (each with one warm-up as long as a median iteration), ` +
+        `benchmark-seconds = seconds ${spec.seconds} measured; ${seeds} seeds, paired; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    );
+    const seedList = Array.from({ length: seeds }, (_, i) => seedBase + i);
+    for (const strategy of ['random', OURS]) {
+      const t0 = performance.now();
+      const r = compareArms(t, strategy, seedList, [20, 40, 100]);
+      for (const line of r.lines) console.log(line);
+      console.log(`  (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      if (strategy === OURS) {
+        target(`early stopping: at most half the benchmark-seconds to 95% of the best (median paired ratio ${r.secondsRatio.toFixed(2)})`, r.secondsRatio <= 0.5);
+        target(`early stopping: final quality not significantly worse at 20, 40, 100${r.worseAt.length ? ` (worse at ${r.worseAt.join(', ')})` : ''}`, r.worseAt.length === 0);
+      }
+    }
+  }
 }
 
 /** Runs the jobs on worker threads, longest-running kinds first so the last ones finish together. */

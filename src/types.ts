@@ -259,7 +259,25 @@ export type Failure =
   /** The worker could not run the job (a cgroup it cannot create, an engine that went away). */
   | 'infra'
   /** The experiment was cancelled before the configuration was measured. */
-  | 'cancelled';
+  | 'cancelled'
+  /**
+   * Its first iterations were below the best configuration's by the early-stopping test
+   * (src/strategies/early-stop.ts): the rest were never run. Worse than the best, not broken.
+   */
+  | 'stopped';
+
+/** Why a configuration was stopped early: after how many of its iterations, by what test. */
+export interface StoppedEarly {
+  /** Iterations measured, of how many the test has. */
+  after: number;
+  of: number;
+  /** One-sided p-value of "no worse than the best", and the level it was held against. */
+  p: number;
+  level: number;
+  /** The best configuration then, and its objective: this one is worse than that. */
+  best: string;
+  below: number;
+}
 
 /** What a strategy learns from one measured configuration. */
 export interface Observation {
@@ -278,6 +296,12 @@ export interface Observation {
    * it is not counted against the budget (which counts distinct measured configurations).
    */
   duplicateOf?: string;
+  /**
+   * Stopped early (failure 'stopped'): its objective is worse than this (the best's then); `samples`
+   * holds the few iterations it had (a noisy estimate of by how much), `value` is absent. A censored
+   * observation, not a crash.
+   */
+  below?: number;
 }
 
 /** A user-facing error that points at input: printed as `file:line:col: message`, exit status 2. */

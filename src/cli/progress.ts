@@ -26,6 +26,8 @@ export function shortError(error: string, max = 200): string {
 export class Progress {
   private done = 0;
   private failed = 0;
+  /** Of the failed: stopped early (below the best, not broken). */
+  private stopped = 0;
   private best?: number;
   /** Configurations finished before this process started: they took none of its time. */
   private before = 0;
@@ -70,6 +72,7 @@ export class Progress {
   private count(r: ConfigRow): void {
     if (r.status === 'failed') this.failed++;
     else this.done++;
+    if (r.failure === 'stopped') this.stopped++;
     if (r.objective !== undefined && (this.best === undefined || better(r.objective, this.best, this.objective.direction))) this.best = r.objective;
   }
 
@@ -78,7 +81,7 @@ export class Progress {
     if (this.quiet) return;
     if (this.tty) return this.draw(true);
     const n = this.done + this.failed;
-    const what = r.status === 'failed' ? `failed (${r.failure ?? 'error'}): ${shortError(r.error ?? '')}` : `${this.objective.metric} = ${fmtNum(r.objective)}`;
+    const what = r.failure === 'stopped' ? (r.error ?? 'stopped early') : r.status === 'failed' ? `failed (${r.failure ?? 'error'}): ${shortError(r.error ?? '')}` : `${this.objective.metric} = ${fmtNum(r.objective)}`;
     const cv = r.summary?.[this.objective.metric];
     const warn = cv?.highCv ? `  [noisy: CV ${(cv.cv * 100).toFixed(1)}%]` : '';
     const eta = this.eta();
@@ -98,7 +101,7 @@ export class Progress {
     const filled = this.total > 0 ? Math.min(width, Math.round((n / this.total) * width)) : 0;
     const left = this.eta();
     const eta = left !== undefined ? ` · ${fmtDuration(left)} left` : '';
-    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${n}/${this.total} · ${this.failed} failed · best ${fmtNum(this.best)}${eta}`;
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${n}/${this.total} · ${this.failed - this.stopped} failed${this.stopped ? ` · ${this.stopped} stopped early` : ''} · best ${fmtNum(this.best)}${eta}`;
     this.out.write(`\r\x1b[2K${line}`);
   }
 

@@ -33,6 +33,8 @@ export interface SubmitCliOptions extends ClientOptions {
   /** `--confirm N` (most interleaved pairs) or `--no-confirm` (false). */
   confirm?: string | boolean;
   driftEvery?: string;
+  /** `--no-early-stop` (false). */
+  earlyStop?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -54,6 +56,7 @@ export async function submitCommand(file: string, o: SubmitCliOptions): Promise<
   if (pairs === undefined) options.confirm = false;
   else if (o.confirm !== undefined && o.confirm !== true) options.confirm = pairs;
   if (o.driftEvery !== undefined) options.driftEvery = positiveInt(o.driftEvery, '--drift-every');
+  if (o.earlyStop === false) options.earlyStop = false;
   const c = client(o);
   const r = await c.submit(exp.text, resolve(file), options);
   const err = process.stderr;

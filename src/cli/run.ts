@@ -36,6 +36,8 @@ export interface RunOptions {
   /** `--drift-every N`: measure the default again after every N configurations. */
   driftEvery?: string;
   jobKey?: string;
+  /** `--no-early-stop` (false): every iteration of every configuration is measured. */
+  earlyStop?: boolean;
 }
 
 /** Long runs measure the default again after every this many configurations. */
@@ -66,7 +68,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     void ws.worker?.close(true);
   });
   try {
-    const m = await session.begin(exp);
+    const m = await session.begin(exp, o.earlyStop === false ? { earlyStop: false } : {});
     study = m.study;
     end = m.end;
     const budget = exp.exploration.budget;

@@ -340,7 +340,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     const entry: RunningExperiment = { exp, pool: exp.pool, done: Promise.resolve(), confirming: false };
     const measured = async (): Promise<void> => {
       if (!(await this.untilServed(id, exp.pool))) return;
-      const m = await this.session.begin(exp);
+      const m = await this.session.begin(exp, s.options.earlyStop === false ? { earlyStop: false } : {});
       try {
         // Cancelled while its host settings waited: nothing was queued.
         if (this.submissions.get(id)?.state === 'cancelled') return;

@@ -19,6 +19,8 @@ export interface SubmitOptions extends ExplorationOverrides {
   confirm?: number | false;
   /** The default measured again after every this many configurations (as `run --drift-every N`; default 10). */
   driftEvery?: number;
+  /** false: stop no configuration early (every iteration measured); default on. */
+  earlyStop?: boolean;
 }
 
 export interface Submission {

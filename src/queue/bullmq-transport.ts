@@ -65,7 +65,7 @@ export class BullTransport implements WorkTransport {
     // The lost worker's jobs are held by no one now: their locks go, then the jobs.
     await releaseLocks(q.client, q.config.prefix, [own], 'all');
     for (const t of lost.tests) {
-      if (!(await q.removeJob(own, testJobId(lost.experimentId, t.configId, t.test, t.retry)))) return false;
+      if (!(await q.removeJob(own, testJobId(lost.experimentId, t.configId, t.test, t.retry, t.first)))) return false;
     }
     // The earlier build's job and result keep their ids for a week; a new build needs them gone.
     if (!(await q.removeJob(resultsQueueName(lost.experimentId), buildResultId(lost.experimentId, lost.buildId)))) return false;

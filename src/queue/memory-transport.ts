@@ -135,7 +135,7 @@ export class MemoryTransport implements WorkTransport {
     const held = (j: Job | undefined): boolean => j?.state === 'active' && j.holder !== undefined && this.workers.get(j.holder)?.alive === true;
     const own = workerQueueName(lost.worker);
     for (const t of lost.tests) {
-      const k = jobKey(own, testJobId(lost.experimentId, t.configId, t.test, t.retry));
+      const k = jobKey(own, testJobId(lost.experimentId, t.configId, t.test, t.retry, t.first));
       if (held(this.jobs.get(k))) return false;
       this.jobs.delete(k);
     }

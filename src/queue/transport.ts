@@ -36,7 +36,8 @@ export interface LostBuild {
   buildId: string;
   /** The build's `retry` when it was last queued. */
   buildRetry?: number;
-  tests: { configId: string; test: string; retry?: number }[];
+  /** `first`: the first iteration of the stage queued (a staged test; absent: 0). */
+  tests: { configId: string; test: string; retry?: number; first?: number }[];
 }
 
 /**

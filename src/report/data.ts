@@ -5,7 +5,7 @@ import { improvement, summarize } from '../metrics/stats.js';
 import { parseExperiment } from '../spec/index.js';
 import type { ConfigRow, ExperimentRow, Store, StoredComparison } from '../store/store.js';
 import { better, effectiveParams, rankConfigs, summarizeStudy, verdictLine, workloadNames } from '../study/summary.js';
-import type { Config, Objective, Param, Value } from '../types.js';
+import type { Config, Objective, Param, StoppedEarly, Value } from '../types.js';
 import { codecFor } from '../strategies/encoding.js';
 import { wantsLog } from './chart.js';
 import { MIN_SAMPLES, parameterImportance, samplePositions, type Importance } from './importance.js';
@@ -30,6 +30,8 @@ export interface ConfigPoint {
   cv?: number;
   n?: number;
   failure?: string;
+  /** Stopped early (failure 'stopped'): after how many iterations, by what test. */
+  stopped?: StoppedEarly;
   finishedAt?: number;
 }
 
@@ -92,6 +94,8 @@ export interface BestSoFar {
 export interface RunStats {
   /** Failed configurations by cause (build, test, timeout, parse, ...). */
   failuresByCause: Record<string, number>;
+  /** Configurations stopped early (not failures: below the best), and the iterations they had. */
+  stoppedEarly: { count: number; iterations: number; of: number; level?: number };
   /** Failed measured runs by cause. */
   runFailuresByCause: Record<string, number>;
   /** Coefficient of variation of the objective over each configuration's repeated runs. */
@@ -170,6 +174,7 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
       ...(r.objective !== undefined ? { objective: r.objective } : {}),
       ...(s ? { ci: s.ci, ...(s.ciLevel !== undefined ? { ciLevel: s.ciLevel } : {}), cv: s.cv, n: s.n } : {}),
       ...(r.failure ? { failure: r.failure } : {}),
+      ...(r.stopped ? { stopped: r.stopped } : {}),
       ...(r.finishedAt ? { finishedAt: r.finishedAt } : {}),
     };
   });
@@ -370,7 +375,8 @@ function runStats(store: Store, experimentId: string, rows: ConfigRow[], metric:
     waiting += Math.max(0, r.finishedAt - r.createdAt - own - (runMs.get(r.configId) ?? 0));
   }
   return {
-    failuresByCause: count(rows.filter((r) => r.status === 'failed').map((r) => r.failure)),
+    failuresByCause: count(rows.filter((r) => r.status === 'failed' && r.failure !== 'stopped').map((r) => r.failure)),
+    stoppedEarly: stoppedStats(rows),
     runFailuresByCause: count(runs.filter((r) => r.status === 'failed').map((r) => r.failure)),
     cv: {
       configurations: cvs.length,
@@ -386,5 +392,15 @@ function runStats(store: Store, experimentId: string, rows: ConfigRow[], metric:
       waitingMs: waiting,
       wallMs: last > first ? last - first : 0,
     },
+  };
+}
+
+function stoppedStats(rows: ConfigRow[]): RunStats['stoppedEarly'] {
+  const stopped = rows.flatMap((r) => (r.stopped ? [r.stopped] : []));
+  return {
+    count: stopped.length,
+    iterations: stopped.reduce((n, s) => n + s.after, 0),
+    of: stopped.reduce((n, s) => n + s.of, 0),
+    ...(stopped.length ? { level: Math.max(...stopped.map((s) => s.level)) } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { fmtP } from '../study/confirm.js';
 import type { StoredComparison } from '../store/store.js';
 import type { Figure } from './figures.js';
 import { workloadHtml } from './workload.js';
+import { EARLY_STOP_ALPHA, statusCell } from '../strategies/early-stop.js';
 
 export interface HtmlOptions {
   /** Reload the page every so many seconds (for a running experiment served by the daemon). */
@@ -160,6 +161,12 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
   parts.push('<div class="scroll"><table><tbody>');
   parts.push(`<tr><th>failed configurations</th><td>${esc(causes(s.failuresByCause))}</td></tr>`);
   parts.push(`<tr><th>failed runs</th><td>${esc(causes(s.runFailuresByCause))}</td></tr>`);
+  if (s.stoppedEarly.count > 0) {
+    const st = s.stoppedEarly;
+    parts.push(
+      `<tr><th>stopped early</th><td>${esc(`${st.count} configurations, after ${st.iterations} of their ${st.of} iterations: each below the best by a one-sided t-test at p < ${st.level?.toPrecision(2)} per look (one as good as the best is stopped with probability at most ${EARLY_STOP_ALPHA * 100}%)`)}</td></tr>`,
+    );
+  }
   parts.push(
     `<tr><th>CV of repeated runs</th><td>${s.cv.configurations ? esc(`median ${pct(s.cv.median!)}, 90th percentile ${pct(s.cv.p90!)}, max ${pct(s.cv.max!)}; ${s.cv.above5pct} of ${s.cv.configurations} configurations above 5%`) : 'no configuration with repeated runs'}</td></tr>`,
   );
@@ -179,7 +186,7 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
   parts.push(`<div class="scroll" id="all-configurations"><table class="sortable"><thead><tr><th>#</th><th>configuration</th><th>status</th>${names.map((n) => `<th>${breakable(n)}</th>`).join('')}<th>${breakable(d.objective.metric)}</th><th>CV</th></tr></thead><tbody>`);
   for (const c of d.configurations) {
     parts.push(
-      `<tr><td class="num">${c.seq}</td><td class="nowrap"><code>${esc(c.configId.slice(0, 10))}</code>${c.isDefault ? ' (default)' : ''}</td><td>${esc(c.status === 'failed' ? `failed: ${c.failure ?? ''}` : c.status === 'duplicate' ? `duplicate of ${(c.duplicateOf ?? '').slice(0, 10)}` : c.status)}</td>${names.map((n) => `<td>${esc(shownValue(c, n))}</td>`).join('')}<td class="num">${esc(c.objective !== undefined ? fmtNum(c.objective) : '')}</td><td class="num">${c.cv !== undefined ? pct(c.cv) : ''}</td></tr>`,
+      `<tr><td class="num">${c.seq}</td><td class="nowrap"><code>${esc(c.configId.slice(0, 10))}</code>${c.isDefault ? ' (default)' : ''}</td><td>${esc(c.status === 'duplicate' ? `duplicate of ${(c.duplicateOf ?? '').slice(0, 10)}` : statusCell(c))}</td>${names.map((n) => `<td>${esc(shownValue(c, n))}</td>`).join('')}<td class="num">${esc(c.objective !== undefined ? fmtNum(c.objective) : '')}</td><td class="num">${c.cv !== undefined ? pct(c.cv) : ''}</td></tr>`,
     );
   }
   parts.push('</tbody></table></div></details>');

@@ -12,6 +12,7 @@ import type { Objective, Param } from '../types.js';
 import { fitTable, type FitColumn } from '../util/fit-table.js';
 import { fmtNum } from '../util/format.js';
 import { verdictLine, type StudySummary } from '../study/summary.js';
+import { statusCell } from '../strategies/early-stop.js';
 
 export interface ResultsView {
   objective: Objective;
@@ -126,6 +127,14 @@ export function resultRecords(rows: ConfigRow[], params: Param[] = []): Record<s
     }
     if (r.failure) rec.failure = r.failure;
     if (r.error) rec.error = r.error;
+    // Stopped early: after how many iterations, at what p-value against what level, below which best.
+    if (r.stopped) {
+      rec.stopped_after = r.stopped.after;
+      rec.stopped_of = r.stopped.of;
+      rec.stopped_p = r.stopped.p;
+      rec.stopped_level = r.stopped.level;
+      rec.stopped_below = r.stopped.below;
+    }
     return rec;
   });
 }
@@ -194,7 +203,7 @@ function resultsTable(exp: Pick<ExperimentRow, 'id' | 'name'>, rows: ConfigRow[]
     if (interval && s.ciMethod === 'student-t') ofMean = true;
     return [
       `${r.configId.slice(0, 8)}${r.isDefault ? '*' : ''}`,
-      ...(status ? [r.status === 'failed' ? `failed: ${r.failure ?? ''}` : r.status === 'duplicate' ? `= ${(r.duplicateOf ?? '').slice(0, 8)}` : r.status] : []),
+      ...(status ? [r.status === 'duplicate' ? `= ${(r.duplicateOf ?? '').slice(0, 8)}` : statusCell(r)] : []),
       ...params.map((p) => shown(r, p)),
       fmtNum(r.objective),
       interval ? `${fmtNum(s.ci[0])}–${fmtNum(s.ci[1])}${s.ciMethod === 'student-t' ? '†' : ''}` : '',

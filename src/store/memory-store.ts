@@ -130,7 +130,7 @@ export class MemoryStore implements ResultsStore {
     const k = key(experimentId, configId);
     const r = this.t.configurations.get(k);
     if (!r) return;
-    const { failure: _f, error: _e, objective: _o, summary: _s, ...rest } = r;
+    const { failure: _f, error: _e, objective: _o, summary: _s, stopped: _st, ...rest } = r;
     this.t.configurations.set(k, {
       ...rest,
       status: f.status,
@@ -138,6 +138,7 @@ export class MemoryStore implements ResultsStore {
       ...(f.summary ? { summary: clone(f.summary) } : {}),
       ...(f.failure ? { failure: f.failure } : {}),
       ...(f.error ? { error: f.error } : {}),
+      ...(f.stopped ? { stopped: { ...f.stopped } } : {}),
       finishedAt: Date.now(),
     });
   }

@@ -252,4 +252,7 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (session_id, seq)
   );
   `,
+  // 14: a configuration stopped early (failure 'stopped'): after how many iterations, by what test,
+  // below which best. The strategy is told the bound again when a study resumes.
+  `ALTER TABLE configurations ADD COLUMN stopped_json TEXT;`,
 ];

@@ -4,7 +4,7 @@
 // delivered twice is stored once, a transaction is all or nothing, and flush() makes every
 // transaction so far durable.
 
-import type { Config, Failure } from '../types.js';
+import type { Config, Failure, StoppedEarly } from '../types.js';
 import type { BuildResult, ExtraPurpose, RunResult, RunUsage } from '../wire.js';
 
 /** created: registered; running: a study is on it; failed: stopped with a reason (see ExperimentRow.error). */
@@ -67,6 +67,8 @@ export interface ConfigRow {
   error?: string;
   objective?: number;
   summary?: Record<string, MetricSummaryRow>;
+  /** Stopped early (failure 'stopped'): why. Its summary holds the iterations measured. */
+  stopped?: StoppedEarly;
   createdAt: number;
   finishedAt?: number;
   /** The identity of its effective configuration (absent: not resolved, or no Kconfig parameters). */
@@ -169,6 +171,7 @@ export interface ConfigurationOutcome {
   summary?: Record<string, MetricSummaryRow>;
   failure?: Failure;
   error?: string;
+  stopped?: StoppedEarly;
 }
 
 /** The strategy's saved state with the keys of the configurations it has seen. */

@@ -3,7 +3,7 @@
 
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { Config, Failure } from '../types.js';
+import type { Config, Failure, StoppedEarly } from '../types.js';
 import type { BuildResult, ExtraPurpose, RunResult, RunUsage } from '../wire.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
@@ -251,7 +251,7 @@ export class Store implements ResultsStore {
 
   finishConfiguration(experimentId: string, configId: string, f: ConfigurationOutcome): void {
     this.sql(
-        `UPDATE configurations SET status = ?, objective = ?, summary_json = ?, failure = ?, error = ?, finished_at = ?
+        `UPDATE configurations SET status = ?, objective = ?, summary_json = ?, failure = ?, error = ?, stopped_json = ?, finished_at = ?
          WHERE experiment_id = ? AND config_id = ?`,
       )
       .run(
@@ -260,6 +260,7 @@ export class Store implements ResultsStore {
         f.summary ? JSON.stringify(f.summary) : null,
         f.failure ?? null,
         f.error ?? null,
+        f.stopped ? JSON.stringify(f.stopped) : null,
         Date.now(),
         experimentId,
         configId,
@@ -706,6 +707,7 @@ function configFromRow(r: Record<string, unknown>): ConfigRow {
     ...(r.error ? { error: r.error as string } : {}),
     ...(r.objective !== null && r.objective !== undefined ? { objective: r.objective as number } : {}),
     ...(r.summary_json ? { summary: JSON.parse(r.summary_json as string) as Record<string, MetricSummaryRow> } : {}),
+    ...(r.stopped_json ? { stopped: JSON.parse(r.stopped_json as string) as StoppedEarly } : {}),
     createdAt: r.created_at as number,
     ...(r.finished_at ? { finishedAt: r.finished_at as number } : {}),
     ...(r.effective_id ? { effectiveId: r.effective_id as string } : {}),

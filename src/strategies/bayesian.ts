@@ -93,6 +93,12 @@ interface Measured {
   feat: Float64Array;
   ok: number[];
   failed: number;
+  /**
+   * Stopped early: [bound, estimate] per stop: below the bound (the best's objective then), with
+   * the median of its few iterations when told (else null). Fitted at stoppedValue, and counted as
+   * working, not failed.
+   */
+  stopped?: [number, number | null][];
 }
 
 interface Candidate {
@@ -203,15 +209,15 @@ export class BayesianStrategy extends BaseStrategy {
     // Every workload point needs a measurement before its incumbent means anything.
     this.initial = Math.max(5, Math.min(10, Math.ceil(Math.sqrt(space.params.length))), this.workloads?.count ?? 0);
     if (space.size === 0n) this.spaceDone = true;
-    const saved = opts.state?.extra as { data: [string, number[], number][] } | undefined;
-    for (const [key, ok, failed] of saved?.data ?? []) {
+    const saved = opts.state?.extra as { data: [string, number[], number, [number, number | null][]?][] } | undefined;
+    for (const [key, ok, failed, stopped] of saved?.data ?? []) {
       const config = configOfKey(space.params, key);
-      this.data.set(key, { feat: this.features(config), ok: [...ok], failed });
+      this.data.set(key, { feat: this.features(config), ok: [...ok], failed, ...(stopped ? { stopped: stopped.map(([b, e]) => [b, e] as [number, number | null]) } : {}) });
     }
   }
 
   protected override saveExtra(): Json {
-    return { data: [...this.data].map(([k, m]) => [k, [...m.ok], m.failed]) };
+    return { data: [...this.data].map(([k, m]) => (m.stopped ? [k, [...m.ok], m.failed, m.stopped.map(([b, e]) => [b, e])] : [k, [...m.ok], m.failed])) };
   }
 
   protected override observe(o: Observation, key: string, normalized: Config): void {
@@ -219,6 +225,11 @@ export class BayesianStrategy extends BaseStrategy {
     if (!m) {
       m = { feat: this.features(normalized), ok: [], failed: 0 };
       this.data.set(key, m);
+    }
+    if (o.failure === 'stopped' && o.below !== undefined) {
+      const s = (o.samples ?? []).filter((x) => Number.isFinite(x));
+      (m.stopped ??= []).push([o.below, s.length > 0 ? measuredValue({ ...o, status: 'ok', samples: s }) ?? null : null]);
+      return;
     }
     const v = measuredValue(o);
     if (v === undefined) m.failed++;
@@ -443,8 +454,9 @@ export class BayesianStrategy extends BaseStrategy {
   }
 
   private fit(chosen: Candidate[]): Model {
-    const measured = [...this.data.values()].filter((m) => m.ok.length > 0);
-    const raw = measured.map((m) => m.ok.reduce((a, b) => a + b, 0) / m.ok.length);
+    const measured = [...this.data.values()].filter((m) => m.ok.length > 0 || (m.stopped?.length ?? 0) > 0);
+    const okMeans = measured.filter((m) => m.ok.length > 0).map((m) => avg(m.ok));
+    const raw = measured.map((m) => (m.ok.length > 0 ? avg(m.ok) : stoppedValue(m.stopped!, okMeans, this.opts.direction)));
     const positive = raw.every((v) => v > 0);
     // Across workload points, always on a log scale when it can be: expected improvement is then
     // relative, so a workload whose values are ten times smaller weighs as much as the others.
@@ -506,7 +518,7 @@ export class BayesianStrategy extends BaseStrategy {
       // Wide spaces: failures from screened main effects. On the recorded Linux pools failures hit
       // a third of the rows with no parameter explaining them; fully grown trees then score every
       // row's P(works) by chance, which scatters the search as much as the regression's trees did.
-      const w = all.map((m) => m.ok.length / (m.ok.length + m.failed));
+      const w = all.map(worksShare);
       const base = w.reduce((a, b) => a + b, 0) / w.length;
       const model = new AdditiveModel(
         all.map((m) => m.feat),
@@ -523,7 +535,7 @@ export class BayesianStrategy extends BaseStrategy {
     } else if (all.some((m) => m.failed > 0)) {
       works = this.forest(
         all.map((m) => m.feat),
-        all.map((m) => m.ok.length / (m.ok.length + m.failed)),
+        all.map(worksShare),
         true,
       );
     }
@@ -740,6 +752,44 @@ function forestOptions(dims: number): ForestOptions {
 /** Fully grown trees without resampling: a failure seen nearby pulls P(works) firmly down. */
 function classifierOptions(dims: number): ForestOptions {
   return { ...forestOptions(dims), minSplit: 2, bootstrap: false };
+}
+
+/** The share of a configuration's measurements that worked (one stopped early worked: it was only slow). */
+function worksShare(m: Measured): number {
+  const ok = m.ok.length + (m.stopped?.length ?? 0);
+  return ok / (ok + m.failed);
+}
+
+/**
+ * What a configuration stopped early is fitted at: the estimate from its few iterations, capped at
+ * its bound (it was shown to be below it), when it was told one; else the rank-based censoredValue.
+ * On the recorded NGINX factorial with every iteration (bench/tables/linux-nginx-iterations.csv),
+ * fitting every stop at the rank-based value alone flattened the model (nine in ten configurations
+ * are stopped there, all at one value) and lost quality at 40 evaluations; see docs/strategies.md.
+ */
+function stoppedValue(stops: [number, number | null][], okMeans: number[], direction: 'maximize' | 'minimize'): number {
+  const better = (a: number, b: number): boolean => (direction === 'maximize' ? a > b : a < b);
+  const bounds = stops.map(([b]) => b);
+  const bound = bounds.reduce((a, b) => (better(a, b) ? b : a));
+  const est = stops.map(([, e]) => e).filter((e): e is number => e !== null);
+  if (est.length === 0) return censoredValue(bounds, okMeans, direction);
+  const e = avg(est);
+  return better(e, bound) ? bound : e;
+}
+
+/**
+ * The rank-based value of a configuration stopped early without an estimate: the median of the measured configurations worse
+ * than its bound (the best's objective when it was stopped), else the bound. Its own partial mean
+ * is never used: a stop says "worse than the best", and taking the few noisy iterations at face
+ * value would tell the model by how much. A typical worse configuration keeps the model's ranking
+ * right (it is below the best) without pulling its neighbourhood down further than the data does.
+ */
+export function censoredValue(bounds: number[], okMeans: number[], direction: 'maximize' | 'minimize'): number {
+  const bound = direction === 'maximize' ? Math.min(...bounds) : Math.max(...bounds);
+  const worse = okMeans.filter((v) => (direction === 'maximize' ? v < bound : v > bound)).sort((a, b) => a - b);
+  if (worse.length === 0) return bound;
+  const mid = worse.length >> 1;
+  return worse.length % 2 ? worse[mid]! : (worse[mid - 1]! + worse[mid]!) / 2;
 }
 
 function avg(v: number[]): number {

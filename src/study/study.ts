@@ -9,6 +9,7 @@ import { paramEnv, Space } from '../generator/index.js';
 import { earlyResolution, effectiveIdentity, resolutionKey, resolveEffective } from '../targets/effective.js';
 import type { Resolved } from '../targets/params/kconfig.js';
 import type { Strategy } from '../strategies/index.js';
+import { describeStop, looksFor, PooledNoise, shouldStop, stageAt } from '../strategies/early-stop.js';
 import type { ConfigRow, ResultsStore } from '../store/results-store.js';
 import type { ResultStream, WorkTransport } from '../queue/transport.js';
 import type { BuildResult, ExtraPurpose, ResultMessage, RunResult, TestWork } from '../wire.js';
@@ -39,6 +40,14 @@ export interface StudyOptions {
    * decides its identity. Absent: configurations keep their requested identity.
    */
   resolveDir?: string;
+  /**
+   * Stop a configuration whose first iterations are below the best's by the early-stopping test
+   * (src/strategies/early-stop.ts): default on. Never for the default configuration, a fixed list
+   * of configurations (`configs`), or experiments of several tests or a single iteration.
+   */
+  earlyStop?: boolean;
+  /** The early-stopping test's false-stop rate per configuration (default EARLY_STOP_ALPHA). */
+  earlyStopAlpha?: number;
 }
 
 /**
@@ -141,6 +150,9 @@ export class Study extends EventEmitter<StudyEvents> {
   private readonly resolutions = new Map<string, Promise<Resolved | { error: string }>>();
   /** The last resolution queued: the next waits for it (they share one folder). */
   private resolvingDone: Promise<unknown> = Promise.resolve();
+  /** Fully measured configurations' objective samples, pooled for the early-stopping test's variance. */
+  private readonly noise = new PooledNoise();
+  private readonly pooled = new Set<string>();
 
   constructor(
     readonly exp: Experiment,
@@ -374,7 +386,8 @@ export class Study extends EventEmitter<StudyEvents> {
       tests: rows.flatMap((row) =>
         this.exp.tests.map((t) => {
           const r = retry(testKey(row.configId, t.name));
-          return { configId: row.configId, test: t.name, ...(r ? { retry: r } : {}) };
+          const first = this.stageOf(row, t)?.[0];
+          return { configId: row.configId, test: t.name, ...(r ? { retry: r } : {}), ...(first ? { first } : {}) };
         }),
       ),
     });
@@ -416,6 +429,10 @@ export class Study extends EventEmitter<StudyEvents> {
       .filter((r) => r.extra === undefined)
       .map((r) => r.metrics[this.exp.objective.metric])
       .filter((v): v is number => v !== undefined);
+    // Stopped early: worse than the best of then; its few iterations say roughly by how much.
+    if (c.failure === 'stopped') {
+      return { config: c.params, configId: c.configId, status: 'failed', failure: 'stopped', ...(c.stopped ? { below: c.stopped.below } : {}), ...(samples.length > 0 ? { samples } : {}) };
+    }
     return {
       config: c.params,
       configId: c.configId,
@@ -629,10 +646,44 @@ export class Study extends EventEmitter<StudyEvents> {
 
   /** A built configuration's tests go to the worker that built it; others to any worker of the pool. */
   private async submitTests(row: ConfigRow, builtBy?: string): Promise<void> {
-    for (const test of this.exp.tests) await this.submitTest(row, test, builtBy);
+    for (const test of this.exp.tests) await this.submitStage(row, test, builtBy);
   }
 
-  private async submitTest(row: ConfigRow, test: JobSpec, builtBy?: string, extra: Pick<TestWork, 'firstIteration' | 'extra'> = {}): Promise<void> {
+  /** Whether a configuration's iterations are measured in stages, with a look after each (see early-stop.ts). */
+  private staged(row: ConfigRow): boolean {
+    return this.opts.earlyStop !== false && !this.opts.configs && !row.isDefault && this.exp.tests.length === 1 && (this.exp.tests[0]?.iterations ?? 0) >= 2;
+  }
+
+  /** Its own iterations of one test that are stored. */
+  private measuredOf(configId: string, test: string): number {
+    return this.store.runs(this.id, configId).filter((r) => r.extra === undefined && r.test === test).length;
+  }
+
+  /** The stage of a staged test that comes next, as [first, end); the whole test otherwise. */
+  private stageOf(row: ConfigRow, test: JobSpec): [number, number] | undefined {
+    if (!this.staged(row)) return [0, test.iterations];
+    return stageAt(test.iterations, this.measuredOf(row.configId, test.name));
+  }
+
+  /**
+   * Queue the stage of a test that comes next. A later stage runs no warm-up (the first one had
+   * it) and is work of its own (its first iteration is part of its id); one queued again after a
+   * kill part-way through keeps its id, and its worker skips the iterations that are in.
+   */
+  private async submitStage(row: ConfigRow, test: JobSpec, builtBy?: string): Promise<void> {
+    const stage = this.stageOf(row, test);
+    if (!stage) return;
+    const [first, end] = stage;
+    if (first === 0 && end === test.iterations) {
+      await this.submitTest(row, test, builtBy);
+      return;
+    }
+    const partly = this.measuredOf(row.configId, test.name) > first;
+    const job = { ...test, iterations: end - first, ...(first > 0 ? { warmup: 0 } : {}) };
+    await this.submitTest(row, job, builtBy, { ...(first > 0 ? { firstIteration: first } : {}), ...(partly ? { resumed: true } : {}) });
+  }
+
+  private async submitTest(row: ConfigRow, test: JobSpec, builtBy?: string, extra: Pick<TestWork, 'firstIteration' | 'extra' | 'resumed'> = {}): Promise<void> {
     const route = { pool: this.exp.pool, ...(builtBy ? { worker: builtBy } : {}) };
     const retry = this.store.workRetries(this.id, testKey(row.configId, test.name));
     await this.transport.submitTest({
@@ -680,6 +731,8 @@ export class Study extends EventEmitter<StudyEvents> {
       const fresh: RunResult[] = [];
       const finished: ConfigRow[] = [];
       let queued: ConfigRow[] = [];
+      /** Configurations whose look let them go on: their next stage is queued after the transaction. */
+      const goOn: { row: ConfigRow; test: JobSpec }[] = [];
       // One transaction for the results, what they tell the strategy, what it asks next and its state.
       this.store.lazyTransaction(() => {
         for (const { msg } of batch) {
@@ -688,6 +741,11 @@ export class Study extends EventEmitter<StudyEvents> {
           if (msg.extra) continue;
           const row = this.completeIfMeasured(msg.configId, false);
           if (row) finished.push(row);
+          else {
+            const look = this.look(msg.configId, msg.test);
+            if (look?.stopped) finished.push(look.row);
+            else if (look) goOn.push({ row: look.row, test: look.test });
+          }
         }
         if (finished.length === 0) return;
         if (this.strategy && !this.filling && !this.cancelled && !this.stoppedBy && !this.strategy.exhausted) {
@@ -699,6 +757,7 @@ export class Study extends EventEmitter<StudyEvents> {
       for (const r of fresh) this.emit('run-finished', r);
       for (const r of fresh) if (r.extra) this.settleExtra(r);
       for (const r of finished) this.emit('config-finished', r);
+      for (const { row, test } of goOn) await this.submitStage(row, test, this.exp.build ? this.store.getBuild(this.id, row.buildId)?.worker : undefined);
       for (const row of queued) {
         this.emit('config-queued', row);
         await this.submit(row);
@@ -732,6 +791,66 @@ export class Study extends EventEmitter<StudyEvents> {
       else this.finishFailed(configId, 'build', b?.error ?? 'build failed');
     }
     await this.fill();
+  }
+
+  /**
+   * Inside a transaction, when a stage of a staged configuration is in: stop it if its iterations
+   * so far are below the best's by the early-stopping test (it is finished, and the strategy told,
+   * here), else say its next stage is due. Undefined when no stage ended (or it is not staged).
+   */
+  private look(configId: string, testName: string): { row: ConfigRow; test: JobSpec; stopped: boolean } | undefined {
+    const row = this.store.getConfiguration(this.id, configId);
+    const test = this.exp.tests.find((t) => t.name === testName);
+    if (!row || row.status !== 'running' || !test || !this.staged(row)) return undefined;
+    const runs = this.store.runs(this.id, configId).filter((r) => r.extra === undefined && r.test === testName);
+    const looks = looksFor(test.iterations);
+    if (!looks.includes(runs.length) || runs.some((r) => r.status === 'failed')) return undefined;
+    const best = this.incumbent();
+    if (!best || this.cancelled || this.stoppedBy) return { row, test, stopped: false };
+    const metric = this.exp.objective.metric;
+    const candidate = runs.map((r) => r.metrics[metric]).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    const verdict = shouldStop({
+      candidate,
+      incumbent: best.samples,
+      noise: this.noise,
+      direction: this.exp.objective.direction,
+      looks: looks.length,
+      ...(this.opts.earlyStopAlpha !== undefined ? { alpha: this.opts.earlyStopAlpha } : {}),
+    });
+    if (!verdict.stop) return { row, test, stopped: false };
+    const stopped = { after: runs.length, of: test.iterations, p: verdict.p, level: verdict.level, best: best.row.configId, below: best.row.objective as number };
+    this.store.finishConfiguration(this.id, configId, {
+      status: 'failed',
+      failure: 'stopped',
+      error: `${describeStop(stopped)} (${best.row.configId.slice(0, 12)})`,
+      summary: aggregateRuns(runs, this.exp.objective).summary,
+      stopped,
+    });
+    const done = this.store.getConfiguration(this.id, configId) as ConfigRow;
+    this.strategy.tell([this.observation(done)]);
+    return { row: done, test, stopped: true };
+  }
+
+  /** The best fully measured configuration and its samples; the pooled noise brought up to date on the way. */
+  private incumbent(): { row: ConfigRow; samples: number[] } | undefined {
+    const metric = this.exp.objective.metric;
+    const samplesOf = (configId: string): number[] =>
+      this.store
+        .runs(this.id, configId)
+        .filter((r) => r.extra === undefined && r.status === 'ok')
+        .map((r) => r.metrics[metric])
+        .filter((v): v is number => v !== undefined && Number.isFinite(v));
+    const sign = this.exp.objective.direction === 'maximize' ? 1 : -1;
+    let best: ConfigRow | undefined;
+    for (const c of this.store.configurations(this.id, 'done')) {
+      if (!this.pooled.has(c.configId)) {
+        this.pooled.add(c.configId);
+        this.noise.add(samplesOf(c.configId));
+      }
+      if (c.objective === undefined) continue;
+      if (!best || sign * c.objective > sign * (best.objective as number)) best = c;
+    }
+    return best ? { row: best, samples: samplesOf(best.configId) } : undefined;
   }
 
   /**
@@ -808,7 +927,7 @@ export class Study extends EventEmitter<StudyEvents> {
     }
     const test = this.exp.tests.find((t) => t.name === msg.test);
     if (!test) return;
-    await this.submitTest(first, test, this.exp.build ? this.store.getBuild(this.id, first.buildId)?.worker : undefined);
+    await this.submitStage(first, test, this.exp.build ? this.store.getBuild(this.id, first.buildId)?.worker : undefined);
   }
 
   private finishFailed(configId: string, failure: Failure, error: string): void {

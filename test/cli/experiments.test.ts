@@ -29,7 +29,7 @@ beforeAll(async () => {
   ({ dir, cleanup } = tempDir());
   workdir = join(dir, '.wayfinder');
   const file = writeFile(dir, 'listed.yaml', EXP);
-  const run = await wayfinder(['run', file, '--workdir', workdir, '--json', '--no-confirm']);
+  const run = await wayfinder(['run', file, '--workdir', workdir, '--json', '--no-confirm', '--no-early-stop']);
   expect(run.status, run.stderr).toBe(0);
   exploration = (JSON.parse(run.stdout) as { experiment: string }).experiment;
   const regress = await wayfinder(['regress', file, '--workdir', workdir, '--iterations', '3', '--json']);

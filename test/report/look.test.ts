@@ -152,7 +152,7 @@ describe('the report, looked at in Chromium', () => {
     const dir = temp();
     const file = writeFile(dir, 'exp.yaml', EXPERIMENT);
     const workdir = join(dir, '.wayfinder');
-    const run = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--quiet'], { cwd: dir, timeoutMs: 180_000 });
+    const run = await wayfinder(['run', '--no-confirm', '--no-early-stop', file, '--workdir', workdir, '--quiet'], { cwd: dir, timeoutMs: 180_000 });
     expect(run.status, run.stderr).toBe(0);
     const out = join(dir, 'report');
     const r = await wayfinder(['report', '--workdir', workdir, '--out', out, '--json', '--no-png'], { cwd: dir });
@@ -269,7 +269,7 @@ exploration: { strategy: grid, budget: 18, parallel: 2, seed: 1 }
 `,
     );
     const workdir = join(dir, '.wayfinder');
-    const run = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--quiet'], { cwd: dir, timeoutMs: 180_000 });
+    const run = await wayfinder(['run', '--no-confirm', '--no-early-stop', file, '--workdir', workdir, '--quiet'], { cwd: dir, timeoutMs: 180_000 });
     expect(run.status, run.stderr).toBe(0);
     const out = join(dir, 'report');
     const r = await wayfinder(['report', '--workdir', workdir, '--out', out, '--no-png'], { cwd: dir });

@@ -41,7 +41,7 @@ describe('wayfinder report', () => {
     const dir = temp();
     const file = writeFile(dir, 'exp.yaml', EXPERIMENT);
     const workdir = join(dir, '.wayfinder');
-    const run = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--quiet'], { cwd: dir, timeoutMs: 180_000 });
+    const run = await wayfinder(['run', '--no-confirm', '--no-early-stop', file, '--workdir', workdir, '--quiet'], { cwd: dir, timeoutMs: 180_000 });
     expect(run.status, run.stderr).toBe(0);
 
     const out = join(dir, 'report');

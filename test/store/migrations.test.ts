@@ -171,4 +171,31 @@ describe('migrations', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     db.close();
   });
+
+  it('version 9 configurations keep what they had and can record why one was stopped early', () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const path = join(dir, 'wayfinder.db');
+    const old = new Database(path);
+    for (const m of MIGRATIONS.slice(0, 9)) old.exec(m);
+    old.pragma('user_version = 9');
+    old.prepare(`INSERT INTO experiments (id, name, file, text, hash, format, space_size, strategy, created_at, updated_at) VALUES ('e', 'n', 'f', 't', 'h', 'native', '9', 'grid', 0, 0)`).run();
+    const add = old.prepare(
+      `INSERT INTO configurations (experiment_id, config_id, build_id, seq, params_json, status, failure, objective, created_at) VALUES ('e', ?, 'b', ?, '{"A":1}', ?, ?, ?, 0)`,
+    );
+    add.run('done', 0, 'done', null, 12.5);
+    add.run('running', 1, 'running', null, null);
+    old.close();
+
+    const store = new Store(path);
+    expect(store.getConfiguration('e', 'done')).toMatchObject({ status: 'done', objective: 12.5 });
+    expect(store.getConfiguration('e', 'done')?.stopped).toBeUndefined();
+    const stopped = { after: 1, of: 5, p: 0.0001, level: 0.0033, best: 'done', below: 12.5 };
+    store.finishConfiguration('e', 'running', { status: 'failed', failure: 'stopped', error: 'stopped early', stopped });
+    expect(store.getConfiguration('e', 'running')).toMatchObject({ status: 'failed', failure: 'stopped', stopped });
+    store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+  });
 });

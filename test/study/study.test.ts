@@ -221,7 +221,8 @@ exploration: { parallel: 2 }
     });
     const env = setup(exec);
     const exp = experiment(`${SIX}exploration: { strategy: random, parallel: 2, seed: 9 }\n`);
-    first = new Study(exp, env.store, env.transport);
+    // Every iteration measured: this counts them (resuming with early stopping on is tested below).
+    first = new Study(exp, env.store, env.transport, { earlyStop: false });
     void first.run();
     await waitFor(() => stopped !== undefined);
     await stopped;
@@ -231,7 +232,7 @@ exploration: { parallel: 2 }
     expect(before.some((r) => r.status === 'running')).toBe(true);
 
     // Resumed with another seed: only the saved state can make it continue the first one's search.
-    const second = await run({ ...exp, exploration: { ...exp.exploration, seed: 10 } }, env);
+    const second = await run({ ...exp, exploration: { ...exp.exploration, seed: 10 } }, env, { earlyStop: false });
     const rows = env.store.configurations(second.id);
     expect(rows).toHaveLength(6);
     expect(rows.every((r) => r.status === 'done')).toBe(true);
@@ -239,7 +240,7 @@ exploration: { parallel: 2 }
     // The order asked is that of one uninterrupted search with the first seed, not the second's.
     const orderOf = async (seed: number): Promise<unknown[]> => {
       const fresh = setup(measured(new Log()));
-      const s = await run({ ...exp, exploration: { ...exp.exploration, seed } }, fresh);
+      const s = await run({ ...exp, exploration: { ...exp.exploration, seed } }, fresh, { earlyStop: false });
       return fresh.store.configurations(s.id).map((r) => r.params.A);
     };
     const uninterrupted = await orderOf(9);
@@ -387,6 +388,108 @@ exploration: { parallel: 1 }
     expect(rows).toHaveLength(6);
     expect(rows.every((r) => r.status === 'done')).toBe(true);
     expect(log.repeats()).toEqual([]);
+  });
+});
+
+
+/**
+ * A: 1..12, five iterations, objective about A * 100 with a percent or two of deterministic scatter
+ * (so the pooled variance is not zero): every configuration below the best is clearly below it.
+ */
+const TWELVE = `
+params:
+  - { name: A, type: integer, min: 1, max: 12, default: 3, when: test }
+test:
+  run: 'true'
+  iterations: 5
+metrics:
+  - { name: v, parser: regex, pattern: 'v=(\\d+)' }
+objective: { metric: v, direction: maximize }
+`;
+const scattered = (w: TestWork, i: number): Outcome => {
+  const a = num(w, 'A');
+  return { status: 'ok', metrics: { v: a * 100 + (((a * 7 + i * 3) % 5) - 2) * a } };
+};
+
+describe('study loop: early stopping', () => {
+  it('stops configurations clearly below the best after their first iteration; the best is measured in full', async () => {
+    const exp = experiment(`${TWELVE}exploration: { strategy: grid, parallel: 1 }\n`);
+    const log = new Log();
+    const env = setup(measured(log, scattered));
+    const study = await run(exp, env);
+    const rows = env.store.configurations(study.id);
+    const stopped = rows.filter((r) => r.failure === 'stopped');
+    // The default (A=3) first, in full; then A=1 and 2 are below it and stopped after one iteration;
+    // each of 4..12 is the best so far when it comes, so is measured in full.
+    expect(stopped.map((r) => r.params.A).sort()).toEqual([1, 2]);
+    for (const r of stopped) {
+      expect(r.status).toBe('failed');
+      expect(r.stopped).toMatchObject({ after: 1, of: 5, below: 300 });
+      expect(r.stopped!.p).toBeLessThan(r.stopped!.level);
+      expect(r.error).toMatch(/^stopped early after 1 of 5 iterations, below the best with p=\S+ < 0\.0033/);
+      expect(env.store.runs(study.id, r.configId)).toHaveLength(1);
+      expect(r.objective).toBeUndefined();
+    }
+    expect(log.runs).toHaveLength(12 * 5 - 2 * 4);
+    expect(log.repeats()).toEqual([]);
+    const best = rows.filter((r) => r.status === 'done').sort((a, b) => (b.objective ?? 0) - (a.objective ?? 0))[0];
+    expect(best?.params.A).toBe(12);
+    expect(env.store.runs(study.id, best!.configId)).toHaveLength(5);
+  });
+
+  it('a whole search stops its bad configurations early and finds the same best as one measuring everything', async () => {
+    const exp = experiment(`${TWELVE}exploration: { strategy: random, parallel: 1, seed: 4 }\n`);
+    const on = setup(measured(new Log(), scattered));
+    const off = setup(measured(new Log(), scattered));
+    const a = await run(exp, on);
+    const b = await run(exp, off, { earlyStop: false });
+    const bestOf = (store: MemoryStore, id: string): unknown =>
+      store.configurations(id).filter((r) => r.status === 'done').sort((x, y) => (y.objective ?? 0) - (x.objective ?? 0))[0]?.params.A;
+    expect(bestOf(on.store, a.id)).toBe(12);
+    expect(bestOf(off.store, b.id)).toBe(12);
+    expect(on.store.configurations(a.id).filter((r) => r.failure === 'stopped').length).toBeGreaterThan(3);
+    expect(off.store.configurations(b.id).some((r) => r.failure === 'stopped')).toBe(false);
+    expect(on.store.runs(a.id).length).toBeLessThan(off.store.runs(b.id).length);
+    // The same configurations in the same order: a stop tells the strategy no more than "worse".
+    expect(on.store.configurations(a.id).map((r) => r.params.A)).toEqual(off.store.configurations(b.id).map((r) => r.params.A));
+  });
+
+  it('is deterministic per seed: the bayesian search asks the same configurations and stops the same ones', async () => {
+    const exp = experiment(`${TWELVE}exploration: { strategy: bayesian, parallel: 1, seed: 5, budget: 9 }\n`);
+    const trace = async (): Promise<string[]> => {
+      const env = setup(measured(new Log(), scattered));
+      const s = await run(exp, env);
+      return env.store.configurations(s.id).map((r) => `${String(r.params.A)}:${r.failure ?? r.status}:${env.store.runs(s.id, r.configId).length}`);
+    };
+    const first = await trace();
+    expect(first.some((t) => t.includes(':stopped:'))).toBe(true);
+    expect(await trace()).toEqual(first);
+  });
+
+  it('a resumed search with early stopping on continues exactly as an uninterrupted one, measuring nothing twice', async () => {
+    const exp = experiment(`${TWELVE}exploration: { strategy: bayesian, parallel: 1, seed: 6, budget: 10 }\n`);
+    const uninterrupted = setup(measured(new Log(), scattered));
+    const u = await run(exp, uninterrupted);
+    const expected = uninterrupted.store.configurations(u.id).map((r) => `${String(r.params.A)}:${r.failure ?? r.status}`);
+    expect(expected.some((t) => t.endsWith(':stopped'))).toBe(true);
+
+    for (const stopAt of [6, 8, 13]) {
+      const log = new Log();
+      let first: Study | undefined;
+      let stopped: Promise<void> | undefined;
+      const env = setup(measured(log, (w, i) => {
+        if (log.runs.length === stopAt) stopped = first?.detach();
+        return scattered(w, i);
+      }));
+      first = new Study(exp, env.store, env.transport);
+      void first.run();
+      await waitFor(() => stopped !== undefined);
+      await stopped;
+      const second = await run(exp, env);
+      const got = env.store.configurations(second.id).map((r) => `${String(r.params.A)}:${r.failure ?? r.status}`);
+      expect(got, `detached after ${stopAt} runs`).toEqual(expected);
+      expect(log.repeats()).toEqual([]);
+    }
   });
 });
 
