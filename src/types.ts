@@ -339,3 +339,18 @@ export interface DynamicWindow {
   maxUs: number | null;
   knobs: Record<string, number>;
 }
+
+/** What the target's Kconfig resolver made of a configuration's requested symbols (src/targets/kconfig.ts). */
+export interface Resolution {
+  /** The resolved .config's identity (every symbol it sets, hashed). */
+  hash: string;
+  /** Each requested symbol's resolved value, as .config writes it (n: not set). */
+  effective: Record<string, string>;
+  overridden: Array<{ symbol: string; requested: string; effective: string }>;
+  /** Requested symbols the tree does not declare. */
+  unknown: string[];
+  /** Base configuration symbols the tree does not declare. */
+  baseUnknown: string[];
+  /** Whether the tree's declarations were read (otherwise unknown symbols cannot be told apart). */
+  checked: boolean;
+}

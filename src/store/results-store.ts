@@ -4,7 +4,7 @@
 // delivered twice is stored once, a transaction is all or nothing, and flush() makes every
 // transaction so far durable.
 
-import type { Config, Failure, StoppedEarly } from '../types.js';
+import type { Config, Failure, Resolution, StoppedEarly } from '../types.js';
 import type { BuildResult, ExtraPurpose, RunResult, RunUsage } from '../wire.js';
 
 /** created: registered; running: a study is on it; failed: stopped with a reason (see ExperimentRow.error). */
@@ -30,20 +30,8 @@ export interface ExperimentRow {
 /** duplicate: its effective configuration is another's (duplicateOf), which was or is measured instead. */
 export type ConfigStatus = 'pending' | 'running' | 'done' | 'failed' | 'duplicate';
 
-/** What the target's Kconfig resolver made of a configuration's requested symbols (src/targets/kconfig.ts). */
-export interface ResolutionRow {
-  /** The resolved .config's identity (every symbol it sets, hashed). */
-  hash: string;
-  /** Each requested symbol's resolved value, as .config writes it (n: not set). */
-  effective: Record<string, string>;
-  overridden: Array<{ symbol: string; requested: string; effective: string }>;
-  /** Requested symbols the tree does not declare. */
-  unknown: string[];
-  /** Base configuration symbols the tree does not declare. */
-  baseUnknown: string[];
-  /** Whether the tree's declarations were read (otherwise unknown symbols cannot be told apart). */
-  checked: boolean;
-}
+/** What the target's Kconfig resolver made of a configuration's requested symbols (src/types.ts). */
+export type ResolutionRow = Resolution;
 
 /** A configuration's effective identity, once resolved. */
 export interface EffectiveIdentity {

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { effectiveChecksums, paramEnv } from '../generator/index.js';
 import { inheritedEnv } from '../runners/inherited-env.js';
 import { describeFailure, processSucceeded, runProcess } from '../runners/process.js';
-import type { Config, Experiment, Param, Value } from '../types.js';
+import type { Config, Experiment, Param, Resolution, Value } from '../types.js';
 import { ExpandError, expand } from '../util/expand.js';
 import { kconfigSymbol, kconfigValue, requestedValues } from './kconfig.js';
 import { resolveKconfig, type Resolved } from './params/kconfig.js';
@@ -114,12 +114,3 @@ export function effectiveIdentity(exp: Pick<Experiment, 'params'>, config: Confi
   return { ...effectiveChecksums(exp.params, config, hash), resolution };
 }
 
-/** What a resolution changed, as the store keeps it (the store's ResolutionRow has this shape). */
-export interface Resolution {
-  hash: string;
-  effective: Record<string, string>;
-  overridden: Array<{ symbol: string; requested: string; effective: string }>;
-  unknown: string[];
-  baseUnknown: string[];
-  checked: boolean;
-}
