@@ -161,6 +161,7 @@ export function summaryJson(
     configurations: s.total,
     done: s.done,
     failed: s.failed,
+    stopped: s.stopped,
     duplicates: s.duplicates ?? 0,
     /** With workload dimensions, best is the best at the default's workload point (workloadPoint). */
     ...(s.workloadPoint ? { workloadPoint: s.workloadPoint } : {}),
@@ -183,7 +184,9 @@ export function summaryJson(
 export function describeSummary(exp: Pick<Experiment, 'objective'> & { params?: Experiment['params'] }, s: StudySummary, o: { provisional?: boolean; verdict?: boolean } = {}): string {
   const m = exp.objective.metric;
   const lines: string[] = [];
-  lines.push(`\n${s.done + s.failed} configurations measured: ${s.done} ok, ${s.failed} failed.`);
+  const broken = s.failed - s.stopped;
+  const outcomes = [`${s.done} ok`, ...(broken > 0 || s.stopped === 0 ? [`${broken} failed`] : []), ...(s.stopped > 0 ? [`${s.stopped} stopped early (clearly below the best)`] : [])];
+  lines.push(`\n${s.done + s.failed} configurations measured: ${outcomes.join(', ')}.`);
   if ((s.duplicates ?? 0) > 0) {
     lines.push(`${s.duplicates} more resolved to the effective configuration of one measured (duplicates: not built or measured again, not counted against the budget; \`wayfinder results\` lists them).`);
   }

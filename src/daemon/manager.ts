@@ -307,7 +307,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
       objective: { metric: '', direction: 'maximize' },
       total: 0,
       firstEvent: this.firstEvent(s.experimentId),
-      summary: { total: 0, done: 0, failed: 0, running: 0, duplicates: 0, highCv: 0 },
+      summary: { total: 0, done: 0, failed: 0, stopped: 0, running: 0, duplicates: 0, highCv: 0 },
     };
   }
 

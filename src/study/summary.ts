@@ -9,7 +9,10 @@ import { describeComparison } from './confirm.js';
 export interface StudySummary {
   total: number;
   done: number;
+  /** Failed configurations, those stopped early (below the best, not broken) included. */
   failed: number;
+  /** Of the failed, those stopped early by the early-stopping test. */
+  stopped: number;
   running: number;
   /** Configurations that resolved to the effective configuration of one measured instead (not built or measured). */
   duplicates?: number;
@@ -61,6 +64,7 @@ export function summarizeStudy(store: Store, experimentId: string, objective: Ob
     total: rows.length,
     done: rows.filter((r) => r.status === 'done').length,
     failed: rows.filter((r) => r.status === 'failed').length,
+    stopped: rows.filter((r) => r.status === 'failed' && r.failure === 'stopped').length,
     running: rows.filter((r) => r.status === 'running').length,
     duplicates: rows.filter((r) => r.status === 'duplicate').length,
     ...(best ? { best } : {}),

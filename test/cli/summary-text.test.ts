@@ -26,7 +26,7 @@ function row(configId: string, samples: number[], isDefault: boolean): ConfigRow
 describe('the summary a run ends with', () => {
   it('gives too few runs their range with the confidence it has, and calls the ranking provisional', () => {
     const best = row('b'.repeat(32), [10, 30, 50], false);
-    const text = describeSummary(exp, { total: 2, done: 2, failed: 0, running: 0, best, baseline: row('d'.repeat(32), [5, 5, 6], true), ratio: 6, highCv: 1 });
+    const text = describeSummary(exp, { total: 2, done: 2, failed: 0, stopped: 0, running: 0, best, baseline: row('d'.repeat(32), [5, 5, 6], true), ratio: 6, highCv: 1 });
     expect(text).toMatch(/Best \(provisional\) bbbbbbbbbbbb: v = 30\.00 \(median; range 10\.00 – 50\.00 \(only a 75% CI of the median: too few runs for 95%\), n=3/);
     expect(text).toMatch(/Default {12}dddddddddddd: v = 5\.00 \(median; range 5\.00 – 6\.00/);
     expect(text).toContain('Best is 6.000× the default (higher v is better): provisional, from the exploration (n=3 against n=3;');
@@ -36,16 +36,27 @@ describe('the summary a run ends with', () => {
   it('gives the median interval from order statistics, and says when the default is the best', () => {
     const samples = [10, 11, 12, 13, 14, 15, 16, 17];
     const both = row('c'.repeat(32), samples, true);
-    const text = describeSummary(exp, { total: 1, done: 1, failed: 0, running: 0, best: both, baseline: both, ratio: 1, highCv: 0 });
+    const text = describeSummary(exp, { total: 1, done: 1, failed: 0, stopped: 0, running: 0, best: both, baseline: both, ratio: 1, highCv: 0 });
     expect(text).toMatch(/v = 13\.50 \(median; 95% CI of the median 10\.00 – 17\.00, n=8/);
     expect(text).toContain('Default is the best configuration measured.');
     expect(text).not.toMatch(/^Default c/m);
     expect(text).not.toContain('provisional');
   });
 
+  it('counts configurations stopped early apart from broken ones', () => {
+    const best = row('b'.repeat(32), [10, 30, 50], false);
+    const base = row('d'.repeat(32), [5, 5, 6], true);
+    const stoppedOnly = describeSummary(exp, { total: 8, done: 5, failed: 3, stopped: 3, running: 0, best, baseline: base, ratio: 6, highCv: 0 });
+    expect(stoppedOnly).toContain('8 configurations measured: 5 ok, 3 stopped early (clearly below the best).');
+    const both = describeSummary(exp, { total: 8, done: 5, failed: 3, stopped: 1, running: 0, best, baseline: base, ratio: 6, highCv: 0 });
+    expect(both).toContain('8 configurations measured: 5 ok, 2 failed, 1 stopped early (clearly below the best).');
+    const none = describeSummary(exp, { total: 8, done: 8, failed: 0, stopped: 0, running: 0, best, baseline: base, ratio: 6, highCv: 0 });
+    expect(none).toContain('8 configurations measured: 8 ok, 0 failed.');
+  });
+
   it('shows no interval for one run, and says why', () => {
     const one = row('e'.repeat(32), [7], false);
-    const text = describeSummary(exp, { total: 2, done: 2, failed: 0, running: 0, best: one, baseline: row('d'.repeat(32), [5], true), ratio: 1.4, highCv: 0 });
+    const text = describeSummary(exp, { total: 2, done: 2, failed: 0, stopped: 0, running: 0, best: one, baseline: row('d'.repeat(32), [5], true), ratio: 1.4, highCv: 0 });
     expect(text).toMatch(/v = 7\.00 \(median; no interval \(one run: nothing to estimate the spread from\), n=1/);
   });
 
