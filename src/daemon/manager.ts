@@ -272,15 +272,8 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     const budget = exp.exploration.budget;
     const waiting = this.waiting.get(s.experimentId);
     return {
-      id: s.experimentId,
+      ...submissionFields(s),
       name: exp.name,
-      state: s.state,
-      pool: s.pool,
-      priority: s.priority,
-      seq: s.seq,
-      submittedAt: s.submittedAt,
-      ...(s.startedAt ? { startedAt: s.startedAt } : {}),
-      ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
       ...(s.error ? { error: s.error } : {}),
       strategy: exp.exploration.strategy,
       objective: exp.objective,
@@ -293,15 +286,8 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
 
   private unreadableStatus(s: Submission, e: unknown): ExperimentStatus {
     return {
-      id: s.experimentId,
+      ...submissionFields(s),
       name: s.experimentId.replace(/-[0-9a-f]{10}$/, ''),
-      state: s.state,
-      pool: s.pool,
-      priority: s.priority,
-      seq: s.seq,
-      submittedAt: s.submittedAt,
-      ...(s.startedAt ? { startedAt: s.startedAt } : {}),
-      ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
       error: s.error ?? reasonOf(e),
       strategy: '',
       objective: { metric: '', direction: 'maximize' },
@@ -619,4 +605,18 @@ export function formatEvent(e: DaemonEvent): string {
     case 'comparison':
       return `${t} ${d.comparison === null ? String(d.reason) : String(d.text)}`;
   }
+}
+
+/** What every status says of a submission, whether or not its experiment file can still be read. */
+function submissionFields(s: Submission) {
+  return {
+    id: s.experimentId,
+    state: s.state,
+    pool: s.pool,
+    priority: s.priority,
+    seq: s.seq,
+    submittedAt: s.submittedAt,
+    ...(s.startedAt ? { startedAt: s.startedAt } : {}),
+    ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
+  };
 }
