@@ -64,13 +64,15 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
   let study: Study | undefined;
   let end: (() => Promise<void>) | undefined;
   const interrupts = trapInterrupts(err, 'stopping; running jobs are ended and re-run when you start again. Results so far are kept.', () => {
-    study?.cancel();
+    study?.interrupt();
     void ws.worker?.close(true);
   });
   try {
     const m = await session.begin(exp, o.earlyStop === false ? { earlyStop: false } : {});
     study = m.study;
     end = m.end;
+    // A Ctrl-C while the session was being set up: nothing is measured, nothing waited for.
+    if (interrupts.count > 0) study.interrupt();
     const budget = exp.exploration.budget;
     const total = Number(budget !== undefined && BigInt(budget) < study.space.size ? BigInt(budget) : study.space.size);
     if (!quiet) {

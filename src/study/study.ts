@@ -128,6 +128,7 @@ export class Study extends EventEmitter<StudyEvents> {
   private results?: ResultStream;
   private finished?: () => void;
   private cancelled = false;
+  private interrupted = false;
   private readonly batch: { msg: RunResult; settle: (e?: Error) => void }[] = [];
   private storing: Promise<void> = Promise.resolve();
   private filling = false;
@@ -190,6 +191,7 @@ export class Study extends EventEmitter<StudyEvents> {
     const done = new Promise<void>((resolve) => {
       this.finished = resolve;
     });
+    if (this.interrupted) this.finished?.();
     await this.resubmitInFlight();
     if (this.opts.baseline !== false) await this.ensureDefault();
     // Results arriving together (about one per parallel slot) are taken at once and stored together;
@@ -215,8 +217,15 @@ export class Study extends EventEmitter<StudyEvents> {
       clearInterval(this.lostCheck);
       clearInterval(this.transportProbe);
     }
-    await this.results.close();
+    await this.results?.close();
     this.results = undefined;
+    if (this.interrupted) {
+      // What no worker has started goes back; what runs is ended by the caller. Both stay in flight
+      // in the store, and the next run of the experiment queues them again (resubmitInFlight).
+      await this.transport.withdraw(this.id, { pools: [this.exp.pool], workers: this.store.buildWorkers(this.id) });
+      this.store.setExperimentState(this.id, 'cancelled');
+      return;
+    }
     if (this.stoppedBy) {
       // What no worker has started goes back: a later run queues it again.
       await this.transport.withdraw(this.id, { pools: [this.exp.pool], workers: this.store.buildWorkers(this.id) });
@@ -259,6 +268,16 @@ export class Study extends EventEmitter<StudyEvents> {
     for (const w of this.extraWaiting.values()) w.reject(new ExtraCancelledError());
     this.extraWaiting.clear();
     this.checkDone();
+  }
+
+  /**
+   * Ctrl-C: stop at once, without waiting for the configurations in flight (their jobs are ended by
+   * the caller, which closes its worker); they are measured when the experiment is run again.
+   */
+  interrupt(): void {
+    this.interrupted = true;
+    this.cancel();
+    this.finished?.();
   }
 
   /** Stop taking results without changing the experiment's state (the daemon shuts down; a restart resumes). */

@@ -66,3 +66,61 @@ exploration: { parallel: 2 }
     expect((JSON.parse(final.stdout) as { best: { objective: number } }).best.objective).toBe(12);
   }, 300_000);
 });
+
+describe('Ctrl-C during a build', () => {
+  it('ends the build, exits 130 without waiting for it, and the next run builds and measures it', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const started = join(dir, 'started');
+    const pidFile = join(dir, 'build.pid');
+    // The first build hangs (as a long compile would) until it is ended; later builds are quick.
+    const file = writeFile(
+      dir,
+      'exp.yaml',
+      `
+name: interrupt
+params:
+  - { name: A, type: integer, only: [1, 2, 3], default: 1 }
+build:
+  run: 'if [ ! -e ${started} ]; then touch ${started}; echo $$ > ${pidFile}; sleep 300; fi'
+test:
+  run: 'echo "v=$A"'
+  iterations: 1
+metrics:
+  - { name: v, parser: regex, pattern: 'v=(\\d+)' }
+objective: { metric: v, direction: maximize }
+exploration: { strategy: grid }
+`,
+    );
+    const workdir = join(dir, '.wayfinder');
+    const child = spawn(process.execPath, [CLI, 'run', '--no-confirm', '--no-early-stop', file, '--workdir', workdir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 60_000, 'the first build to start');
+    const buildPid = Number(readFileSync(pidFile, 'utf8').trim());
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('SIGINT: stopping');
+    // The hanging build was ended, not left behind.
+    await waitFor(() => !alive(buildPid), 10_000, 'the interrupted build to be ended');
+
+    const again = await wayfinder(['run', '--no-confirm', '--no-early-stop', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
+    expect(again.status, again.stderr + again.stdout).toBe(0);
+    const out = JSON.parse(again.stdout) as { best: { objective: number }; done: number };
+    expect(out.best.objective).toBe(3);
+    const db = new Database(join(workdir, 'wayfinder.db'), { readonly: true });
+    const done = db.prepare("SELECT COUNT(*) AS n FROM configurations WHERE status = 'done'").get() as { n: number };
+    db.close();
+    expect(done.n).toBe(3);
+  }, 240_000);
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
