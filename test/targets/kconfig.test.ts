@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compareResolved, kconfigValue, mergeFragment, parseDotConfig } from '../../src/targets/kconfig.js';
 import { requireTool, tempDir, wayfinder, writeFile } from '../helpers.js';
+import { sourceRoots } from '../../src/targets/params/kconfig.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
@@ -117,5 +118,13 @@ objective:
     expect(reused).toHaveLength(3);
     for (const log of reused) expect(log).toMatch(/reused the build of the same inputs/);
     expect(existsSync(join(workdir, 'build-cache'))).toBe(true);
+  });
+});
+
+describe('kconfig.sources', () => {
+  it('leaves out a source whose variable is unset, splits a colon-separated list, and resolves relative paths at the experiment', () => {
+    const env = { UK_ROOT: '/uk/unikraft', UK_LIBS: '/uk/libs/lib-musl:/uk/libs/lib-lwip' };
+    const roots = sourceRoots({ env, experimentDir: '/exp' }, ['${UK_ROOT}', '${UK_APP}', '${UK_LIBS}', 'local/Kconfig']);
+    expect(roots).toEqual(['/uk/unikraft', '/uk/libs/lib-musl', '/uk/libs/lib-lwip', '/exp/local/Kconfig']);
   });
 });

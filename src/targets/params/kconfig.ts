@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { expand } from '../../util/expand.js';
+import { ExpandError, expand } from '../../util/expand.js';
 import { compareResolved, declaredSymbols, kconfigNotes, requestedValues, resolvedHash, writeFragment, type KconfigOutcome } from '../kconfig.js';
 import type { BuildPrep, ParamKind } from './kind.js';
 
@@ -74,9 +74,29 @@ export async function resolveKconfig(ctx: BuildPrep, requested: Record<string, s
     return { error: `kconfig resolver '${spec.resolve}' ${failed}${log ? `: ${log}` : ''}` };
   }
   const text = readFileSync(config, 'utf8');
-  const declared = spec.sources ? declaredSymbols(spec.sources.map((s) => atExperiment(ctx, s))) : undefined;
+  const declared = spec.sources ? declaredSymbols(sourceRoots(ctx, spec.sources)) : undefined;
   const outcome = compareResolved(requested, text, { ...(declared ? { declared } : {}), ...(base !== undefined ? { base } : {}) });
   return { config, hash: resolvedHash(text), outcome };
+}
+
+/**
+ * The folders `kconfig.sources` names. An entry may be a colon-separated list (UK_LIBS may name
+ * libraries one by one), and an entry whose variable is unset is left out: a tree built without
+ * external libraries (helloworld has no UK_LIBS) declares none of their symbols either.
+ */
+export function sourceRoots(ctx: Pick<BuildPrep, 'env' | 'experimentDir'>, sources: string[]): string[] {
+  const roots: string[] = [];
+  for (const source of sources) {
+    let text: string;
+    try {
+      text = expand(source, ctx.env);
+    } catch (e) {
+      if (e instanceof ExpandError) continue;
+      throw e;
+    }
+    for (const part of text.split(':')) if (part !== '') roots.push(isAbsolute(part) ? part : resolve(ctx.experimentDir, part));
+  }
+  return roots;
 }
 
 function atExperiment(ctx: BuildPrep, path: string): string {
