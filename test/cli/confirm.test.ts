@@ -1,5 +1,7 @@
 // Best against default, confirmed, through the real CLI: BullMQ on an embedded Redis, SQLite, the
-// host worker and the job launcher, with a cheap shell test whose metric is noisy ($RANDOM).
+// host worker and the job launcher, with a cheap shell test whose metric varies from run to run by
+// up to 3% (a function of the iteration, so that a parameter that changes nothing gives both sides
+// the same values and no verdict is left to chance; sh has no $RANDOM).
 
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -9,14 +11,14 @@ import { tempDir, wayfinder, writeFile } from '../helpers.js';
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
 
-/** B=1 multiplies v by `effect`; every run adds up to 3% noise. */
+/** B=1 multiplies v by `effect`; every run adds up to 3%, the same for the same iteration number. */
 function experiment(effect: number): string {
   return `
 name: confirm-cli
 params:
   - { name: B, type: integer, only: [0, 1], default: 0, when: test }
 test:
-  run: 'echo "v=$(( (B == 1 ? ${Math.round(1000 * effect)} : 1000) + RANDOM % 30 ))"'
+  run: 'echo "v=$(( (B == 1 ? ${Math.round(100000 * effect)} : 100000) + WAYFINDER_ITERATION * 7919 % 3000 ))"'
   iterations: 3
 metrics:
   - { name: v, parser: regex, pattern: 'v=(\\d+)' }
@@ -36,10 +38,10 @@ describe('wayfinder run, then confirm', () => {
     const { file, workdir } = setup(experiment(1.1));
     const r = await wayfinder(['run', file, '--workdir', workdir], { timeoutMs: 120_000 });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/Best \(provisional\) \S+: v = 1,1\d\d \(median; range 1,1\d\d – 1,1\d\d \(only a 75% CI of the median: too few runs for 95%\), n=3/);
+    expect(r.stdout).toMatch(/Best \(provisional\) \S+: v = 11\d,\d{3} \(median; range 11\d,\d{3} – 11\d,\d{3} \(only a 75% CI of the median: too few runs for 95%\), n=3/);
     expect(r.stdout).toMatch(/Best is 1\.\d{3}× the default \(higher v is better\): provisional, from the exploration \(n=3 against n=3;/);
     expect(r.stderr).toMatch(/Confirming: the best \(\w{12}\) and the default measured again, interleaved, 5 to 15 pairs/);
-    expect(r.stderr).toMatch(/ {2}pair 1\/15: best 1,1\d\d · default 1,0\d\d \(v\)/);
+    expect(r.stderr).toMatch(/ {2}pair 1\/15: best 11\d,\d{3} · default 10\d,\d{3} \(v\)/);
     expect(r.stdout).toMatch(/Confirmed: the best is 1\.\d\d× \(95% CI 1\.\d\d–1\.\d\d, p[=<]0\.\d+\) higher v than the default \(5 interleaved runs each of v\)\./);
 
     // The confirmation runs are stored as extra runs, after each configuration's own three, interleaved in time.
@@ -70,7 +72,7 @@ describe('wayfinder run, then confirm', () => {
     expect(res.status, res.stderr).toBe(0);
     const shown = JSON.parse(res.stdout) as { comparison: { best: string; ratio: number; ci: [number, number]; pValue: number; significant: boolean; n: number } };
     expect(shown.comparison).toMatchObject({ best: verdicts[0]!.best_config_id, ratio: out.comparison.ratio, ci: out.comparison.ci, pValue: out.comparison.pValue, significant: true, n: 5 });
-  });
+  }, 240_000);
 
   it('finds no significant difference for a parameter that changes nothing, and carries the comparison in --json', async () => {
     const { file, workdir } = setup(experiment(1));
@@ -97,7 +99,7 @@ describe('wayfinder run, then confirm', () => {
     expect(first.stderr).not.toContain('resuming');
     const again = await wayfinder(['run', file, '--workdir', workdir, '--budget', '3', '--no-confirm'], { timeoutMs: 120_000 });
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stderr).toMatch(/^resuming 2\/3: 2 configuration\(s\) measured before \(best v 1,\d{3}\), 1 to go$/m);
+    expect(again.stderr).toMatch(/^resuming 2\/3: 2 configuration\(s\) measured before \(best v 11\d,\d{3}\), 1 to go$/m);
     expect(again.stderr).toMatch(/^\[3\/3\] /m);
   });
 });
