@@ -167,6 +167,7 @@ export async function runVariant(spec: DynamicSpec, v: Variant, bins: ReferenceB
       dataplane_cpu_s: dpTotals.cpu_s ?? NaN,
       knob_changes: Math.max(0, tr.length - 1),
     };
+    if (o.cpus) summary.cpus = `dataplane ${o.cpus.dataplane ?? 'any'}, controller ${o.cpus.controller ?? 'any'}, load generator ${o.cpus.loadgen ?? 'any'}`;
     if (ctl) {
       summary.controller_cpu_s = ctlTotals.cpu_s ?? NaN;
       summary.controller_published = ctlTotals.published ?? NaN;
