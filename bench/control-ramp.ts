@@ -62,6 +62,10 @@ export async function rampBench(o: RampOptions): Promise<void> {
   const lost = new Map<string, number[]>(variants.map((v) => [v.label, []]));
   const windows = new Map<string, DynamicWindow[][]>(variants.map((v) => [v.label, []]));
   const changes: number[] = [];
+  // What the dataplane got of its CPU (it busy-polls: less than all of it is time descheduled), and
+  // the share of windows whose p99 reached 10 ms (a stall, or a queue the batch size let build).
+  const cpuShare = new Map<string, number[]>(variants.map((v) => [v.label, []]));
+  const slowWindows = new Map<string, number[]>(variants.map((v) => [v.label, []]));
   const loads = [o.loadavg()];
   const totalS = spec.schedule.reduce((s, p) => s + p.durationMs, 0) / 1000;
   o.log(
@@ -72,7 +76,10 @@ export async function rampBench(o: RampOptions): Promise<void> {
     for (let r = 0; r < o.repeats; r++) {
       for (let i = 0; i < variants.length; i++) {
         const v = variants[(i + r) % variants.length]!;
+        const t0 = Date.now();
         const out = await runVariant(spec, v, bins, dir, { nice: o.nice, tag: `r${r}-${i}`, cpus: o.cpus });
+        cpuShare.get(v.label)!.push(Number(out.summary.dataplane_cpu_s) / ((Date.now() - t0) / 1000));
+        slowWindows.get(v.label)!.push(out.windows.filter((w) => (w.p99Us ?? 0) >= 10_000).length / (out.windows.length || 1));
         p99.get(v.label)!.push(Number(out.summary.p99_us));
         lost.get(v.label)!.push(Number(out.summary.lost) / Number(out.summary.requests || 1));
         windows.get(v.label)!.push(out.windows);
@@ -87,6 +94,8 @@ export async function rampBench(o: RampOptions): Promise<void> {
   o.log(`  whole-run p99 per repeat, µs (lost share, median of repeats):`);
   for (const v of variants) o.log(`    ${v.label.padEnd(18)} ${p99.get(v.label)!.map(fmt).join(' ')}  (median ${fmt(median(p99.get(v.label)!))}, lost ${(100 * median(lost.get(v.label)!)).toFixed(2)}%)`);
   o.log(`  controller: ${median(changes)} knob changes a run (median)`);
+  o.log(`  the dataplane's share of its CPU (CPU time / run time) and the windows with p99 ≥ 10 ms, median of repeats:`);
+  for (const v of variants) o.log(`    ${v.label.padEnd(18)} ${(100 * median(cpuShare.get(v.label)!)).toFixed(0)}%  ${(100 * median(slowWindows.get(v.label)!)).toFixed(2)}% of windows`);
   const ctl = p99.get(variants[0]!.label)!;
   o.log(`  controller / static, whole-run p99, paired by repeat (geometric mean of the ratios, 95% bootstrap CI; Wilcoxon signed-rank two-sided p; wins):`);
   for (const v of variants.slice(1)) {
@@ -104,7 +113,8 @@ export async function rampBench(o: RampOptions): Promise<void> {
     return ph;
   });
   o.log(`  per phase: mean window p99, µs (median over repeats); the controller's batch (median of its windows) and how long after the phase began it was first in force (median over repeats)`);
-  o.log(`    ${'phase'.padEnd(16)}${variants.map((v) => v.label.padStart(18)).join('')}   batch  after`);
+  const head = (v: Variant): string => (v.kind === 'controller' ? 'controller' : `B=${v.value}`);
+  o.log(`    ${'phase'.padEnd(16)}${variants.map((v) => head(v).padStart(11)).join('')}   batch  after`);
   for (const ph of phases) {
     const cell = (label: string): number =>
       median(
@@ -119,6 +129,6 @@ export async function rampBench(o: RampOptions): Promise<void> {
       const w = ws.find((x) => x.tUs >= ph.from && x.tUs < ph.to && x.knobs[spec.knob] === settled);
       return w ? (w.tUs - ph.from) / 1000 : NaN;
     });
-    o.log(`    ${`${ph.flows} flows ${ph.rate}/s`.padEnd(16)}${variants.map((v) => fmt(cell(v.label)).padStart(18)).join('')}   ${String(settled ?? '-').padStart(5)}  ${median(lag.filter(Number.isFinite)).toFixed(0)} ms`);
+    o.log(`    ${`${ph.flows} flows ${ph.rate}/s`.padEnd(16)}${variants.map((v) => fmt(cell(v.label)).padStart(11)).join('')}   ${String(settled ?? '-').padStart(5)}  ${median(lag.filter(Number.isFinite)).toFixed(0)} ms`);
   }
 }

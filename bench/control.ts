@@ -2,10 +2,10 @@
 // bounded run on loopback, variants interleaved, the load average printed with every figure:
 //
 //   npx tsx bench/control.ts peak [--reps 3] [--ms 800] [--out peak.csv]   peak throughput per RX_BATCH_SIZE and flow count
-//   npx tsx bench/control.ts overhead [--pairs 10] [--ms 800]              throughput with the protocol on against off
-//   npx tsx bench/control.ts latency --policy policy.json [--ms 3000]      observation to applied decision: native (spin, sleep) and Node
+//   npx tsx bench/control.ts overhead [--pairs 60] [--ms 600]              throughput with the protocol on against off, paired
+//   npx tsx bench/control.ts latency [--policy policy.json] [--ms 3000]    observation to applied decision: native (spin, sleep) and Node, where the p99 goes
 //   npx tsx bench/control.ts ramp [--repeats 8] [--statics 1,2,4,...]     the controller against static batch sizes over the ramp, paired
-//   npx tsx bench/control.ts suite                                         ramp, latency, overhead in one go (about 10 minutes)
+//   npx tsx bench/control.ts suite                                         ramp, latency, overhead in one go (about 11 minutes; `npm run bench control`)
 //
 // --pin CPU,CPU (default 1,0 on a machine with two or more CPUs; --pin none for none): the dataplane,
 // which busy-polls, alone on the first CPU; the load generator and the controller on the second.
@@ -134,7 +134,7 @@ async function peakBench(): Promise<void> {
 }
 
 async function overheadBench(): Promise<void> {
-  const pairs = Number(opt('pairs', '30'));
+  const pairs = Number(opt('pairs', '60'));
   const ms = Number(opt('ms', '600'));
   const on: number[] = [];
   const off: number[] = [];
@@ -190,12 +190,12 @@ function schedstat(pid: number | undefined): { run: number; wait: number } {
 }
 
 /** One latency variant: "native spin 1us", "node busy-poll", ...; `lgCpu`: where the load generator runs. */
-async function latencyRun(variant: string, ctl: string, policyFile: string, ms: number, lgCpu: string | undefined): Promise<void> {
+async function latencyRun(variant: string, ctl: string, policyFile: string, ms: number, lgCpu: string | undefined, pin: typeof PIN): Promise<void> {
   const dir = tmpdir();
   const region = `/dev/shm/wayfinder-lat-${process.pid}`;
   const trace = join(dir, `wf-lat-${process.pid}.trace`);
   // No emulated costs: a round is then the protocol's read and the system calls (about a microsecond), so the figure is the path's, not the landscape's 40 µs rounds.
-  const dp = start(bins.dataplane, ['--port', '0', '--batch', '4', '--duration-ms', String(ms + 15000), '--region', region, '--trace', trace, '--controller-timeout-ms', '200'], PIN?.dataplane);
+  const dp = start(bins.dataplane, ['--port', '0', '--batch', '4', '--duration-ms', String(ms + 15000), '--region', region, '--trace', trace, '--controller-timeout-ms', '200'], pin?.dataplane);
   const port = await portOf(dp);
   // The native controller, or our side in a process of its own with the same scheduler weight and
   // CPU: a synchronous busy loop on the event loop's thread (nodeController below). Each writes one
@@ -204,8 +204,8 @@ async function latencyRun(variant: string, ctl: string, policyFile: string, ms: 
   const [kind, wait, period] = variant.split(' ');
   const c =
     kind === 'native'
-      ? start(ctl, [region, '--period-us', String(parseMicros(period!)!), '--wait', wait!, '--always', '--duration-ms', String(ms), '--log', log], PIN?.other)
-      : start(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'node-controller', region, String(ms), policyFile, log], PIN?.other);
+      ? start(ctl, [region, '--period-us', String(parseMicros(period!)!), '--wait', wait!, '--always', '--duration-ms', String(ms), '--log', log], pin?.other)
+      : start(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'node-controller', region, String(ms), policyFile, log], pin?.other);
   // Traffic once the controller is attached (Node takes a second or more to start here).
   for (let i = 0; i < 1000 && !/^ready$/m.test(c.out) && kind !== 'native'; i++) await sleep(10);
   const lg = start(bins.loadgen, ['--server', `127.0.0.1:${port}`, '--phase', `${ms + 500}:16:8000`, '--out', '/dev/null'], lgCpu);
@@ -229,7 +229,7 @@ async function latencyRun(variant: string, ctl: string, policyFile: string, ms: 
   rmSync(region, { force: true });
   const under = d.total.filter((x) => x <= 50).length / (d.total.length || 1);
   const pct = (x: number): string => `${((100 * x) / span).toFixed(1)}%`;
-  const where = `${PIN ? `dp CPU ${PIN.dataplane}, ctl CPU ${PIN.other}, loadgen CPU ${lgCpu ?? 'any'}` : 'not pinned'}`;
+  const where = `${pin ? `dp CPU ${pin.dataplane}, ctl CPU ${pin.other}, loadgen CPU ${lgCpu ?? 'any'}` : 'not pinned'}`;
   console.log(
     `  ${variant.padEnd(18)} ${where}: ${d.total.length} applied of ${decisions.length}; median ${median(d.total).toFixed(1)}, p99 ${quantile(d.total, 0.99).toFixed(1)} µs, ≤50 µs ${(100 * under).toFixed(1)}%; ` +
       `parts (median/p99): controller ${median(d.ctl).toFixed(1)}/${quantile(d.ctl, 0.99).toFixed(1)}, dataplane ${median(d.dp).toFixed(1)}/${quantile(d.dp, 0.99).toFixed(1)} µs; ` +
@@ -248,14 +248,15 @@ async function latencyBench(): Promise<void> {
   );
   // Native and Node under the same pinning and the same period (every new signal generation); then
   // the load generator moved onto the dataplane's CPU, and the sleeping controllers for their CPU.
-  const variants: [string, string | undefined][] = [
-    ['native spin 1us', PIN?.other],
-    ['node busy-poll', PIN?.other],
-    ['native spin 1us', PIN?.dataplane],
-    ['native sleep 50us', PIN?.other],
-    ['native sleep 1ms', PIN?.other],
+  const variants: [string, string | undefined, typeof PIN][] = [
+    ['native spin 1us', PIN?.other, PIN],
+    ['node busy-poll', PIN?.other, PIN],
+    ['native spin 1us', PIN?.dataplane, PIN],
+    ['native spin 1us', undefined, undefined],
+    ['native sleep 50us', PIN?.other, PIN],
+    ['native sleep 1ms', PIN?.other, PIN],
   ];
-  for (const [v, lgCpu] of variants) await latencyRun(v, ctl, policyFile, ms, lgCpu);
+  for (const [v, lgCpu, pin] of variants) await latencyRun(v, ctl, policyFile, ms, lgCpu, pin);
 }
 
 /** The Node controller of the latency figure: ControllerLink, decide(), tune() in a busy loop. */
