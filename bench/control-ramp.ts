@@ -86,11 +86,11 @@ export async function rampBench(o: RampOptions): Promise<void> {
         if (v.kind === 'controller') changes.push(Number(out.summary.knob_changes));
       }
       loads.push(o.loadavg());
+      o.log(`  repeat ${r + 1} of ${o.repeats}: controller ${fmt(p99.get(variants[0]!.label)!.at(-1)!)} µs, best static ${fmt(Math.min(...variants.slice(1).map((v) => p99.get(v.label)!.at(-1)!)))} µs (load ${loads.at(-1)})`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  o.log(`  load average after each repeat: ${loads.slice(1).join(' | ')}`);
   o.log(`  whole-run p99 per repeat, µs (lost share, median of repeats):`);
   for (const v of variants) o.log(`    ${v.label.padEnd(18)} ${p99.get(v.label)!.map(fmt).join(' ')}  (median ${fmt(median(p99.get(v.label)!))}, lost ${(100 * median(lost.get(v.label)!)).toFixed(2)}%)`);
   o.log(`  controller: ${median(changes)} knob changes a run (median)`);
