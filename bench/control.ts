@@ -26,6 +26,7 @@ import { parseMicros } from '../src/control/dynamic-spec.js';
 import { buildReference, compileC } from '../src/control/reference.js';
 import { mannWhitney } from '../src/metrics/two-sample.js';
 import { pairedRatio, rampBench } from './control-ramp.js';
+import { signedRank } from './wilcoxon.js';
 import { decide } from '../src/policy/policy.js';
 import { readPolicy } from '../src/policy/policy-file.js';
 
@@ -190,7 +191,7 @@ function schedstat(pid: number | undefined): { run: number; wait: number } {
 }
 
 /** One latency variant: "native spin 1us", "node busy-poll", ...; `lgCpu`: where the load generator runs. */
-async function latencyRun(variant: string, ctl: string, policyFile: string, ms: number, lgCpu: string | undefined, pin: typeof PIN): Promise<void> {
+async function latencyRun(variant: string, ctl: string, policyFile: string, ms: number, lgCpu: string | undefined, pin: typeof PIN, quiet = false): Promise<{ median: number; p99: number; cpu: number; applied: number }> {
   const dir = tmpdir();
   const region = `/dev/shm/wayfinder-lat-${process.pid}`;
   const trace = join(dir, `wf-lat-${process.pid}.trace`);
@@ -230,6 +231,8 @@ async function latencyRun(variant: string, ctl: string, policyFile: string, ms: 
   const under = d.total.filter((x) => x <= 50).length / (d.total.length || 1);
   const pct = (x: number): string => `${((100 * x) / span).toFixed(1)}%`;
   const where = `${pin ? `dp CPU ${pin.dataplane}, ctl CPU ${pin.other}, loadgen CPU ${lgCpu ?? 'any'}` : 'not pinned'}`;
+  const res = { median: median(d.total), p99: quantile(d.total, 0.99), cpu: t.cpu_s! / t.seconds!, applied: d.total.length };
+  if (quiet) return res;
   console.log(
     `  ${variant.padEnd(18)} ${where}: ${d.total.length} applied of ${decisions.length}; median ${median(d.total).toFixed(1)}, p99 ${quantile(d.total, 0.99).toFixed(1)} µs, ≤50 µs ${(100 * under).toFixed(1)}%; ` +
       `parts (median/p99): controller ${median(d.ctl).toFixed(1)}/${quantile(d.ctl, 0.99).toFixed(1)}, dataplane ${median(d.dp).toFixed(1)}/${quantile(d.dp, 0.99).toFixed(1)} µs; ` +
@@ -257,6 +260,30 @@ async function latencyBench(): Promise<void> {
     ['native sleep 1ms', PIN?.other, PIN],
   ];
   for (const [v, lgCpu, pin] of variants) await latencyRun(v, ctl, policyFile, ms, lgCpu, pin);
+  // Native against Node: interleaved pairs under the same pinning, each deciding on every new
+  // signal generation, compared run by run.
+  const pairs = Number(opt('latency-pairs', '6'));
+  const pms = Number(opt('pair-ms', '2000'));
+  const got: Record<'native' | 'node', { median: number; p99: number; cpu: number; applied: number }[]> = { native: [], node: [] };
+  const before = loadavg();
+  for (let i = 0; i < pairs; i++) {
+    for (const k of i % 2 ? (['node', 'native'] as const) : (['native', 'node'] as const)) {
+      got[k].push(await latencyRun(k === 'native' ? 'native spin 1us' : 'node busy-poll', ctl, policyFile, pms, PIN?.other, PIN, true));
+    }
+  }
+  console.log(`native against Node, ${pairs} interleaved pairs of ${pms} ms (${pinText()}); load average ${before} → ${loadavg()}`);
+  for (const k of ['native', 'node'] as const)
+    console.log(
+      `  ${k.padEnd(7)} median per run ${got[k].map((r) => r.median.toFixed(1)).join(' ')} µs; p99 ${got[k].map((r) => Math.round(r.p99)).join(' ')} µs; ` +
+        `decisions applied a second ${Math.round(median(got[k].map((r) => r.applied)) / (pms / 1000))}; CPU ${(100 * median(got[k].map((r) => r.cpu))).toFixed(0)}% of a core (medians)`,
+    );
+  for (const f of ['median', 'p99'] as const) {
+    const a = got.node.map((r) => Math.max(r[f], 0.1));
+    const b = got.native.map((r) => Math.max(r[f], 0.1));
+    const r = pairedRatio(a, b);
+    const w = signedRank(a, b);
+    console.log(`  Node / native, ${f}: ${r.ratio.toFixed(2)} (95% bootstrap CI ${r.ci[0].toFixed(2)}–${r.ci[1].toFixed(2)}; Wilcoxon signed-rank p=${w.p.toFixed(3)}; Node higher in ${a.filter((x, i) => x > b[i]!).length} of ${pairs})`);
+  }
 }
 
 /** The Node controller of the latency figure: ControllerLink, decide(), tune() in a busy loop. */
