@@ -95,7 +95,8 @@ export async function rampBench(o: RampOptions): Promise<void> {
   for (const v of variants) o.log(`    ${v.label.padEnd(18)} ${p99.get(v.label)!.map(fmt).join(' ')}  (median ${fmt(median(p99.get(v.label)!))}, lost ${(100 * median(lost.get(v.label)!)).toFixed(2)}%)`);
   o.log(`  controller: ${median(changes)} knob changes a run (median)`);
   o.log(`  the dataplane's share of its CPU (CPU time / run time) and the windows with p99 ≥ 10 ms, median of repeats:`);
-  for (const v of variants) o.log(`    ${v.label.padEnd(18)} ${(100 * median(cpuShare.get(v.label)!)).toFixed(0)}%  ${(100 * median(slowWindows.get(v.label)!)).toFixed(2)}% of windows`);
+  // A run whose dataplane printed no totals (no CPU time) is left out of its median.
+  for (const v of variants) o.log(`    ${v.label.padEnd(18)} ${(100 * median(cpuShare.get(v.label)!.filter(Number.isFinite))).toFixed(0)}%  ${(100 * median(slowWindows.get(v.label)!)).toFixed(2)}% of windows`);
   const ctl = p99.get(variants[0]!.label)!;
   o.log(`  controller / static, whole-run p99, paired by repeat (geometric mean of the ratios, 95% bootstrap CI; Wilcoxon signed-rank two-sided p; wins):`);
   for (const v of variants.slice(1)) {

@@ -2,10 +2,10 @@
 // bounded run on loopback, variants interleaved, the load average printed with every figure:
 //
 //   npx tsx bench/control.ts peak [--reps 3] [--ms 800] [--out peak.csv]   peak throughput per RX_BATCH_SIZE and flow count
-//   npx tsx bench/control.ts overhead [--pairs 60] [--ms 600]              throughput with the protocol on against off, paired
+//   npx tsx bench/control.ts overhead [--pairs 100] [--ms 600]             throughput with the protocol on against off, paired
 //   npx tsx bench/control.ts latency [--policy policy.json] [--ms 3000]    observation to applied decision: native (spin, sleep) and Node, where the p99 goes
 //   npx tsx bench/control.ts ramp [--repeats 8] [--statics 1,2,4,...]     the controller against static batch sizes over the ramp, paired
-//   npx tsx bench/control.ts suite                                         ramp, latency, overhead in one go (about 11 minutes; `npm run bench control`)
+//   npx tsx bench/control.ts suite                                         ramp, latency, overhead in one go (about 11–12 minutes; `npm run bench control`)
 //
 // --pin CPU,CPU (default 1,0 on a machine with two or more CPUs; --pin none for none): the dataplane,
 // which busy-polls, alone on the first CPU; the load generator and the controller on the second.
@@ -135,7 +135,7 @@ async function peakBench(): Promise<void> {
 }
 
 async function overheadBench(): Promise<void> {
-  const pairs = Number(opt('pairs', '60'));
+  const pairs = Number(opt('pairs', '100'));
   const ms = Number(opt('ms', '600'));
   const on: number[] = [];
   const off: number[] = [];
@@ -229,7 +229,7 @@ async function latencyRun(variant: string, ctl: string, policyFile: string, ms: 
   rmSync(trace, { force: true });
   rmSync(region, { force: true });
   const under = d.total.filter((x) => x <= 50).length / (d.total.length || 1);
-  const pct = (x: number): string => `${((100 * x) / span).toFixed(1)}%`;
+  const pct = (x: number): string => (Number.isFinite(x) ? `${((100 * x) / span).toFixed(1)}%` : 'n/a');
   const where = `${pin ? `dp CPU ${pin.dataplane}, ctl CPU ${pin.other}, loadgen CPU ${lgCpu ?? 'any'}` : 'not pinned'}`;
   const res = { median: median(d.total), p99: quantile(d.total, 0.99), cpu: t.cpu_s! / t.seconds!, applied: d.total.length };
   if (quiet) return res;
