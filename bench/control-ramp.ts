@@ -97,14 +97,25 @@ export async function rampBench(o: RampOptions): Promise<void> {
   o.log(`  the dataplane's share of its CPU (CPU time / run time) and the windows with p99 ≥ 10 ms, median of repeats:`);
   // A run whose dataplane printed no totals (no CPU time) is left out of its median.
   for (const v of variants) o.log(`    ${v.label.padEnd(18)} ${(100 * median(cpuShare.get(v.label)!.filter(Number.isFinite))).toFixed(0)}%  ${(100 * median(slowWindows.get(v.label)!)).toFixed(2)}% of windows`);
-  const ctl = p99.get(variants[0]!.label)!;
-  o.log(`  controller / static, whole-run p99, paired by repeat (geometric mean of the ratios, 95% bootstrap CI; Wilcoxon signed-rank two-sided p; wins):`);
-  for (const v of variants.slice(1)) {
-    const s = p99.get(v.label)!;
-    const r = pairedRatio(ctl, s);
-    const w = signedRank(ctl, s);
-    const wins = ctl.filter((x, i) => x < s[i]!).length;
-    o.log(`    vs ${v.label.padEnd(10)} ${r.ratio.toFixed(3)} (${r.ci[0].toFixed(3)}–${r.ci[1].toFixed(3)}), p=${w.p.toFixed(4)}, controller lower in ${wins} of ${ctl.length}`);
+  // Two figures per run, each compared pair by pair: the whole-run p99 (what a user quotes; one stall
+  // of the machine longer than the timeout sets it to the timeout), and the mean of the 1 ms window
+  // p99s (the issue's per-window objective; a stall moves it by its share of the windows only).
+  const meanWindow = new Map<string, number[]>(
+    variants.map((v) => [v.label, windows.get(v.label)!.map((ws) => {
+      const vals = ws.map((w) => w.p99Us).filter((x): x is number => x !== null);
+      return vals.reduce((a, b) => a + b, 0) / (vals.length || 1);
+    })]),
+  );
+  for (const [what, by] of [['whole-run p99', p99], ['mean window p99', meanWindow]] as const) {
+    const ctl = by.get(variants[0]!.label)!;
+    o.log(`  controller / static, ${what}, paired by repeat (geometric mean of the ratios, 95% bootstrap CI; Wilcoxon signed-rank two-sided p; wins):`);
+    for (const v of variants.slice(1)) {
+      const s = by.get(v.label)!;
+      const r = pairedRatio(ctl, s);
+      const w = signedRank(ctl, s);
+      const wins = ctl.filter((x, i) => x < s[i]!).length;
+      o.log(`    vs ${v.label.padEnd(10)} ${r.ratio.toFixed(3)} (${r.ci[0].toFixed(3)}–${r.ci[1].toFixed(3)}), p=${w.p.toFixed(4)}, controller lower in ${wins} of ${ctl.length}`);
+    }
   }
   // Per phase: the mean of the window p99s (median over repeats), and the knob the controller ran.
   let at = 0;
