@@ -14,8 +14,10 @@ const BENCHES: Record<string, string[]> = {
   report: ['report.ts'],
   policy: ['policy.ts'],
   workloads: ['workloads.ts'],
-  // The reference dataplane's throughput with the control protocol on against off (docs/control.md).
-  control: ['control.ts', 'overhead', '--pairs', '5'],
+  // The reference dataplane's figures of docs/control.md: the controller against every static batch
+  // size over the ramp (paired repeats), observation-to-decision latency, native against Node, and
+  // the protocol's throughput cost: about 10 minutes.
+  control: ['control.ts', 'suite'],
   // The Node controller's own costs: guard rails, counters, period lateness (docs/control.md).
   controller: ['controller.ts', '3'],
 };

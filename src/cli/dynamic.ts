@@ -3,9 +3,10 @@
 // (docs/control.md, "Dynamic experiments").
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { controllerSource } from '../control/controller-c.js';
-import { runVariant, type Variant } from '../control/dynamic.js';
+import { runVariant, type RunCpus, type Variant } from '../control/dynamic.js';
 import { parseDynamicSpec, type DynamicSpec, type Objective } from '../control/dynamic-spec.js';
 import { buildReference, compileC } from '../control/reference.js';
 import { readPolicy } from '../policy/policy-file.js';
@@ -19,6 +20,8 @@ export interface DynamicOptions {
   workdir: string;
   repeats?: string;
   nice?: string;
+  /** "DATAPLANE,OTHERS": the dataplane alone on the first CPU, the generator and controller on the second. */
+  pin?: string;
   json?: boolean;
   quiet?: boolean;
   /** Draw the report again from the runs of this experiment's name in the store; run nothing. */
@@ -92,6 +95,19 @@ export function summarise(spec: Pick<DynamicSpec, 'objective' | 'knob' | 'window
   return { byVariant, svg, verdicts };
 }
 
+/** --pin DATAPLANE,OTHERS (CPU numbers): the busy-polling dataplane on a CPU of its own. */
+export function parsePin(text: string, cpus = availableParallelism()): RunCpus {
+  const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(text);
+  const bad = (why: string): never => {
+    throw new UsageError(`--pin: ${why}, got "${text}"`);
+  };
+  if (!m) return bad(`expected DATAPLANE_CPU,OTHER_CPU such as 1,0 (the dataplane on the first, the load generator and the controller on the second)`);
+  const [dp, other] = [Number(m[1]), Number(m[2])];
+  for (const c of [dp, other]) if (c >= cpus) bad(`CPU ${c} does not exist here (CPUs 0..${cpus - 1})`);
+  if (dp === other) bad('the dataplane busy-polls: give it a CPU of its own, not the one the load generator and the controller share');
+  return { dataplane: String(dp), loadgen: String(other), controller: String(other) };
+}
+
 export async function dynamicCommand(file: string, o: DynamicOptions): Promise<number> {
   if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
   const spec = parseDynamicSpec(readFileSync(file, 'utf8'), file);
@@ -101,6 +117,7 @@ export async function dynamicCommand(file: string, o: DynamicOptions): Promise<n
     nice = Number(o.nice);
     if (!/^-?\d+$/.test(o.nice.trim()) || nice < -20 || nice > 19) throw new UsageError(`--nice: expected a whole number from -20 to 19, got "${o.nice}"`);
   }
+  const cpus = o.pin !== undefined ? parsePin(o.pin) : undefined;
   const workdir = resolve(o.workdir);
   if (o.reportOnly) {
     if (!existsSync(databasePath(workdir))) throw new UsageError(`no results in ${workdir} (no wayfinder.db)`);
@@ -134,7 +151,7 @@ export async function dynamicCommand(file: string, o: DynamicOptions): Promise<n
       const order = variants.map((_, i) => variants[(i + r) % variants.length]!);
       for (const v of order) {
         n++;
-        const out = await runVariant(spec, v, bins, raw, { nice, tag: `r${r}-${v.label.replace(/[^A-Za-z0-9]+/g, '_')}` });
+        const out = await runVariant(spec, v, bins, raw, { nice, cpus, tag: `r${r}-${v.label.replace(/[^A-Za-z0-9]+/g, '_')}` });
         const run: Omit<DynamicRun, 'id'> = {
           name: spec.name,
           file: resolve(file),

@@ -213,6 +213,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-w, --workdir <dir>', WORKDIR_HELP, DEFAULT_WORKDIR)
     .option('--repeats <n>', 'run every variant this many times (overrides repeats:)')
     .option('--nice <n>', 'run the dataplane, controller and load generator in sessions of their own with this scheduler autogroup nice (-20..19): on a shared machine, their share of the CPUs')
+    .option('--pin <cpus>', 'DATAPLANE,OTHER (CPU numbers, e.g. 1,0): the busy-polling dataplane alone on the first CPU, the load generator and the controller on the second')
     .option('--report-only', 'run nothing: draw the report again from the runs of this experiment\'s name in the work directory')
     .option('--json', 'print the runs and verdicts as JSON')
     .option('-q, --quiet', 'no progress output')

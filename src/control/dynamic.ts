@@ -42,10 +42,19 @@ interface Child {
   exited: Promise<number | null>;
 }
 
-function start(bin: string, args: string[], nice: number | undefined): Child {
+/** Which CPUs (a taskset list such as "1" or "0,1") each process of a run may use; unset: any. */
+export interface RunCpus {
+  dataplane?: string;
+  controller?: string;
+  loadgen?: string;
+}
+
+function start(bin: string, args: string[], nice: number | undefined, cpus?: string): Child {
   // Its own session, so its own scheduler autogroup: --nice weighs the run against the rest of the
-  // machine without touching anyone else's priority; it ends with the process.
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: nice !== undefined });
+  // machine without touching anyone else's priority; it ends with the process. taskset execs the
+  // program, so the pid (and its autogroup) is the program's.
+  const [cmd, argv] = cpus ? ['taskset', ['-c', cpus, bin, ...args]] : [bin, args];
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: nice !== undefined });
   const c: Child = { child, out: '', err: '', exited: new Promise((r) => child.on('exit', (code) => r(code))) };
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (c.out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (c.err += d));
@@ -115,7 +124,7 @@ export function joinWindows(startNs: bigint, windowUs: number, rows: Record<stri
   });
 }
 
-export async function runVariant(spec: DynamicSpec, v: Variant, bins: ReferenceBinaries, dir: string, o: { nice?: number; tag: string }): Promise<RunOutcome> {
+export async function runVariant(spec: DynamicSpec, v: Variant, bins: ReferenceBinaries, dir: string, o: { nice?: number; tag: string; cpus?: RunCpus }): Promise<RunOutcome> {
   const totalMs = spec.schedule.reduce((s, p) => s + p.durationMs, 0);
   const lifeMs = totalMs + spec.timeoutMs + 3000;
   const region = v.controller ? `/dev/shm/wayfinder-dynamic-${process.pid}-${o.tag}` : undefined;
@@ -127,16 +136,16 @@ export async function runVariant(spec: DynamicSpec, v: Variant, bins: ReferenceB
   for (const k of ['round-ns', 'slot-ns', 'stack-ns', 'work-ns', 'controller-timeout-ms'] as const) if (d[k] !== undefined) args.push(`--${k}`, String(d[k]));
   if (region) args.push('--region', region);
   const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  const dp = start(bins.dataplane, args, o.nice);
+  const dp = start(bins.dataplane, args, o.nice, o.cpus?.dataplane);
   let ctl: Child | undefined;
   try {
     await until(() => /^port \d+$/m.test(dp.out) || dp.child.exitCode !== null, 5000, 'the dataplane to listen');
     const port = /^port (\d+)$/m.exec(dp.out)?.[1];
     if (!port) throw new Error(`the dataplane did not start: ${dp.err.trim()}`);
     if (v.controller) {
-      ctl = start(v.controller.binary, [region!, '--period-us', String(v.controller.periodUs), '--wait', v.controller.wait, '--duration-ms', String(lifeMs), '--log', log], o.nice);
+      ctl = start(v.controller.binary, [region!, '--period-us', String(v.controller.periodUs), '--wait', v.controller.wait, '--duration-ms', String(lifeMs), '--log', log], o.nice, o.cpus?.controller);
     }
-    const lg = start(bins.loadgen, ['--server', `127.0.0.1:${port}`, ...phaseArgs(spec.schedule), '--window-us', String(spec.windowUs), '--timeout-ms', String(spec.timeoutMs), '--out', windows], o.nice);
+    const lg = start(bins.loadgen, ['--server', `127.0.0.1:${port}`, ...phaseArgs(spec.schedule), '--window-us', String(spec.windowUs), '--timeout-ms', String(spec.timeoutMs), '--out', windows], o.nice, o.cpus?.loadgen);
     const code = await lg.exited;
     if (code !== 0) throw new Error(`the load generator failed (${code}): ${lg.err.trim()}`);
     ctl?.child.kill('SIGTERM');
@@ -158,6 +167,7 @@ export async function runVariant(spec: DynamicSpec, v: Variant, bins: ReferenceB
       dataplane_cpu_s: dpTotals.cpu_s ?? NaN,
       knob_changes: Math.max(0, tr.length - 1),
     };
+    if (o.cpus) summary.cpus = `dataplane ${o.cpus.dataplane ?? 'any'}, controller ${o.cpus.controller ?? 'any'}, load generator ${o.cpus.loadgen ?? 'any'}`;
     if (ctl) {
       summary.controller_cpu_s = ctlTotals.cpu_s ?? NaN;
       summary.controller_published = ctlTotals.published ?? NaN;

@@ -5,6 +5,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDynamicSpec } from '../../src/control/dynamic-spec.js';
@@ -38,6 +39,17 @@ describe('wayfinder dynamic', () => {
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toMatch(want);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+    const good = join(t.dir, 'good.yaml');
+    writeFileSync(good, 'name: x\nschedule:\n  - { duration: 1ms, flows: 1, rate: 10 }\nstatics: { RX_BATCH_SIZE: [1] }\n');
+    for (const [pin, want] of [
+      ['1', /--pin: expected DATAPLANE_CPU,OTHER_CPU/],
+      ['0,0', /--pin: the dataplane busy-polls: give it a CPU of its own/],
+      ['4096,0', /--pin: CPU 4096 does not exist here/],
+    ] as const) {
+      const r = cli(['dynamic', good, '-w', join(t.dir, 'bad-wd'), '--pin', pin]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(want);
     }
   });
 
@@ -83,7 +95,9 @@ controllers:
 `,
     );
     const wd = join(t.dir, 'wd');
-    const r = cli(['dynamic', file, '-w', wd, '--json']);
+    // Pinned where there are two CPUs: the dataplane on CPU 1, the generator and controller on 0.
+    const pinned = availableParallelism() >= 2;
+    const r = cli(['dynamic', file, '-w', wd, '--json', ...(pinned ? ['--pin', '1,0'] : [])]);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { report: string; runs: { id: number; variant: string; windows: number }[] };
     expect(out.runs.map((x) => x.variant)).toEqual(['static RX_BATCH_SIZE=1', 'static RX_BATCH_SIZE=16', 'controller']);
@@ -92,6 +106,7 @@ controllers:
     try {
       const runs = store.dynamicRuns('ramp-test');
       expect(runs).toHaveLength(3);
+      for (const run of runs) expect(run.summary.cpus).toBe(pinned ? 'dataplane 1, controller 0, load generator 0' : undefined);
       for (const run of runs) {
         const w = store.dynamicWindows(run.id);
         expect(w).toHaveLength(600);
