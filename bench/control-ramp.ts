@@ -30,7 +30,11 @@ export interface RampOptions {
 /** exp(mean(log(a_i / b_i))) with a percentile bootstrap interval over the pairs (seeded). */
 export function pairedRatio(a: readonly number[], b: readonly number[], confidence = 0.95, resamples = 10_000): { ratio: number; ci: [number, number] } {
   const logs = a.map((x, i) => Math.log(x / b[i]!));
-  const mean = (xs: ArrayLike<number>): number => Array.prototype.reduce.call(xs, (s: number, v: number) => s + v, 0) as number / xs.length;
+  const mean = (xs: ArrayLike<number>): number => {
+    let sum = 0;
+    for (let i = 0; i < xs.length; i++) sum += xs[i]!;
+    return sum / xs.length;
+  };
   const rng = new Rng(1);
   const means = new Float64Array(resamples);
   const buf = new Float64Array(logs.length);

@@ -238,6 +238,7 @@ async function latencyRun(variant: string, ctl: string, policyFile: string, ms: 
       `parts (median/p99): controller ${median(d.ctl).toFixed(1)}/${quantile(d.ctl, 0.99).toFixed(1)}, dataplane ${median(d.dp).toFixed(1)}/${quantile(d.dp, 0.99).toFixed(1)} µs; ` +
       `controller CPU ${((100 * t.cpu_s!) / t.seconds!).toFixed(1)}% of a core; waiting for a CPU while runnable: controller ${pct(s1.c.wait - s0.c.wait)}, dataplane ${pct(s1.dp.wait - s0.dp.wait)} of the time (load ${loadavg()})`,
   );
+  return res;
 }
 
 async function latencyBench(): Promise<void> {
