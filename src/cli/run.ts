@@ -111,7 +111,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     progress.end();
     const summary = summarizeStudy(ws.store, study.id, exp.objective, { workload: workloadNames(exp.params) });
     const workloads = workloadSummary(ws.store, study.id, exp);
-    ws.log.info({ experiment: study.id, summary: { done: summary.done, failed: summary.failed } }, 'run finished');
+    ws.log.info({ experiment: study.id, summary: { done: summary.done, failed: summary.failed, stopped: summary.stopped } }, 'run finished');
     const confirming = pairs !== undefined && interrupts.count === 0;
     // The exploration's ranking first, marked provisional, so it is on the screen while confirming.
     if (!o.json) process.stdout.write(describeSummary(exp, summary, { provisional: true }) + (workloads ? describeWorkloads(workloads, exp.objective.metric) : ''));
@@ -184,9 +184,8 @@ export function summaryJson(
 export function describeSummary(exp: Pick<Experiment, 'objective'> & { params?: Experiment['params'] }, s: StudySummary, o: { provisional?: boolean; verdict?: boolean } = {}): string {
   const m = exp.objective.metric;
   const lines: string[] = [];
-  const broken = s.failed - s.stopped;
-  const outcomes = [`${s.done} ok`, ...(broken > 0 || s.stopped === 0 ? [`${broken} failed`] : []), ...(s.stopped > 0 ? [`${s.stopped} stopped early (clearly below the best)`] : [])];
-  lines.push(`\n${s.done + s.failed} configurations measured: ${outcomes.join(', ')}.`);
+  const outcomes = [`${s.done} ok`, ...(s.failed > 0 || s.stopped === 0 ? [`${s.failed} failed`] : []), ...(s.stopped > 0 ? [`${s.stopped} stopped early (clearly below the best)`] : [])];
+  lines.push(`\n${s.done + s.failed + s.stopped} configurations measured: ${outcomes.join(', ')}.`);
   if ((s.duplicates ?? 0) > 0) {
     lines.push(`${s.duplicates} more resolved to the effective configuration of one measured (duplicates: not built or measured again, not counted against the budget; \`wayfinder results\` lists them).`);
   }

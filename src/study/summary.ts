@@ -2,6 +2,7 @@
 
 import { improvement } from '../metrics/stats.js';
 import type { ConfigRow, Store, StoredComparison } from '../store/store.js';
+import { countOutcomes } from '../store/results-store.js';
 import { effectiveValues, kconfigParams } from '../targets/effective.js';
 import type { Config, Objective, Param, Value } from '../types.js';
 import { describeComparison } from './confirm.js';
@@ -9,9 +10,9 @@ import { describeComparison } from './confirm.js';
 export interface StudySummary {
   total: number;
   done: number;
-  /** Failed configurations, those stopped early (below the best, not broken) included. */
+  /** Failed configurations (broken: failed to build, boot or finish), not those stopped early. */
   failed: number;
-  /** Of the failed, those stopped early by the early-stopping test. */
+  /** Configurations stopped early by the early-stopping test (below the best, not broken). */
   stopped: number;
   running: number;
   /** Configurations that resolved to the effective configuration of one measured instead (not built or measured). */
@@ -60,13 +61,14 @@ export function summarizeStudy(store: Store, experimentId: string, objective: Ob
   if (best?.objective !== undefined && baseline?.objective !== undefined && best.objective > 0 && baseline.objective > 0) {
     ratio = improvement(best.objective, baseline.objective, objective.direction);
   }
+  const { total, done, failed, stopped, running, duplicates } = countOutcomes(rows);
   return {
-    total: rows.length,
-    done: rows.filter((r) => r.status === 'done').length,
-    failed: rows.filter((r) => r.status === 'failed').length,
-    stopped: rows.filter((r) => r.status === 'failed' && r.failure === 'stopped').length,
-    running: rows.filter((r) => r.status === 'running').length,
-    duplicates: rows.filter((r) => r.status === 'duplicate').length,
+    total,
+    done,
+    failed,
+    stopped,
+    running,
+    duplicates,
     ...(best ? { best } : {}),
     ...(baseline ? { baseline } : {}),
     ...(ratio !== undefined ? { ratio } : {}),
