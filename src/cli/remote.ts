@@ -35,6 +35,8 @@ export interface SubmitCliOptions extends ClientOptions {
   driftEvery?: string;
   /** `--no-early-stop` (false). */
   earlyStop?: boolean;
+  /** `--no-fidelity` (false). */
+  fidelity?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -57,6 +59,7 @@ export async function submitCommand(file: string, o: SubmitCliOptions): Promise<
   else if (o.confirm !== undefined && o.confirm !== true) options.confirm = pairs;
   if (o.driftEvery !== undefined) options.driftEvery = positiveInt(o.driftEvery, '--drift-every');
   if (o.earlyStop === false) options.earlyStop = false;
+  if (o.fidelity === false) options.fidelity = false;
   const c = client(o);
   const r = await c.submit(exp.text, resolve(file), options);
   const err = process.stderr;

@@ -134,6 +134,8 @@ export function resultRecords(rows: ConfigRow[], params: Param[] = []): Record<s
       rec.stopped_p = r.stopped.p;
       rec.stopped_level = r.stopped.level;
       rec.stopped_below = r.stopped.below;
+      // Judged at a cheap look: the fidelity variable's value then (stopped_after counts cheap iterations).
+      if (r.stopped.fidelity) rec.stopped_fidelity = `${r.stopped.fidelity.env}=${r.stopped.fidelity.value}`;
     }
     return rec;
   });

@@ -32,6 +32,40 @@ export interface StudySummary {
    * configuration at a lighter workload is not better than the default, only its workload is).
    */
   workloadPoint?: Config;
+  /** Benchmark time and what stopping early saved (run's summary adds it: it reads every run). */
+  benchmark?: BenchmarkTime;
+}
+
+/** Seconds of measured iterations (warm-ups excluded), in an experiment's exploration. */
+export interface BenchmarkTime {
+  /** Every iteration measured: full ones and cheap looks (not confirmation or drift runs). */
+  seconds: number;
+  /** Of them, in cheap looks. */
+  cheapSeconds: number;
+  /** Full iterations not measured because their configuration was stopped early. */
+  skipped: number;
+  /** The mean full iteration's seconds. */
+  perIteration: number;
+  /**
+   * skipped × perIteration less the cheap looks: what measuring every configuration in full, with
+   * no cheap looks, would have cost more (negative when cheap looks cost more than they saved).
+   */
+  savedSeconds: number;
+}
+
+/** What the exploration's iterations took, and what stopping early (after full or cheap looks) saved, estimated at the mean full iteration. */
+export function benchmarkTime(store: Store, experimentId: string): BenchmarkTime {
+  const runs = store.runs(experimentId);
+  const full = runs.filter((r) => r.extra === undefined);
+  const cheap = runs.filter((r) => r.extra === 'cheap-look');
+  const sum = (rs: typeof runs): number => rs.reduce((a, r) => a + r.durationMs, 0) / 1000;
+  const perIteration = full.length > 0 ? sum(full) / full.length : 0;
+  const fullOf = new Map<string, number>();
+  for (const r of full) fullOf.set(r.configId, (fullOf.get(r.configId) ?? 0) + 1);
+  let skipped = 0;
+  for (const c of store.configurations(experimentId)) if (c.stopped) skipped += Math.max(0, c.stopped.of - (fullOf.get(c.configId) ?? 0));
+  const cheapSeconds = sum(cheap);
+  return { seconds: sum(full) + cheapSeconds, cheapSeconds, skipped, perIteration, savedSeconds: skipped * perIteration - cheapSeconds };
 }
 
 /** The names of an experiment's workload dimensions (its `workload:` parameters). */
