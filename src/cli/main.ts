@@ -158,6 +158,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seeds <k>', 'searches per strategy, each with its own seed', '30')
     .option('--json', 'print {"results": [...]} as JSON')
     .option('--plot <file.svg>', 'draw best-so-far against evaluations, per strategy')
+    .option('--samples <metric>', 'a table with every iteration (an export\'s samples.<metric> columns): replay early stopping as a run applies it, on this metric\'s iterations (needs --seconds)')
+    .option('--seconds <metric>', 'with --samples: the metric holding each iteration\'s benchmark-seconds (e.g. wrk.duration_s)')
     .addHelpText('after', () => strategiesHelp())
     .action(async (opts) => {
       status = (await import('./replay.js')).replayCommand(opts);

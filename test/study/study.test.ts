@@ -540,7 +540,7 @@ describe('study loop: cheap looks at a declared fidelity', () => {
 
   it('a cheap run that fails decides nothing: the configuration is measured in full', async () => {
     const exp = experiment(`${TWELVE_FIDELITY}exploration: { strategy: grid, parallel: 1 }\n`);
-    const env = setup(measured(new Log(), (w, i) => (num(w, 'A') === 5 && w.env.D === '2' ? { status: 'failed', failure: 'crash', error: 'no' } : byFidelity(w, i))));
+    const env = setup(measured(new Log(), (w, i) => (num(w, 'A') === 5 && w.env.D === '2' ? { status: 'failed' as const, failure: 'exit' as const, error: 'no' } : byFidelity(w, i))));
     const study = await run(exp, env);
     const five = env.store.configurations(study.id).find((r) => r.params.A === 5)!;
     expect(five.status).toBe('done');
