@@ -395,7 +395,8 @@ function stoppedStats(rows: ConfigRow[]): RunStats['stoppedEarly'] {
   const stopped = rows.flatMap((r) => (r.stopped ? [r.stopped] : []));
   return {
     count: stopped.length,
-    iterations: stopped.reduce((n, s) => n + s.after, 0),
+    // Full iterations: one stopped at a cheap look had none (its `after` counts cheap ones).
+    iterations: stopped.reduce((n, s) => n + (s.fidelity ? 0 : s.after), 0),
     of: stopped.reduce((n, s) => n + s.of, 0),
     ...(stopped.length ? { level: Math.max(...stopped.map((s) => s.level)) } : {}),
   };
