@@ -101,6 +101,8 @@ export interface JobSpec {
   env: Record<string, string>;
   /** Tests: boot this kernel in a fresh QEMU VM for each run (src/runners/qemu.ts). */
   vm?: VmSpec;
+  /** Tests: cheap looks before full measurements (src/strategies/fidelity.ts). */
+  fidelity?: Fidelity;
   /** Builds: resolve the Kconfig parameters into a .config first (src/targets/kconfig.ts). */
   kconfig?: KconfigSpec;
   /** Builds: copy this source tree into the build directory (patch parameters apply to the copy). */
@@ -108,6 +110,17 @@ export interface JobSpec {
   /** Builds: a folder of source archives that fills the work directory's archive cache first. */
   archives?: string;
   loc?: SourceLoc;
+}
+
+/**
+ * A test's fidelity: an environment variable it reads (a benchmark's duration), its value for a
+ * cheap look and for a full measurement, and how many iterations a cheap look has.
+ */
+export interface Fidelity {
+  env: string;
+  cheap: string;
+  full: string;
+  iterations: number;
 }
 
 /**
@@ -277,6 +290,11 @@ export interface StoppedEarly {
   /** The best configuration then, and its objective: this one is worse than that. */
   best: string;
   below: number;
+  /**
+   * Judged at a cheap look (the test's fidelity variable at its cheap value): after counts its
+   * cheap iterations, and the best's cheap iterations were what it was compared with.
+   */
+  fidelity?: { env: string; value: string };
 }
 
 /** What a strategy learns from one measured configuration. */

@@ -28,7 +28,12 @@ export interface BuildWork {
  * default, interleaved (confirmation), or to see whether the default still measures what it did
  * (drift-check). Such runs are stored apart from the configuration's aggregate.
  */
-export type ExtraPurpose = 'confirmation' | 'drift-check';
+/**
+ * Why runs are kept out of a configuration's aggregate: measured again after it finished
+ * (confirmation, drift-check), or a cheap look before its full measurement (cheap-look: the test's
+ * fidelity variable at its cheap value).
+ */
+export type ExtraPurpose = 'confirmation' | 'drift-check' | 'cheap-look';
 
 export interface TestWork {
   kind: 'test';

@@ -71,6 +71,7 @@ export function registerDaemonCommands(program: Command, setStatus: (code: numbe
       .option('--no-confirm', 'end with the exploration\'s provisional ranking, unconfirmed')
       .option('--drift-every <n>', 'measure the default again after every n configurations (at most every 5 minutes) and warn when it has drifted by more than 10% (default 10)')
       .option('--no-early-stop', 'stop no configuration early: measure every iteration of each, even one already clearly below the best (early stopping is on by default: docs/strategies.md)')
+      .option('--no-fidelity', "no cheap looks: measure every configuration at its test's full fidelity only (cheap looks are on by default when the test declares a fidelity: docs/strategies.md)")
       .option('--json', 'machine-readable output')
       .option('-q, --quiet', 'no progress output'),
   )

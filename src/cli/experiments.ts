@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseExperiment } from '../spec/index.js';
 import { Store } from '../store/store.js';
 import { rankConfigs } from '../study/summary.js';
+import { countOutcomes } from '../store/results-store.js';
 import type { Objective } from '../types.js';
 import { fitTable } from '../util/fit-table.js';
 import { fmtNum } from '../util/format.js';
@@ -27,6 +28,8 @@ interface Listed {
   configurations: number;
   done: number;
   failed: number;
+  /** Stopped early (below the best), not counted in failed. */
+  stopped: number;
   objective: Objective | null;
   best: { configId: string; value: number } | null;
   started: string;
@@ -60,6 +63,7 @@ export function experimentsCommand(o: ExperimentsOptions): number {
         // A file whose scripts moved since: its experiment is still listed, without a best.
       }
       const best = objective ? rankConfigs(rows, objective)[0] : undefined;
+      const counts = countOutcomes(rows);
       return {
         id: e.id,
         name: e.name,
@@ -67,8 +71,9 @@ export function experimentsCommand(o: ExperimentsOptions): number {
         state: e.state,
         strategy: e.strategy,
         configurations: rows.length,
-        done: rows.filter((r) => r.status === 'done').length,
-        failed: rows.filter((r) => r.status === 'failed').length,
+        done: counts.done,
+        failed: counts.failed,
+        stopped: counts.stopped,
         objective,
         best: best?.objective !== undefined ? { configId: best.configId, value: best.objective } : null,
         started: new Date(e.createdAt).toISOString(),
@@ -96,6 +101,7 @@ export function experimentsCommand(o: ExperimentsOptions): number {
     e.state,
     `${e.done}`,
     `${e.failed}`,
+    `${e.stopped}`,
     e.best ? fmtNum(e.best.value) : '',
     ...(shared === undefined ? [objectiveText(e)] : []),
     when(Date.parse(e.updated)),
@@ -107,6 +113,7 @@ export function experimentsCommand(o: ExperimentsOptions): number {
       { header: 'state' },
       { header: 'done', align: 'right' },
       { header: 'failed', align: 'right' },
+      { header: 'stopped', align: 'right' },
       { header: 'best', align: 'right' },
       ...(shared === undefined ? [{ header: 'objective', shrink: true }] : []),
       { header: 'last run' },

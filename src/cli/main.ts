@@ -43,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-confirm', 'end with the exploration\'s provisional ranking, unconfirmed')
     .option('--drift-every <n>', 'measure the default again after every n configurations (at most every 5 minutes) and warn when it has drifted by more than 10% (default 10)')
     .option('--no-early-stop', 'stop no configuration early: measure every iteration of each, even one already clearly below the best (early stopping is on by default: docs/strategies.md)')
+    .option('--no-fidelity', "no cheap looks: measure every configuration at its test's full fidelity only (cheap looks are on by default when the test declares a fidelity: docs/strategies.md)")
     .option('--json', 'print the outcome as JSON on stdout, no progress')
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nThe experiment\'s build and test commands run on this host as the current user, or in containers of their image.')
@@ -157,6 +158,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seeds <k>', 'searches per strategy, each with its own seed', '30')
     .option('--json', 'print {"results": [...]} as JSON')
     .option('--plot <file.svg>', 'draw best-so-far against evaluations, per strategy')
+    .option('--samples <metric>', 'a table with every iteration (an export\'s samples.<metric> columns): replay early stopping as a run applies it, on this metric\'s iterations (needs --seconds)')
+    .option('--seconds <metric>', 'with --samples: the metric holding each iteration\'s benchmark-seconds (e.g. wrk.duration_s)')
     .addHelpText('after', () => strategiesHelp())
     .action(async (opts) => {
       status = (await import('./replay.js')).replayCommand(opts);

@@ -35,6 +35,8 @@ export interface SubmitCliOptions extends ClientOptions {
   driftEvery?: string;
   /** `--no-early-stop` (false). */
   earlyStop?: boolean;
+  /** `--no-fidelity` (false). */
+  fidelity?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -57,6 +59,7 @@ export async function submitCommand(file: string, o: SubmitCliOptions): Promise<
   else if (o.confirm !== undefined && o.confirm !== true) options.confirm = pairs;
   if (o.driftEvery !== undefined) options.driftEvery = positiveInt(o.driftEvery, '--drift-every');
   if (o.earlyStop === false) options.earlyStop = false;
+  if (o.fidelity === false) options.fidelity = false;
   const c = client(o);
   const r = await c.submit(exp.text, resolve(file), options);
   const err = process.stderr;
@@ -139,14 +142,15 @@ export async function statusCommand(ref: string | undefined, o: ClientOptions & 
       process.stdout.write('no experiments submitted\n');
       return 0;
     }
-    const head = ['experiment', 'state', 'pool', 'priority', 'progress', 'failed', 'best', 'vs default'];
+    const head = ['experiment', 'state', 'pool', 'priority', 'progress', 'failed', 'stopped', 'best', 'vs default'];
     const body = experiments.map((s) => [
       s.id,
       s.state,
       s.pool,
       String(s.priority),
-      `${s.summary.done + s.summary.failed}/${s.total}`,
+      `${s.summary.done + s.summary.failed + s.summary.stopped}/${s.total}`,
       String(s.summary.failed),
+      String(s.summary.stopped),
       s.summary.best ? `${s.objective.metric}=${fmtNum(s.summary.best.objective)}` : '-',
       vsDefault(s.summary),
     ]);
@@ -161,7 +165,7 @@ export async function statusCommand(ref: string | undefined, o: ClientOptions & 
   const since = s.startedAt ? `, for ${fmtDuration((s.finishedAt ?? Date.now()) - s.startedAt)}` : '';
   process.stdout.write(
     `${s.id} (${s.name}): ${s.state}${since}${s.error ? `: ${s.error}` : ''}\n` +
-      `  pool ${s.pool}, priority ${s.priority}, ${s.strategy} search; ${s.summary.done + s.summary.failed}/${s.total} configurations measured, ${s.summary.running} in flight` +
+      `  pool ${s.pool}, priority ${s.priority}, ${s.strategy} search; ${s.summary.done + s.summary.failed + s.summary.stopped}/${s.total} configurations measured, ${s.summary.running} in flight` +
       describeSummary(s, s.summary, { verdict: true }),
   );
   return 0;

@@ -3,6 +3,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { runReplay } from '../strategies/replay.js';
+import { loadIterationTable, replayEarlyStop } from '../strategies/replay-iterations.js';
 import { isStrategyName, strategyNames } from '../strategies/registry.js';
 import { UsageError, positiveInt } from './errors.js';
 
@@ -17,6 +18,9 @@ export interface ReplayOptions {
   seeds?: string;
   json?: boolean;
   plot?: string;
+  /** `--samples METRIC --seconds METRIC`: replay early stopping on every iteration's values (src/strategies/replay-iterations.ts). */
+  samples?: string;
+  seconds?: string;
 }
 
 export function replayCommand(o: ReplayOptions): number {
@@ -41,6 +45,15 @@ export function replayCommand(o: ReplayOptions): number {
   const params = o.params?.split(',').map((p) => p.trim());
   if (params?.some((p) => p === '')) throw new UsageError(`--params: empty column name in "${o.params}"`);
 
+  if ((o.samples === undefined) !== (o.seconds === undefined)) throw new UsageError('--samples and --seconds go together: the metric of every iteration\'s value and of its benchmark-seconds');
+  const early = o.samples !== undefined && o.seconds !== undefined
+    ? replayEarlyStop(
+        loadIterationTable(text, o.table, { objective: o.objective, ...(o.minimize ? { minimize: true } : {}), ...(params ? { params } : {}), sample: o.samples, seconds: o.seconds }),
+        strategies ? [...new Set(strategies)] : strategyNames(),
+        budgets ? [...new Set(budgets)].sort((a, b) => a - b) : [10, 20, 40, 100],
+        o.seeds !== undefined ? positiveInt(o.seeds, '--seeds') : 30,
+      )
+    : undefined;
   // A line that rewrites itself, only where a person watches (stderr a terminal).
   const progress = process.stderr.isTTY ? progressLine(process.stderr) : undefined;
   const out = runReplay({
@@ -70,11 +83,12 @@ export function replayCommand(o: ReplayOptions): number {
       // JSON has no Infinity: null when most runs did not reach 95% within the budget.
       medianEvalsTo95: Number.isFinite(r.medianEvalsTo95) ? r.medianEvalsTo95 : null,
     }));
-    process.stdout.write(`${JSON.stringify({ results }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ results, ...(early ? { earlyStop: early.rows } : {}) }, null, 2)}\n`);
   } else {
     // Prose fitted to a terminal; piped, each line whole.
     const width = process.stdout.isTTY ? process.stdout.columns || 100 : Infinity;
-    process.stdout.write(`${out.text.split('\n').flatMap((l) => wrapLine(l, width)).join('\n')}\n${o.plot ? `\nbest-so-far plot written to ${o.plot}\n` : ''}`);
+    const text = early ? `${out.text}\n\n${early.text}` : out.text;
+    process.stdout.write(`${text.split('\n').flatMap((l) => wrapLine(l, width)).join('\n')}\n${o.plot ? `\nbest-so-far plot written to ${o.plot}\n` : ''}`);
   }
   return 0;
 }

@@ -4,7 +4,7 @@
 import { loadExperiment } from '../spec/index.js';
 import type { Study } from '../study/study.js';
 import { MeasurementSession } from '../session/session.js';
-import { effectiveParams, fmtEffective, summarizeStudy, verdictLine, workloadNames, type StudySummary } from '../study/summary.js';
+import { benchmarkTime, effectiveParams, fmtEffective, summarizeStudy, verdictLine, workloadNames, type StudySummary } from '../study/summary.js';
 import { describeWorkloads, workloadSummary, type WorkloadSummary } from './summary-workload.js';
 import { DriftWatch, DRIFT_THRESHOLD, type DriftCheck } from '../study/drift.js';
 import { withExploration } from '../spec/exploration.js';
@@ -38,6 +38,8 @@ export interface RunOptions {
   jobKey?: string;
   /** `--no-early-stop` (false): every iteration of every configuration is measured. */
   earlyStop?: boolean;
+  /** `--no-fidelity` (false): no cheap looks, every configuration measured at full fidelity. */
+  fidelity?: boolean;
 }
 
 /** Long runs measure the default again after every this many configurations. */
@@ -68,7 +70,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     void ws.worker?.close(true);
   });
   try {
-    const m = await session.begin(exp, o.earlyStop === false ? { earlyStop: false } : {});
+    const m = await session.begin(exp, { ...(o.earlyStop === false ? { earlyStop: false } : {}), ...(o.fidelity === false ? { fidelity: false } : {}) });
     study = m.study;
     end = m.end;
     // A Ctrl-C while the session was being set up: nothing is measured, nothing waited for.
@@ -111,9 +113,9 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     await study.run();
     await drift.settled();
     progress.end();
-    const summary = summarizeStudy(ws.store, study.id, exp.objective, { workload: workloadNames(exp.params) });
+    const summary = { ...summarizeStudy(ws.store, study.id, exp.objective, { workload: workloadNames(exp.params) }), benchmark: benchmarkTime(ws.store, study.id) };
     const workloads = workloadSummary(ws.store, study.id, exp);
-    ws.log.info({ experiment: study.id, summary: { done: summary.done, failed: summary.failed } }, 'run finished');
+    ws.log.info({ experiment: study.id, summary: { done: summary.done, failed: summary.failed, stopped: summary.stopped } }, 'run finished');
     const confirming = pairs !== undefined && interrupts.count === 0;
     // The exploration's ranking first, marked provisional, so it is on the screen while confirming.
     if (!o.json) process.stdout.write(describeSummary(exp, summary, { provisional: true }) + (workloads ? describeWorkloads(workloads, exp.objective.metric) : ''));
@@ -164,6 +166,7 @@ export function summaryJson(
     done: s.done,
     failed: s.failed,
     stopped: s.stopped,
+    ...(s.benchmark ? { benchmarkSeconds: { total: s.benchmark.seconds, cheapLooks: s.benchmark.cheapSeconds, skippedIterations: s.benchmark.skipped, saved: s.benchmark.savedSeconds } } : {}),
     duplicates: s.duplicates ?? 0,
     /** With workload dimensions, best is the best at the default's workload point (workloadPoint). */
     ...(s.workloadPoint ? { workloadPoint: s.workloadPoint } : {}),
@@ -186,9 +189,16 @@ export function summaryJson(
 export function describeSummary(exp: Pick<Experiment, 'objective'> & { params?: Experiment['params'] }, s: StudySummary, o: { provisional?: boolean; verdict?: boolean } = {}): string {
   const m = exp.objective.metric;
   const lines: string[] = [];
-  const broken = s.failed - s.stopped;
-  const outcomes = [`${s.done} ok`, ...(broken > 0 || s.stopped === 0 ? [`${broken} failed`] : []), ...(s.stopped > 0 ? [`${s.stopped} stopped early (clearly below the best)`] : [])];
-  lines.push(`\n${s.done + s.failed} configurations measured: ${outcomes.join(', ')}.`);
+  const outcomes = [`${s.done} ok`, ...(s.failed > 0 || s.stopped === 0 ? [`${s.failed} failed`] : []), ...(s.stopped > 0 ? [`${s.stopped} stopped early (clearly below the best)`] : [])];
+  lines.push(`\n${s.done + s.failed + s.stopped} configurations measured: ${outcomes.join(', ')}.`);
+  const b = s.benchmark;
+  if (b && (b.skipped > 0 || b.cheapSeconds > 0)) {
+    const cheap = b.cheapSeconds > 0 ? `, ${fmtSeconds(b.cheapSeconds)} of it in cheap looks` : '';
+    lines.push(
+      `Benchmark time ${fmtSeconds(b.seconds)}${cheap}; stopping early saved about ${fmtSeconds(b.savedSeconds)} ` +
+        `(${b.skipped} full iterations not measured, at the mean full iteration's ${fmtSeconds(b.perIteration)}${b.cheapSeconds > 0 ? ', less the cheap looks' : ''}).`,
+    );
+  }
   if ((s.duplicates ?? 0) > 0) {
     lines.push(`${s.duplicates} more resolved to the effective configuration of one measured (duplicates: not built or measured again, not counted against the budget; \`wayfinder results\` lists them).`);
   }
@@ -241,4 +251,9 @@ export function watchResolution(study: Study, say: (line: string) => void): void
     say(`  ${d.configId.slice(0, 8)} resolves to the effective configuration of ${of.configId.slice(0, 8)}: a duplicate, not built or measured again`);
   });
   study.on('resolution-failed', (_r, error) => once('failed', `wayfinder: warning: cannot resolve Kconfig here before building (${error}); such configurations keep their requested identity`));
+}
+
+/** "12.3 s", "-0.4 s". */
+function fmtSeconds(x: number): string {
+  return `${x.toFixed(Math.abs(x) < 10 ? 2 : 1)} s`;
 }

@@ -308,7 +308,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-const OPTION_KEYS = ['budget', 'parallel', 'strategy', 'seed', 'priority', 'pool', 'confirm', 'driftEvery', 'earlyStop'] as const;
+const OPTION_KEYS = ['budget', 'parallel', 'strategy', 'seed', 'priority', 'pool', 'confirm', 'driftEvery', 'earlyStop', 'fidelity'] as const;
 
 /** Check a submission's fields; any unknown or ill-typed field is a 400 naming it. */
 export function checkSubmission(body: unknown, defaultDir: string): { yaml: string; file: string; options: SubmitOptions } {
@@ -352,6 +352,10 @@ export function checkSubmission(body: unknown, defaultDir: string): { yaml: stri
   if (b.earlyStop !== undefined) {
     if (typeof b.earlyStop !== 'boolean') throw new HttpError(400, '"earlyStop": expected true or false');
     if (!b.earlyStop) options.earlyStop = false;
+  }
+  if (b.fidelity !== undefined) {
+    if (typeof b.fidelity !== 'boolean') throw new HttpError(400, '"fidelity": expected true or false');
+    if (!b.fidelity) options.fidelity = false;
   }
   const file = typeof b.file === 'string' ? resolve(defaultDir, b.file) : resolve(defaultDir, 'submitted.yaml');
   return { yaml: b.yaml, file, options };

@@ -326,7 +326,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     const entry: RunningExperiment = { exp, pool: exp.pool, done: Promise.resolve(), confirming: false };
     const measured = async (): Promise<void> => {
       if (!(await this.untilServed(id, exp.pool))) return;
-      const m = await this.session.begin(exp, s.options.earlyStop === false ? { earlyStop: false } : {});
+      const m = await this.session.begin(exp, { ...(s.options.earlyStop === false ? { earlyStop: false } : {}), ...(s.options.fidelity === false ? { fidelity: false } : {}) });
       try {
         // Cancelled while its host settings waited: nothing was queued.
         if (this.submissions.get(id)?.state === 'cancelled') return;

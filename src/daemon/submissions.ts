@@ -21,6 +21,8 @@ export interface SubmitOptions extends ExplorationOverrides {
   driftEvery?: number;
   /** false: stop no configuration early (every iteration measured); default on. */
   earlyStop?: boolean;
+  /** false: no cheap looks (every configuration at its test's full fidelity); default on when the test declares a fidelity. */
+  fidelity?: boolean;
 }
 
 export interface Submission {

@@ -4,6 +4,7 @@
 import { improvement, summarize } from '../metrics/stats.js';
 import { parseExperiment } from '../spec/index.js';
 import type { ConfigRow, ExperimentRow, Store, StoredComparison } from '../store/store.js';
+import { countOutcomes, type OutcomeCounts } from '../store/results-store.js';
 import { better, effectiveParams, rankConfigs, summarizeStudy, verdictLine, workloadNames } from '../study/summary.js';
 import type { Config, Objective, Param, StoppedEarly, Value } from '../types.js';
 import { codecFor } from '../strategies/encoding.js';
@@ -131,7 +132,8 @@ export interface ReportData {
   params: { name: string; type: string; default?: Value; values: number; when: string }[];
   host: unknown;
   /** duplicates: resolved to the effective configuration of one measured in their place. */
-  counts: { total: number; done: number; failed: number; running: number; duplicates: number };
+  /** failed: broken (not those stopped early, counted in stopped). */
+  counts: OutcomeCounts;
   configurations: ConfigPoint[];
   default?: ConfigPoint;
   best: BestRow[];
@@ -218,13 +220,7 @@ export function reportData(store: Store, exp: ExperimentRow, opts: ReportOptions
       when: p.when,
     })),
     host: exp.host ?? null,
-    counts: {
-      total: points.length,
-      done: points.filter((p) => p.status === 'done').length,
-      failed: points.filter((p) => p.status === 'failed').length,
-      running: points.filter((p) => p.status === 'running').length,
-      duplicates: points.filter((p) => p.status === 'duplicate').length,
-    },
+    counts: countOutcomes(rows),
     configurations: points,
     ...(def ? { default: def } : {}),
     best: bestRows(rows, def, objective, opts.top ?? 5, store.lastComparison(exp.id), spec.params),
@@ -399,7 +395,8 @@ function stoppedStats(rows: ConfigRow[]): RunStats['stoppedEarly'] {
   const stopped = rows.flatMap((r) => (r.stopped ? [r.stopped] : []));
   return {
     count: stopped.length,
-    iterations: stopped.reduce((n, s) => n + s.after, 0),
+    // Full iterations: one stopped at a cheap look had none (its `after` counts cheap ones).
+    iterations: stopped.reduce((n, s) => n + (s.fidelity ? 0 : s.after), 0),
     of: stopped.reduce((n, s) => n + s.of, 0),
     ...(stopped.length ? { level: Math.max(...stopped.map((s) => s.level)) } : {}),
   };

@@ -102,6 +102,7 @@ export function reportHtml(d: ReportData, figs: Figure[], opts: HtmlOptions = {}
   );
   parts.push('<div class="kpi">');
   parts.push(`<div><b>${d.counts.total}</b>configurations</div><div><b>${d.counts.done}</b>measured</div><div><b>${d.counts.failed}</b>failed</div>`);
+  if (d.counts.stopped) parts.push(`<div><b>${d.counts.stopped}</b>stopped early (below the best)</div>`);
   if (d.counts.running) parts.push(`<div><b>${d.counts.running}</b>running</div>`);
   if (d.counts.duplicates) parts.push(`<div><b>${d.counts.duplicates}</b>duplicates (resolved like one measured)</div>`);
   if (best) parts.push(`<div><b>${esc(fmtNum(best.objective))}</b>best ${esc(d.objective.metric)}</div>`);

@@ -6,7 +6,7 @@
 
 import { Space } from '../generator/index.js';
 import type { Placement } from '../wire.js';
-import type { ConfigRow, ExperimentRow, StoredRun } from '../store/results-store.js';
+import { countOutcomes, type ConfigRow, type ExperimentRow, type OutcomeCounts, type StoredRun } from '../store/results-store.js';
 import { changedByResolution, effectiveParams } from '../study/summary.js';
 import type { Objective, Param } from '../types.js';
 import { fitTable, type FitColumn } from '../util/fit-table.js';
@@ -134,6 +134,8 @@ export function resultRecords(rows: ConfigRow[], params: Param[] = []): Record<s
       rec.stopped_p = r.stopped.p;
       rec.stopped_level = r.stopped.level;
       rec.stopped_below = r.stopped.below;
+      // Judged at a cheap look: the fidelity variable's value then (stopped_after counts cheap iterations).
+      if (r.stopped.fidelity) rec.stopped_fidelity = `${r.stopped.fidelity.env}=${r.stopped.fidelity.value}`;
     }
     return rec;
   });
@@ -164,7 +166,9 @@ export function renderResults(exp: Pick<ExperimentRow, 'id' | 'name'>, rows: Con
   const records = resultRecords(sorted, view.params ?? []);
   if (format === 'json') {
     if (view.runs) records.forEach((rec, i) => (rec.runs = inOrder(view.runs?.get((sorted[i] as ConfigRow).configId)).map(sampleRecord)));
-    return `${JSON.stringify({ experiment: exp.id, name: exp.name, objective: metric, direction: view.objective.direction, ...(view.against ? againstJson(view.against) : {}), configurations: records }, null, 2)}\n`;
+    // Counts of the rows shown: stopped early apart from failed (broken).
+    const { done, failed, stopped, running, duplicates } = countOutcomes(rows);
+    return `${JSON.stringify({ experiment: exp.id, name: exp.name, objective: metric, direction: view.objective.direction, ...(view.against ? againstJson(view.against) : {}), counts: { done, failed, stopped, running, duplicates }, configurations: records }, null, 2)}\n`;
   }
   if (format === 'csv') {
     if (view.runs) records.forEach((rec, i) => Object.assign(rec, sampleColumns(inOrder(view.runs?.get((sorted[i] as ConfigRow).configId)))));
@@ -227,9 +231,19 @@ function resultsTable(exp: Pick<ExperimentRow, 'id' | 'name'>, rows: ConfigRow[]
   if (rows.some((r) => r.resolution)) lines.push("Kconfig parameters are shown as the tree's resolver left them; (asked X): what was asked");
   if (rows.some((r) => r.status === 'duplicate')) lines.push('= C: a duplicate, resolved to the effective configuration of C, which was measured in its place');
   if (ofMean) lines.push('† interval of the mean: too few runs for one of the median');
+  if (status) lines.push(countsLine(countOutcomes(rows)));
   const verdict = view.against && verdictLine(view.against, view.objective);
   if (verdict) lines.push(...wrap(verdict, width));
   return `${lines.join('\n')}\n`;
+}
+
+/** "5 measured, 2 failed, 3 stopped early (below the best)": stopped early is not failed. */
+function countsLine(c: OutcomeCounts): string {
+  const parts = [`${c.done} measured`, `${c.failed} failed`];
+  if (c.stopped) parts.push(`${c.stopped} stopped early (below the best)`);
+  if (c.running) parts.push(`${c.running} running`);
+  if (c.duplicates) parts.push(`${c.duplicates} duplicates`);
+  return parts.join(', ');
 }
 
 /** Words in lines of at most `width` characters, continuation lines indented. */

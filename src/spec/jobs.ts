@@ -59,7 +59,29 @@ export function normaliseJob(d: DraftJob, src: SourceDoc, dir: string): JobSpec 
   }
   if (raw.source !== undefined) job.source = raw.source;
   if (raw.archives !== undefined) job.archives = raw.archives;
+  if (raw.fidelity !== undefined) {
+    const f = raw.fidelity;
+    if (f.env in job.env) throw new InputError(`fidelity.env ${f.env} is also set in the test's env: the fidelity sets it (to its cheap or full value)`, at('fidelity', 'env'));
+    const cheap = String(f.cheap);
+    const full = String(f.full);
+    if (cheap === full) throw new InputError(`fidelity: cheap and full are both '${cheap}': a cheap look must differ from a full measurement`, at('fidelity', 'cheap'));
+    job.fidelity = { env: f.env, cheap, full, iterations: f.iterations ?? 2 };
+  }
   return job;
+}
+
+/**
+ * A test's fidelity variable must not be a parameter (the fidelity, not the configuration, sets it),
+ * and only an experiment of one test can have one (its stages are per configuration).
+ */
+export function checkFidelity(tests: JobSpec[], drafts: DraftJob[], paramNames: readonly string[], src: SourceDoc): void {
+  tests.forEach((t, i) => {
+    if (!t.fidelity) return;
+    const d = drafts[i] as DraftJob;
+    const at = (...rest: Array<string | number>) => src.loc([...d.path, 'fidelity', ...rest]);
+    if (paramNames.includes(t.fidelity.env)) throw new InputError(`fidelity.env ${t.fidelity.env} is a parameter: name a variable of its own, which only the fidelity sets`, at('env'));
+    if (tests.length > 1) throw new InputError(`fidelity needs an experiment of one test (this one has ${tests.length}): cheap looks are per configuration`, src.keyLoc([...d.path, 'fidelity']));
+  });
 }
 
 /**

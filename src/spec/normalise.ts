@@ -6,7 +6,7 @@ import { DEFAULT_STRATEGY } from '../strategies/registry.js';
 import type { Experiment, Exploration, HostSettings } from '../types.js';
 import type { SourceDoc } from './document.js';
 import type { Draft } from './draft.js';
-import { checkTestNames, normaliseJob } from './jobs.js';
+import { checkFidelity, checkTestNames, normaliseJob } from './jobs.js';
 import { impliedPrefixes, normaliseMetrics, normaliseObjective } from './metrics.js';
 import { normaliseParams } from './params.js';
 
@@ -15,6 +15,7 @@ export function normalise(draft: Draft, src: SourceDoc, file: string, dir: strin
   const build = draft.build ? normaliseJob(draft.build, src, dir) : undefined;
   const tests = draft.tests.map((t) => normaliseJob(t, src, dir));
   checkTestNames(tests, draft.tests, src);
+  checkFidelity(tests, draft.tests, params.map((p) => p.name), src);
   const metrics = normaliseMetrics(draft.metrics, tests, src);
   const objective = normaliseObjective(draft.objective, metrics, src, impliedPrefixes(tests));
   const experiment: Experiment = {

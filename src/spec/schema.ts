@@ -146,6 +146,15 @@ export const testJobSchema = z
     iterations: count(1).optional(),
     warmup: count(0).optional(),
     vm: vmSchema.optional(),
+    fidelity: z
+      .strictObject({
+        env: z.string().regex(PARAM_NAME_RE).describe('the environment variable the test reads its fidelity from: [A-Za-z_][A-Za-z0-9_]*'),
+        cheap: scalar.describe("its value for a cheap look (a shorter benchmark: '2')"),
+        full: scalar.describe("its value for a full measurement ('10')"),
+        iterations: count(2).optional().describe('iterations of a cheap look (default 2; the variance of cheap looks is estimated from them)'),
+      })
+      .optional()
+      .describe('cheap looks before full measurements: a configuration clearly below the best at the cheap fidelity is stopped (docs/strategies.md)'),
   })
   .meta({ id: 'testJob' });
 

@@ -30,6 +30,39 @@ export interface ExperimentRow {
 /** duplicate: its effective configuration is another's (duplicateOf), which was or is measured instead. */
 export type ConfigStatus = 'pending' | 'running' | 'done' | 'failed' | 'duplicate';
 
+/**
+ * A configuration's outcome as every count shows it: the stored status, except that one stopped
+ * early (stored as failed with failure 'stopped', which the strategies read as such) is 'stopped':
+ * it is below the best, not broken, and no reader counts it as failed.
+ */
+export type Outcome = ConfigStatus | 'stopped';
+
+export function outcomeOf(r: Pick<ConfigRow, 'status' | 'failure'>): Outcome {
+  return r.status === 'failed' && r.failure === 'stopped' ? 'stopped' : r.status;
+}
+
+export interface OutcomeCounts {
+  total: number;
+  done: number;
+  /** Broken: failed to build, boot or finish; not those stopped early. */
+  failed: number;
+  /** Stopped early by the early-stopping test: below the best. */
+  stopped: number;
+  running: number;
+  duplicates: number;
+}
+
+/** How many configurations have each outcome: the one count every summary, report and status shows. */
+export function countOutcomes(rows: readonly Pick<ConfigRow, 'status' | 'failure'>[]): OutcomeCounts {
+  const c: OutcomeCounts = { total: rows.length, done: 0, failed: 0, stopped: 0, running: 0, duplicates: 0 };
+  for (const r of rows) {
+    const o = outcomeOf(r);
+    if (o === 'done' || o === 'failed' || o === 'stopped' || o === 'running') c[o]++;
+    else if (o === 'duplicate') c.duplicates++;
+  }
+  return c;
+}
+
 /** What the target's Kconfig resolver made of a configuration's requested symbols (src/types.ts). */
 export type ResolutionRow = Resolution;
 

@@ -108,12 +108,14 @@ function sumSquares(v: readonly number[]): number {
 }
 
 /** A configuration's status as a table cell: "stopped early 1/5" for one stopped early. */
-export function statusCell(r: { status: string; failure?: string; stopped?: { after: number; of: number } }): string {
+export function statusCell(r: { status: string; failure?: string; stopped?: { after: number; of: number; fidelity?: { env: string; value: string } } }): string {
+  if (r.failure === 'stopped' && r.stopped?.fidelity) return `stopped at a cheap look (${r.stopped.fidelity.env}=${r.stopped.fidelity.value})`;
   if (r.failure === 'stopped' && r.stopped) return `stopped early ${r.stopped.after}/${r.stopped.of}`;
   return r.status === 'failed' ? `failed: ${r.failure ?? ''}` : r.status;
 }
 
 /** How a stopped configuration is described in results and reports. */
-export function describeStop(s: { after: number; of: number; p: number; level: number }): string {
+export function describeStop(s: { after: number; of: number; p: number; level: number; fidelity?: { env: string; value: string } }): string {
+  if (s.fidelity) return `stopped at a cheap look (${s.after} iterations at ${s.fidelity.env}=${s.fidelity.value}), below the best's cheap look with p=${s.p.toPrecision(2)} < ${s.level.toPrecision(2)}`;
   return `stopped early after ${s.after} of ${s.of} iterations, below the best with p=${s.p.toPrecision(2)} < ${s.level.toPrecision(2)}`;
 }

@@ -10,7 +10,7 @@ import { earlyResolution, effectiveIdentity, resolutionKey, resolveEffective } f
 import type { Resolved } from '../targets/params/kconfig.js';
 import type { Strategy } from '../strategies/index.js';
 import { describeStop, looksFor, PooledNoise, shouldStop, stageAt } from '../strategies/early-stop.js';
-import type { ConfigRow, ResultsStore } from '../store/results-store.js';
+import type { ConfigRow, ResultsStore, StoredRun } from '../store/results-store.js';
 import type { ResultStream, WorkTransport } from '../queue/transport.js';
 import type { BuildResult, ExtraPurpose, ResultMessage, RunResult, TestWork } from '../wire.js';
 import type { Config, Experiment, Failure, JobSpec, Observation } from '../types.js';
@@ -48,6 +48,11 @@ export interface StudyOptions {
   earlyStop?: boolean;
   /** The early-stopping test's false-stop rate per configuration (default EARLY_STOP_ALPHA). */
   earlyStopAlpha?: number;
+  /**
+   * Give each configuration a cheap look first when its test declares a fidelity (default on; see
+   * cheapLook). Never for a fixed list of configurations, or experiments of several tests.
+   */
+  fidelity?: boolean;
 }
 
 /**
@@ -154,6 +159,9 @@ export class Study extends EventEmitter<StudyEvents> {
   /** Fully measured configurations' objective samples, pooled for the early-stopping test's variance. */
   private readonly noise = new PooledNoise();
   private readonly pooled = new Set<string>();
+  /** Every configuration's cheap-look samples, pooled apart: the cheap fidelity has a spread of its own. */
+  private readonly cheapNoise = new PooledNoise();
+  private readonly cheapPooled = new Set<string>();
 
   constructor(
     readonly exp: Experiment,
@@ -405,7 +413,7 @@ export class Study extends EventEmitter<StudyEvents> {
       tests: rows.flatMap((row) =>
         this.exp.tests.map((t) => {
           const r = retry(testKey(row.configId, t.name));
-          const first = this.stageOf(row, t)?.[0];
+          const first = this.cheapDue(row, t) ? t.iterations : this.stageOf(row, t)?.[0];
           return { configId: row.configId, test: t.name, ...(r ? { retry: r } : {}), ...(first ? { first } : {}) };
         }),
       ),
@@ -690,6 +698,10 @@ export class Study extends EventEmitter<StudyEvents> {
    * kill part-way through keeps its id, and its worker skips the iterations that are in.
    */
   private async submitStage(row: ConfigRow, test: JobSpec, builtBy?: string): Promise<void> {
+    if (this.cheapDue(row, test)) {
+      await this.submitCheap(row, test, builtBy);
+      return;
+    }
     const stage = this.stageOf(row, test);
     if (!stage) return;
     const [first, end] = stage;
@@ -703,6 +715,9 @@ export class Study extends EventEmitter<StudyEvents> {
   }
 
   private async submitTest(row: ConfigRow, test: JobSpec, builtBy?: string, extra: Pick<TestWork, 'firstIteration' | 'extra' | 'resumed'> = {}): Promise<void> {
+    // The fidelity variable is set on every run of the test: its full value unless this is a cheap look.
+    const f = test.fidelity;
+    const fidelityEnv = f ? { [f.env]: extra.extra === 'cheap-look' ? f.cheap : f.full } : {};
     const route = { pool: this.exp.pool, ...(builtBy ? { worker: builtBy } : {}) };
     const retry = this.store.workRetries(this.id, testKey(row.configId, test.name));
     await this.transport.submitTest({
@@ -713,7 +728,7 @@ export class Study extends EventEmitter<StudyEvents> {
       hasBuild: this.exp.build !== undefined,
       buildOutputs: this.exp.build?.outputs ?? [],
       job: test,
-      env: paramEnv(this.exp.params, row.params),
+      env: { ...paramEnv(this.exp.params, row.params), ...fidelityEnv },
       metrics: this.exp.metrics,
       experimentDir: this.exp.dir,
       host: this.exp.host,
@@ -732,7 +747,7 @@ export class Study extends EventEmitter<StudyEvents> {
    */
   private onResult(msg: ResultMessage): Promise<void> {
     if (msg.experimentId !== this.id) return Promise.resolve();
-    if (msg.kind === 'run' && msg.extra && msg.status === 'failed' && msg.failure === 'infra') {
+    if (msg.kind === 'run' && msg.extra && msg.extra !== 'cheap-look' && msg.status === 'failed' && msg.failure === 'infra') {
       this.settleExtra(msg);
       return Promise.resolve();
     }
@@ -757,6 +772,12 @@ export class Study extends EventEmitter<StudyEvents> {
         for (const { msg } of batch) {
           if (!this.store.recordRun(msg)) continue;
           fresh.push(msg);
+          if (msg.extra === 'cheap-look') {
+            const look = this.cheapLook(msg.configId, msg.test);
+            if (look?.stopped) finished.push(look.row);
+            else if (look) goOn.push({ row: look.row, test: look.test });
+            continue;
+          }
           if (msg.extra) continue;
           const row = this.completeIfMeasured(msg.configId, false);
           if (row) finished.push(row);
@@ -833,7 +854,7 @@ export class Study extends EventEmitter<StudyEvents> {
       incumbent: best.samples,
       noise: this.noise,
       direction: this.exp.objective.direction,
-      looks: looks.length,
+      looks: looks.length + (this.cheapStaged(row) ? 1 : 0),
       ...(this.opts.earlyStopAlpha !== undefined ? { alpha: this.opts.earlyStopAlpha } : {}),
     });
     if (!verdict.stop) return { row, test, stopped: false };
@@ -845,6 +866,88 @@ export class Study extends EventEmitter<StudyEvents> {
       summary: aggregateRuns(runs, this.exp.objective).summary,
       stopped,
     });
+    const done = this.store.getConfiguration(this.id, configId) as ConfigRow;
+    this.strategy.tell([this.observation(done)]);
+    return { row: done, test, stopped: true };
+  }
+
+  /** Whether a configuration's test gets a cheap look before its full measurement (the default's too: it is never stopped, but its cheap samples make it an incumbent). */
+  private cheapStaged(row: ConfigRow): boolean {
+    const test = this.exp.tests[0];
+    return this.opts.fidelity !== false && !this.opts.configs && this.exp.tests.length === 1 && test?.fidelity !== undefined && row.status !== 'duplicate';
+  }
+
+  /** A configuration's cheap-look runs of one test. */
+  private cheapRuns(configId: string, test: string): StoredRun[] {
+    return this.store.runs(this.id, configId).filter((r) => r.extra === 'cheap-look' && r.test === test);
+  }
+
+  /** Its cheap look is still to be measured: none of its full iterations is in, its cheap ones are not all in, none failed. */
+  private cheapDue(row: ConfigRow, test: JobSpec): boolean {
+    if (!this.cheapStaged(row) || !test.fidelity || this.measuredOf(row.configId, test.name) > 0) return false;
+    const cheap = this.cheapRuns(row.configId, test.name);
+    return cheap.length < test.fidelity.iterations && !cheap.some((r) => r.status === 'failed');
+  }
+
+  /** Queue a configuration's cheap look: numbered after the test's own iterations, kept out of its aggregate. */
+  private async submitCheap(row: ConfigRow, test: JobSpec, builtBy?: string): Promise<void> {
+    const f = test.fidelity as NonNullable<JobSpec['fidelity']>;
+    const partly = this.cheapRuns(row.configId, test.name).length > 0;
+    const job = { ...test, iterations: f.iterations };
+    await this.submitTest(row, job, builtBy, { firstIteration: test.iterations, extra: 'cheap-look', ...(partly ? { resumed: true } : {}) });
+  }
+
+  /**
+   * Inside a transaction, when a configuration's cheap look is in: stop it if its cheap iterations
+   * are below the incumbent's cheap iterations by the early-stopping test, on the variance pooled
+   * over every configuration's cheap looks (the incumbent: the best fully measured configuration
+   * that had a cheap look; every configuration measured with the fidelity on had one, the default
+   * included). Its Bonferroni share is one look of the 1 + full looks it gets, so its false-stop
+   * rate and the full looks' add up to alpha. A cheap run that failed decides nothing: the full
+   * measurement follows. Undefined while its cheap iterations are not all in.
+   */
+  private cheapLook(configId: string, testName: string): { row: ConfigRow; test: JobSpec; stopped: boolean } | undefined {
+    const row = this.store.getConfiguration(this.id, configId);
+    const test = this.exp.tests.find((t) => t.name === testName);
+    if (!row || row.status !== 'running' || !test?.fidelity || !this.cheapStaged(row)) return undefined;
+    const runs = this.cheapRuns(configId, testName);
+    const failed = runs.some((r) => r.status === 'failed');
+    if (!failed && runs.length < test.fidelity.iterations) return undefined;
+    const goOn = { row, test, stopped: false };
+    const metric = this.exp.objective.metric;
+    const valuesOf = (rs: StoredRun[]): number[] =>
+      rs.filter((r) => r.status === 'ok').map((r) => r.metrics[metric]).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    const sign = this.exp.objective.direction === 'maximize' ? 1 : -1;
+    let best: { row: ConfigRow; samples: number[] } | undefined;
+    for (const c of this.store.configurations(this.id)) {
+      if (this.cheapPooled.has(c.configId)) {
+        if (c.status !== 'done' || c.objective === undefined) continue;
+      }
+      const samples = valuesOf(this.cheapRuns(c.configId, testName));
+      if (!this.cheapPooled.has(c.configId) && samples.length >= test.fidelity.iterations) {
+        this.cheapPooled.add(c.configId);
+        this.cheapNoise.add(samples);
+      }
+      if (c.status !== 'done' || c.objective === undefined || samples.length === 0) continue;
+      if (!best || sign * c.objective > sign * (best.row.objective as number)) best = { row: c, samples };
+    }
+    if (failed || row.isDefault || !best || this.cancelled || this.stoppedBy) return goOn;
+    const full = this.staged(row) ? looksFor(test.iterations).length : 0;
+    const verdict = shouldStop({
+      candidate: valuesOf(runs),
+      incumbent: best.samples,
+      noise: this.cheapNoise,
+      direction: this.exp.objective.direction,
+      looks: 1 + full,
+      ...(this.opts.earlyStopAlpha !== undefined ? { alpha: this.opts.earlyStopAlpha } : {}),
+    });
+    if (!verdict.stop) return goOn;
+    const stopped = {
+      after: runs.length, of: test.iterations, p: verdict.p, level: verdict.level, best: best.row.configId, below: best.row.objective as number,
+      fidelity: { env: test.fidelity.env, value: test.fidelity.cheap },
+    };
+    // No summary: its cheap iterations are not measurements of the objective at full fidelity.
+    this.store.finishConfiguration(this.id, configId, { status: 'failed', failure: 'stopped', error: `${describeStop(stopped)} (${best.row.configId.slice(0, 12)})`, stopped });
     const done = this.store.getConfiguration(this.id, configId) as ConfigRow;
     this.strategy.tell([this.observation(done)]);
     return { row: done, test, stopped: true };

@@ -2,6 +2,7 @@
 
 import { improvement } from '../metrics/stats.js';
 import type { ConfigRow, Store, StoredComparison } from '../store/store.js';
+import { countOutcomes } from '../store/results-store.js';
 import { effectiveValues, kconfigParams } from '../targets/effective.js';
 import type { Config, Objective, Param, Value } from '../types.js';
 import { describeComparison } from './confirm.js';
@@ -9,9 +10,9 @@ import { describeComparison } from './confirm.js';
 export interface StudySummary {
   total: number;
   done: number;
-  /** Failed configurations, those stopped early (below the best, not broken) included. */
+  /** Failed configurations (broken: failed to build, boot or finish), not those stopped early. */
   failed: number;
-  /** Of the failed, those stopped early by the early-stopping test. */
+  /** Configurations stopped early by the early-stopping test (below the best, not broken). */
   stopped: number;
   running: number;
   /** Configurations that resolved to the effective configuration of one measured instead (not built or measured). */
@@ -31,6 +32,40 @@ export interface StudySummary {
    * configuration at a lighter workload is not better than the default, only its workload is).
    */
   workloadPoint?: Config;
+  /** Benchmark time and what stopping early saved (run's summary adds it: it reads every run). */
+  benchmark?: BenchmarkTime;
+}
+
+/** Seconds of measured iterations (warm-ups excluded), in an experiment's exploration. */
+export interface BenchmarkTime {
+  /** Every iteration measured: full ones and cheap looks (not confirmation or drift runs). */
+  seconds: number;
+  /** Of them, in cheap looks. */
+  cheapSeconds: number;
+  /** Full iterations not measured because their configuration was stopped early. */
+  skipped: number;
+  /** The mean full iteration's seconds. */
+  perIteration: number;
+  /**
+   * skipped × perIteration less the cheap looks: what measuring every configuration in full, with
+   * no cheap looks, would have cost more (negative when cheap looks cost more than they saved).
+   */
+  savedSeconds: number;
+}
+
+/** What the exploration's iterations took, and what stopping early (after full or cheap looks) saved, estimated at the mean full iteration. */
+export function benchmarkTime(store: Store, experimentId: string): BenchmarkTime {
+  const runs = store.runs(experimentId);
+  const full = runs.filter((r) => r.extra === undefined);
+  const cheap = runs.filter((r) => r.extra === 'cheap-look');
+  const sum = (rs: typeof runs): number => rs.reduce((a, r) => a + r.durationMs, 0) / 1000;
+  const perIteration = full.length > 0 ? sum(full) / full.length : 0;
+  const fullOf = new Map<string, number>();
+  for (const r of full) fullOf.set(r.configId, (fullOf.get(r.configId) ?? 0) + 1);
+  let skipped = 0;
+  for (const c of store.configurations(experimentId)) if (c.stopped) skipped += Math.max(0, c.stopped.of - (fullOf.get(c.configId) ?? 0));
+  const cheapSeconds = sum(cheap);
+  return { seconds: sum(full) + cheapSeconds, cheapSeconds, skipped, perIteration, savedSeconds: skipped * perIteration - cheapSeconds };
 }
 
 /** The names of an experiment's workload dimensions (its `workload:` parameters). */
@@ -60,13 +95,14 @@ export function summarizeStudy(store: Store, experimentId: string, objective: Ob
   if (best?.objective !== undefined && baseline?.objective !== undefined && best.objective > 0 && baseline.objective > 0) {
     ratio = improvement(best.objective, baseline.objective, objective.direction);
   }
+  const { total, done, failed, stopped, running, duplicates } = countOutcomes(rows);
   return {
-    total: rows.length,
-    done: rows.filter((r) => r.status === 'done').length,
-    failed: rows.filter((r) => r.status === 'failed').length,
-    stopped: rows.filter((r) => r.status === 'failed' && r.failure === 'stopped').length,
-    running: rows.filter((r) => r.status === 'running').length,
-    duplicates: rows.filter((r) => r.status === 'duplicate').length,
+    total,
+    done,
+    failed,
+    stopped,
+    running,
+    duplicates,
     ...(best ? { best } : {}),
     ...(baseline ? { baseline } : {}),
     ...(ratio !== undefined ? { ratio } : {}),

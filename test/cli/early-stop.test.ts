@@ -2,6 +2,7 @@
 // configurations clearly below the best are stopped after fewer iterations, recorded as such in the
 // results, and the best is the one a run measuring every iteration finds.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, wayfinder, writeFile } from '../helpers.js';
@@ -38,7 +39,17 @@ interface Row {
   runs?: unknown[];
 }
 
-async function measure(flags: string[]): Promise<{ rows: Row[]; stderr: string; table: string }> {
+interface Measured {
+  rows: Row[];
+  stderr: string;
+  stdout: string;
+  table: string;
+  counts: Record<string, number>;
+  wd: string;
+  dir: string;
+}
+
+async function measure(flags: string[]): Promise<Measured> {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
   const file = writeFile(dir, 'exp.yaml', YAML);
@@ -48,7 +59,8 @@ async function measure(flags: string[]): Promise<{ rows: Row[]; stderr: string; 
   const json = await wayfinder(['results', '--workdir', wd, '--format', 'json']);
   expect(json.status, json.stderr).toBe(0);
   const table = await wayfinder(['results', '--workdir', wd]);
-  return { rows: (JSON.parse(json.stdout) as { configurations: Row[] }).configurations, stderr: r.stderr, table: table.stdout };
+  const parsed = JSON.parse(json.stdout) as { configurations: Row[]; counts: Record<string, number> };
+  return { rows: parsed.configurations, counts: parsed.counts, stderr: r.stderr, stdout: r.stdout, table: table.stdout, wd, dir };
 }
 
 describe('wayfinder run: early stopping', () => {
@@ -74,5 +86,19 @@ describe('wayfinder run: early stopping', () => {
     // Said as it happens, and in the results table.
     expect(on.stderr).toMatch(/stopped early after 1 of 5 iterations/);
     expect(on.table).toMatch(/stopped early 1\/5/);
+
+    // Stopped early is its own count, never inside failed: in results, the experiment list and the report.
+    expect(on.counts).toEqual({ done: 5, failed: 0, stopped: 3, running: 0, duplicates: 0 });
+    expect(on.table).toContain('5 measured, 0 failed, 3 stopped early (below the best)');
+    expect(on.stdout).toContain('8 configurations measured: 5 ok, 3 stopped early');
+    const listed = await wayfinder(['experiments', '--workdir', on.wd, '--json']);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as { experiments: { failed: number; stopped: number }[] }).experiments[0]).toMatchObject({ failed: 0, stopped: 3 });
+    const out = join(on.dir, 'report');
+    const report = await wayfinder(['report', '--workdir', on.wd, '--out', out, '--json', '--no-png'], { cwd: on.dir });
+    expect(report.status, report.stderr).toBe(0);
+    expect((JSON.parse(report.stdout) as { counts: unknown }).counts).toEqual({ total: 8, done: 5, failed: 0, stopped: 3, running: 0, duplicates: 0 });
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/<div><b>0<\/b>failed<\/div>\s*<div><b>3<\/b>stopped early \(below the best\)<\/div>/);
   }, 180_000);
 });

@@ -43,13 +43,13 @@ describe('a work directory with an exploration and a regress measurement', () =>
     expect(r.status, r.stderr).toBe(0);
     const list = (JSON.parse(r.stdout) as { experiments: { id: string; kind: string; state: string; done: number; failed: number; best: { value: number } | null }[] }).experiments;
     expect(list.map((e) => e.kind)).toEqual(['exploration', 'regress']);
-    expect(list[0]).toMatchObject({ id: exploration, state: 'done', done: 6, failed: 0, best: { value: 11 } });
+    expect(list[0]).toMatchObject({ id: exploration, state: 'done', done: 6, failed: 0, stopped: 0, best: { value: 11 } });
     expect(list[1]).toMatchObject({ state: 'done', done: 1, best: { value: 21 } });
     const text = await wayfinder(['experiments', '--workdir', workdir]);
     // The objective both share is said once, above the table.
     expect(text.stdout.split('\n')[0]).toBe('objective: min v');
-    expect(text.stdout).toMatch(new RegExp(`^${exploration}\\s+grid\\s+done\\s+6\\s+0\\s+11\\.00\\s+\\d\\d:\\d\\d$`, 'm'));
-    expect(text.stdout).toMatch(/^listed-[0-9a-f]+-regress-\S+\s+regress\s+done\s+1\s+0\s+21\.00\s+\d\d:\d\d$/m);
+    expect(text.stdout).toMatch(new RegExp(`^${exploration}\\s+grid\\s+done\\s+6\\s+0\\s+0\\s+11\\.00\\s+\\d\\d:\\d\\d$`, 'm'));
+    expect(text.stdout).toMatch(/^listed-[0-9a-f]+-regress-\S+\s+regress\s+done\s+1\s+0\s+0\s+21\.00\s+\d\d:\d\d$/m);
     expect(text.stdout).toContain(`without an argument take ${exploration}`);
   });
 

@@ -323,3 +323,37 @@ exploration: { strategy: bayesian, budget: 16, seed: 7, parallel: 1 }
     expect(two.map((c) => c.objective)).toEqual(one.map((c) => c.objective));
   }, 420_000);
 });
+
+describe('wayfinder replay: early stopping on a table with every iteration', () => {
+  const ITERATIONS = join(ROOT, 'bench', 'tables', 'linux-nginx-iterations.csv');
+
+  it('replays each search with and without the early-stopping rule and prints the benchmark-seconds of both', async () => {
+    const args = ['replay', '--table', ITERATIONS, '--objective', 'objective', '--samples', 'wrk.requests_per_sec', '--seconds', 'wrk.duration_s', '--strategy', 'random', '--budget', '20', '--budget', '40', '--seeds', '3'];
+    const json = await wayfinder([...args, '--json']);
+    expect(json.status, json.stderr).toBe(0);
+    const rows = (JSON.parse(json.stdout) as { earlyStop: { strategy: string; budget: number; qualityWithout: number; qualityWith: number; secondsWithout: number; secondsWith: number; stopped?: number }[] }).earlyStop;
+    expect(rows.map((r) => [r.strategy, r.budget])).toEqual([['random', 20], ['random', 40]]);
+    for (const r of rows) {
+      // Five iterations of about a second each (wrk's measured seconds), a warm-up beside them: about 6 s a configuration without.
+      expect(r.secondsWithout / r.budget).toBeGreaterThan(5);
+      expect(r.secondsWith).toBeLessThan(r.secondsWithout);
+      expect(r.qualityWith).toBeGreaterThan(0);
+      expect(r.qualityWith).toBeLessThanOrEqual(1);
+    }
+    expect(rows[1]?.stopped).toBeGreaterThan(0);
+    const text = await wayfinder(args);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toContain('Early stopping, replayed as a run applies it (5 iterations per configuration, looks after 1, 2, 4;');
+    expect(text.stdout).toMatch(/strategy\s+budget\s+quality without\s+with\s+bench-s without\s+with\s+ratio/);
+  }, 120_000);
+
+  it('refuses --samples without --seconds, and a metric the table has no samples of', async () => {
+    const alone = await wayfinder(['replay', '--table', ITERATIONS, '--objective', 'objective', '--samples', 'wrk.requests_per_sec']);
+    expect(alone.status).toBe(2);
+    expect(alone.stderr).toContain('--samples and --seconds go together');
+    const unknown = await wayfinder(['replay', '--table', ITERATIONS, '--objective', 'objective', '--samples', 'wrk.nope', '--seconds', 'wrk.duration_s', '--seeds', '1']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('linux-nginx-iterations.csv:1:1: no column samples.wrk.nope');
+    expect(unknown.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+});

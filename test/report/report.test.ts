@@ -65,7 +65,7 @@ describe('wayfinder report', () => {
     expect(readdirSync(join(dir, 'again', 'figures')).every((f) => f.endsWith('.svg'))).toBe(true);
 
     // The numbers agree with what was measured: 48 configurations, the 4 with A=4 and NOISE=z failed.
-    expect(data.counts).toEqual({ total: 48, done: 44, failed: 4, running: 0, duplicates: 0 });
+    expect(data.counts).toEqual({ total: 48, done: 44, failed: 4, stopped: 0, running: 0, duplicates: 0 });
     expect(data.runStats.failuresByCause).toEqual({ exit: 4 });
     expect(data.runStats.time.runs).toBe(44 * 3 + 4);
     expect(data.runStats.cv.configurations).toBe(44);
@@ -180,7 +180,7 @@ objective: { metric: latency, direction: minimize }
 
     const r = renderReport(f.store, f.id, { refreshSeconds: 5 });
     expect(r.html).toContain('<meta http-equiv="refresh" content="5">');
-    expect(r.json.counts).toEqual({ total: 6, done: 4, failed: 1, running: 1, duplicates: 0 });
+    expect(r.json.counts).toEqual({ total: 6, done: 4, failed: 1, stopped: 0, running: 1, duplicates: 0 });
     // Minimizing: the best is the lowest, and the ratio says how many times better than the default.
     expect(r.json.best[0]!.objective).toBe(5);
     expect(r.json.best[0]!.ratio).toBeCloseTo(5000 / 5, 9);

@@ -500,3 +500,87 @@ async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
     await new Promise((r) => setTimeout(r, 1));
   }
 }
+
+/** TWELVE with a fidelity: D is 2 in a cheap look (3 iterations), 10 in full. */
+const TWELVE_FIDELITY = TWELVE.replace('  iterations: 5\n', '  iterations: 5\n  fidelity: { env: D, cheap: 2, full: 10, iterations: 3 }\n');
+/** About A * D * 10, a few percent of scatter: the cheap look ranks as the full measurement does. */
+const byFidelity = (w: TestWork, i: number): Outcome => {
+  const a = num(w, 'A');
+  return { status: 'ok', metrics: { v: a * Number(w.env.D) * 10 + (((a * 7 + i * 3) % 5) - 2) * a } };
+};
+
+describe('study loop: cheap looks at a declared fidelity', () => {
+  it('stops at the cheap look with a Bonferroni share of alpha / (1 + full looks); only full runs make an objective', async () => {
+    const exp = experiment(`${TWELVE_FIDELITY}exploration: { strategy: grid, parallel: 1 }\n`);
+    const log = new Log();
+    const env = setup(measured(log, byFidelity));
+    const study = await run(exp, env);
+    const rows = env.store.configurations(study.id);
+    // The default (A=3) first; A=1 and 2 are below its cheap look (4 degrees of freedom from the
+    // two looks' 3 iterations each by A=1) and stopped there; 4..12 are each the best when they come.
+    const atCheap = rows.filter((r) => r.stopped?.fidelity);
+    expect(atCheap.map((r) => r.params.A).sort()).toEqual([1, 2]);
+    for (const r of atCheap) {
+      // 5 iterations: full looks after 1, 2 and 4, and the cheap look: 0.01 / 4 each.
+      expect(r.stopped).toMatchObject({ after: 3, of: 5, level: 0.0025, fidelity: { env: 'D', value: '2' } });
+      expect(r.stopped!.p).toBeLessThan(0.0025);
+      expect(env.store.runs(study.id, r.configId).map((x) => x.extra)).toEqual(['cheap-look', 'cheap-look', 'cheap-look']);
+      expect(r.summary).toBeUndefined();
+    }
+    for (const r of rows.filter((x) => x.status === 'done')) {
+      const full = env.store.runs(study.id, r.configId).filter((x) => x.extra === undefined);
+      expect(full.map((x) => x.iteration)).toEqual([0, 1, 2, 3, 4]);
+      expect(r.summary?.v?.n).toBe(5);
+      // About A * 100 (D = 10), never a cheap value (about A * 20).
+      expect(Math.abs((r.objective as number) - Number(r.params.A) * 100)).toBeLessThanOrEqual(2 * Number(r.params.A));
+    }
+    expect(log.repeats()).toEqual([]);
+    expect(rows.filter((r) => r.status === 'done').sort((a, b) => (b.objective ?? 0) - (a.objective ?? 0))[0]?.params.A).toBe(12);
+  });
+
+  it('a cheap run that fails decides nothing: the configuration is measured in full', async () => {
+    const exp = experiment(`${TWELVE_FIDELITY}exploration: { strategy: grid, parallel: 1 }\n`);
+    const env = setup(measured(new Log(), (w, i) => (num(w, 'A') === 5 && w.env.D === '2' ? { status: 'failed' as const, failure: 'exit' as const, error: 'no' } : byFidelity(w, i))));
+    const study = await run(exp, env);
+    const five = env.store.configurations(study.id).find((r) => r.params.A === 5)!;
+    expect(five.status).toBe('done');
+    expect(env.store.runs(study.id, five.configId).filter((x) => x.extra === undefined)).toHaveLength(5);
+  });
+
+  it('--no-fidelity (fidelity: false) runs no cheap look and sets the variable to its full value', async () => {
+    const exp = experiment(`${TWELVE_FIDELITY}exploration: { strategy: grid, parallel: 1 }\n`);
+    const seen = new Set<string>();
+    const env = setup(measured(new Log(), (w, i) => {
+      seen.add(String(w.env.D));
+      return byFidelity(w, i);
+    }));
+    const study = await run(exp, env, { fidelity: false });
+    expect([...seen]).toEqual(['10']);
+    expect(env.store.runs(study.id).some((r) => r.extra === 'cheap-look')).toBe(false);
+  });
+
+  it('a resumed search with cheap looks continues exactly as an uninterrupted one, measuring nothing twice', async () => {
+    const exp = experiment(`${TWELVE_FIDELITY}exploration: { strategy: bayesian, parallel: 1, seed: 6, budget: 10 }\n`);
+    const uninterrupted = setup(measured(new Log(), byFidelity));
+    const u = await run(exp, uninterrupted);
+    const trace = (store: MemoryStore, id: string): string[] => store.configurations(id).map((r) => `${String(r.params.A)}:${r.failure ?? r.status}:${store.runs(id, r.configId).length}`);
+    const expected = trace(uninterrupted.store, u.id);
+    expect(uninterrupted.store.configurations(u.id).some((r) => r.stopped?.fidelity)).toBe(true);
+    for (const stopAt of [1, 3, 7, 12]) {
+      const log = new Log();
+      let first: Study | undefined;
+      let stopped: Promise<void> | undefined;
+      const env = setup(measured(log, (w, i) => {
+        if (log.runs.length === stopAt) stopped = first?.detach();
+        return byFidelity(w, i);
+      }));
+      first = new Study(exp, env.store, env.transport);
+      void first.run();
+      await waitFor(() => stopped !== undefined);
+      await stopped;
+      const second = await run(exp, env);
+      expect(trace(env.store, second.id), `detached after ${stopAt} runs`).toEqual(expected);
+      expect(log.repeats()).toEqual([]);
+    }
+  });
+});
