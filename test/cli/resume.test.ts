@@ -113,7 +113,7 @@ exploration: { strategy: grid }
     const done = db.prepare("SELECT COUNT(*) AS n FROM configurations WHERE status = 'done'").get() as { n: number };
     db.close();
     expect(done.n).toBe(3);
-  }, 240_000);
+  }, 420_000);
 });
 
 function alive(pid: number): boolean {
