@@ -13,7 +13,7 @@
  *   dataplane selftest PATH MIN MAX_MS
  *     both sides in C: a signal writer thread against a reader thread, a knob writer (controller)
  *     thread against the dataplane's effective reads, until the readers have made MIN reads each,
- *     seen MIN/100 different generations, MIN/100 times found the writer several publishes further
+ *     seen MIN/500 different generations, MIN/1000 times found the writer several publishes further
  *     than at their previous read, and applied 100 epochs (or MAX_MS passed); prints "selftest
  *     reads=N torn=T backwards=B knobreads=M knobtorn=U applied=A generations=G epochs=E
  *     distinct=D skipped=S applied_epochs=P".
@@ -200,7 +200,7 @@ static int selftest(const char *path, uint64_t min, uint64_t max_ms)
   wfc_knob_state_init(&ks);
   double k[2] = {DEFAULTS[0], DEFAULTS[1]}; /* kept across rounds: a round that cannot read keeps them */
   /* Until enough happened, not for a fixed time: on a loaded machine the threads get little of it. */
-  while (wfc_now_ns() < s.until_ns && !(reads >= min && knobreads >= min && distinct >= min / 100u && skipped >= min / 100u && epochs_seen >= 100u)) {
+  while (wfc_now_ns() < s.until_ns && !(reads >= min && knobreads >= min && distinct >= min / 500u && skipped >= min / 1000u && epochs_seen >= 100u)) {
     double v[4];
     uint64_t g;
     if (wfc_signals_read(&r, &g, v) == 0) {
