@@ -19,7 +19,8 @@
  *
  *   dataplane --port 0 --batch 4 [--region /dev/shm/x] [--duration-ms 5000] [--trace FILE] ...
  *
- * Prints "port N" once listening, and one "done ..." line of totals at exit. Stops after
+ * --rcvbuf BYTES sets the socket's receive buffer (default 4 MiB; 0 keeps net.core.rmem_default).
+ * Prints "rcvbuf N" (the buffer as the kernel reports it) and "port N" once listening, and one "done ..." line of totals at exit. Stops after
  * --duration-ms, or on SIGTERM/SIGINT. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -124,6 +125,7 @@ static uint64_t arg_u64(const char *flag, const char *v, uint64_t lo, uint64_t h
 
 int main(int argc, char **argv)
 {
+  uint64_t rcvbuf = 4 << 20; /* room for bursts; 0: the namespace's net.core.rmem_default */
   uint64_t port = 0, batch_default = 4, duration_ms = 10000, stack_ns = 0, work_ns = 0, round_ns = 0, slot_ns = 0, ctl_timeout_ms = 50;
   const char *region_path = NULL, *trace_path = NULL, *bind_addr = "127.0.0.1";
   for (int i = 1; i < argc; i++) {
@@ -141,13 +143,16 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "--region")) region_path = v;
     else if (!strcmp(a, "--trace")) trace_path = v;
     else if (!strcmp(a, "--bind")) bind_addr = v;
+    else if (!strcmp(a, "--rcvbuf")) rcvbuf = arg_u64(a, v, 0, 1 << 30);
     else { fprintf(stderr, "dataplane: unknown option %s\n", a); return 2; }
   }
 
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   if (fd < 0) { perror("dataplane: socket"); return 1; }
-  int buf = 4 << 20; /* room for bursts; FORCE works as root, the plain option caps it at rmem_max */
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  if (rcvbuf > 0) {
+    int buf = (int)rcvbuf; /* FORCE works as root, the plain option caps it at rmem_max */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  }
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (inet_pton(AF_INET, bind_addr, &sa.sin_addr) != 1) { fprintf(stderr, "dataplane: --bind: not an IPv4 address: %s\n", bind_addr); return 2; }
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) { perror("dataplane: bind"); return 1; }
@@ -173,6 +178,10 @@ int main(int argc, char **argv)
   static struct sockaddr_in rxa[MAX_BATCH];
   static uint32_t taken[MAX_BATCH], sent_pkt[MAX_FLOWS];
 
+  int got_buf = 0;
+  socklen_t gl = sizeof got_buf;
+  getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got_buf, &gl);
+  printf("rcvbuf %d\n", got_buf);
   printf("port %u\n", ntohs(sa.sin_port));
   fflush(stdout);
 

@@ -1,6 +1,7 @@
 // `wayfinder control POLICY --config control.yaml`: runs a learned policy online (docs/control.md).
 // Decisions and observations go to the results database of the work directory; each decision is
-// also printed (a line of text, or a JSON line with --json) and appended to --events FILE.
+// also printed (a line of text, or a JSON line with --json), appended to --events FILE, and with
+// --server sent to a daemon, which publishes it on its event stream.
 
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -14,6 +15,7 @@ import { controlTuningPath, databasePath } from '../workdir.js';
 import { UsageError } from './errors.js';
 import { trapInterrupts } from './interrupt.js';
 import { parseMs } from '../control/config.js';
+import { DaemonPublisher } from './control-publisher.js';
 import { driftText, sessionDrift } from '../policy/online.js';
 
 export interface ControlCommandOptions {
@@ -24,6 +26,9 @@ export interface ControlCommandOptions {
   events?: string;
   procRoot?: string;
   sysRoot?: string;
+  /** A daemon to report to (its event stream carries the decisions). */
+  server?: string;
+  tokenFile?: string;
 }
 
 /** NaN (a signal not read) as null, as JSON and the store write it. */
@@ -89,17 +94,20 @@ export async function controlCommand(policyFile: string, o: ControlCommandOption
   mkdirSync(workdir, { recursive: true });
   const env = hostRootsFromEnv();
   const roots = { procRoot: o.procRoot ?? env.procRoot ?? '/proc', sysRoot: o.sysRoot ?? env.sysfsRoot ?? '/sys' };
+  // Registered before anything is opened or moved: a daemon that refuses is an error of the command line.
+  const daemon = o.server !== undefined ? await DaemonPublisher.open({ server: o.server, ...(o.tokenFile !== undefined ? { tokenFile: o.tokenFile } : {}), policy: resolve(policyFile), config: resolve(o.config), warn: (m) => process.stderr.write(`wayfinder control: ${m}\n`) }) : undefined;
   const store = new Store(databasePath(workdir));
   const stored = new StoreRecorder(store, { policy: resolve(policyFile), config: resolve(o.config) });
   const line = (obj: Record<string, unknown>, text: string): void => {
     const json = JSON.stringify(obj);
     process.stdout.write(`${o.json ? json : text}\n`);
     if (o.events) appendFileSync(o.events, `${json}\n`);
+    daemon?.send(obj);
   };
   const recorder: ControlRecorder = {
     start: (info) => {
       stored.start(info);
-      line({ event: 'control-started', session: stored.id, ...info }, `control session ${stored.id}: every ${info.periodMs} ms, features ${info.features.join(', ')}, knobs ${info.knobs.join(', ')}${info.objective ? `, objective ${info.objective} (${info.direction})` : ''}`);
+      line({ event: 'control-started', session: stored.id, ...(daemon ? { daemonSession: daemon.id } : {}), ...info }, `control session ${stored.id}${daemon ? ` (daemon: ${daemon.id})` : ''}: every ${info.periodMs} ms, features ${info.features.join(', ')}, knobs ${info.knobs.join(', ')}${info.objective ? `, objective ${info.objective} (${info.direction})` : ''}`);
     },
     decision: (d) => {
       stored.decision(d);
@@ -149,6 +157,7 @@ export async function controlCommand(policyFile: string, o: ControlCommandOption
     clearInterval(driftTimer);
     interrupts.release();
     store.close();
+    await daemon?.close();
   }
   return 0;
 }

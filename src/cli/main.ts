@@ -235,6 +235,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--events <file>', 'also append every decision as a JSON line to this file')
     .option('--proc-root <dir>', 'read counters and sysctls under this directory instead of /proc')
     .option('--sys-root <dir>', 'read interface statistics under this directory instead of /sys')
+    .option('--server <url>', "also send every decision to this daemon (unix:///path/daemon.sock or http://host:port), which publishes it on its event stream")
+    .option('--token-file <file>', "file holding the daemon's token (default $WAYFINDER_TOKEN)")
     .action(async (file: string, opts) => {
       status = await (await import('./control.js')).controlCommand(file, opts);
     });

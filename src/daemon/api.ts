@@ -10,17 +10,12 @@ import { renderReport, type RenderedReport } from '../report/index.js';
 import type { ExperimentRow } from '../store/store.js';
 import { isStrategyName, strategyNames } from '../strategies/registry.js';
 import { InputError } from '../types.js';
+import { ControlSessions } from './control-sessions.js';
+import { HttpError } from './http-error.js';
 import { AmbiguousError, NotFoundError, type DaemonEvent, type Manager } from './manager.js';
 import type { SubmitOptions } from './submissions.js';
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { HttpError };
 
 type Params = Record<string, string>;
 type Handler = (req: IncomingMessage, res: ServerResponse, p: Params, q: URLSearchParams) => Promise<void> | void;
@@ -55,9 +50,11 @@ const REPORT_REFRESH_S = 10;
 export class Api {
   private readonly table: { route: Route; handler: Handler }[];
   private readonly reports = new Map<string, { at: number; state: string; report: RenderedReport }>();
+  private readonly control: ControlSessions;
 
   constructor(private readonly o: ApiOptions) {
     const m = o.manager;
+    this.control = new ControlSessions((e, text) => m.publish(e, text));
     this.table = [
       // 503 while the queue's Redis does not answer: the daemon is up, but nothing progresses.
       { route: { method: 'GET', path: '/health' }, handler: async (_q, res) => { const h = await m.health(); json(res, h.ok ? 200 : 503, { ...h, version: o.version }); } },
@@ -103,6 +100,24 @@ export class Api {
         handler: (req, res, p, q) => this.events(req, res, m.find(p.id as string).experimentId, replayFrom(req, q)),
       },
       { route: { method: 'GET', path: '/events' }, handler: (req, res) => this.events(req, res, undefined, undefined) },
+      // Controllers running beside their dataplanes report here (src/daemon/control-sessions.ts).
+      { route: { method: 'GET', path: '/control' }, handler: (_q, res) => json(res, 200, { sessions: this.control.list() }) },
+      {
+        route: { method: 'POST', path: '/control' },
+        handler: async (req, res) => json(res, 201, this.control.register(parseJson(await readBody(req, this.o.maxBody)))),
+      },
+      {
+        route: { method: 'POST', path: '/control/{id}/events' },
+        handler: async (req, res, p) => json(res, 200, { accepted: this.control.add(p.id as string, parseJson(await readBody(req, this.o.maxBody))) }),
+      },
+      {
+        route: { method: 'GET', path: '/control/{id}/events' },
+        handler: (req, res, p, q) => {
+          const id = p.id as string;
+          const after = replayFrom(req, q) ?? 0;
+          this.events(req, res, id, after, () => this.control.eventsAfter(id, after));
+        },
+      },
     ];
   }
 
@@ -143,13 +158,7 @@ export class Api {
 
   private async submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const text = await readBody(req, this.o.maxBody);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (e) {
-      throw new HttpError(400, `request body is not JSON: ${(e as Error).message}`);
-    }
-    const { yaml, file, options } = checkSubmission(body, this.o.defaultDir);
+    const { yaml, file, options } = checkSubmission(parseJson(text), this.o.defaultDir);
     const { submission, existing } = this.o.manager.submit({ yaml, file, options });
     // Following the events from firstEvent shows this round of the experiment from its start.
     const firstEvent = this.o.manager.firstEvent(submission.experimentId);
@@ -196,15 +205,16 @@ export class Api {
    * synchronous step, and every event is in the log before it is sent, so none is missed or doubled.
    * The stream of all experiments is live only (its ids are per experiment).
    */
-  private events(req: IncomingMessage, res: ServerResponse, only: string | undefined, after: number | undefined): void {
+  private events(req: IncomingMessage, res: ServerResponse, only: string | undefined, after: number | undefined, past = (): { event: DaemonEvent; text: string }[] => this.o.manager.eventsAfter(only!, after!)): void {
+    // An unknown stream is a 404 before any header goes out.
+    const replay = only !== undefined && after !== undefined ? past() : [];
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.write(': wayfinder events\n\n');
     const record = (e: DaemonEvent, text: string): string => `id: ${only !== undefined ? e.id : `${e.experimentId}/${e.id}`}\nevent: ${e.type}\ndata: ${text}\n\n`;
     let last = after ?? Number.POSITIVE_INFINITY;
     if (only !== undefined && after !== undefined) {
-      const past = this.o.manager.eventsAfter(only, after);
-      if (past.length > 0) res.write(past.map((p) => record(p.event, p.text)).join(''));
-      last = past.at(-1)?.event.id ?? after;
+      if (replay.length > 0) res.write(replay.map((p) => record(p.event, p.text)).join(''));
+      last = replay.at(-1)?.event.id ?? after;
     }
     // A result brings several events at once: they leave in one write at the end of the tick.
     const send = (e: DaemonEvent, text: string): void => {
@@ -225,6 +235,14 @@ export class Api {
     };
     req.on('close', stop);
     res.on('close', stop);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, `request body is not JSON: ${(e as Error).message}`);
   }
 }
 

@@ -136,6 +136,15 @@ export class DaemonClient {
     return this.json('POST', `/experiments/${encodeURIComponent(id)}/report-link`, {});
   }
 
+  /** Register a controller's session (`wayfinder control --server`); its events follow with controlEvents. */
+  registerControl(info: { host: string; policy: string; config: string }): Promise<{ id: string }> {
+    return this.json('POST', '/control', info);
+  }
+
+  controlEvents(id: string, events: Record<string, unknown>[]): Promise<{ accepted: number }> {
+    return this.json('POST', `/control/${encodeURIComponent(id)}/events`, { events });
+  }
+
   /**
    * Follow an experiment's events until `onEvent` returns true or the stream ends: those after
    * event `since` first (replayed from the experiment's events log), then live ones. Resolves once

@@ -37,7 +37,13 @@ export type EventType =
   | 'drift'
   | 'confirming'
   | 'confirm-pair'
-  | 'comparison';
+  | 'comparison'
+  // A controller's session (src/daemon/control-sessions.ts): experimentId is then the session's id.
+  | 'control-started'
+  | 'decision'
+  | 'control-note'
+  | 'control-drift'
+  | 'control-ended';
 
 export interface DaemonEvent {
   /** Numbers an experiment's events 1, 2, 3... in its events log, across restarts: a stream resumes after one. */
@@ -201,6 +207,11 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
    * The experiment's events with ids above `after`, from its events log. Every event is in the log
    * before it is sent to a stream, so reading this and then listening, in one go, misses none.
    */
+  /** An event that is not an experiment's (a controller's decision) to every stream; not logged here. */
+  publish(e: DaemonEvent, text: string): void {
+    this.emit('event', e, text);
+  }
+
   eventsAfter(experimentId: string, after: number): { event: DaemonEvent; text: string }[] {
     return readEvents(this.logPath(experimentId)).filter((e) => e.event.id > after);
   }
@@ -604,6 +615,18 @@ export function formatEvent(e: DaemonEvent): string {
       return `${t} pair ${String(d.pair)}/${String(d.cap)}: best ${d.best === null ? 'failed' : fmtNum(d.best as number)} · default ${d.default === null ? 'failed' : fmtNum(d.default as number)} (${String(d.metric)})`;
     case 'comparison':
       return `${t} ${d.comparison === null ? String(d.reason) : String(d.text)}`;
+    case 'control-started':
+      return `${t} ${e.experimentId} started: knobs ${String(d.knobs)}, every ${String(d.periodMs)} ms`;
+    case 'decision': {
+      const cfgText = (c: unknown): string => Object.entries((c ?? {}) as object).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+      return `${t} ${e.experimentId} ${String(d.action)} ${d.action === 'hold' ? cfgText(d.wanted) : `${cfgText(d.from)} -> ${cfgText(d.to)}`}: ${String(d.rule)}`;
+    }
+    case 'control-note':
+      return `${t} ${e.experimentId} ${String(d.what)}`;
+    case 'control-drift':
+      return `${t} ${e.experimentId} drift at ${JSON.stringify(d.point)}`;
+    case 'control-ended':
+      return `${t} ${e.experimentId} ended: ${String(d.reason)}`;
   }
 }
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
 import { CLI, ROOT, requireTool, tempDir, waitFor, wayfinder } from '../helpers.js';
+import { query } from '../daemon/helpers.js';
 import { buildDataplane, startDataplane, type Running } from './dataplane.js';
 import { batchPolicy } from './policy-fixture.js';
 
@@ -138,6 +139,62 @@ describe('wayfinder control', () => {
     }
     rmSync(region, { force: true });
   }, 180_000);
+
+  it('does not flap a knob when a signal oscillates around a split with hysteresis, and does without (the same script, each phase seen by the controller)', async () => {
+    const bin = buildDataplane(t.dir);
+    // One run: the same oscillation of flows around the split at 10 (8, 12, 8, ...), each phase held
+    // until the controller has observed it for 3 periods (progress, not time), then flows 30.
+    async function oscillate(name: string, hysteresis: string): Promise<{ changes: string[]; decisions: Record<string, unknown>[] }> {
+      const region = `/dev/shm/wf-test-${process.pid}-${name}`;
+      regions.push(region);
+      const script = join(t.dir, `${name}-script`);
+      const workdir = join(t.dir, `wd-${name}`);
+      writeFileSync(script, '8 -1 0\n');
+      // A controller timeout of 5 s: what is counted is the controller's changes, not a fallback of
+      // the dataplane's own after a stall of the controller on a loaded machine.
+      const dp = startDataplane(bin, ['scripted', region, '600000', '5000', script]);
+      running.push(dp);
+      await dp.line(/^ready$/, 10_000);
+      const config = join(t.dir, `${name}.yaml`);
+      writeFileSync(config, `period: 20ms\nregion: ${region}\nsignals:\n  flows: { shm: flows }\nknobs:\n  BATCH: { shm: BATCH, min: 1, max: 64 }\nguard:\n  hysteresis: ${hysteresis}\n`);
+      const c = control(['--config', config, '--workdir', workdir]);
+      // The BATCH the dataplane ran with, each time it changed (its first line is its default),
+      // taken before the controller stops: without its heartbeat the dataplane goes back to 4.
+      const ran = (): string[] => dp.lines.filter((l) => l.startsWith('batch ')).slice(1).map((l) => l.split(' ')[1]!);
+      let changes: string[] = [];
+      try {
+        await waitFor(() => c.events.some((e) => e.event === 'control-started'), 30_000, `the controller to start\n${c.stderr()}`);
+        const session = c.events.find((e) => e.event === 'control-started')!.session as number;
+        const seen = (flows: number, after: number): number =>
+          query<{ n: number }>(workdir, `SELECT count(*) AS n FROM control_observations WHERE session_id = ? AND seq > ? AND json_extract(signals_json, '$.flows') = ?`, session, after, flows)[0]?.n ?? 0;
+        const lastSeq = (): number => query<{ s: number | null }>(workdir, 'SELECT max(seq) AS s FROM control_observations WHERE session_id = ?', session)[0]?.s ?? -1;
+        for (const flows of [8, 12, 8, 12, 8, 12, 8, 12, 8, 12, 8, 30]) {
+          const after = lastSeq();
+          writeFileSync(script, `${flows} -1 0\n`);
+          await waitFor(() => seen(flows, after) >= 3, 60_000, `3 periods with flows=${flows} observed (${name})`);
+        }
+        await waitFor(() => ran().at(-1) === '16', 10_000, `the dataplane running BATCH 16 for flows 30 (${name}): ${dp.lines.join(' | ')}`);
+        changes = ran();
+      } finally {
+        c.child.kill('SIGTERM');
+      }
+      expect(await c.exited, c.stderr()).toBe(0);
+      dp.child.kill('SIGKILL');
+      return { changes, decisions: decisions(c) };
+    }
+    const without = await oscillate('flap', '0');
+    const withBand = await oscillate('steady', '10%');
+    // Without hysteresis every crossing moves the knob: 4 -> 16 and back, five times, then 16 for flows 30.
+    const why = (r: { decisions: Record<string, unknown>[] }) => JSON.stringify(r.decisions.map((d) => `${String(d.action)} ${JSON.stringify(d.to)}: ${String(d.rule)}`));
+    expect(without.changes, why(without)).toEqual(['16', '4', '16', '4', '16', '4', '16', '4', '16', '4', '16']);
+    // With a band of 10% of the trained range (6.3 flows), 12 is within it of the split: held, once
+    // per wanted configuration, and the knob stays at 4 until flows 30 is clear of the band.
+    expect(withBand.changes, why(withBand)).toEqual(['16']);
+    const holds = withBand.decisions.filter((d) => d.action === 'hold');
+    expect(holds.length).toBeGreaterThan(0);
+    for (const h of holds) expect(h.rule).toMatch(/^hysteresis: flows=12 > 10, flows=12 <= 40: leaf 1, but flows=5\.7 \(moved by -6\.3, 10% of its trained range\) decides otherwise/);
+    expect(withBand.decisions.filter((d) => d.action === 'apply').map((d) => d.to)).toEqual([{ BATCH: 16 }]);
+  }, 300_000);
 
   it('moves a sysctl inside a network namespace and puts it back after a SIGKILL (restore guard) and at the next start (guard killed too)', async () => {
     requireTool('ip', 'iproute2');

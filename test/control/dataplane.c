@@ -5,13 +5,18 @@
  *     RUN_MS: publishes signals as fast as it can (neg = -gen, flows = gen % 64, a pair a torn read
  *     would break; with PACE_NS, one publish per PACE_NS at most), beats its heartbeat every 100 us until HB_STOP_MS, and reads the knobs it should
  *     run with every round (CHECK must be -BATCH in every copy; signal batch is the BATCH it runs
- *     with, its heartbeat carries the epoch). Prints "ready", an "applied EPOCH BATCH MS" line when it
- *     changes between its defaults and the controller's values (not per epoch: a pipe nobody drains
- *     while the controller spins would block it), and "done publishes=N knobreads=M torn=T".
- *   dataplane selftest PATH MS
+ *     with, its heartbeat carries the epoch). Prints "ready", an "applied EPOCH BATCH MS NOW_NS" line
+ *     when it changes between its defaults and the controller's values (not per epoch: a pipe nobody
+ *     drains while the controller spins would block it; NOW_NS on the CLOCK_MONOTONIC our side reads),
+ *     and "done publishes=N knobreads=M torn=T" at RUN_MS or on SIGTERM (tests stop it once they have
+ *     seen enough: on a loaded machine a fixed run time may end before they have).
+ *   dataplane selftest PATH MIN MAX_MS
  *     both sides in C: a signal writer thread against a reader thread, a knob writer (controller)
- *     thread against the dataplane's effective reads; prints "selftest reads=N torn=T knobreads=M
- *     knobtorn=U".
+ *     thread against the dataplane's effective reads, until the readers have made MIN reads each,
+ *     seen MIN/500 different generations, MIN/1000 times found the writer several publishes further
+ *     than at their previous read, and applied 100 epochs (or MAX_MS passed); prints "selftest
+ *     reads=N torn=T backwards=B knobreads=M knobtorn=U applied=A generations=G epochs=E
+ *     distinct=D skipped=S applied_epochs=P".
  *   dataplane attach PATH
  *     a controller in C: attaches with wfc_open, prints the names and the timeout, publishes one
  *     decision (BATCH = 7) and prints "attached signals=... knobs=... timeout_ns=N epoch=E", or the
@@ -26,6 +31,7 @@
  *     ns per signal publish and per signal read (uncontended), for docs/control-protocol.md. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -34,6 +40,9 @@
 static const char *const SIGNALS[] = {"gen", "neg", "flows", "batch"};
 static const char *const KNOBS[] = {"BATCH", "CHECK"};
 static const double DEFAULTS[] = {4, -4};
+
+static volatile sig_atomic_t stopping;
+static void on_term(int sig) { (void)sig; stopping = 1; }
 
 static int make(struct wfc_region *r, const char *path, uint64_t timeout_ns)
 {
@@ -46,6 +55,7 @@ static int run(const char *path, uint64_t run_ms, uint64_t hb_stop_ms, uint64_t 
 {
   struct wfc_region r;
   if (make(&r, path, timeout_ms * 1000000u)) return 1;
+  signal(SIGTERM, on_term);
   printf("ready\n");
   fflush(stdout);
   struct wfc_knob_state ks;
@@ -54,7 +64,7 @@ static int run(const char *path, uint64_t run_ms, uint64_t hb_stop_ms, uint64_t 
   double knobs[2] = {DEFAULTS[0], DEFAULTS[1]};
   for (;;) {
     uint64_t now = wfc_now_ns();
-    if (now - t0 >= run_ms * 1000000u) break;
+    if (now - t0 >= run_ms * 1000000u || stopping) break;
     if (now - last_publish >= pace_ns) {
       double v[4];
       uint64_t g = r.generation + 1u;
@@ -66,11 +76,14 @@ static int run(const char *path, uint64_t run_ms, uint64_t hb_stop_ms, uint64_t 
       publishes++;
       last_publish = now;
     }
-    uint64_t e = wfc_knobs_effective(&r, &ks, now, knobs);
+    /* Its own clock reading, just before the heartbeat is read: the round's start may be long past
+     * when the round is descheduled, and the test compares this time with our last beat. */
+    uint64_t knob_now = wfc_now_ns();
+    uint64_t e = wfc_knobs_effective(&r, &ks, knob_now, knobs);
     knobreads++;
     if (knobs[1] != -knobs[0]) torn++;
     if (applied == UINT64_MAX || (e == 0) != (applied == 0)) {
-      printf("applied %llu %g %llu\n", (unsigned long long)e, knobs[0], (unsigned long long)((now - t0) / 1000000u));
+      printf("applied %llu %g %llu %llu\n", (unsigned long long)e, knobs[0], (unsigned long long)((now - t0) / 1000000u), (unsigned long long)knob_now);
       fflush(stdout);
     }
     applied = e;
@@ -176,38 +189,45 @@ static void *controller(void *p)
   return NULL;
 }
 
-static int selftest(const char *path, uint64_t ms)
+static int selftest(const char *path, uint64_t min, uint64_t max_ms)
 {
   struct wfc_region r;
   if (make(&r, path, 100000000u)) return 1;
-  struct shared s = {&r, wfc_now_ns() + ms * 1000000u, 0};
+  struct shared s = {&r, wfc_now_ns() + max_ms * 1000000u, 0};
   pthread_t w, c;
   pthread_create(&w, NULL, signal_writer, &s);
   pthread_create(&c, NULL, controller, &s);
   uint64_t reads = 0, torn = 0, knobreads = 0, knobtorn = 0, applied = 0, last_gen = 0, backwards = 0;
+  uint64_t distinct = 0, skipped = 0, epochs_seen = 0, last_epoch = 0;
   struct wfc_knob_state ks;
   wfc_knob_state_init(&ks);
   double k[2] = {DEFAULTS[0], DEFAULTS[1]}; /* kept across rounds: a round that cannot read keeps them */
-  while (wfc_now_ns() < s.until_ns) {
+  /* Until enough happened, not for a fixed time: on a loaded machine the threads get little of it. */
+  while (wfc_now_ns() < s.until_ns && !(reads >= min && knobreads >= min && distinct >= min / 500u && skipped >= min / 1000u && epochs_seen >= 100u)) {
     double v[4];
     uint64_t g;
     if (wfc_signals_read(&r, &g, v) == 0) {
       reads++;
       if (v[1] != -v[0] || v[0] != (double)g || v[2] != (double)(g % 64u)) torn++;
       if (g < last_gen) backwards++;
+      if (g != last_gen) distinct++;
+      if (g > last_gen + 1u) skipped++; /* the writer published more than once since our last read */
       last_gen = g;
     }
     uint64_t e = wfc_knobs_effective(&r, &ks, wfc_now_ns(), k);
     knobreads++;
     if (k[1] != -k[0] || (e && k[0] != (double)e)) knobtorn++;
     if (e) applied++;
+    if (e && e != last_epoch) epochs_seen++;
+    last_epoch = e;
   }
   atomic_store(&s.stop, 1);
   pthread_join(w, NULL);
   pthread_join(c, NULL);
-  printf("selftest reads=%llu torn=%llu backwards=%llu knobreads=%llu knobtorn=%llu applied=%llu generations=%llu epochs=%llu\n",
+  printf("selftest reads=%llu torn=%llu backwards=%llu knobreads=%llu knobtorn=%llu applied=%llu generations=%llu epochs=%llu distinct=%llu skipped=%llu applied_epochs=%llu\n",
          (unsigned long long)reads, (unsigned long long)torn, (unsigned long long)backwards, (unsigned long long)knobreads,
-         (unsigned long long)knobtorn, (unsigned long long)applied, (unsigned long long)r.generation, (unsigned long long)ks.applied_epoch);
+         (unsigned long long)knobtorn, (unsigned long long)applied, (unsigned long long)r.generation, (unsigned long long)ks.applied_epoch,
+         (unsigned long long)distinct, (unsigned long long)skipped, (unsigned long long)epochs_seen);
   wfc_destroy(&r, path);
   return 0;
 }
@@ -260,9 +280,9 @@ int main(int argc, char **argv)
     return run(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10), strtoull(argv[5], NULL, 10),
                argc == 7 ? strtoull(argv[6], NULL, 10) : 0);
   if (argc == 6 && !strcmp(argv[1], "scripted")) return scripted(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10), argv[5]);
-  if (argc == 4 && !strcmp(argv[1], "selftest")) return selftest(argv[2], strtoull(argv[3], NULL, 10));
+  if (argc == 5 && !strcmp(argv[1], "selftest")) return selftest(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10));
   if (argc == 3 && !strcmp(argv[1], "attach")) return attach(argv[2]);
   if (argc == 4 && !strcmp(argv[1], "bench")) return bench(argv[2], strtoull(argv[3], NULL, 10));
-  fprintf(stderr, "usage: dataplane run PATH RUN_MS HB_STOP_MS TIMEOUT_MS [PACE_NS] | selftest PATH MS | attach PATH | bench PATH N\n");
+  fprintf(stderr, "usage: dataplane run PATH RUN_MS HB_STOP_MS TIMEOUT_MS [PACE_NS] | selftest PATH MIN MAX_MS | attach PATH | bench PATH N\n");
   return 2;
 }

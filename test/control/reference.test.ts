@@ -80,6 +80,16 @@ describe('the reference dataplane and load generator', () => {
     expect(done.flows).toBe(8);
   });
 
+  it('sets the receive buffer it is given, or keeps the namespace default (net.core.rmem_default) with --rcvbuf 0', async () => {
+    const asked = dataplane(['--port', '0', '--rcvbuf', '65536', '--duration-ms', '2000']);
+    // The kernel doubles what a socket asks for (its bookkeeping), as it reports it back.
+    expect((await asked.line(/^rcvbuf (\d+)$/, 5000))[1]).toBe('131072');
+    const kept = dataplane(['--port', '0', '--rcvbuf', '0', '--duration-ms', '2000']);
+    expect((await kept.line(/^rcvbuf (\d+)$/, 5000))[1]).toBe(readFileSync('/proc/sys/net/core/rmem_default', 'utf8').trim());
+    asked.child.kill('SIGTERM');
+    kept.child.kill('SIGTERM');
+  });
+
   it('delivers at most one payload per flow per round; the rest of a burst waits for the next round', async () => {
     // A round of 20 ms: a burst sent meanwhile is waiting in the socket when the next round polls.
     const dp = dataplane(['--port', '0', '--batch', '64', '--duration-ms', '3000', '--round-ns', '20000000']);
