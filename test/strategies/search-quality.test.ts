@@ -7,9 +7,9 @@ import { simulate } from '../../src/strategies/simulate.js';
 import type { SearchSpace } from '../../src/strategies/space.js';
 import type { Config, Param, StrategyName } from '../../src/types.js';
 import { Rng } from '../../src/util/random.js';
-import { plateauFactorial } from '../../bench/landscapes.js';
+import { dominant, plateauFactorial } from '../../bench/landscapes.js';
 import { signedRank } from '../../bench/wilcoxon.js';
-import { listParam } from './helpers.js';
+import { listParam, MixedRadixSpace } from './helpers.js';
 
 /** Ask one at a time and tell each result back; the keys in order. */
 function drive(s: Strategy, sp: SearchSpace, f: (c: Config) => number | undefined, n: number): string[] {
@@ -71,6 +71,46 @@ describe('bayesian on the plateau with one interaction (bench/landscapes.ts plat
     expect(resumed).toEqual(whole);
     expect(drive(createStrategy('bayesian', l.space, { seed: 21, direction: 'maximize' }), l.space, f, 30)).toEqual(whole);
     expect(drive(createStrategy('bayesian', l.space, { seed: 22, direction: 'maximize' }), l.space, f, 30)).not.toEqual(whole);
+  });
+});
+
+describe('bayesian on a flat landscape (every configuration within a few percent of the others)', () => {
+  // 4^8 = 65,536 configurations, 1% effects per value: nothing stands out, so a configuration much
+  // better than the rest would be a combination of values no measured configuration holds.
+  const sp = new MixedRadixSpace(Array.from({ length: 8 }, (_, j) => listParam(`q${j}`, [0, 1, 2, 3])));
+  const f = (c: Config): number => 100 * Math.exp(sp.params.reduce((a, p, j) => a + 0.01 * Math.sin(3 * j + (c[p.name] as number)), 0));
+  /** The most values any configuration of keys shares with an earlier one, from the pick `from` on. */
+  const mostShared = (keys: string[], from: number): number => {
+    let most = 0;
+    const vals = keys.map((k) => JSON.parse(k) as number[]);
+    for (let i = from; i < vals.length; i++)
+      for (let j = 0; j < i; j++) most = Math.max(most, vals[i]!.filter((v, k) => v === vals[j]![k]).length);
+    return most;
+  };
+
+  it('spreads its picks: none after the start shares more than four of eight values with an earlier one', () => {
+    for (const seed of [1, 2, 3]) {
+      const keys = drive(createStrategy('bayesian', sp, { seed, direction: 'maximize' }), sp, f, 30);
+      expect(new Set(keys).size).toBe(30);
+      expect(mostShared(keys, 5)).toBeLessThanOrEqual(4);
+    }
+    // Random search does not (about one pick in three of the last ten shares five or more).
+    const rnd = [1, 2, 3].map((seed) => mostShared(drive(createStrategy('random', sp, { seed, direction: 'maximize' }), sp, f, 30), 5));
+    expect(Math.max(...rnd)).toBeGreaterThan(4);
+  });
+});
+
+describe('bayesian on a large space of ordinal knobs with sweet spots (bench/landscapes.ts dominant)', () => {
+  it('reaches 95% of the best within 40 evaluations, deterministically and resumably', () => {
+    for (const inst of [1, 2, 3]) {
+      const l = dominant(inst);
+      const t = simulate(l.space, (c) => l.evaluate(c), 'bayesian', { budget: 40, seed: inst, direction: 'maximize' });
+      expect(t.bestSoFar.at(-1)! / l.optimum, `instance ${inst}`).toBeGreaterThanOrEqual(0.95);
+    }
+    const l = dominant(4);
+    const { whole, resumed } = resumedMatches(l.space, (c) => l.evaluate(c), 8, 12, 20);
+    expect(new Set(whole).size).toBe(20);
+    expect(resumed).toEqual(whole);
   });
 });
 
