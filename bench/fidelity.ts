@@ -4,6 +4,8 @@
 //   npx tsx bench/fidelity.ts boot  --kernel IMG [--marker RE] [--memory 32M] [--cpu 1] [--rounds 4] [--runs 5]
 //   npx tsx bench/fidelity.ts nginx --kernel IMG --initrd CPIO --args ARGS [--cpus 0,1] [--rounds 3] [--runs 3]
 //                                   [--duration 10] [--connections 30] [--path index.html]
+//   both: [--warmup 1]  runs each side makes first in every round and leaves out (a cold page cache
+//                       and a fresh process are not what either side measures afterwards)
 //
 // "Ours" is `wayfinder run` of a one-configuration experiment that boots the image (its vm.boot_ms,
 // or its wrk.requests_per_sec through scripts/test/unikraft-wrk.sh). "By hand" is what a user would
@@ -36,6 +38,7 @@ interface Options {
   cpus: number[];
   rounds: number;
   runs: number;
+  warmup: number;
   duration: number;
   connections: number;
   path: string;
@@ -55,7 +58,7 @@ function parse(argv: string[]): Options {
     const v = flags.get(k);
     if (v === undefined) return d;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) usage(`--${k} must be a positive whole number, not '${v}'`);
+    if (!Number.isInteger(n) || n < (k === 'warmup' ? 0 : 1)) usage(`--${k} must be a ${k === 'warmup' ? 'whole number' : 'positive whole number'}, not '${v}'`);
     return n;
   };
   const kernel = flags.get('kernel') ?? usage('--kernel IMG is needed');
@@ -67,6 +70,7 @@ function parse(argv: string[]): Options {
     cpus: (flags.get('cpus') ?? flags.get('cpu') ?? (mode === 'boot' ? '1' : '0,1')).split(',').map(Number),
     rounds: num('rounds', mode === 'boot' ? 4 : 3),
     runs: num('runs', mode === 'boot' ? 5 : 3),
+    warmup: num('warmup', 1),
     duration: num('duration', 10),
     connections: num('connections', 30),
     path: flags.get('path') ?? 'index.html',
@@ -99,14 +103,14 @@ function experiment(o: Options, dir: string): string {
   ];
   const test =
     o.mode === 'boot'
-      ? ['test:', '  name: boot', `  cores: 1`, `  iterations: ${o.runs}`, '  warmup: 0', '  vm:', ...vm]
+      ? ['test:', '  name: boot', `  cores: 1`, `  iterations: ${o.runs}`, `  warmup: ${o.warmup}`, '  vm:', ...vm]
       : [
           'test:',
           '  name: wrk',
           `  script: ${JSON.stringify(join(ROOT, 'scripts/test/unikraft-wrk.sh'))}`,
           `  cores: ${o.cpus.length}`,
           `  iterations: ${o.runs}`,
-          '  warmup: 0',
+          `  warmup: ${o.warmup}`,
           '  timeout: 5m',
           `  env: { WRK_DURATION: "${o.duration}", WRK_CONNECTIONS: "${o.connections}", WRK_PATH: ${JSON.stringify(o.path)} }`,
           '  vm:',
@@ -259,7 +263,10 @@ async function handNginx(o: Options): Promise<number> {
 
 async function hand(o: Options): Promise<number[]> {
   const out: number[] = [];
-  for (let i = 0; i < o.runs; i++) out.push(o.mode === 'boot' ? await handBoot(o) : await handNginx(o));
+  for (let i = 0; i < o.warmup + o.runs; i++) {
+    const v = o.mode === 'boot' ? await handBoot(o) : await handNginx(o);
+    if (i >= o.warmup) out.push(v);
+  }
   return out;
 }
 
@@ -275,7 +282,10 @@ const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(', ');
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const unit = o.mode === 'boot' ? 'ms' : 'requests/s';
-  console.log(`fidelity ${o.mode}: ${o.kernel}${o.initrd ? ` + ${o.initrd}` : ''}, TCG, CPUs ${o.cpus.join(',')}, ${o.rounds} rounds of ${o.runs} + ${o.runs}, order alternating`);
+  console.log(
+    `fidelity ${o.mode}: ${o.kernel}${o.initrd ? ` + ${o.initrd}` : ''}, TCG, CPUs ${o.cpus.join(',')}, ${o.rounds} rounds of ${o.runs} + ${o.runs}` +
+      `${o.warmup > 0 ? ` after ${o.warmup} left out on each side` : ''}, order alternating`,
+  );
   const all = { ours: [] as number[], hand: [] as number[] };
   const loads: number[] = [];
   for (let r = 0; r < o.rounds; r++) {
