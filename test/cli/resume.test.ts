@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { processAlive } from '../../src/util/process-alive.js';
 import { CLI, tempDir, waitFor, wayfinder, writeFile } from '../helpers.js';
 
 const cleanups: (() => void)[] = [];
@@ -103,7 +104,7 @@ exploration: { strategy: grid }
     expect(code, stderr).toBe(130);
     expect(stderr).toContain('SIGINT: stopping');
     // The hanging build was ended, not left behind.
-    await waitFor(() => !alive(buildPid), 10_000, 'the interrupted build to be ended');
+    await waitFor(() => !processAlive(buildPid), 10_000, 'the interrupted build to be ended');
 
     const again = await wayfinder(['run', '--no-confirm', '--no-early-stop', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
     expect(again.status, again.stderr + again.stdout).toBe(0);
@@ -116,11 +117,3 @@ exploration: { strategy: grid }
   }, 420_000);
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
