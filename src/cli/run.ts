@@ -18,6 +18,9 @@ import { readJobKey } from '../queue/signing.js';
 import { explorationFlags } from './exploration-flags.js';
 import { confirmationJson, confirmPairs, confirmSummary, describeConfirmation, type Confirmation } from './confirm.js';
 
+/** Seconds a Ctrl-C may take to stop a run cleanly before it exits anyway. */
+const INTERRUPT_GRACE_S = 60;
+
 export { parseCpus };
 
 export interface RunOptions {
@@ -65,9 +68,17 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
   const ws = session.ws;
   let study: Study | undefined;
   let end: (() => Promise<void>) | undefined;
+  // What run is waiting for, said if a Ctrl-C does not end it in time.
+  let stage = 'setting up';
   const interrupts = trapInterrupts(err, 'stopping; running jobs are ended and re-run when you start again. Results so far are kept.', () => {
     study?.interrupt();
     void ws.worker?.close(true);
+    // A stop should take seconds; one that hangs must not keep the terminal: what is measured is
+    // in the store already, and the next run takes the work directory over and queues the rest.
+    setTimeout(() => {
+      err.write(`still stopping after ${INTERRUPT_GRACE_S} s (waiting for: ${stage}); exiting now. Results so far are kept; run again to go on.\n`);
+      process.exit(130);
+    }, INTERRUPT_GRACE_S * 1000).unref();
   });
   try {
     const m = await session.begin(exp, { ...(o.earlyStop === false ? { earlyStop: false } : {}), ...(o.fidelity === false ? { fidelity: false } : {}) });
@@ -110,8 +121,11 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
       ws.log.info({ experiment: study?.id }, line);
     });
     ws.log.info({ experiment: study.id, file: exp.file }, 'run started');
+    stage = 'the study to stop';
     await study.run();
+    stage = 'drift checks';
     await drift.settled();
+    stage = 'the summary';
     progress.end();
     const summary = { ...summarizeStudy(ws.store, study.id, exp.objective, { workload: workloadNames(exp.params) }), benchmark: benchmarkTime(ws.store, study.id) };
     const workloads = workloadSummary(ws.store, study.id, exp);
@@ -129,6 +143,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     if (interrupts.count > 0) return 130;
     return summary.done === 0 ? 1 : 0;
   } finally {
+    stage = 'the session to close (the worker, its jobs, the queue)';
     interrupts.release();
     try {
       await end?.();
