@@ -125,6 +125,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<file>', 'experiment file (YAML)')
     .option('--configs <which>', 'default, best (of an earlier run in the work directory), or configuration ids, comma-separated', 'default')
     .option('--iterations <n>', 'measured iterations per test (default: the experiment\'s, at least 10)')
+    .option('--max-iterations <n>', 'an inconclusive comparison measures the undecided configurations again, up to this many iterations each in all (default: three times --iterations; equal to it: never)')
     .option('--warmup <n>', 'warm-up runs per test before measuring (at least the experiment\'s)', '1')
     .option('--baseline <file|experiment>', 'a baseline file (--save-baseline) or an experiment id in the work directory')
     .option('--threshold <pct>', 'allowed worsening before it counts as a regression (raised to what the baseline\'s own spread can resolve)', '5%')

@@ -4,6 +4,7 @@
 
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { configChecksum } from '../generator/index.js';
 import { loadExperiment } from '../spec/index.js';
 import { Store } from '../store/store.js';
 import { experimentId } from '../study/identity.js';
@@ -12,8 +13,9 @@ import { baselineFromStore, loadBaseline, type Measurement } from '../regress/ba
 import { chooseConfigs, ConfigChoiceError } from '../regress/configs.js';
 import { renderJunit } from '../regress/junit.js';
 import { renderMarkdown } from '../regress/markdown.js';
+import { moreIterations, pooled } from '../regress/extend.js';
 import { measure, regressExperiment } from '../regress/measure.js';
-import { comparedAnything, compareMeasurements, INCONCLUSIVE_POLICIES, type ExtraMetrics, type InconclusivePolicy } from '../regress/report.js';
+import { comparedAnything, compareMeasurements, INCONCLUSIVE_POLICIES, type ExtraMetrics, type InconclusivePolicy, type RegressReport } from '../regress/report.js';
 import { producedNames, produces } from '../metrics/registry.js';
 import { didYouMean } from '../spec/suggest.js';
 import type { Experiment } from '../types.js';
@@ -34,6 +36,7 @@ export interface RegressOptions {
   cpus?: string;
   configs?: string;
   iterations?: string;
+  maxIterations?: string;
   warmup?: string;
   baseline?: string;
   threshold?: string;
@@ -112,6 +115,8 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
   const confidence = parseConfidence(o.confidence ?? '0.95');
   const inconclusive = parsePolicy(o.inconclusive ?? 'exit3');
   const iterations = o.iterations !== undefined ? positiveInt(o.iterations, '--iterations', 2) : Math.max(10, ...exp0.tests.map((t) => t.iterations));
+  const maxIterations = o.maxIterations !== undefined ? positiveInt(o.maxIterations, '--max-iterations', 2) : 3 * iterations;
+  if (maxIterations < iterations) throw new UsageError(`--max-iterations: ${maxIterations} is fewer than the ${iterations} iterations measured first`);
   const warmup = o.warmup !== undefined ? positiveInt(o.warmup, '--warmup', 0) : 1;
   const seed = o.seed !== undefined ? positiveInt(o.seed, '--seed', 0) : 1;
   const cpus = o.cpus !== undefined ? parseCpus(o.cpus) : undefined;
@@ -166,16 +171,33 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
     void ws.worker?.close(true);
   });
   let current: Measurement;
+  let report: RegressReport | undefined;
+  const compareOptions = { threshold, confidence, inconclusive, seed, ...(metrics ? { metrics } : {}) };
   try {
-    const progress = new Progress(configs.length, exp.objective, err, quiet);
-    current = await measure(session, exp, configs, {
-      onStudy: (s) => {
-        study = s;
-        s.on('config-finished', (r) => progress.finished(r));
-        s.on('run-finished', () => progress.tick());
-      },
-    });
-    progress.end();
+    const round = async (e: Experiment, which: typeof configs): Promise<Measurement> => {
+      const progress = new Progress(which.length, e.objective, err, quiet);
+      const m = await measure(session, e, which, {
+        onStudy: (s) => {
+          study = s;
+          s.on('config-finished', (r) => progress.finished(r));
+          s.on('run-finished', () => progress.tick());
+        },
+      });
+      progress.end();
+      return m;
+    };
+    current = await round(exp, configs);
+    // Inconclusive: the undecided configurations are measured again and their samples pooled, until
+    // the comparison settles or they have --max-iterations each. A noisy moment during the first
+    // round (another job, a burst of interrupts) then costs time instead of a spurious exit 3.
+    while (baseline && interrupts.count === 0) {
+      report = compareMeasurements(baseline.m, baseline.source, current, compareOptions);
+      const more = moreIterations(report, current, iterations, maxIterations);
+      if (!more) break;
+      if (!quiet) err.write(`inconclusive: measuring ${more.configs.length === 1 ? 'it' : `${more.configs.length} configurations`} ${more.iterations} more times (up to --max-iterations ${maxIterations})\n`);
+      const again = configs.filter((c) => more.configs.includes(configChecksum(exp.params, c)));
+      current = pooled(current, await round(regressExperiment(exp0, { iterations: more.iterations, warmup }), again));
+    }
   } finally {
     interrupts.release();
     await session.close({ interrupted: interrupts.count > 0 });
@@ -193,7 +215,7 @@ export async function regressCommand(file: string, o: RegressOptions): Promise<n
     return current.configurations.some((c) => c.failure) ? 1 : 0;
   }
 
-  const report = compareMeasurements(baseline.m, baseline.source, current, { threshold, confidence, inconclusive, seed, ...(metrics ? { metrics } : {}) });
+  report = compareMeasurements(baseline.m, baseline.source, current, compareOptions);
   if (!comparedAnything(report)) {
     throw new UsageError(
       `--baseline: nothing to compare: the baseline (${baseline.source}) has none of the measured configurations' metrics` +

@@ -43,6 +43,16 @@ function errno(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException).code;
 }
 
+/**
+ * A group removed while we read it: ENOENT before the open, ENODEV (kernfs) between the open and
+ * the read. Both mean it holds no processes; the second happens when a job's own cleanup and the
+ * work directory's (a Ctrl-C ends both at once) remove the same group.
+ */
+function gone(e: unknown): boolean {
+  const code = errno(e);
+  return code === 'ENOENT' || code === 'ENODEV';
+}
+
 async function writeCgroupFile(file: string, value: string, hint = ''): Promise<void> {
   try {
     await fsp.writeFile(file, value);
@@ -79,7 +89,7 @@ class CgroupDir implements Cgroup {
       try {
         for (const line of readFileSync(join(this.path, f), 'utf8').split('\n')) if (line.trim() !== '') out.push(Number(line));
       } catch (e) {
-        if (errno(e) !== 'ENOENT') throw e;
+        if (!gone(e)) throw e;
       }
     }
     return out;
@@ -93,7 +103,7 @@ class CgroupDir implements Cgroup {
       try {
         text = await fsp.readFile(join(this.path, f), 'utf8');
       } catch (e) {
-        if (errno(e) === 'ENOENT') continue;
+        if (gone(e)) continue;
         throw e;
       }
       for (const line of text.split('\n')) if (line.trim() !== '') out.add(Number(line));

@@ -296,10 +296,14 @@ export class HostWorker {
     clearInterval(this.heartbeat);
     this.opts.dispatcher.cancelWaiting(new StoppingError('worker stopping'));
     this.hostSettings.cancelWaiting(new StoppingError('worker stopping'));
-    await Promise.all(this.workers.map((w) => w.close(force)));
-    await this.isolation.close();
-    // Nothing runs any more: the host's settings go back to the values found before.
-    await this.hostSettings.close();
+    try {
+      await Promise.all(this.workers.map((w) => w.close(force)));
+      await this.isolation.close();
+    } finally {
+      // Nothing runs any more: the host's settings go back to the values found before, also when
+      // cleaning up the jobs' groups failed.
+      await this.hostSettings.close();
+    }
   }
 
   /**

@@ -121,12 +121,23 @@ export class Workspace {
   }
 
   async close(opts: { force?: boolean } = {}): Promise<void> {
-    await this.worker?.close(opts.force ?? false);
-    await this.transport.close();
-    await this.redis.stop();
-    this.store.close();
-    this.log.flush();
+    // Every part is closed even when an earlier one fails: a worker that could not clean up after
+    // itself must not leave the embedded redis-server running and the process waiting on it.
+    let first: unknown;
+    const step = async (f: () => unknown): Promise<void> => {
+      try {
+        await f();
+      } catch (e) {
+        first ??= e;
+      }
+    };
+    await step(() => this.worker?.close(opts.force ?? false));
+    await step(() => this.transport.close());
+    await step(() => this.redis.stop());
+    await step(() => this.store.close());
+    await step(() => this.log.flush());
     this.releaseLock();
+    if (first !== undefined) throw first;
   }
 }
 

@@ -110,18 +110,56 @@ describe('wayfinder regress', () => {
     const quiet = { SLEEPER_MS: '100', SLEEPER_JITTER_MS: '4', SLEEPER_SEED: '7' };
     const base2 = join(dir, 'quiet.json');
     expect((await wayfinder(['regress', file, '-w', workdir, '--iterations', '10', '--save-baseline', base2, '-q'], { env: quiet })).status).toBe(0);
-    const near = await wayfinder(['regress', file, '-w', workdir, '--iterations', '10', '--baseline', base2, '--junit', join(dir, 'j.xml')], { env: { ...quiet, SLEEPER_MS: '105' } });
+    // --max-iterations 10: no second round, so the first round's verdict stands.
+    const near = await wayfinder(['regress', file, '-w', workdir, '--iterations', '10', '--max-iterations', '10', '--baseline', base2, '--junit', join(dir, 'j.xml')], { env: { ...quiet, SLEEPER_MS: '105' } });
     expect(near.status, `${near.stdout}\n${near.stderr}`).toBe(3);
     expect(near.stdout).toMatch(/inconclusive: more iterations needed \((about \d+|more than \d+) iterations\)/);
     expect(near.stdout).toMatch(/^INCONCLUSIVE: 0 regressions, 1 inconclusive, 0 passed/m);
     validJunit(join(dir, 'j.xml'));
     expect(readFileSync(join(dir, 'j.xml'), 'utf8')).toMatch(/<error type="inconclusive" message="inconclusive: more iterations needed/);
 
-    const lenient = await wayfinder(['regress', file, '-w', workdir, '--iterations', '10', '--baseline', base2, '--inconclusive', 'pass', '--junit', join(dir, 'k.xml'), '-q'], { env: { ...quiet, SLEEPER_MS: '105' } });
+    const lenient = await wayfinder(['regress', file, '-w', workdir, '--iterations', '10', '--max-iterations', '10', '--baseline', base2, '--inconclusive', 'pass', '--junit', join(dir, 'k.xml'), '-q'], { env: { ...quiet, SLEEPER_MS: '105' } });
     expect(lenient.status, `${lenient.stdout}\n${lenient.stderr}`).toBe(0);
     expect(lenient.stdout).toMatch(/INCONCLUSIVE/);
     validJunit(join(dir, 'k.xml'));
     expect(readFileSync(join(dir, 'k.xml'), 'utf8')).toMatch(/<skipped message="inconclusive: more iterations needed/);
+  }, 240_000);
+
+  it('a noisy moment during the comparison costs more iterations, pooled, instead of an inconclusive exit 3; --max-iterations bounds them', async () => {
+    requireTool('perl');
+    const { dir, file, workdir } = setup();
+    const base = join(dir, 'baseline.json');
+    const quiet = { SLEEPER_MS: '100', SLEEPER_JITTER_MS: '4', SLEEPER_SEED: '7' };
+    expect((await wayfinder(['regress', file, '-w', workdir, '--iterations', '10', '--save-baseline', base, '-q'], { env: quiet })).status).toBe(0);
+    // The same code, but its first 11 runs (the warm-up and the first round) up to 30 ms slower.
+    const noisy = (count: string) => ({ ...quiet, SLEEPER_JITTER_MS: '30', SLEEPER_COUNT_FILE: count, SLEEPER_NOISY_RUNS: '11' });
+
+    const once = await wayfinder(['regress', file, '-w', workdir, '--iterations', '10', '--max-iterations', '10', '--baseline', base, '--json'], { env: noisy(join(dir, 'count-1')) });
+    const first = JSON.parse(once.stdout) as { outcome: string; configs: { metrics: { iterationsNeeded?: number; current: { n: number } }[] }[] };
+    expect(first.outcome, once.stdout).toBe('inconclusive');
+    expect(once.status).toBe(3);
+    expect(first.configs[0]?.metrics[0]?.current.n).toBe(10);
+    expect(readFileSync(join(dir, 'count-1'), 'utf8')).toBe('11');
+
+    const r = await wayfinder(['regress', file, '-w', workdir, '--iterations', '10', '--baseline', base, '--save-baseline', join(dir, 'pooled.json')], { env: noisy(join(dir, 'count-2')) });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/^NO REGRESSION: 0 regressions, 0 inconclusive, 1 passed/m);
+    expect(r.stderr).toMatch(/inconclusive: measuring it \d+ more times \(up to --max-iterations 30\)/);
+    // One measurement, pooled: the saved baseline holds every sample and says how many iterations.
+    const pooled = JSON.parse(readFileSync(join(dir, 'pooled.json'), 'utf8'));
+    const n = (pooled.configurations[0].metrics.elapsed_ms as number[]).length;
+    expect(n).toBeGreaterThan(10);
+    expect(n).toBeLessThanOrEqual(30);
+    expect(r.stdout).toContain(`n=${n}`);
+    expect(pooled.configurations[0].metrics.elapsed_ms).toHaveLength(n);
+    expect(pooled.noise.tests.nap.iterations).toBe(n);
+    // The first 10 samples are the noisy round's, in the order taken.
+    expect(Math.max(...(pooled.configurations[0].metrics.elapsed_ms as number[]).slice(10))).toBeLessThan(105);
+
+    const bad = await wayfinder(['regress', file, '-w', workdir, '--iterations', '10', '--max-iterations', '5', '--baseline', base]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--max-iterations: 5 is fewer than the 10 iterations/);
+    noStack(bad.stderr);
   }, 240_000);
 
   it('--configs best and ids pick configurations an earlier run explored; a run experiment serves as the baseline', async () => {

@@ -212,3 +212,28 @@ describe('CpusetManager on a v2 layout (writes only)', () => {
     rmSync(bare, { recursive: true });
   });
 });
+
+describe('a group another cleanup removes at the same moment (cgroup v1, for real)', () => {
+  it('pids, kill and remove see an empty group, not ENODEV, when it is removed between their open and read', async () => {
+    // A Ctrl-C ends a job's own cleanup and the work directory's at once; both remove the same
+    // group. A read of cgroup.procs opened before the rmdir then fails with ENODEV, which once
+    // escaped and kept `wayfinder run` from closing. Many rounds, as the window is microseconds.
+    const m = new CpusetManager({ prefix: PREFIX });
+    let raced = 0;
+    for (let i = 0; i < 400; i++) {
+      const cg = await m.create(`race-${i}`, [0], [0]);
+      const reader = (async () => {
+        for (let k = 0; k < 20; k++) {
+          expect(await cg.pids()).toEqual([]);
+          await cg.kill();
+        }
+      })();
+      await new Promise((r) => setImmediate(r));
+      rmdirSync(cg.path);
+      await reader;
+      await cg.remove();
+      if (!existsSync(cg.path)) raced++;
+    }
+    expect(raced).toBe(400);
+  }, 120_000);
+});
