@@ -1,7 +1,7 @@
 // What a queued job carries: everything a worker on any host needs to run it, and what it sends
 // back. Paths are not carried: each worker derives them from its own work directory.
 
-import type { Failure, HostSettings, JobSpec, MetricSpec, Param, PathMapping } from './types.js';
+import type { Failure, HostSettings, JobSpec, MetricSpec, Param, PathMapping, Resolution } from './types.js';
 
 // A failure's kind is defined beside Observation (src/types.ts), which both the wire and the strategies read.
 export type { Failure } from './types.js';
@@ -92,6 +92,11 @@ export interface BuildResult {
   startedAt: number;
   /** The work's `retry` this answers: an infrastructure failure of an earlier retry is old news. */
   retry?: number;
+  /**
+   * What the build's Kconfig step resolved (its kconfig.json), for a coordinator that could not
+   * resolve before building (the tree only on the workers' hosts): the effective identity, late.
+   */
+  resolution?: Resolution;
 }
 
 /** What one run used, and where the figures come from (cgroup counters, or the launcher's rusage of the child). */

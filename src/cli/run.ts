@@ -265,7 +265,7 @@ export function watchResolution(study: Study, say: (line: string) => void): void
   study.on('config-duplicate', (d, of) => {
     say(`  ${d.configId.slice(0, 8)} resolves to the effective configuration of ${of.configId.slice(0, 8)}: a duplicate, not built or measured again`);
   });
-  study.on('resolution-failed', (_r, error) => once('failed', `wayfinder: warning: cannot resolve Kconfig here before building (${error}); such configurations keep their requested identity`));
+  study.on('resolution-failed', (_r, error) => once('failed', `wayfinder: warning: cannot resolve Kconfig here before building (${error}); each build resolves its own, and one that resolves like a configuration already measured is built but not measured again`));
 }
 
 /** "12.3 s", "-0.4 s". */

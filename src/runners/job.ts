@@ -10,6 +10,7 @@ import { inheritedEnv } from './inherited-env.js';
 import { buildDir, runDir } from '../workdir.js';
 import { describeFailure, processSucceeded, type ProcessResult } from './process.js';
 import { buildRunMetrics, finishBuild, prepareBuild } from '../targets/build-prep.js';
+import { builtResolution } from '../targets/params/kconfig.js';
 import { runnerFor } from './kinds.js';
 import type { ExecContext, Finished, Prepared, RunRequest, Runner } from './runner.js';
 import type { BuildResult, BuildWork, Placement, RunResult, RunUsage, TestWork } from '../wire.js';
@@ -87,10 +88,13 @@ export async function executeBuild(work: BuildWork, ctx: ExecContext, allCpus: n
     WAYFINDER_EXPERIMENT_DIR: work.experimentDir,
   };
   const key = `build-${work.experimentId}-${work.buildId}`;
-  const done = (status: 'ok' | 'failed', error?: string, durationMs = Date.now() - startedAt) => ({
-    kind: 'build' as const, experimentId: work.experimentId, buildId: work.buildId, status, ...(error ? { error } : {}),
-    durationMs: Math.round(durationMs), host: ctx.placement.host, startedAt,
-  });
+  const done = (status: 'ok' | 'failed', error?: string, durationMs = Date.now() - startedAt) => {
+    const resolution = status === 'ok' ? builtResolution(dir) : undefined;
+    return {
+      kind: 'build' as const, experimentId: work.experimentId, buildId: work.buildId, status, ...(error ? { error } : {}),
+      durationMs: Math.round(durationMs), host: ctx.placement.host, startedAt, ...(resolution ? { resolution } : {}),
+    };
+  };
   const run: RunRequest = { job: work.job, dir, vars, key, experimentId: work.experimentId, experimentDir: work.experimentDir, allCpus };
   // The folder is the build's: its inputs go in before the source copy, patches and Kconfig.
   const ready = await runner.prepare(run, ctx);

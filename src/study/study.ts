@@ -5,12 +5,12 @@
 // given (as Optuna's Study is given its storage): SQLite and BullMQ for real, in memory for tests.
 
 import { EventEmitter } from 'node:events';
-import { paramEnv, Space } from '../generator/index.js';
+import { effectiveChecksums, paramEnv, Space } from '../generator/index.js';
 import { earlyResolution, effectiveIdentity, resolutionKey, resolveEffective } from '../targets/effective.js';
 import type { Resolved } from '../targets/params/kconfig.js';
 import type { Strategy } from '../strategies/index.js';
 import { describeStop, looksFor, PooledNoise, shouldStop, stageAt } from '../strategies/early-stop.js';
-import type { ConfigRow, ResultsStore, StoredRun } from '../store/results-store.js';
+import type { ConfigRow, EffectiveIdentity, ResultsStore, StoredRun } from '../store/results-store.js';
 import type { ResultStream, WorkTransport } from '../queue/transport.js';
 import type { BuildResult, ExtraPurpose, ResultMessage, RunResult, TestWork } from '../wire.js';
 import type { Config, Experiment, Failure, JobSpec, Observation } from '../types.js';
@@ -89,7 +89,7 @@ export interface StudyEvents {
    * or being measured: it is recorded as that one's duplicate, not built or measured.
    */
   'config-duplicate': [ConfigRow, ConfigRow];
-  /** A configuration's Kconfig symbols could not be resolved here: it keeps its requested identity and is built as asked. */
+  /** A configuration's Kconfig symbols could not be resolved here: it is built as asked, and its build's resolution decides its identity (onBuild). */
   'resolution-failed': [ConfigRow, string];
   'build-finished': [BuildResult];
   'run-finished': [RunResult];
@@ -613,7 +613,15 @@ export class Study extends EventEmitter<StudyEvents> {
       this.emit('resolution-failed', current, r.error);
       return current;
     }
-    const identity = effectiveIdentity(this.exp, current.params, r);
+    return this.adopt(current, effectiveIdentity(this.exp, current.params, r));
+  }
+
+  /**
+   * A running configuration takes its effective identity: when another configuration holds it
+   * already, this one is recorded as that one's duplicate and undefined is returned (nothing more of
+   * it is built or measured); otherwise its row with the identity.
+   */
+  private adopt(current: ConfigRow, identity: EffectiveIdentity): ConfigRow | undefined {
     const original = this.store.findEffective(this.id, identity.effectiveId);
     if (original && original.configId !== current.configId) {
       let dup: ConfigRow | undefined;
@@ -824,11 +832,19 @@ export class Study extends EventEmitter<StudyEvents> {
     this.waitingOnBuild.delete(msg.buildId);
     const b = this.store.getBuild(this.id, msg.buildId);
     for (const configId of waiting) {
-      const row = this.store.getConfiguration(this.id, configId);
+      let row = this.store.getConfiguration(this.id, configId);
       if (!row || row.status !== 'running') continue;
       if (this.cancelled) this.finishFailed(configId, 'cancelled', 'experiment cancelled before this configuration was tested');
-      else if (b?.status === 'ok') await this.submitTests(row, b.worker);
-      else this.finishFailed(configId, 'build', b?.error ?? 'build failed');
+      else if (b?.status === 'ok') {
+        // Not resolved before its build (the tree is on the workers' hosts only): what the build
+        // resolved decides now. Built already, but a duplicate need not be measured, and the
+        // strategy learns that it is the same point.
+        if (row.effectiveId === undefined && msg.resolution) {
+          row = this.adopt(row, { ...effectiveChecksums(this.exp.params, row.params, msg.resolution.hash), buildId: row.buildId, resolution: msg.resolution });
+          if (!row) continue;
+        }
+        await this.submitTests(row, b.worker);
+      } else this.finishFailed(configId, 'build', b?.error ?? 'build failed');
     }
     await this.fill();
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireTool, tempDir, waitFor, writeFile } from '../helpers.js';
@@ -142,4 +142,58 @@ exploration: { parallel: 3 }
     const logs = await api(d.url, `/experiments/${sub.body.id}/logs`);
     expect(logs.text).toMatch(/build [0-9a-f]{8} lost with worker lost-1\.[0-9a-f]{8}: building again for 3 configuration\(s\)/);
   }, 120000);
+  it('a coordinator without the Kconfig tree: the remote worker\'s build resolves it, and a configuration that resolves like a measured one is not measured', async () => {
+    requireTool('redis-server');
+    requireTool('kconfig-conf', 'kconfig-frontends');
+    const { dir, cleanup } = tempDir('wf-workers-kconfig-');
+    cleanups.push(cleanup);
+    const { daemon: d, workdir, redis } = await startQueueDaemon(dir);
+    procs.push(d);
+    procs.push(await startWorker(['--redis', redis, '--workdir', join(dir, 'w1'), '--name', 'w1']));
+    mkdirSync(join(dir, 'tree'));
+    writeFile(dir, 'tree/Kconfig', 'mainmenu "tiny"\nconfig NET\n\tbool "networking"\n\tdefault y\nconfig TCP\n\tbool "tcp"\n\tdepends on NET\n\tdefault y\n');
+    // Only a build has WAYFINDER_BUILD_ID: the resolver fails on the coordinating daemon, as one
+    // whose tree is on the workers' hosts only would, and works in the worker's build.
+    const file = writeFile(
+      dir,
+      'k.yaml',
+      `
+name: remote-kconfig
+params:
+  - { name: CONFIG_NET, type: boolean, only: [true, false] }
+  - { name: CONFIG_TCP, type: boolean, only: [true, false] }
+build:
+  kconfig:
+    resolve: 'test -n "$WAYFINDER_BUILD_ID" && kconfig-conf --olddefconfig ${dir}/tree/Kconfig'
+  run: echo "$WAYFINDER_BUILD_ID" >> ${dir}/builds.log
+test:
+  run: |
+    echo x >> ${dir}/runs.log
+    unset CONFIG_NET CONFIG_TCP
+    . "$WAYFINDER_BUILD_DIR/.config"
+    s=1; [ "\${CONFIG_NET:-n}" = y ] && s=$((s + 5)); [ "\${CONFIG_TCP:-n}" = y ] && s=$((s + 10))
+    echo "score=$s"
+  iterations: 1
+metrics:
+  - { name: score, parser: regex, pattern: 'score=(\\d+)' }
+objective: { metric: score, direction: maximize }
+exploration: { strategy: grid, parallel: 1 }
+`,
+    );
+    const sub = await api<{ id: string }>(d.url, '/experiments', submitBody(readFileSync(file, 'utf8'), file));
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+    await waitState(d.url, sub.body.id, ['done'], 120_000);
+    // NET off drops TCP: the last two requests are one effective configuration, known only once built.
+    const rows = query<{ status: string; duplicate_of: string | null; effective_id: string | null; objective: number | null }>(
+      workdir,
+      'SELECT status, duplicate_of, effective_id, objective FROM configurations WHERE experiment_id = ? ORDER BY seq',
+      sub.body.id,
+    );
+    expect(rows.map((r) => r.status)).toEqual(['done', 'done', 'done', 'duplicate']);
+    expect(rows.map((r) => r.objective)).toEqual([16, 6, 1, null]);
+    for (const r of rows) expect(r.effective_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(rows[3]?.effective_id).toBe(rows[2]?.effective_id);
+    expect(readFileSync(join(dir, 'builds.log'), 'utf8').trim().split('\n')).toHaveLength(4);
+    expect(readFileSync(join(dir, 'runs.log'), 'utf8').trim().split('\n')).toHaveLength(3);
+  }, 180_000);
 });

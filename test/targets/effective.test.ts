@@ -263,18 +263,29 @@ describe('effective configurations', () => {
     expect(lines(join(dir, 'runs.log'))).toHaveLength(3);
   });
 
-  it('a resolver that cannot run on the coordinating host leaves configurations their requested identity: built and measured as asked, and said once', async () => {
+  it('a resolver that cannot run on the coordinating host: each build resolves its own, and one that resolves like a measured configuration is built but not measured; said once', async () => {
     requireTool('kconfig-conf', 'kconfig-frontends');
     // Only a build has WAYFINDER_BUILD_ID: this resolver fails before the build is queued, as one
     // whose tree is on the workers' hosts only would, and works in the build.
     const { dir, file, workdir } = setUp({ strategy: 'grid', budget: 2, iterations: 1, resolve: `'test -n "$WAYFINDER_BUILD_ID" && kconfig-conf --olddefconfig "$TREE/Kconfig"'` });
     const r = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--json'], { timeoutMs: 120_000 });
     expect(r.status, r.stderr).toBe(0);
-    // The grid's second request resolves like the default, but that is not known here: both measured.
-    expect(JSON.parse(r.stdout)).toMatchObject({ done: 2, failed: 0, duplicates: 0 });
-    expect(lines(join(dir, 'builds.log'))).toHaveLength(2);
+    // The grid's first four requests (NET=y TCP=y) resolve like the default: known only once each
+    // is built, so they are built, then recorded as its duplicates and not measured; the budget of
+    // two distinct measured configurations takes the fifth.
+    expect(JSON.parse(r.stdout)).toMatchObject({ done: 2, failed: 0, duplicates: 3 });
+    expect(lines(join(dir, 'builds.log'))).toHaveLength(5);
+    expect(lines(join(dir, 'runs.log'))).toHaveLength(2);
     const log = readFileSync(join(workdir, 'logs', 'wayfinder.log'), 'utf8');
     expect(log.match(/cannot resolve Kconfig here before building/g)).toHaveLength(1);
-    for (const x of await results(workdir)) expect(x.effective_id).toBeUndefined();
+    const rows = await results(workdir);
+    expect(rows).toHaveLength(5);
+    for (const x of rows) expect(x.effective_id).toMatch(/^[0-9a-f]{32}$/);
+    const measured = rows.filter((x) => x.status === 'done');
+    expect(measured.map((x) => `${String(x.CONFIG_NET)}/${String(x.CONFIG_TCP)}`).sort()).toEqual(['true/false', 'true/true']);
+    for (const d of rows.filter((x) => x.status === 'duplicate')) {
+      expect(measured.find((m) => m.config_id === d.duplicate_of)?.CONFIG_TCP).toBe(true);
+      expect(d.kconfig?.unknown).toEqual(['CONFIG_SND_BUF_FACTOR']);
+    }
   });
 });

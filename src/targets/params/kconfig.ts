@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ExpandError, expand } from '../../util/expand.js';
 import { compareResolved, declaredSymbols, kconfigNotes, requestedValues, resolvedHash, writeFragment, type KconfigOutcome } from '../kconfig.js';
+import type { Resolution } from '../../types.js';
 import type { BuildPrep, ParamKind } from './kind.js';
 
 export const kconfigKind: ParamKind = {
@@ -39,6 +40,21 @@ export const kconfigKind: ParamKind = {
     return { 'kconfig.overridden': k.overridden.length, ...(k.unknown ? { 'kconfig.unknown': k.unknown.length } : {}) };
   },
 };
+
+/**
+ * What a build's Kconfig step resolved, read back from its kconfig.json (undefined when it had no
+ * Kconfig parameters, or the file is unreadable): sent with the build's result so that a
+ * coordinator that could not resolve before building learns the effective identity.
+ */
+export function builtResolution(dir: string): Resolution | undefined {
+  try {
+    const k = JSON.parse(readFileSync(join(dir, 'kconfig.json'), 'utf8')) as Partial<KconfigOutcome> & { hash?: unknown };
+    if (typeof k.hash !== 'string' || !k.effective || !Array.isArray(k.overridden)) return undefined;
+    return { hash: k.hash, effective: k.effective, overridden: k.overridden, unknown: k.unknown ?? [], baseUnknown: k.baseUnknown ?? [], checked: k.checked === true };
+  } catch {
+    return undefined;
+  }
+}
 
 /** A resolved configuration: where its .config is, its identity (resolvedHash) and what was asked against what came out. */
 export interface Resolved {
