@@ -117,7 +117,13 @@ class CgroupDir implements Cgroup {
     if (this.pidsSync().length === 0) return;
     const killFile = join(this.path, 'cgroup.kill');
     if (this.version === 'v2' && existsSync(killFile)) {
-      await writeCgroupFile(killFile, '1');
+      try {
+        await fsp.writeFile(killFile, '1');
+      } catch (e) {
+        // Removed meanwhile by another cleanup: nothing left to kill.
+        if (gone(e)) return;
+        throw new Error(`cpuset: writing "1" to ${killFile} failed: ${(e as Error).message}`);
+      }
       await this.waitEmpty('kill');
       return;
     }

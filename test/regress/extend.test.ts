@@ -6,21 +6,12 @@ import type { Measurement, MeasuredConfig } from '../../src/regress/baseline.js'
 import { moreIterations, pooled } from '../../src/regress/extend.js';
 import { compareMeasurements, type Outcome } from '../../src/regress/report.js';
 import { Rng } from '../../src/util/random.js';
+import { measurement as shaped } from './measurement.js';
 
 const opts = { threshold: 0.05, confidence: 0.95, inconclusive: 'exit3' as const, resamples: 1000 };
 
 function measurement(id: string, configs: MeasuredConfig[], iterations: number): Measurement {
-  return {
-    format: 'wayfinder-baseline',
-    version: 1,
-    wayfinder: '0.1.0',
-    createdAt: '2026-01-02T03:04:05.000Z',
-    experiment: { name: 'sim', id, file: '/x/sim.yaml', hash: 'h' },
-    objective: { metric: 't', direction: 'minimize' },
-    host: null,
-    noise: { tests: { bench: { isolation: 'core', cores: 1, warmup: 1, iterations } }, host: { sysctls: {} }, parallel: 1, notes: [] },
-    configurations: configs,
-  };
+  return shaped(id, configs, { iterations });
 }
 
 const one = (xs: number[], id = 'a'.repeat(32)): MeasuredConfig => ({ configId: id, params: { A: 1 }, isDefault: true, metrics: { t: xs } });

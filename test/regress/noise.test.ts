@@ -9,6 +9,7 @@ import type { Measurement } from '../../src/regress/baseline.js';
 import { compareMetric, type Verdict } from '../../src/regress/compare.js';
 import { moreIterations, pooled } from '../../src/regress/extend.js';
 import { compareMeasurements } from '../../src/regress/report.js';
+import { measurement as shaped } from './measurement.js';
 import { ROOT, requireTool } from '../helpers.js';
 
 const SLEEPER = join(ROOT, 'test', 'fixtures', 'regress', 'sleeper.sh');
@@ -35,17 +36,7 @@ function pair(baseMs: number, nowMs: number, n = ITERATIONS): { base: number[]; 
 }
 
 function measurement(xs: number[]): Measurement {
-  return {
-    format: 'wayfinder-baseline',
-    version: 1,
-    wayfinder: '0.1.0',
-    createdAt: '',
-    experiment: { name: 'sleeper', id: 'sleeper', file: SLEEPER, hash: 'h' },
-    objective: { metric: 'elapsed_ms', direction: 'minimize' },
-    host: null,
-    noise: { tests: { nap: { isolation: 'none', cores: 1, warmup: 1, iterations: xs.length } }, host: { sysctls: {} }, parallel: 1, notes: [] },
-    configurations: [{ configId: '0'.repeat(32), params: {}, isDefault: true, metrics: { elapsed_ms: xs } }],
-  };
+  return shaped('sleeper', [{ configId: '0'.repeat(32), params: {}, isDefault: true, metrics: { elapsed_ms: xs } }], { name: 'sleeper', objective: { metric: 'elapsed_ms', direction: 'minimize' }, test: 'nap', iterations: xs.length });
 }
 
 /**

@@ -8,6 +8,7 @@ import { renderMarkdown } from '../../src/regress/markdown.js';
 import { compareMeasurements, type ExtraMetrics, type InconclusivePolicy } from '../../src/regress/report.js';
 import { renderText } from '../../src/regress/terminal.js';
 import { Rng } from '../../src/util/random.js';
+import { measurement as shaped } from './measurement.js';
 import { ROOT, requireTool, tempDir, writeFile } from '../helpers.js';
 
 const XSD = join(ROOT, 'test', 'fixtures', 'junit', 'junit.xsd');
@@ -21,17 +22,7 @@ function samples(rng: Rng, n: number, scale: number, sigma: number): number[] {
 }
 
 function measurement(id: string, configs: Measurement['configurations'], host: Record<string, unknown> = HOST): Measurement {
-  return {
-    format: 'wayfinder-baseline',
-    version: 1,
-    wayfinder: '0.1.0',
-    createdAt: '2026-01-02T03:04:05.000Z',
-    experiment: { name: 'web <&> "tls"', id, file: '/x/web.yaml', hash: 'h' },
-    objective: { metric: 'req.latency_avg_ms', direction: 'minimize' },
-    host,
-    noise: { tests: { wrk: { isolation: 'core', cores: 2, warmup: 1, iterations: 10 } }, host: { sysctls: {} }, parallel: 1, notes: [] },
-    configurations: configs,
-  };
+  return shaped(id, configs, { name: 'web <&> "tls"', file: '/x/web.yaml', objective: { metric: 'req.latency_avg_ms', direction: 'minimize' }, host, test: 'wrk', cores: 2 });
 }
 
 /** Quiet samples, and the same 5.5% slower: the interval straddles the 5% threshold. */
