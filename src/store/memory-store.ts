@@ -173,6 +173,7 @@ export class MemoryStore implements ResultsStore {
       ...(r.error ? { error: r.error } : {}),
       durationMs: r.durationMs,
       ...(r.worker ? { worker: r.worker } : {}),
+      ...(r.resolution ? { resolution: r.resolution } : {}),
     });
     return true;
   }

@@ -255,4 +255,8 @@ export const MIGRATIONS: string[] = [
   // 14: a configuration stopped early (failure 'stopped'): after how many iterations, by what test,
   // below which best. The strategy is told the bound again when a study resumes.
   `ALTER TABLE configurations ADD COLUMN stopped_json TEXT;`,
+  // 15: what a build's Kconfig step resolved, where the coordinator could not resolve before
+  // building: a configuration that shares the build, or is resumed after it, takes its effective
+  // identity from here.
+  `ALTER TABLE builds ADD COLUMN resolution_json TEXT;`,
 ];

@@ -173,6 +173,8 @@ export interface BuildRow {
   durationMs?: number;
   /** The worker that holds the build's artifacts. */
   worker?: string;
+  /** What its Kconfig step resolved, when its result said (BuildResult.resolution). */
+  resolution?: Resolution;
 }
 
 export interface NewExperiment extends Omit<ExperimentRow, 'state' | 'error' | 'createdAt' | 'updatedAt'> {}

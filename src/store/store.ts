@@ -3,7 +3,7 @@
 
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { Config, Failure, StoppedEarly } from '../types.js';
+import type { Config, Failure, Resolution, StoppedEarly } from '../types.js';
 import type { BuildResult, ExtraPurpose, RunResult, RunUsage } from '../wire.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
@@ -299,16 +299,16 @@ export class Store implements ResultsStore {
   /** Store a build's result; only the first result for a build counts. */
   recordBuild(r: BuildResult): boolean {
     const info = this.sql(
-        `INSERT OR IGNORE INTO builds (experiment_id, build_id, status, error, duration_ms, host, worker, started_at, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO builds (experiment_id, build_id, status, error, duration_ms, host, worker, started_at, finished_at, resolution_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.experimentId, r.buildId, r.status, r.error ?? null, r.durationMs, r.host, r.worker ?? null, r.startedAt, Date.now());
+      .run(r.experimentId, r.buildId, r.status, r.error ?? null, r.durationMs, r.host, r.worker ?? null, r.startedAt, Date.now(), r.resolution ? JSON.stringify(r.resolution) : null);
     return info.changes > 0;
   }
 
   getBuild(experimentId: string, buildId: string): BuildRow | undefined {
-    const r = this.sql('SELECT status, error, duration_ms, worker FROM builds WHERE experiment_id = ? AND build_id = ?').get(experimentId, buildId) as
-      | { status: string; error: string | null; duration_ms: number | null; worker: string | null }
+    const r = this.sql('SELECT status, error, duration_ms, worker, resolution_json FROM builds WHERE experiment_id = ? AND build_id = ?').get(experimentId, buildId) as
+      | { status: string; error: string | null; duration_ms: number | null; worker: string | null; resolution_json: string | null }
       | undefined;
     return r
       ? {
@@ -316,6 +316,7 @@ export class Store implements ResultsStore {
           ...(r.error ? { error: r.error } : {}),
           ...(r.duration_ms !== null ? { durationMs: r.duration_ms } : {}),
           ...(r.worker ? { worker: r.worker } : {}),
+          ...(r.resolution_json ? { resolution: JSON.parse(r.resolution_json) as Resolution } : {}),
         }
       : undefined;
   }

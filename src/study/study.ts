@@ -10,7 +10,7 @@ import { earlyResolution, effectiveIdentity, resolutionKey, resolveEffective } f
 import type { Resolved } from '../targets/params/kconfig.js';
 import type { Strategy } from '../strategies/index.js';
 import { describeStop, looksFor, PooledNoise, shouldStop, stageAt } from '../strategies/early-stop.js';
-import type { ConfigRow, EffectiveIdentity, ResultsStore, StoredRun } from '../store/results-store.js';
+import type { BuildRow, ConfigRow, EffectiveIdentity, ResultsStore, StoredRun } from '../store/results-store.js';
 import type { ResultStream, WorkTransport } from '../queue/transport.js';
 import type { BuildResult, ExtraPurpose, ResultMessage, RunResult, TestWork } from '../wire.js';
 import type { Config, Experiment, Failure, JobSpec, Observation } from '../types.js';
@@ -578,7 +578,9 @@ export class Study extends EventEmitter<StudyEvents> {
         this.finishFailed(row.configId, 'build', b.error ?? 'build failed');
         return;
       }
-      await this.submitTests(row, b.worker);
+      // Built before (shared with a configuration that differs only in its tests, or before a resume).
+      const adopted = this.adoptBuilt(row, b);
+      if (adopted) await this.submitTests(adopted, b.worker);
       return;
     }
     await this.submitTests(row);
@@ -642,6 +644,17 @@ export class Study extends EventEmitter<StudyEvents> {
     const updated = this.store.getConfiguration(this.id, current.configId) as ConfigRow;
     this.emit('config-resolved', updated);
     return updated;
+  }
+
+  /**
+   * A configuration not resolved before its build (the tree is on the workers' hosts only, or the
+   * build copies its source): what its build resolved decides its identity now. Built already,
+   * but a duplicate need not be measured, and the strategy learns that it is the same point.
+   * Undefined when it is a duplicate; the row (with its identity) otherwise.
+   */
+  private adoptBuilt(row: ConfigRow, build: BuildRow): ConfigRow | undefined {
+    if (row.effectiveId !== undefined || !build.resolution) return row;
+    return this.adopt(row, { ...effectiveChecksums(this.exp.params, row.params, build.resolution.hash), buildId: row.buildId, resolution: build.resolution });
   }
 
   /** A duplicate as the strategy is told it: its own configuration, the outcome of the one it duplicates. */
@@ -836,13 +849,8 @@ export class Study extends EventEmitter<StudyEvents> {
       if (!row || row.status !== 'running') continue;
       if (this.cancelled) this.finishFailed(configId, 'cancelled', 'experiment cancelled before this configuration was tested');
       else if (b?.status === 'ok') {
-        // Not resolved before its build (the tree is on the workers' hosts only): what the build
-        // resolved decides now. Built already, but a duplicate need not be measured, and the
-        // strategy learns that it is the same point.
-        if (row.effectiveId === undefined && msg.resolution) {
-          row = this.adopt(row, { ...effectiveChecksums(this.exp.params, row.params, msg.resolution.hash), buildId: row.buildId, resolution: msg.resolution });
-          if (!row) continue;
-        }
+        row = this.adoptBuilt(row, b);
+        if (!row) continue;
         await this.submitTests(row, b.worker);
       } else this.finishFailed(configId, 'build', b?.error ?? 'build failed');
     }

@@ -38,6 +38,8 @@ interface Options {
   budget?: number;
   strategy?: string;
   iterations?: number;
+  /** A test parameter T in 1, 2 besides the Kconfig symbols (it adds T to the score). */
+  testParam?: boolean;
 }
 
 /** The tree, its base defconfig and an experiment over it; builds and test runs leave a line each in builds.log and runs.log. */
@@ -64,7 +66,7 @@ params:
   - name: CONFIG_SND_BUF_FACTOR
     type: integer
     only: [4, 8]
-build:
+${o.testParam ? '  - { name: T, type: integer, only: [1, 2], when: test }\n' : ''}build:
   env: { TREE: ${dir}/tree }
   kconfig:
     base: base.defconfig
@@ -78,7 +80,7 @@ test:
     echo "$WAYFINDER_BUILD_ID" >> ${dir}/runs.log
     unset CONFIG_NET CONFIG_TCP
     . "$WAYFINDER_BUILD_DIR/.config"
-    s=1; [ "\${CONFIG_NET:-n}" = y ] && s=$((s + 5)); [ "\${CONFIG_TCP:-n}" = y ] && s=$((s + 10))
+    s=\${T:-0}; s=$((s + 1)); [ "\${CONFIG_NET:-n}" = y ] && s=$((s + 5)); [ "\${CONFIG_TCP:-n}" = y ] && s=$((s + 10))
     echo "score=$s"
 metrics:
   - name: score
@@ -287,5 +289,21 @@ describe('effective configurations', () => {
       expect(measured.find((m) => m.config_id === d.duplicate_of)?.CONFIG_TCP).toBe(true);
       expect(d.kconfig?.unknown).toEqual(['CONFIG_SND_BUF_FACTOR']);
     }
+  });
+
+  it('without resolving before building: a configuration whose build another already made takes its identity from the stored build', async () => {
+    requireTool('kconfig-conf', 'kconfig-frontends');
+    // T is a test parameter: T=1 and T=2 of one Kconfig request share a build, and the second
+    // finds it made. 16 builds (nothing is known before building), 3 x 2 effective configurations.
+    const { dir, file, workdir } = setUp({ strategy: 'grid', iterations: 1, testParam: true, resolve: `'test -n "$WAYFINDER_BUILD_ID" && kconfig-conf --olddefconfig "$TREE/Kconfig"'` });
+    const r = await wayfinder(['run', '--no-confirm', file, '--workdir', workdir, '--json'], { timeoutMs: 180_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ done: 6, failed: 0, duplicates: 26 });
+    expect(lines(join(dir, 'builds.log'))).toHaveLength(16);
+    expect(lines(join(dir, 'runs.log'))).toHaveLength(6);
+    const rows = await results(workdir);
+    expect(rows).toHaveLength(32);
+    for (const x of rows) expect(x.effective_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(rows.filter((x) => x.status === 'done').map((x) => Number(x.score)).sort((a, b) => a - b)).toEqual([2, 3, 7, 8, 17, 18]);
   });
 });
