@@ -118,11 +118,11 @@ class CgroupDir implements Cgroup {
     const killFile = join(this.path, 'cgroup.kill');
     if (this.version === 'v2' && existsSync(killFile)) {
       try {
-        await fsp.writeFile(killFile, '1');
+        await writeCgroupFile(killFile, '1');
       } catch (e) {
         // Removed meanwhile by another cleanup: nothing left to kill.
-        if (gone(e)) return;
-        throw new Error(`cpuset: writing "1" to ${killFile} failed: ${(e as Error).message}`);
+        if (!existsSync(this.path)) return;
+        throw e;
       }
       await this.waitEmpty('kill');
       return;

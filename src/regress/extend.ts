@@ -1,5 +1,5 @@
 // An inconclusive comparison measured further: which configurations, and how many more iterations.
-// The rounds are pooled (measure.ts: pooled) and compared again, so a noisy moment during the first
+// The rounds are pooled (pooled, below) and compared again, so a noisy moment during the first
 // round costs time instead of an exit 3; test/regress/extend.test.ts simulates the error rates.
 
 import type { Measurement } from './baseline.js';

@@ -5,8 +5,8 @@
 // given (as Optuna's Study is given its storage): SQLite and BullMQ for real, in memory for tests.
 
 import { EventEmitter } from 'node:events';
-import { effectiveChecksums, paramEnv, Space } from '../generator/index.js';
-import { earlyResolution, effectiveIdentity, resolutionKey, resolveEffective } from '../targets/effective.js';
+import { paramEnv, Space } from '../generator/index.js';
+import { earlyResolution, effectiveIdentity, identityOf, resolutionKey, resolveEffective } from '../targets/effective.js';
 import type { Resolved } from '../targets/params/kconfig.js';
 import type { Strategy } from '../strategies/index.js';
 import { describeStop, looksFor, PooledNoise, shouldStop, stageAt } from '../strategies/early-stop.js';
@@ -654,7 +654,7 @@ export class Study extends EventEmitter<StudyEvents> {
    */
   private adoptBuilt(row: ConfigRow, build: BuildRow): ConfigRow | undefined {
     if (row.effectiveId !== undefined || !build.resolution) return row;
-    return this.adopt(row, { ...effectiveChecksums(this.exp.params, row.params, build.resolution.hash), buildId: row.buildId, resolution: build.resolution });
+    return this.adopt(row, { ...identityOf(this.exp, row.params, build.resolution), buildId: row.buildId });
   }
 
   /** A duplicate as the strategy is told it: its own configuration, the outcome of the one it duplicates. */

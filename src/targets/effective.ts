@@ -20,7 +20,7 @@ import { describeFailure, processSucceeded, runProcess } from '../runners/proces
 import type { Config, Experiment, Param, Resolution, Value } from '../types.js';
 import { ExpandError, expand } from '../util/expand.js';
 import { kconfigSymbol, kconfigValue, requestedValues } from './kconfig.js';
-import { resolveKconfig, type Resolved } from './params/kconfig.js';
+import { resolutionOf, resolveKconfig, type Resolved } from './params/kconfig.js';
 import type { BuildPrep } from './params/kind.js';
 
 
@@ -109,8 +109,11 @@ export function effectiveValues(params: Param[], effective: Record<string, strin
 
 /** A configuration's effective identity from its resolution, as the store keeps it. */
 export function effectiveIdentity(exp: Pick<Experiment, 'params'>, config: Config, r: Resolved): { effectiveId: string; buildId: string; resolution: Resolution } {
-  const { hash, outcome } = r;
-  const resolution = { hash, effective: outcome.effective, overridden: outcome.overridden, unknown: outcome.unknown, baseUnknown: outcome.baseUnknown, checked: outcome.checked };
-  return { ...effectiveChecksums(exp.params, config, hash), resolution };
+  return identityOf(exp, config, resolutionOf(r.hash, r.outcome));
+}
+
+/** The same from a resolution already in the store's form (one a build sent with its result). */
+export function identityOf(exp: Pick<Experiment, 'params'>, config: Config, resolution: Resolution): { effectiveId: string; buildId: string; resolution: Resolution } {
+  return { ...effectiveChecksums(exp.params, config, resolution.hash), resolution };
 }
 

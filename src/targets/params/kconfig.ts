@@ -50,10 +50,15 @@ export function builtResolution(dir: string): Resolution | undefined {
   try {
     const k = JSON.parse(readFileSync(join(dir, 'kconfig.json'), 'utf8')) as Partial<KconfigOutcome> & { hash?: unknown };
     if (typeof k.hash !== 'string' || !k.effective || !Array.isArray(k.overridden)) return undefined;
-    return { hash: k.hash, effective: k.effective, overridden: k.overridden, unknown: k.unknown ?? [], baseUnknown: k.baseUnknown ?? [], checked: k.checked === true };
+    return resolutionOf(k.hash, { effective: k.effective, overridden: k.overridden, unknown: k.unknown ?? [], baseUnknown: k.baseUnknown ?? [], checked: k.checked === true });
   } catch {
     return undefined;
   }
+}
+
+/** A resolution as the store and the wire keep it: the resolved .config's hash and what came of each request. */
+export function resolutionOf(hash: string, o: Omit<KconfigOutcome, 'requested'>): Resolution {
+  return { hash, effective: o.effective, overridden: o.overridden, unknown: o.unknown, baseUnknown: o.baseUnknown, checked: o.checked };
 }
 
 /** A resolved configuration: where its .config is, its identity (resolvedHash) and what was asked against what came out. */
