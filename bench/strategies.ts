@@ -19,15 +19,17 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { simulate, type SearchFactory } from '../src/strategies/simulate.js';
 import { loadTable, ratioTo, summarizeTraces, type ReplayResult, type Table } from '../src/strategies/replay.js';
+import type { PriorExperiment } from '../src/strategies/prior.js';
 import { createStrategy } from '../src/strategies/registry.js';
 import { configKey } from '../src/strategies/encoding.js';
-import type { StrategyName } from '../src/types.js';
+import type { Observation, StrategyName } from '../src/types.js';
 import { Rng } from '../src/util/random.js';
 import { gpBo } from './baselines/gp-bo.js';
 import { rfBo } from './baselines/rf-bo.js';
 import { tpe, tpeDedup } from './baselines/tpe.js';
 import { LANDSCAPES, latencySpace, type Landscape } from './landscapes.js';
 import { signedRank } from './wilcoxon.js';
+import { studentTQuantile } from '../src/metrics/stats.js';
 import { compareArms, loadIterationTable } from './early-stop.js';
 
 const OURS = 'bayesian';
@@ -35,8 +37,14 @@ const BUDGETS = [10, 20, 40, 100];
 const POOL_BUDGETS = [10, 20, 40, 50, 100];
 const ALPHA = 0.05;
 const ALL: (StrategyName | SearchFactory)[] = ['bayesian', 'random', 'grid', rfBo, gpBo, tpe, tpeDedup];
+/**
+ * Ours warm-started (StrategyOptions.prior) from the other sysctl pools' rows, as a new experiment
+ * would be from earlier ones in the same store: on the sysctl pools only (the other pools have no
+ * earlier experiment over their parameters here).
+ */
+const WARM = 'warm-start';
 /** Run unless --strategies names others: tpe-dedup (Optuna's FAQ recipe) costs more than the rest together on small spaces. */
-const DEFAULT = ['bayesian', 'random', 'grid', 'rf-bo', 'gp-bo', 'tpe'];
+const DEFAULT = ['bayesian', 'random', 'grid', 'rf-bo', 'gp-bo', 'tpe', WARM];
 const label = (s: StrategyName | SearchFactory): string => (typeof s === 'string' ? s : s.name);
 
 /** Where a suite's landscapes come from (workers rebuild them from this). */
@@ -116,8 +124,7 @@ function suite(ref: SuiteRef): { instances: (seeds: number) => Landscape[]; note
     out = { instances: (n) => Array.from({ length: n }, () => l), note: `best ${table.best}, median ${ok[ok.length >> 1]}` };
   } else {
     const pool = POOLS.find((p) => p.file === ref.file)!;
-    const text = readPool(pool.file);
-    const table = loadTable(text, { objective: pool.objective, minimize: pool.minimize, failure: pool.failure, params: poolParams(text, pool.objective) }, pool.file);
+    const table = poolTable(pool);
     const l = tableLandscape(table, `pool ${pool.file.replace(/\.csv$/, '')}`);
     const failed = table.values.filter((v) => v === undefined).length;
     const ok = table.values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
@@ -130,14 +137,32 @@ function suite(ref: SuiteRef): { instances: (seeds: number) => Landscape[]; note
   return out;
 }
 
+function poolTable(pool: (typeof POOLS)[number]): Table {
+  const text = readPool(pool.file);
+  return loadTable(text, { objective: pool.objective, minimize: pool.minimize, failure: pool.failure, params: poolParams(text, pool.objective) }, pool.file);
+}
+
+/** Every row of the other sysctl pools, as the measurements of two earlier experiments. */
+function warmPrior(file: string): PriorExperiment[] {
+  return POOLS.filter((p) => p.sysctl && p.file !== file).map((p) => {
+    const t = poolTable(p);
+    const observations: Observation[] = t.rows.map((config, i) => {
+      const value = t.values[i];
+      return value === undefined ? { config, configId: String(i), status: 'failed' } : { config, configId: String(i), value, status: 'ok' };
+    });
+    return { direction: p.minimize ? 'minimize' : 'maximize', observations };
+  });
+}
+
 function runJob(job: Job): JobResult {
   const t0 = performance.now();
-  const strategy = ALL.find((s) => label(s) === job.strategy)!;
+  const strategy = job.strategy === WARM ? 'bayesian' : ALL.find((s) => label(s) === job.strategy)!;
+  const prior = job.strategy === WARM && job.ref.kind === 'pool' ? warmPrior(job.ref.file) : undefined;
   let repeats = 0;
   const traces = suite(job.ref)
     .instances(job.seeds)
     .map((l, s) => {
-      const t = simulate(l.space, (c) => l.evaluate(c), strategy, { budget: job.budget, seed: job.seedBase + s, direction: l.direction });
+      const t = simulate(l.space, (c) => l.evaluate(c), strategy, { budget: job.budget, seed: job.seedBase + s, direction: l.direction, ...(prior ? { prior } : {}) });
       repeats += t.repeats;
       return { bestSoFar: t.bestSoFar, optimum: l.optimum };
     });
@@ -182,7 +207,7 @@ async function main(): Promise<void> {
   const SEED_BASE = Number(opt('--seed-base') ?? 1000);
   const ONLY = opt('--only')?.split(',');
   const WANTED = opt('--strategies')?.split(',');
-  const STRATEGIES = ALL.map(label).filter((s) => (WANTED ? WANTED.includes(s) : DEFAULT.includes(s)));
+  const STRATEGIES = [...ALL.map(label), WARM].filter((s) => (WANTED ? WANTED.includes(s) : DEFAULT.includes(s)));
   const WORKERS = Number(opt('--workers') ?? Math.min(2, availableParallelism()));
   const started = performance.now();
   console.log(
@@ -196,6 +221,7 @@ async function main(): Promise<void> {
     if (ONLY && !ONLY.includes(key) && !(ref.kind === 'pool' && ONLY.includes('pools'))) return;
     const s: Suite = { ref, key, budgets, beatRandomAt, jobs: [] };
     for (const strategy of STRATEGIES) {
+      if (strategy === WARM && !(ref.kind === 'pool' && POOLS.find((p) => p.file === ref.file)?.sysctl)) continue;
       const job: Job = { id: jobs.length, ref, strategy, seeds: SEEDS, seedBase: SEED_BASE, budget: Math.max(...budgets) };
       jobs.push(job);
       s.jobs.push(job);
@@ -241,9 +267,20 @@ async function main(): Promise<void> {
       s.budgets.forEach((b, k) => {
         const t = signedRank(ours.ratios[k]!, rnd.ratios[k]!);
         const diff = mean(ours.ratios[k]!) - mean(rnd.ratios[k]!);
-        const figures = `p=${t.p.toFixed(3)}, ${diff >= 0 ? '+' : ''}${diff.toFixed(4)}`;
+        const figures = `p=${t.p.toFixed(3)}, ${pairedInterval(ours.ratios[k]!, rnd.ratios[k]!)}`;
         if (s.beatRandomAt.includes(b)) target(`significantly better than random at ${b} (${figures})`, t.p < ALPHA && diff > 0);
         else target(`not significantly worse than random at ${b} (${figures})`, !(t.p < ALPHA && diff < 0));
+      });
+    }
+    const warm = cells.get(WARM);
+    if (warm && rnd) {
+      // The warm start is measured as such: beside the cold search, not in its place.
+      s.budgets.forEach((b, k) => {
+        const t = signedRank(warm.ratios[k]!, rnd.ratios[k]!);
+        const diff = mean(warm.ratios[k]!) - mean(rnd.ratios[k]!);
+        const figures = `p=${t.p.toFixed(3)}, ${pairedInterval(warm.ratios[k]!, rnd.ratios[k]!)}`;
+        if (s.beatRandomAt.includes(b)) target(`warm-started: significantly better than random at ${b} (${figures})`, t.p < ALPHA && diff > 0);
+        else target(`warm-started: not significantly worse than random at ${b} (${figures})`, !(t.p < ALPHA && diff < 0));
       });
     }
     if (ours && s.ref.kind === 'pool' && l0.space.size >= 2000n) {
@@ -358,6 +395,16 @@ function printSuite(l0: Landscape, seeds: number, note: string, budgets: number[
     });
     console.log(`  vs ${name.padEnd(10)} ${parts.join('  ')}`);
   }
+}
+
+/** The mean paired difference a - b with its 95% t-interval over the seeds: "+0.0027 (95% CI +0.0012 to +0.0042)". */
+function pairedInterval(a: number[], b: number[]): string {
+  const d = a.map((x, i) => x - b[i]!);
+  const m = mean(d);
+  const sd = Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, d.length - 1));
+  const h = d.length > 1 ? (studentTQuantile(0.95, d.length - 1) * sd) / Math.sqrt(d.length) : NaN;
+  const sign = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(4)}`;
+  return `mean difference ${sign(m)} (95% CI ${sign(m - h)} to ${sign(m + h)}, sd ${sd.toFixed(4)})`;
 }
 
 function mean(v: number[]): number {

@@ -215,6 +215,12 @@ export interface Exploration {
   parallel: number;
   /** grid: start at a random offset (the paper's "random start") */
   randomStart: boolean;
+  /**
+   * Earlier experiments in the same results store (names or ids) whose measurements over the same
+   * parameters warm-start the search (bayesian; see StrategyOptions.prior). Each is weighted by how
+   * well it predicts this experiment's own measurements, so one that does not carry over fades out.
+   */
+  warmStart?: string[];
 }
 
 export interface HostSettings {

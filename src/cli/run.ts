@@ -116,6 +116,11 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
     study.on('run-finished', (r) => {
       if (!r.extra) progress.tick();
     });
+    study.on('warm-start', (sources) => {
+      const line = `  warm start from ${sources.map((s) => `${s.name} (${s.experimentId}, ${s.measured} configurations)`).join(', ')}: each weighted by how well it predicts this experiment's measurements`;
+      if (!quiet) err.write(`${line}\n`);
+      ws.log.info({ experiment: study?.id, warmStart: sources }, 'warm start');
+    });
     watchResolution(study, (line) => {
       if (!quiet) err.write(`${line}\n`);
       ws.log.info({ experiment: study?.id }, line);

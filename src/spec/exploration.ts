@@ -16,5 +16,7 @@ export function withExploration(exp: Experiment, o: ExplorationOverrides): Exper
   if (o.parallel !== undefined) x.parallel = o.parallel;
   if (o.seed !== undefined) x.seed = o.seed;
   if (o.strategy !== undefined) x.strategy = o.strategy;
+  // Only bayesian starts from earlier experiments: another strategy asked for beside the file searches without.
+  if (x.strategy !== 'bayesian') delete x.warmStart;
   return { ...exp, exploration: x };
 }

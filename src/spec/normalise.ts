@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { DEFAULT_STRATEGY } from '../strategies/registry.js';
-import type { Experiment, Exploration, HostSettings } from '../types.js';
+import { InputError, type Experiment, type Exploration, type HostSettings } from '../types.js';
 import type { SourceDoc } from './document.js';
 import type { Draft } from './draft.js';
 import { checkFidelity, checkTestNames, normaliseJob } from './jobs.js';
@@ -29,7 +29,7 @@ export function normalise(draft: Draft, src: SourceDoc, file: string, dir: strin
     tests,
     metrics,
     objective,
-    exploration: explorationOf(draft.exploration),
+    exploration: explorationOf(draft.exploration, src),
     host: hostOf(draft.host),
     pool: draft.pool ?? 'default',
   };
@@ -39,7 +39,7 @@ export function normalise(draft: Draft, src: SourceDoc, file: string, dir: strin
   return experiment;
 }
 
-function explorationOf(e: Draft['exploration']): Exploration {
+function explorationOf(e: Draft['exploration'], src: SourceDoc): Exploration {
   const out: Exploration = {
     strategy: e?.strategy ?? DEFAULT_STRATEGY,
     seed: e?.seed ?? 1,
@@ -47,6 +47,12 @@ function explorationOf(e: Draft['exploration']): Exploration {
     randomStart: e?.random_start ?? false,
   };
   if (e?.budget !== undefined) out.budget = e.budget;
+  if (e?.warm_start !== undefined) {
+    if (out.strategy !== 'bayesian') {
+      throw new InputError(`exploration.warm_start: only the bayesian strategy starts from earlier experiments; this one searches with ${out.strategy}`, src.loc(['exploration', 'warm_start']));
+    }
+    out.warmStart = [...e.warm_start];
+  }
   return out;
 }
 

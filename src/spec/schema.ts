@@ -200,6 +200,11 @@ function explorationSchemaOf(strategies: string[]) {
       seed: z.int().optional(),
       parallel: count(1).optional(),
       random_start: z.boolean().optional(),
+      warm_start: z
+        .array(z.string().min(1))
+        .min(1)
+        .optional()
+        .describe('earlier experiments in the same results store (names or ids) whose measurements start the bayesian search'),
     })
     .meta({ id: 'exploration' });
 }

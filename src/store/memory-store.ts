@@ -61,6 +61,13 @@ export class MemoryStore implements ResultsStore {
     return r ? clone(r) : undefined;
   }
 
+  findExperiment(ref: string): ExperimentRow | undefined {
+    const exact = this.getExperiment(ref);
+    if (exact) return exact;
+    const rows = [...this.t.experiments.values()].filter((e) => e.id.startsWith(ref) || e.name === ref).sort((a, b) => b.updatedAt - a.updatedAt);
+    return rows[0] ? clone(rows[0]) : undefined;
+  }
+
   setExperimentState(id: string, state: ExperimentState, error?: string): void {
     const r = this.t.experiments.get(id);
     if (!r) return;

@@ -204,6 +204,8 @@ export interface ResultsStore {
   /** Register an experiment, or update the file, host and strategy of one registered before. */
   upsertExperiment(e: NewExperiment): ExperimentRow;
   getExperiment(id: string): ExperimentRow | undefined;
+  /** Find an experiment by id, unique id prefix or name (the newest of that name). */
+  findExperiment(ref: string): ExperimentRow | undefined;
   /** `error` says why, for 'failed'; any other state clears it. */
   setExperimentState(id: string, state: ExperimentState, error?: string): void;
 

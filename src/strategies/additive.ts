@@ -234,6 +234,25 @@ export class AdditiveModel {
       .slice(0, n);
   }
 
+  /**
+   * The effects of some features only (`only`), or of every feature but those (`except`): a part of
+   * the model that can be weighted apart from the rest (see PriorMix).
+   */
+  part(features: readonly number[], mode: 'only' | 'except'): { predict(v: ArrayLike<number>, off?: number): number; delta(f: number, a: number, b: number): number } {
+    const inSet = new Uint8Array(this.width.length);
+    for (const f of features) inSet[f] = 1;
+    const use = (f: number): boolean => (inSet[f] === 1) === (mode === 'only');
+    const list = Array.from({ length: this.width.length }, (_, f) => f).filter(use);
+    return {
+      predict: (v, off = 0) => {
+        let s = 0;
+        for (const j of list) s += this.effect[this.offset[j]! + this.bin(j, v[off + j]!)]!;
+        return s;
+      },
+      delta: (f, a, b) => (use(f) ? this.delta(f, a, b) : 0),
+    };
+  }
+
   /** Change of the prediction when feature f goes from rank a to rank b. */
   delta(f: number, a: number, b: number): number {
     const o = this.offset[f]!;

@@ -39,6 +39,8 @@ import { configOfKey, Encoder } from './encoding.js';
 import { Forest, type ForestOptions, type TrainingSet } from './forest.js';
 import { GaussianProcess } from './gp.js';
 import { IncrementalForest } from './incremental.js';
+import { measuredValue, standardize } from './measured.js';
+import { PriorMix, priorRows, type Effects } from './prior.js';
 import type { SearchSpace } from './space.js';
 import type { Json, StrategyOptions } from './strategy.js';
 import { WorkloadGrid } from './workloads.js';
@@ -90,6 +92,8 @@ const MIN_TRIES = 3;
 const FLAT = 0.15;
 /** Random configurations a space-filling pick chooses from. */
 const SPREAD_DRAWS = 1_000;
+/** Warm start: an earlier experiment's strongest parameters weighted one by one (the rest together). */
+const PRIOR_PARTS = 1;
 const GP_MAX_POINTS = 150;
 const GP_MAX_DIMS = 30;
 
@@ -176,6 +180,8 @@ interface Model {
   works: Forest | null;
   /** Wide spaces: P(works) as a base rate plus screened main effects (null: no parameter explains failures). */
   worksAdditive: { model: AdditiveModel; base: number } | null;
+  /** Warm start: the earlier experiments' main effects, added to every mean (the rest is fitted on what they leave). */
+  prior: PriorMix | null;
 }
 
 export class BayesianStrategy extends BaseStrategy {
@@ -198,6 +204,10 @@ export class BayesianStrategy extends BaseStrategy {
    * improvement against each point's own incumbent) instead of the one best pair.
    */
   readonly workloads: WorkloadGrid | null;
+  /** Warm start (StrategyOptions.prior): each earlier experiment's screened main effects, on the standardized scale. */
+  private readonly priors: Effects[] = [];
+  /** The prior's strongest features, open to local search. */
+  private readonly priorMoves: number[] = [];
   /** Workload point of a configuration key (a cache; derived from the keys alone). */
   private readonly pointOfKey = new Map<string, number>();
 
@@ -211,6 +221,18 @@ export class BayesianStrategy extends BaseStrategy {
     this.conditional = space.params.some((p) => p.if !== undefined) || space.contains !== undefined;
     this.workloads = WorkloadGrid.of(this.enc);
     // Every workload point needs a measurement before its incumbent means anything.
+    if (opts.prior && opts.prior.length > 0) {
+      // One model per earlier experiment: each is weighted by its agreement with this one (PriorMix).
+      for (const rows of priorRows(opts.prior, (c) => this.features(this.space.normalize(c)))) {
+        const m = new AdditiveModel(rows.feats, rows.y, this.sizes, this.smoothable, ADDITIVE_LAMBDA, ADDITIVE_SMOOTH, ADDITIVE_CURVE, 4, true);
+        // Its strongest parameters each on their own and the rest together, each weighted apart:
+        // what matters most in one workload is what most often matters in another.
+        const top = m.strongest(PRIOR_PARTS);
+        for (const f of top) this.priors.push(m.part([f], 'only'));
+        this.priors.push(m.part(top, 'except'));
+        for (const f of m.strongest(ADDITIVE_MOVES)) if (!this.priorMoves.includes(f)) this.priorMoves.push(f);
+      }
+    }
     this.initial = Math.max(5, Math.min(10, Math.ceil(Math.sqrt(space.params.length))), this.workloads?.count ?? 0);
     if (space.size === 0n) this.spaceDone = true;
     const saved = opts.state?.extra as { data: [string, number[], number, [number, number | null][]?][] } | undefined;
@@ -344,7 +366,8 @@ export class BayesianStrategy extends BaseStrategy {
     const grid = this.workloads;
     const score: Score = (feat, off) => {
       const p = model.forest.predict(feat, off);
-      const mean = model.additive ? (1 - model.w) * p.mean + model.w * model.additive.predict(feat, off) : p.mean;
+      const mean =
+        (model.additive ? (1 - model.w) * p.mean + model.w * model.additive.predict(feat, off) : p.mean) + (model.prior ? model.prior.predict(feat, off) : 0);
       const best = model.incumbents && grid ? model.incumbents[grid.index(feat, off)]! : model.best;
       const ei = expectedImprovement(mean, Math.sqrt(p.variance), best);
       if (model.worksAdditive) return ei * worksProbability(model.worksAdditive, feat, off);
@@ -528,25 +551,22 @@ export class BayesianStrategy extends BaseStrategy {
     const measured = [...this.data.values()].filter((m) => m.ok.length > 0 || (m.stopped?.length ?? 0) > 0);
     const okMeans = measured.filter((m) => m.ok.length > 0).map((m) => avg(m.ok));
     const raw = measured.map((m) => (m.ok.length > 0 ? avg(m.ok) : stoppedValue(m.stopped!, okMeans, this.opts.direction)));
-    const positive = raw.every((v) => v > 0);
     // Across workload points, always on a log scale when it can be: expected improvement is then
     // relative, so a workload whose values are ten times smaller weighs as much as the others.
-    const logScale = positive && (this.workloads !== null || Math.max(...raw) / Math.min(...raw) > 100);
-    const sign = this.opts.direction === 'maximize' ? -1 : 1;
-    const ys = raw.map((v) => sign * (logScale ? Math.log(v) : v));
-    const mean = ys.reduce((a, b) => a + b, 0) / ys.length;
-    const sd = Math.sqrt(ys.reduce((a, b) => a + (b - mean) ** 2, 0) / ys.length) || 1;
-    const y = ys.map((v) => (v - mean) / sd);
+    const z = standardize(raw, this.opts.direction, this.workloads ? 0 : 100);
     const feats = measured.map((m) => m.feat);
-    const best = Math.min(...y);
+    const best = Math.min(...z);
+    // A warm start: the surrogates model what the earlier experiments' main effects do not explain.
+    const prior = this.priors.length > 0 ? PriorMix.fit(this.priors, feats, z) : null;
+    const y = prior ? z.map((v, i) => v - prior.predict(feats[i]!, 0)) : z;
     let incumbents: Float64Array | null = null;
     if (this.workloads) {
       // A point with nothing measured successfully yet is held to the worst value measured anywhere.
-      const worst = Math.max(...y);
+      const worst = Math.max(...z);
       incumbents = new Float64Array(this.workloads.count).fill(Infinity);
       feats.forEach((f, i) => {
         const w = this.workloads!.index(f);
-        if (y[i]! < incumbents![w]!) incumbents![w] = y[i]!;
+        if (z[i]! < incumbents![w]!) incumbents![w] = z[i]!;
       });
       for (let w = 0; w < incumbents.length; w++) if (incumbents[w] === Infinity) incumbents[w] = worst;
     }
@@ -614,7 +634,9 @@ export class BayesianStrategy extends BaseStrategy {
         true,
       );
     }
-    return { forest, best, incumbents, works, worksAdditive, additive, w: additive ? ADDITIVE_WEIGHT : 0, addMoves: additive?.strongest(ADDITIVE_MOVES) ?? [] };
+    const addMoves = additive?.strongest(ADDITIVE_MOVES) ?? [];
+    if (prior) for (const f of this.priorMoves) if (!addMoves.includes(f)) addMoves.push(f);
+    return { forest, best, incumbents, works, worksAdditive, additive, w: additive ? ADDITIVE_WEIGHT : 0, addMoves, prior };
   }
 
   private forest(feats: Float64Array[], y: number[], classify = false, features?: Int32Array): Forest {
@@ -747,7 +769,9 @@ export class BayesianStrategy extends BaseStrategy {
   private localSearch(start: Float64Array, model: Model, reg: IncrementalForest, works: IncrementalForest | null, pts: Points, grid: WorkloadGrid | null): void {
     const add = model.additive;
     const addMoves = model.addMoves;
+    const prior = model.prior;
     let addCur = 0;
+    let priorCur = 0;
     const d = this.enc.dims;
     const codecs = this.enc.codecs;
     const feat = Float64Array.from(start);
@@ -760,7 +784,8 @@ export class BayesianStrategy extends BaseStrategy {
       reg.reset(feat);
       works?.reset(feat);
       if (add) addCur = add.predict(feat, 0);
-      if (step === 0) cur = moveScore(model, reg, works, feat, -1, addCur, grid);
+      if (prior) priorCur = prior.predict(feat, 0);
+      if (step === 0) cur = moveScore(model, reg, works, feat, -1, addCur, priorCur, grid);
       const stamp = step + 1;
       let nm = takeNew(reg.features, reg.count, mark, stamp, movable, 0);
       if (works) nm = takeNew(works.features, works.count, mark, stamp, movable, nm);
@@ -777,7 +802,7 @@ export class BayesianStrategy extends BaseStrategy {
         for (let j = 0; j < m; j++) {
           const pos = mv[j]!;
           feat[f] = this.enc.rankAt(f, pos);
-          const s = moveScore(model, reg, works, feat, f, add ? addCur + add.delta(f, old, feat[f]!) : 0, grid);
+          const s = moveScore(model, reg, works, feat, f, add ? addCur + add.delta(f, old, feat[f]!) : 0, prior ? priorCur + prior.delta(f, old, feat[f]!) : 0, grid);
           if (s > bestS) {
             bestS = s;
             bestF = f;
@@ -831,9 +856,18 @@ function takeNew(features: ArrayLike<number>, count: number, mark: Int32Array, s
 }
 
 /** The acquisition at feat, which differs from the current point of reg and works in feature f only (f < 0: none). */
-function moveScore(model: Model, reg: IncrementalForest, works: IncrementalForest | null, feat: Float64Array, f: number, addMean: number, grid: WorkloadGrid | null): number {
+function moveScore(
+  model: Model,
+  reg: IncrementalForest,
+  works: IncrementalForest | null,
+  feat: Float64Array,
+  f: number,
+  addMean: number,
+  priorMean: number,
+  grid: WorkloadGrid | null,
+): number {
   reg.predictChanged(feat, f);
-  const mean = model.additive ? (1 - model.w) * reg.mean + model.w * addMean : reg.mean;
+  const mean = (model.additive ? (1 - model.w) * reg.mean + model.w * addMean : reg.mean) + priorMean;
   const ei = expectedImprovement(mean, Math.sqrt(reg.variance), model.incumbents && grid ? model.incumbents[grid.index(feat)]! : model.best);
   if (model.worksAdditive) return ei * worksProbability(model.worksAdditive, feat, 0);
   if (!works) return ei;
@@ -907,18 +941,6 @@ export function censoredValue(bounds: number[], okMeans: number[], direction: 'm
 
 function avg(v: number[]): number {
   return v.reduce((a, b) => a + b, 0) / v.length;
-}
-
-/** The value a measurement stands for: the median of its samples, else its aggregate; undefined = failed. */
-export function measuredValue(o: Observation): number | undefined {
-  if (o.status !== 'ok') return undefined;
-  const s = (o.samples ?? []).filter((x) => Number.isFinite(x));
-  if (s.length > 0) {
-    const sorted = [...s].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  }
-  return o.value !== undefined && Number.isFinite(o.value) ? o.value : undefined;
 }
 
 /** Neighbouring positions, written into out (returns how many): the adjacent values of an ordinal, a few other values of a category. */

@@ -5,7 +5,7 @@ export { createStrategy, DEFAULT_STRATEGY, isStrategyName, registerStrategy, str
 export type { Strategy, StrategyKind, StrategyOptions, StrategyState } from './strategy.js';
 export { ListStrategy } from './list.js';
 export { configKey, configOfKey, keyOfNormalized, paramValues, codecFor, Encoder } from './encoding.js';
-export { measuredValue } from './bayesian.js';
+export { measuredValue } from './measured.js';
 export { simulate } from './simulate.js';
 export type { SimulateOptions, Trace } from './simulate.js';
 export { PoolSpace } from './pool-space.js';

@@ -4,6 +4,7 @@ import type { Config, StrategyName } from '../types.js';
 import { configKey } from './encoding.js';
 import type { SearchSpace } from './space.js';
 import { createStrategy } from './registry.js';
+import type { PriorExperiment } from './prior.js';
 import type { Strategy, StrategyOptions } from './strategy.js';
 
 /** A search from outside src/strategies (the benchmark's baselines): only ask and tell are needed. */
@@ -19,6 +20,8 @@ export interface SimulateOptions {
   /** Configurations asked at once (parallel slots). */
   batch?: number;
   randomStart?: boolean;
+  /** Warm start: earlier experiments' measurements (StrategyOptions.prior). */
+  prior?: readonly PriorExperiment[];
 }
 
 export interface Trace {
@@ -41,6 +44,7 @@ export function simulate(
     budget: opts.budget,
     direction: opts.direction,
     randomStart: opts.randomStart ?? name === 'grid',
+    ...(opts.prior ? { prior: opts.prior } : {}),
   };
   const strategy = typeof name === 'string' ? createStrategy(name, space, sopts) : name.create(space, sopts);
   const better = opts.direction === 'maximize' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;

@@ -2,6 +2,7 @@
 // manner of Optuna's samplers): the loop asks for configurations, measures them, and tells back.
 
 import type { Config, Observation, StrategyName } from '../types.js';
+import type { PriorExperiment } from './prior.js';
 
 /** The exploring strategies an experiment names, and `list`: exactly the configurations it is given. */
 export type StrategyKind = StrategyName | 'list';
@@ -37,6 +38,12 @@ export interface StrategyOptions {
   /** grid: begin at a random offset (the Wayfinder paper's random start). */
   randomStart?: boolean;
   state?: StrategyState;
+  /**
+   * Warm start (bayesian only; the others ignore it): measurements of earlier experiments over the
+   * same parameters. Their screened main effects become the model's prior mean; its own
+   * measurements correct them. Not part of the state: a resumed search is given the same prior.
+   */
+  prior?: readonly PriorExperiment[];
 }
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -5,6 +5,7 @@
 
 import { buildChecksum, configChecksum, defaultConfig, type Space } from '../generator/index.js';
 import { createStrategy, ListStrategy, type Strategy, type StrategyState } from '../strategies/index.js';
+import type { PriorExperiment } from '../strategies/prior.js';
 import type { Config, Experiment, Observation } from '../types.js';
 
 /** A normalised configuration and its identities. */
@@ -19,7 +20,11 @@ export interface Identified {
  * state continues its sequence only when it is that strategy's own (`savedFor` names the strategy
  * that saved it); otherwise the strategy starts its own search.
  */
-export function studyStrategy(exp: Experiment, space: Space, o: { configs?: Config[]; saved?: StrategyState; savedFor?: string } = {}): Strategy {
+export function studyStrategy(
+  exp: Experiment,
+  space: Space,
+  o: { configs?: Config[]; saved?: StrategyState; savedFor?: string; prior?: readonly PriorExperiment[] } = {},
+): Strategy {
   const { seed, strategy, randomStart, budget } = exp.exploration;
   const direction = exp.objective.direction;
   if (o.configs) {
@@ -31,6 +36,7 @@ export function studyStrategy(exp: Experiment, space: Space, o: { configs?: Conf
     randomStart,
     ...(budget !== undefined ? { budget } : {}),
     ...(o.saved && o.savedFor === strategy ? { state: o.saved as never } : {}),
+    ...(o.prior && o.prior.length > 0 ? { prior: o.prior } : {}),
   });
 }
 

@@ -17,6 +17,7 @@ import type { Config, Experiment, Failure, JobSpec, Observation } from '../types
 import { aggregateRuns } from './aggregate.js';
 import { experimentId } from './identity.js';
 import { defaultConfiguration, identify, studyStrategy } from './proposals.js';
+import { warmStartPrior } from './warm-start.js';
 
 export interface StudyOptions {
   /** Facts about the host, recorded with the experiment. */
@@ -104,6 +105,8 @@ export interface StudyEvents {
    */
   'transport-error': [Error];
   'transport-recovered': [];
+  /** The earlier experiments whose measurements warm-start the search (exploration.warm_start), with how many each gave. */
+  'warm-start': [{ ref: string; experimentId: string; name: string; measured: number }[]];
   'done': [];
 }
 
@@ -188,12 +191,17 @@ export class Study extends EventEmitter<StudyEvents> {
       strategy: this.opts.configs ? 'list' : this.exp.exploration.strategy,
     });
     const saved = this.store.strategyState(this.id);
+    // Read at every start: a resumed search is given the same earlier measurements (they are finished experiments).
+    const warm = this.opts.configs || !this.exp.exploration.warmStart ? undefined : warmStartPrior(this.store, this.exp, this.id);
+    const prior = warm?.map((w) => w.prior);
     // A saved state resumes the same sequence; a changed strategy starts its own search.
     this.strategy = studyStrategy(this.exp, this.space, {
       ...(this.opts.configs ? { configs: this.opts.configs } : {}),
       ...(saved ? { saved: saved as never, savedFor: row.strategy } : {}),
+      ...(prior ? { prior } : {}),
     });
     if (!saved) this.tellFinished();
+    if (warm) this.emit('warm-start', warm.map((w) => ({ ref: w.ref, experimentId: w.experimentId, name: w.name, measured: w.prior.observations.length })));
     this.store.setExperimentState(this.id, 'running');
 
     const done = new Promise<void>((resolve) => {
