@@ -24,6 +24,10 @@
 // random and recombined candidates refined by one-parameter local search from the best points. Configurations in
 // flight enter as fantasies at the predicted mean (kriging believer), so a batch spreads out.
 //
+// Warm start (StrategyOptions.prior): earlier experiments' screened main effects, each weighted by
+// how well it predicts this one's measurements (prior.ts), are the prior mean; the surrogates fit
+// what it leaves.
+//
 // Workload dimensions declared (Param.workload): the search wants the best configuration at every
 // workload point, not the best pair. One model over configuration x workload (the workload
 // dimensions are inputs like any parameter, so what one point teaches about a knob serves the
