@@ -5,27 +5,13 @@
 
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fidelityExperiment } from '../fixtures/fidelity-experiment.js';
 import { tempDir, wayfinder, writeFile } from '../helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
 
-// A in 1..8, five iterations; the value is about A * D * 100 with a percent or two of scatter, so
-// the cheap look (D=2) ranks configurations as the full measurement (D=10) does, at a fifth of its value.
-const YAML = `
-name: fidelity
-params:
-  - { name: A, type: integer, min: 1, max: 8, default: 4, when: test }
-test:
-  name: t
-  run: 'echo "v=$(( A * D * 100 + ((A * 7 + WAYFINDER_ITERATION * 3) % 5 - 2) * A ))"'
-  iterations: 5
-  fidelity: { env: D, cheap: 2, full: 10, iterations: 3 }
-metrics:
-  - { name: v, parser: regex, pattern: 'v=(\\d+)' }
-objective: { metric: v, direction: maximize }
-exploration: { strategy: grid, parallel: 1 }
-`;
+const YAML = fidelityExperiment('fidelity');
 
 interface Run { iteration: number; extra?: string; v?: number; metrics?: Record<string, number> }
 interface Row {

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Api } from '../../src/daemon/api.js';
-import { ROOT, requireTool, tempDir, wayfinder, writeFile } from '../helpers.js';
-import { api, query, startDaemon, submitBody, waitState, type Proc } from './helpers.js';
+import { ROOT, wayfinder, writeFile } from '../helpers.js';
+import { api, daemonPerFile, query, submitBody, waitState } from './helpers.js';
 
 const EXP = (name: string, sleep: string, max = 6) => `
 name: ${name}
@@ -21,21 +21,8 @@ objective: { metric: v, direction: maximize }
 exploration: { parallel: 2 }
 `;
 
-let dir: string;
-let cleanup: () => void;
-let daemon: Proc & { url: string; socket: string };
-const workdir = (): string => join(dir, 'wd');
-
-beforeAll(async () => {
-  requireTool('redis-server');
-  ({ dir, cleanup } = tempDir('wf-daemon-'));
-  daemon = await startDaemon(workdir());
-});
-
-afterAll(async () => {
-  await daemon?.kill('SIGTERM');
-  cleanup?.();
-});
+const shared = daemonPerFile('wf-daemon-');
+const workdir = shared.workdir;
 
 interface Status {
   id: string;
@@ -59,18 +46,18 @@ describe('daemon HTTP API', () => {
     // And the live daemon answers each (a 404 for an unknown experiment is still the route answering).
     for (const r of served) {
       if (r.endsWith('/events') || r.startsWith('POST')) continue;
-      const res = await api(daemon.url, r.split(' ')[1]!.replace('{id}', 'nosuch'));
+      const res = await api(shared.daemon.url, r.split(' ')[1]!.replace('{id}', 'nosuch'));
       expect([200, 404], r).toContain(res.status);
       if (res.status === 404) expect((res.body as { error: string }).error).toMatch(/no experiment "nosuch"/);
     }
   }, 180000);
 
   it('submit, follow events, status, results as JSON and CSV, logs, list', async () => {
-    const file = writeFile(dir, 'api.yaml', EXP('api', '0.05'));
+    const file = writeFile(shared.dir, 'api.yaml', EXP('api', '0.05'));
     // Subscribe before submitting: the stream of every experiment.
     const ac = new AbortController();
     const events: { type: string; data: Record<string, unknown> }[] = [];
-    const res = await fetch(`${daemon.url}/events`, { signal: ac.signal });
+    const res = await fetch(`${shared.daemon.url}/events`, { signal: ac.signal });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     const reading = (async () => {
       const reader = res.body!.getReader();
@@ -88,48 +75,48 @@ describe('daemon HTTP API', () => {
       }
     })();
 
-    const sub = await api<{ id: string; state: string; existing: boolean }>(daemon.url, '/experiments', submitBody(readFileSync(file, 'utf8'), file));
+    const sub = await api<{ id: string; state: string; existing: boolean }>(shared.daemon.url, '/experiments', submitBody(readFileSync(file, 'utf8'), file));
     expect(sub.status).toBe(201);
     expect(sub.body.id).toMatch(/^api-[0-9a-f]{10}$/);
     // The same experiment again while it runs: that one, not a second.
-    const again = await api<{ id: string; existing: boolean }>(daemon.url, '/experiments', submitBody(readFileSync(file, 'utf8'), file));
+    const again = await api<{ id: string; existing: boolean }>(shared.daemon.url, '/experiments', submitBody(readFileSync(file, 'utf8'), file));
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ id: sub.body.id, existing: true });
 
-    await waitState(daemon.url, sub.body.id, ['done'], 60_000);
-    const st = (await api<Status>(daemon.url, `/experiments/${sub.body.id}`)).body;
+    await waitState(shared.daemon.url, sub.body.id, ['done'], 60_000);
+    const st = (await api<Status>(shared.daemon.url, `/experiments/${sub.body.id}`)).body;
     expect(st.total).toBe(12);
     expect(st.summary.done).toBe(12);
     expect(st.summary.best).toMatchObject({ objective: 12, params: { A: 6, B: 2 } });
     expect(st.summary.ratio).toBe(12);
 
-    const byName = await api<Status>(daemon.url, '/experiments/api');
+    const byName = await api<Status>(shared.daemon.url, '/experiments/api');
     expect(byName.body.id).toBe(sub.body.id);
 
-    const json = await api<{ configurations: Record<string, unknown>[] }>(daemon.url, `/experiments/${sub.body.id}/results`);
+    const json = await api<{ configurations: Record<string, unknown>[] }>(shared.daemon.url, `/experiments/${sub.body.id}/results`);
     expect(json.body.configurations).toHaveLength(12);
-    const csv = await api(daemon.url, `/experiments/${sub.body.id}/results?format=csv`);
+    const csv = await api(shared.daemon.url, `/experiments/${sub.body.id}/results?format=csv`);
     expect(csv.text.split('\n')[0]).toBe('config_id,build_id,status,default,A,B,objective,v,v.ci_low,v.ci_high,v.cv,v.n,samples.test,samples.iteration,samples.host,samples.cpus,samples.v');
     expect(csv.text.trim().split('\n')).toHaveLength(13);
 
-    const logs = await api(daemon.url, `/experiments/${sub.body.id}/logs`);
+    const logs = await api(shared.daemon.url, `/experiments/${sub.body.id}/logs`);
     expect(logs.text).toMatch(/experiment running/);
     expect(logs.text).toMatch(/test#1 ok v=\d+ on \S+ in \d+ ms/);
     expect(logs.text).toMatch(/best so far [0-9a-f]{8}: v = 12/);
     expect(logs.text).toMatch(/experiment done/);
 
     // The report of the finished experiment: a self-contained page with its figures, and its numbers.
-    const page = await api(daemon.url, `/experiments/${sub.body.id}/report`);
+    const page = await api(shared.daemon.url, `/experiments/${sub.body.id}/report`);
     expect(page.status).toBe(200);
     expect(page.text).toMatch(/^<!DOCTYPE html>/i);
     expect(page.text.match(/<svg/g)?.length).toBeGreaterThanOrEqual(3);
     expect(page.text).not.toMatch(/http-equiv="refresh"/);
-    const numbers = await api<{ counts: { done: number }; best: { objective: number }[] }>(daemon.url, `/experiments/${sub.body.id}/report?format=json`);
+    const numbers = await api<{ counts: { done: number }; best: { objective: number }[] }>(shared.daemon.url, `/experiments/${sub.body.id}/report?format=json`);
     expect(numbers.body.counts.done).toBe(12);
     expect(numbers.body.best[0]!.objective).toBe(12);
-    expect((await api(daemon.url, `/experiments/${sub.body.id}/report?format=pdf`)).status).toBe(400);
+    expect((await api(shared.daemon.url, `/experiments/${sub.body.id}/report?format=pdf`)).status).toBe(400);
 
-    const list = await api<{ experiments: Status[] }>(daemon.url, '/experiments');
+    const list = await api<{ experiments: Status[] }>(shared.daemon.url, '/experiments');
     expect(list.body.experiments.map((e) => e.id)).toContain(sub.body.id);
 
     ac.abort();
@@ -147,28 +134,28 @@ describe('daemon HTTP API', () => {
   }, 180000);
 
   it('runs experiments in submission order unless a priority says otherwise; cancel stops one', async () => {
-    const texts = ['first', 'second', 'urgent'].map((n) => [n, writeFile(dir, `${n}.yaml`, EXP(n, '0.3', 3))] as const);
+    const texts = ['first', 'second', 'urgent'].map((n) => [n, writeFile(shared.dir, `${n}.yaml`, EXP(n, '0.3', 3))] as const);
     const ids: Record<string, string> = {};
     for (const [name, file] of texts) {
-      const r = await api<{ id: string }>(daemon.url, '/experiments', submitBody(readFileSync(file, 'utf8'), file, name === 'urgent' ? { priority: 5 } : {}));
+      const r = await api<{ id: string }>(shared.daemon.url, '/experiments', submitBody(readFileSync(file, 'utf8'), file, name === 'urgent' ? { priority: 5 } : {}));
       expect(r.status).toBe(201);
       ids[name] = r.body.id;
     }
-    await waitState(daemon.url, ids.first!, ['running'], 30_000);
+    await waitState(shared.daemon.url, ids.first!, ['running'], 30_000);
     // A running experiment's report is served as results arrive, and reloads itself to follow them;
     // a waiting one's page says it has no results yet.
-    const running = await api(daemon.url, `/experiments/${ids.first}/report`);
+    const running = await api(shared.daemon.url, `/experiments/${ids.first}/report`);
     expect(running.status).toBe(200);
     expect(running.text).toMatch(/http-equiv="refresh" content="10"/);
     expect(running.text).toMatch(/<svg/);
-    const waiting = await api(daemon.url, `/experiments/${ids.second}/report`);
+    const waiting = await api(shared.daemon.url, `/experiments/${ids.second}/report`);
     expect(waiting.status).toBe(200);
     expect(waiting.text).toMatch(/is queued: no results yet/);
     expect(waiting.text).toMatch(/http-equiv="refresh" content="10"/);
-    const cancelled = await api<{ state: string }>(daemon.url, `/experiments/${ids.first}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const cancelled = await api<{ state: string }>(shared.daemon.url, `/experiments/${ids.first}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(cancelled.body.state).toBe('cancelled');
-    for (const id of Object.values(ids)) await waitState(daemon.url, id, ['done', 'cancelled'], 60_000);
-    const st = async (id: string) => (await api<Status>(daemon.url, `/experiments/${id}`)).body;
+    for (const id of Object.values(ids)) await waitState(shared.daemon.url, id, ['done', 'cancelled'], 60_000);
+    const st = async (id: string) => (await api<Status>(shared.daemon.url, `/experiments/${id}`)).body;
     const [first, second, urgent] = [await st(ids.first!), await st(ids.second!), await st(ids.urgent!)];
     expect(first.state).toBe('cancelled');
     expect(first.summary.running).toBe(0);
@@ -181,7 +168,7 @@ describe('daemon HTTP API', () => {
   }, 180000);
 
   it('answers malformed requests with a 4xx and a reason, and keeps serving', async () => {
-    const post = (body: string, type = 'application/json') => api<{ error: string }>(daemon.url, '/experiments', { method: 'POST', headers: { 'content-type': type }, body });
+    const post = (body: string, type = 'application/json') => api<{ error: string }>(shared.daemon.url, '/experiments', { method: 'POST', headers: { 'content-type': type }, body });
     let r = await post('{"yaml": ');
     expect(r.status).toBe(400);
     expect(r.body.error).toMatch(/not JSON/);
@@ -208,13 +195,13 @@ describe('daemon HTTP API', () => {
     expect(r.status).toBe(415);
     r = await post(JSON.stringify({ yaml: 'x'.repeat(2 * 1024 * 1024) }));
     expect(r.status).toBe(413);
-    expect((await api(daemon.url, '/nope')).status).toBe(404);
-    expect((await api(daemon.url, '/experiments', { method: 'DELETE' })).status).toBe(405);
-    expect((await api(daemon.url, '/experiments/%E0%A4%A')).status).toBe(404);
+    expect((await api(shared.daemon.url, '/nope')).status).toBe(404);
+    expect((await api(shared.daemon.url, '/experiments', { method: 'DELETE' })).status).toBe(405);
+    expect((await api(shared.daemon.url, '/experiments/%E0%A4%A')).status).toBe(404);
     // A request addressed to a name that is not loopback (DNS rebinding) is refused.
     // (fetch may not set Host, so this one goes through node:http.)
     const rebind = await new Promise<number>((res, rej) => {
-      const u = new URL(daemon.url);
+      const u = new URL(shared.daemon.url);
       const req = request({ host: u.hostname, port: u.port, path: '/health', headers: { host: 'evil.example:7077' } }, (r) => {
         r.resume();
         res(r.statusCode ?? 0);
@@ -223,13 +210,13 @@ describe('daemon HTTP API', () => {
       req.end();
     });
     expect(rebind).toBe(401);
-    expect((await api<{ ok: boolean }>(daemon.url, '/health')).body.ok).toBe(true);
+    expect((await api<{ ok: boolean }>(shared.daemon.url, '/health')).body.ok).toBe(true);
   }, 180000);
 
   it('client commands show what run shows', async () => {
-    const file = writeFile(dir, 'client.yaml', EXP('client', '0', 3));
+    const file = writeFile(shared.dir, 'client.yaml', EXP('client', '0', 3));
     // Over the daemon's unix socket, as the client speaks by default.
-    const server = ['--server', `unix://${daemon.socket}`];
+    const server = ['--server', `unix://${shared.daemon.socket}`];
     const sub = await wayfinder(['submit', file, '--wait', '--no-confirm', ...server]);
     expect(sub.status, sub.stderr).toBe(0);
     expect(sub.stderr).toMatch(/submitted client-[0-9a-f]{10}/);

@@ -3,10 +3,9 @@
 // `submit --wait` in place of the exploration's provisional ratio; the default measured again now
 // and then during the exploration. --confirm N, --no-confirm and --drift-every reach it too.
 
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTool, tempDir, wayfinder, writeFile } from '../helpers.js';
-import { query, startDaemon, type Proc } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { wayfinder, writeFile } from '../helpers.js';
+import { daemonPerFile, query } from './helpers.js';
 
 /** B=1 multiplies v by 1.1; C changes nothing; every run adds up to 3% noise (from /dev/urandom: sh has no $RANDOM), rarely a tie. */
 const EXP = (name: string): string => `
@@ -23,23 +22,10 @@ objective: { metric: v, direction: maximize }
 exploration: { strategy: grid, parallel: 1 }
 `;
 
-let dir: string;
-let cleanup: () => void;
-let daemon: Proc & { url: string; socket: string };
-const workdir = (): string => join(dir, 'wd');
-
-beforeAll(async () => {
-  requireTool('redis-server');
-  ({ dir, cleanup } = tempDir('wf-daemon-confirm-'));
-  // The default is measured again after every two configurations, without the five minutes between
-  // checks that keep short runs from spending time on it.
-  daemon = await startDaemon(workdir(), [], { WAYFINDER_DRIFT_MIN_GAP_MS: '0' });
-});
-
-afterAll(async () => {
-  await daemon?.kill('SIGTERM');
-  cleanup?.();
-});
+// The default is measured again after every two configurations, without the five minutes between
+// checks that keep short runs from spending time on it.
+const shared = daemonPerFile('wf-daemon-confirm-', [], { WAYFINDER_DRIFT_MIN_GAP_MS: '0' });
+const workdir = shared.workdir;
 
 interface Event {
   id: number;
@@ -47,12 +33,12 @@ interface Event {
   data: Record<string, unknown>;
 }
 
-const server = (): string[] => ['--server', `unix://${daemon.socket}`];
+const server = (): string[] => ['--server', `unix://${shared.daemon.socket}`];
 
 /** The experiment's event stream (server-sent events) from its first event, read until it is done. */
 async function streamed(id: string): Promise<Event[]> {
   const ctl = new AbortController();
-  const res = await fetch(`${daemon.url}/experiments/${id}/events?since=0`, { headers: { accept: 'text/event-stream' }, signal: ctl.signal });
+  const res = await fetch(`${shared.daemon.url}/experiments/${id}/events?since=0`, { headers: { accept: 'text/event-stream' }, signal: ctl.signal });
   expect(res.status).toBe(200);
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
@@ -72,7 +58,7 @@ async function streamed(id: string): Promise<Event[]> {
 
 describe('the daemon confirms and watches drift as run does', () => {
   it('submit --wait: drift checks during the exploration, then the confirmed verdict instead of the provisional ratio', async () => {
-    const file = writeFile(dir, 'ab.yaml', EXP('daemon-ab'));
+    const file = writeFile(shared.dir, 'ab.yaml', EXP('daemon-ab'));
     const sub = await wayfinder(['submit', file, '--wait', '--drift-every', '2', ...server()], { timeoutMs: 180_000 });
     expect(sub.status, sub.stderr).toBe(0);
     const id = /submitted (daemon-ab-[0-9a-f]{10})/.exec(sub.stderr)?.[1] as string;
@@ -125,7 +111,7 @@ describe('the daemon confirms and watches drift as run does', () => {
   }, 240_000);
 
   it('--confirm 3 caps the pairs (three against three cannot decide at 95%); --no-confirm leaves the ratio provisional', async () => {
-    const capped = await wayfinder(['submit', writeFile(dir, 'capped.yaml', EXP('daemon-capped')), '--wait', '--confirm', '3', ...server()], { timeoutMs: 180_000 });
+    const capped = await wayfinder(['submit', writeFile(shared.dir, 'capped.yaml', EXP('daemon-capped')), '--wait', '--confirm', '3', ...server()], { timeoutMs: 180_000 });
     expect(capped.status, capped.stderr).toBe(0);
     expect(capped.stderr).toMatch(/3 to 3 pairs/);
     expect(capped.stderr).not.toMatch(/pair 4\//);
@@ -133,7 +119,7 @@ describe('the daemon confirms and watches drift as run does', () => {
     const cappedId = /submitted (daemon-capped-[0-9a-f]{10})/.exec(capped.stderr)?.[1] as string;
     expect(query<{ n: number; significant: number }>(workdir(), 'SELECT n, significant FROM comparisons WHERE experiment_id = ?', cappedId)).toEqual([{ n: 3, significant: 0 }]);
 
-    const none = await wayfinder(['submit', writeFile(dir, 'none.yaml', EXP('daemon-none')), '--wait', '--no-confirm', ...server()], { timeoutMs: 180_000 });
+    const none = await wayfinder(['submit', writeFile(shared.dir, 'none.yaml', EXP('daemon-none')), '--wait', '--no-confirm', ...server()], { timeoutMs: 180_000 });
     expect(none.status, none.stderr).toBe(0);
     expect(none.stderr).not.toMatch(/Confirming/);
     expect(none.stdout).toMatch(/Best is 1\.\d{3}× the default \(higher v is better\): provisional, from the exploration/);

@@ -6,9 +6,9 @@ import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTool, tempDir, wayfinder, writeFile } from '../helpers.js';
-import { api, query, sockApi, startDaemon, type Proc } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { tempDir, wayfinder, writeFile } from '../helpers.js';
+import { api, daemonPerFile, query, sockApi, startDaemon } from './helpers.js';
 
 const EXP = (name: string, extra = '', sleep = '0') => `
 name: ${name}
@@ -30,10 +30,8 @@ const JSON_POST = (body: unknown): { method: string; headers: Record<string, str
   body: JSON.stringify(typeof body === 'object' && body !== null && 'yaml' in body && !('confirm' in body) ? { confirm: false, ...body } : body),
 });
 
-let dir: string;
-let cleanup: () => void;
-let daemon: Proc & { url: string; socket: string };
-const workdir = (): string => join(dir, 'wd');
+const shared = daemonPerFile('wf-door-', ['--no-tcp']);
+const workdir = shared.workdir;
 
 interface Status {
   id: string;
@@ -91,21 +89,10 @@ function readEvents(
   });
 }
 
-beforeAll(async () => {
-  requireTool('redis-server');
-  ({ dir, cleanup } = tempDir('wf-door-'));
-  daemon = await startDaemon(workdir(), ['--no-tcp']);
-});
-
-afterAll(async () => {
-  await daemon?.kill('SIGTERM');
-  cleanup?.();
-});
-
 describe('submissions are checked as `wayfinder plan` checks them, before anything is stored', () => {
   it('refuses a broken condition and 20,000 nested parentheses with their location; nothing is stored; the daemon serves on', async () => {
-    const broken = writeFile(dir, 'broken.yaml', EXP('broken', ', if: "A == 1 &&"'));
-    const deep = writeFile(dir, 'deep.yaml', EXP('deep', `, if: "${'('.repeat(20_000)}A == 1${')'.repeat(20_000)}"`));
+    const broken = writeFile(shared.dir, 'broken.yaml', EXP('broken', ', if: "A == 1 &&"'));
+    const deep = writeFile(shared.dir, 'deep.yaml', EXP('deep', `, if: "${'('.repeat(20_000)}A == 1${')'.repeat(20_000)}"`));
     for (const [file, reason] of [
       [broken, /broken\.yaml:5:\d+: .*condition "A == 1 &&", column 10: expected a parameter name/],
       [deep, /deep\.yaml:5:\d+: .*40006 characters long; at most 4096/],
@@ -114,16 +101,16 @@ describe('submissions are checked as `wayfinder plan` checks them, before anythi
       expect(plan.status).toBe(2);
       // Idle pool or not: the daemon answers as plan does.
       for (const pool of [undefined, 'idle']) {
-        const r = await sockApi<{ error: string }>(daemon.socket, '/experiments', JSON_POST({ yaml: readFileSync(file, 'utf8'), file, ...(pool ? { pool } : {}) }));
+        const r = await sockApi<{ error: string }>(shared.daemon.socket, '/experiments', JSON_POST({ yaml: readFileSync(file, 'utf8'), file, ...(pool ? { pool } : {}) }));
         expect(r.status, r.text).toBe(400);
         expect(r.body.error).toMatch(reason);
         expect(plan.stderr).toContain(r.body.error.split(': ')[0]);
       }
     }
     expect(query(workdir(), 'SELECT * FROM submissions')).toEqual([]);
-    expect((await sockApi(daemon.socket, '/experiments')).status).toBe(200);
-    expect((await sockApi<{ ok: boolean }>(daemon.socket, '/health')).body.ok).toBe(true);
-    expect(daemon.child.exitCode).toBeNull();
+    expect((await sockApi(shared.daemon.socket, '/experiments')).status).toBe(200);
+    expect((await sockApi<{ ok: boolean }>(shared.daemon.socket, '/health')).body.ok).toBe(true);
+    expect(shared.daemon.child.exitCode).toBeNull();
   }, 120_000);
 });
 
@@ -176,12 +163,12 @@ describe('nothing stored stops the daemon from starting or serving', () => {
 
 describe('local access control', () => {
   it('listens on a unix socket of mode 0660 and on no TCP port by default', async () => {
-    expect(daemon.socket).toBe(join(workdir(), 'daemon.sock'));
-    expect(daemon.url).toBe('');
-    const st = statSync(daemon.socket);
+    expect(shared.daemon.socket).toBe(join(workdir(), 'daemon.sock'));
+    expect(shared.daemon.url).toBe('');
+    const st = statSync(shared.daemon.socket);
     expect(st.isSocket()).toBe(true);
     expect(st.mode & 0o777).toBe(0o660);
-    expect(daemon.stderr()).toMatch(/listening on unix:\/\/\S+daemon\.sock\n/);
+    expect(shared.daemon.stderr()).toMatch(/listening on unix:\/\/\S+daemon\.sock\n/);
     // The CLI speaks to the socket of .wayfinder under the current directory unless told otherwise.
     const { dir: d2, cleanup: c2 } = tempDir('wf-default-');
     try {
@@ -340,7 +327,7 @@ describe('local access control', () => {
         expect((await api(d.url, '/experiments', { headers: { cookie } })).status).toBe(401);
         expect((await api(d.url, `/experiments/${sub.body.id}/results`, { headers: { cookie } })).status).toBe(401);
         // Without a TCP port there is nothing a browser could open: said, not a dead link.
-        const none = await wayfinder(['link', 'linked', '--server', `unix://${daemon.socket}`]);
+        const none = await wayfinder(['link', 'linked', '--server', `unix://${shared.daemon.socket}`]);
         expect(none.status).toBe(2);
       } finally {
         await d.kill('SIGTERM');
@@ -353,33 +340,33 @@ describe('local access control', () => {
 
 describe('events have ids and are replayed', () => {
   it('since / Last-Event-ID replay from the events log; logs --follow and submit --wait miss nothing', async () => {
-    const file = writeFile(dir, 'ev.yaml', EXP('ev', '', '0.2'));
-    const sub = await sockApi<{ id: string; firstEvent: number }>(daemon.socket, '/experiments', JSON_POST({ yaml: readFileSync(file, 'utf8'), file }));
+    const file = writeFile(shared.dir, 'ev.yaml', EXP('ev', '', '0.2'));
+    const sub = await sockApi<{ id: string; firstEvent: number }>(shared.daemon.socket, '/experiments', JSON_POST({ yaml: readFileSync(file, 'utf8'), file }));
     expect(sub.status).toBe(201);
     expect(sub.body.firstEvent).toBe(1);
     // Followed while it runs, from the start: every line, from "queued" to "done".
-    const follow = await wayfinder(['logs', sub.body.id, '--follow', '--server', `unix://${daemon.socket}`]);
+    const follow = await wayfinder(['logs', sub.body.id, '--follow', '--server', `unix://${shared.daemon.socket}`]);
     expect(follow.status, follow.stderr).toBe(0);
-    await waitSock(daemon.socket, sub.body.id, ['done'], 60_000);
-    const all = await readEvents(daemon.socket, `/experiments/${sub.body.id}/events?since=0`, {}, (e) => e.type === 'state' && e.data.state === 'done');
+    await waitSock(shared.daemon.socket, sub.body.id, ['done'], 60_000);
+    const all = await readEvents(shared.daemon.socket, `/experiments/${sub.body.id}/events?since=0`, {}, (e) => e.type === 'state' && e.data.state === 'done');
     expect(all.map((e) => e.id)).toEqual(all.map((_, i) => i + 1));
     expect(all.map((e) => e.sseId)).toEqual(all.map((e) => String(e.id)));
     expect(all[0]).toMatchObject({ type: 'state', data: { state: 'queued' } });
     expect(all.filter((e) => e.type === 'config-finished')).toHaveLength(6);
-    const logLines = (await sockApi(daemon.socket, `/experiments/${sub.body.id}/logs`)).text.trim().split('\n');
+    const logLines = (await sockApi(shared.daemon.socket, `/experiments/${sub.body.id}/logs`)).text.trim().split('\n');
     expect(follow.stdout.trim().split('\n')).toEqual(logLines);
     expect(logLines).toHaveLength(all.length);
     // Resuming after event k gives k+1 onwards, by header or by parameter.
     const k = 5;
-    const after = await readEvents(daemon.socket, `/experiments/${sub.body.id}/events`, { 'last-event-id': String(k) }, (e) => e.type === 'state' && e.data.state === 'done');
+    const after = await readEvents(shared.daemon.socket, `/experiments/${sub.body.id}/events`, { 'last-event-id': String(k) }, (e) => e.type === 'state' && e.data.state === 'done');
     expect(after.map((e) => e.id)).toEqual(all.slice(k).map((e) => e.id));
-    expect((await sockApi(daemon.socket, `/experiments/${sub.body.id}/events?since=x`)).status).toBe(400);
+    expect((await sockApi(shared.daemon.socket, `/experiments/${sub.body.id}/events?since=x`)).status).toBe(400);
 
     // submit --wait on a busy machine: three CPU hogs beside it; every configuration is shown.
     const hogs = Array.from({ length: 3 }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
     try {
-      const f2 = writeFile(dir, 'busy.yaml', EXP('busy'));
-      const r = await wayfinder(['submit', f2, '--wait', '--no-confirm', '--server', `unix://${daemon.socket}`]);
+      const f2 = writeFile(shared.dir, 'busy.yaml', EXP('busy'));
+      const r = await wayfinder(['submit', f2, '--wait', '--no-confirm', '--server', `unix://${shared.daemon.socket}`]);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr.match(/^\[\d\/6\] /gm)).toHaveLength(6);
       expect(r.stdout).toMatch(/6 configurations measured: 6 ok, 0 failed/);
@@ -391,54 +378,54 @@ describe('events have ids and are replayed', () => {
 
 describe('the smaller items', () => {
   it('unknown logs 404; HEAD /health 200; twelve event streams without a listener warning', async () => {
-    const logs = await sockApi<{ error: string }>(daemon.socket, '/experiments/nope/logs');
+    const logs = await sockApi<{ error: string }>(shared.daemon.socket, '/experiments/nope/logs');
     expect(logs.status).toBe(404);
     expect(logs.body.error).toBe('no experiment "nope"');
-    const head = await sockApi(daemon.socket, '/health', { method: 'HEAD' });
+    const head = await sockApi(shared.daemon.socket, '/health', { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.text).toBe('');
     const streams = Array.from({ length: 12 }, () => {
-      const req = request({ socketPath: daemon.socket, path: '/events' });
+      const req = request({ socketPath: shared.daemon.socket, path: '/events' });
       req.end();
       return req;
     });
-    const file = writeFile(dir, 'many.yaml', EXP('many'));
-    const sub = await sockApi<{ id: string }>(daemon.socket, '/experiments', JSON_POST({ yaml: readFileSync(file, 'utf8'), file }));
-    await waitSock(daemon.socket, sub.body.id, ['done'], 60_000);
+    const file = writeFile(shared.dir, 'many.yaml', EXP('many'));
+    const sub = await sockApi<{ id: string }>(shared.daemon.socket, '/experiments', JSON_POST({ yaml: readFileSync(file, 'utf8'), file }));
+    await waitSock(shared.daemon.socket, sub.body.id, ['done'], 60_000);
     for (const s of streams) s.destroy();
-    expect(daemon.stderr()).not.toMatch(/MaxListenersExceededWarning/);
+    expect(shared.daemon.stderr()).not.toMatch(/MaxListenersExceededWarning/);
   }, 120_000);
 
   it('the pool is part of an experiment\'s identity; a pool with no live worker keeps it queued, saying why', async () => {
-    const file = writeFile(dir, 'pooled.yaml', EXP('pooled'));
+    const file = writeFile(shared.dir, 'pooled.yaml', EXP('pooled'));
     const yaml = readFileSync(file, 'utf8');
-    const here = await sockApi<{ id: string }>(daemon.socket, '/experiments', JSON_POST({ yaml, file }));
-    await waitSock(daemon.socket, here.body.id, ['done'], 60_000);
-    const there = await sockApi<{ id: string }>(daemon.socket, '/experiments', JSON_POST({ yaml, file, pool: 'elsewhere' }));
+    const here = await sockApi<{ id: string }>(shared.daemon.socket, '/experiments', JSON_POST({ yaml, file }));
+    await waitSock(shared.daemon.socket, here.body.id, ['done'], 60_000);
+    const there = await sockApi<{ id: string }>(shared.daemon.socket, '/experiments', JSON_POST({ yaml, file, pool: 'elsewhere' }));
     expect(there.status).toBe(201);
     expect(there.body.id).not.toBe(here.body.id);
     const deadline = Date.now() + 20_000;
     let st: Status;
     for (;;) {
-      st = (await sockApi<Status>(daemon.socket, `/experiments/${there.body.id}`)).body;
+      st = (await sockApi<Status>(shared.daemon.socket, `/experiments/${there.body.id}`)).body;
       if (st.waiting || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(st.state).toBe('queued');
     expect(st.pool).toBe('elsewhere');
     expect(st.waiting).toMatch(/no live worker in pool "elsewhere"/);
-    expect((await sockApi(daemon.socket, `/experiments/${there.body.id}/logs`)).text).toMatch(/waiting: no live worker in pool "elsewhere"/);
+    expect((await sockApi(shared.daemon.socket, `/experiments/${there.body.id}/logs`)).text).toMatch(/waiting: no live worker in pool "elsewhere"/);
     // The measured runs keep their experiment: none moved to the other pool's.
     const runs = query<{ experiment_id: string; n: number }>(workdir(), 'SELECT experiment_id, COUNT(*) AS n FROM runs WHERE experiment_id IN (?, ?) GROUP BY experiment_id', here.body.id, there.body.id);
     expect(runs).toEqual([{ experiment_id: here.body.id, n: 6 }]);
-    const cancelled = await sockApi<{ state: string }>(daemon.socket, `/experiments/${there.body.id}/cancel`, JSON_POST({}));
+    const cancelled = await sockApi<{ state: string }>(shared.daemon.socket, `/experiments/${there.body.id}/cancel`, JSON_POST({}));
     expect(cancelled.body.state).toBe('cancelled');
-    expect((await waitSock(daemon.socket, there.body.id, ['cancelled'], 10_000)).state).toBe('cancelled');
+    expect((await waitSock(shared.daemon.socket, there.body.id, ['cancelled'], 10_000)).state).toBe('cancelled');
   }, 120_000);
 
   it('`run --cpus 9` on a host without CPU 9: a clear error, status 2, at once, and no redis-server left', async () => {
-    const file = writeFile(dir, 'cpus.yaml', EXP('cpus'));
-    const wd = join(dir, 'cpus-wd');
+    const file = writeFile(shared.dir, 'cpus.yaml', EXP('cpus'));
+    const wd = join(shared.dir, 'cpus-wd');
     const t0 = Date.now();
     const r = await wayfinder(['run', file, '--cpus', '9999', '--workdir', wd], { timeoutMs: 30_000 });
     expect(r.status).toBe(2);

@@ -5,7 +5,8 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { CLI } from '../helpers.js';
+import { afterAll, beforeAll } from 'vitest';
+import { CLI, requireTool, tempDir } from '../helpers.js';
 
 export interface Proc {
   child: ChildProcess;
@@ -140,4 +141,32 @@ export function query<T>(workdir: string, sql: string, ...args: unknown[]): T[] 
   } finally {
     db.close();
   }
+}
+
+/**
+ * One daemon for a test file: a temporary folder (its work directory is `wd` inside), the daemon
+ * started before the file's tests and stopped after them, its folder removed.
+ */
+export function daemonPerFile(prefix: string, args: string[] = [], env: Record<string, string> = {}): { readonly dir: string; readonly daemon: Proc & { url: string; socket: string }; workdir(): string } {
+  const s: { dir: string; cleanup?: () => void; daemon?: Proc & { url: string; socket: string } } = { dir: '' };
+  beforeAll(async () => {
+    requireTool('redis-server');
+    const t = tempDir(prefix);
+    s.dir = t.dir;
+    s.cleanup = t.cleanup;
+    s.daemon = await startDaemon(join(s.dir, 'wd'), args, env);
+  });
+  afterAll(async () => {
+    await s.daemon?.kill('SIGTERM');
+    s.cleanup?.();
+  });
+  return {
+    get dir() {
+      return s.dir;
+    },
+    get daemon() {
+      return s.daemon!;
+    },
+    workdir: () => join(s.dir, 'wd'),
+  };
 }
