@@ -224,7 +224,6 @@ export class BayesianStrategy extends BaseStrategy {
     this.categories = Int32Array.from(this.enc.codecs.map((c) => (c.categorical ? c.size : 0)));
     this.conditional = space.params.some((p) => p.if !== undefined) || space.contains !== undefined;
     this.workloads = WorkloadGrid.of(this.enc);
-    // Every workload point needs a measurement before its incumbent means anything.
     if (opts.prior && opts.prior.length > 0) {
       // One model per earlier experiment: each is weighted by its agreement with this one (PriorMix).
       for (const rows of priorRows(opts.prior, (c) => this.features(this.space.normalize(c)))) {
@@ -237,6 +236,7 @@ export class BayesianStrategy extends BaseStrategy {
         for (const f of m.strongest(ADDITIVE_MOVES)) if (!this.priorMoves.includes(f)) this.priorMoves.push(f);
       }
     }
+    // Every workload point needs a measurement before its incumbent means anything.
     this.initial = Math.max(5, Math.min(10, Math.ceil(Math.sqrt(space.params.length))), this.workloads?.count ?? 0);
     if (space.size === 0n) this.spaceDone = true;
     const saved = opts.state?.extra as { data: [string, number[], number, [number, number | null][]?][] } | undefined;
