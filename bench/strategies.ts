@@ -277,6 +277,17 @@ async function main(): Promise<void> {
         else target(`${prefix}not significantly worse than random at ${b} (${figures})`, !(t.p < ALPHA && diff < 0));
       });
     }
+    if (s.beatRandomAt.length > 0 && rnd) {
+      // "Where no peer is": every other strategy against random search at the budgets that matter here.
+      for (const [name, cell] of cells) {
+        if (name === OURS || name === WARM || name === 'random') continue;
+        const parts = s.budgets
+          .map((b, k) => [b, k] as const)
+          .filter(([b]) => s.beatRandomAt.includes(b))
+          .map(([b, k]) => `${b}: p=${signedRank(cell.ratios[k]!, rnd.ratios[k]!).p.toFixed(3)}, ${pairedInterval(cell.ratios[k]!, rnd.ratios[k]!)}`);
+        console.log(`  peer ${name} minus random  ${parts.join('  ')}`);
+      }
+    }
     if (ours && s.ref.kind === 'pool' && l0.space.size >= 2000n) {
       const per20 = (ours.seconds * 20) / SEEDS;
       replayTimes.push(`${s.key}: ${ours.seconds.toFixed(1)} s for ${SEEDS} seeds x ${Math.max(...s.budgets)} evaluations, ${per20.toFixed(1)} s per 20 seeds (target 60 s)`);
