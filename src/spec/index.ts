@@ -5,6 +5,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError, type Experiment } from '../types.js';
 import { MAX_FILE_BYTES, SourceDoc } from './document.js';
+export { SourceDoc };
 import { daemonDraft, detectFormat, nativeDraft, paperDraft } from './formats.js';
 import { validate } from './issues.js';
 import { normalise } from './normalise.js';

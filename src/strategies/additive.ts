@@ -4,6 +4,8 @@
 // before their splits find the few parameters that matter, while per-value means already point the
 // right way after a dozen (as a tree-Parzen estimator's do).
 
+import type { Effects } from './prior.js';
+
 /** Ordinal parameters with more values than this share bins of neighbouring values. */
 const MAX_BINS = 16;
 
@@ -238,7 +240,7 @@ export class AdditiveModel {
    * The effects of some features only (`only`), or of every feature but those (`except`): a part of
    * the model that can be weighted apart from the rest (see PriorMix).
    */
-  part(features: readonly number[], mode: 'only' | 'except'): { predict(v: ArrayLike<number>, off?: number): number; delta(f: number, a: number, b: number): number } {
+  part(features: readonly number[], mode: 'only' | 'except'): Effects {
     const inSet = new Uint8Array(this.width.length);
     for (const f of features) inSet[f] = 1;
     const use = (f: number): boolean => (inSet[f] === 1) === (mode === 'only');

@@ -179,6 +179,9 @@ export class Study extends EventEmitter<StudyEvents> {
 
   /** Run to the end of the budget or the space; resolves when every configuration has a result. */
   async run(): Promise<void> {
+    // Read at every start, before the experiment is registered (a name the store lacks leaves
+    // nothing behind): a resumed search is given the same earlier measurements (finished experiments).
+    const warm = this.opts.configs || !this.exp.exploration.warmStart ? undefined : warmStartPrior(this.store, this.exp, this.id);
     const row = this.store.upsertExperiment({
       id: this.id,
       name: this.exp.name,
@@ -191,8 +194,6 @@ export class Study extends EventEmitter<StudyEvents> {
       strategy: this.opts.configs ? 'list' : this.exp.exploration.strategy,
     });
     const saved = this.store.strategyState(this.id);
-    // Read at every start: a resumed search is given the same earlier measurements (they are finished experiments).
-    const warm = this.opts.configs || !this.exp.exploration.warmStart ? undefined : warmStartPrior(this.store, this.exp, this.id);
     const prior = warm?.map((w) => w.prior);
     // A saved state resumes the same sequence; a changed strategy starts its own search.
     this.strategy = studyStrategy(this.exp, this.space, {

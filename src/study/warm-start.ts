@@ -1,7 +1,7 @@
 // Warm start: the measurements of earlier experiments in the same results store that the
 // experiment names (exploration.warm_start), as the strategy's prior (StrategyOptions.prior).
 
-import { parseExperiment } from '../spec/index.js';
+import { parseExperiment, SourceDoc } from '../spec/index.js';
 import type { PriorExperiment } from '../strategies/prior.js';
 import type { ResultsStore } from '../store/results-store.js';
 import { InputError, type Experiment, type Observation, type SourceLoc } from '../types.js';
@@ -12,17 +12,17 @@ import { InputError, type Experiment, type Observation, type SourceLoc } from '.
  */
 export function warmStartPrior(store: ResultsStore, exp: Experiment, selfId: string): { ref: string; experimentId: string; name: string; prior: PriorExperiment }[] {
   const out: { ref: string; experimentId: string; name: string; prior: PriorExperiment }[] = [];
-  for (const ref of exp.exploration.warmStart ?? []) {
+  for (const [i, ref] of (exp.exploration.warmStart ?? []).entries()) {
     const row = store.findExperiment(ref);
     if (!row) {
-      throw new InputError(`exploration.warm_start: no experiment named ${JSON.stringify(ref)} in the results store`, where(exp, ref), 'name an experiment run before with the same store (see `wayfinder list`)');
+      throw new InputError(`exploration.warm_start: no experiment named ${JSON.stringify(ref)} in the results store`, where(exp, i), 'name an experiment run before in the same work directory (`wayfinder experiments` lists them)');
     }
-    if (row.id === selfId) throw new InputError(`exploration.warm_start: ${JSON.stringify(ref)} is this experiment itself`, where(exp, ref));
+    if (row.id === selfId) throw new InputError(`exploration.warm_start: ${JSON.stringify(ref)} is this experiment itself`, where(exp, i));
     let direction: 'maximize' | 'minimize';
     try {
       direction = parseExperiment(row.text, row.file).objective.direction;
     } catch {
-      throw new InputError(`exploration.warm_start: the stored file of experiment ${JSON.stringify(ref)} no longer loads, so its objective's direction is unknown`, where(exp, ref));
+      throw new InputError(`exploration.warm_start: the stored file of experiment ${JSON.stringify(ref)} no longer loads, so its objective's direction is unknown`, where(exp, i));
     }
     const observations: Observation[] = [];
     for (const c of store.configurations(row.id)) {
@@ -34,13 +34,7 @@ export function warmStartPrior(store: ResultsStore, exp: Experiment, selfId: str
   return out;
 }
 
-/** Where a warm-start name stands in the experiment's text: the first line after `warm_start` that holds it. */
-function where(exp: Experiment, ref: string): SourceLoc {
-  const lines = exp.text.split('\n');
-  const from = lines.findIndex((l) => /\bwarm_start\b/.test(l));
-  for (let i = Math.max(0, from); i < lines.length && from >= 0; i++) {
-    const col = lines[i]!.indexOf(ref, i === from ? lines[i]!.indexOf('warm_start') : 0);
-    if (col >= 0) return { file: exp.file, line: i + 1, col: col + 1 };
-  }
-  return { file: exp.file, line: from >= 0 ? from + 1 : 1, col: 1 };
+/** Where the i-th warm-start name stands in the experiment's file (read again: only on this error). */
+function where(exp: Experiment, i: number): SourceLoc {
+  return SourceDoc.parse(exp.text, exp.file).loc(['exploration', 'warm_start', i]);
 }
