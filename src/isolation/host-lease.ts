@@ -16,12 +16,15 @@
 //     earlier run of an edited file carries the old ones). Another session waits for it to end.
 // Jobs' holds linger a little after the last one ends, so the gap between two jobs of one
 // experiment does not put the settings back and apply them again; a job of other settings ends
-// the linger at once. The values found before are saved in the work directory before anything is
+// the linger at once. Once an experiment's session here has ended, no job of it is waited for:
+// the session's end waits (a while) for its jobs still finishing, and the last puts them back
+// at once, so "the experiment is done" means "its settings are put back". The values found before are saved in the work directory before anything is
 // written (HostTuning), so a worker killed with settings applied puts them back at its next start.
 
 import type { HostSettings } from '../types.js';
 import { HostTuning } from './host.js';
 import { describeHostReport } from './tune-host.js';
+import { withTimeout } from '../util/timeout.js';
 
 /** Refused: other host settings are in force for jobs still running here. */
 export class HostBusyError extends Error {}
@@ -63,7 +66,23 @@ interface InForce {
   holders: number;
   /** Experiments whose session holds these settings: their jobs join whatever they carry. */
   pinned: Map<string, number>;
+  /** Holds of jobs, by experiment. */
+  jobs: Map<string, number>;
+  /** Experiments whose session here has ended: their jobs' holds do not linger. */
+  ended: Set<string>;
+  /** Resolved when these settings are put back. */
+  gone: Promise<void>;
+  putBack: () => void;
   timer?: NodeJS.Timeout;
+}
+
+/** How long a session's end waits for its own jobs still finishing (sending their last results, cleaning up). */
+export const SESSION_END_WAIT_MS = 30_000;
+
+function add(m: Map<string, number>, k: string, by: number): void {
+  const n = (m.get(k) ?? 0) + by;
+  if (n > 0) m.set(k, n);
+  else m.delete(k);
 }
 
 export class HostLease {
@@ -144,7 +163,10 @@ export class HostLease {
       }
       clearTimeout(cur.timer);
       cur.holders++;
-      if (session) cur.pinned.set(experiment, (cur.pinned.get(experiment) ?? 0) + 1);
+      if (session) {
+        add(cur.pinned, experiment, 1);
+        cur.ended.delete(experiment);
+      } else add(cur.jobs, experiment, 1);
       return this.handle(cur, experiment, session, lingerMs);
     });
   }
@@ -154,29 +176,36 @@ export class HostLease {
     return {
       tuned: f.tuned,
       unavailable: f.unavailable,
-      release: () =>
-        this.serial(async () => {
-          if (released) return;
+      release: async () => {
+        const rest = await this.serial(async () => {
+          if (released) return undefined;
           released = true;
-          if (this.inForce !== f) return;
+          if (this.inForce !== f) return undefined;
           f.holders--;
-          if (session) {
-            const n = (f.pinned.get(experiment) ?? 1) - 1;
-            if (n > 0) f.pinned.set(experiment, n);
-            else f.pinned.delete(experiment);
+          add(session ? f.pinned : f.jobs, experiment, -1);
+          if (session && !f.pinned.has(experiment)) f.ended.add(experiment);
+          if (f.holders > 0) {
+            // Only this experiment's own jobs are left, finishing after its last result: its end
+            // waits for them, so it ends with the host as it found it.
+            return session && f.ended.has(experiment) && f.jobs.get(experiment) === f.holders ? { until: f.gone } : undefined;
           }
-          if (f.holders > 0) return;
-          if (lingerMs <= 0 || this.waiters.length > 0) await this.putBack();
+          if (lingerMs <= 0 || this.waiters.length > 0 || f.ended.has(experiment)) await this.putBack();
           else {
             f.timer = setTimeout(() => void this.serial(async () => (this.inForce === f && f.holders === 0 ? this.putBack() : undefined)).catch(() => undefined), lingerMs);
             f.timer.unref();
           }
-        }),
+          return undefined;
+        });
+        // A job that outlives it longer puts the settings back itself when it ends.
+        if (rest) await withTimeout(rest.until, SESSION_END_WAIT_MS, 'its jobs still running').catch(() => undefined);
+      },
     };
   }
 
   private async apply(key: string, settings: HostSettings | undefined): Promise<InForce> {
-    const base = { key, holders: 0, pinned: new Map<string, number>() };
+    let putBack = (): void => undefined;
+    const gone = new Promise<void>((resolve) => (putBack = resolve));
+    const base = { key, holders: 0, pinned: new Map<string, number>(), jobs: new Map<string, number>(), ended: new Set<string>(), gone, putBack };
     if (key === '' || !settings) return { ...base, tuning: undefined, tuned: [], unavailable: [] };
     const tuning = new HostTuning({
       stateFile: this.o.stateFile,
@@ -194,6 +223,7 @@ export class HostLease {
     clearTimeout(f.timer);
     await f.tuning?.restore();
     this.inForce = undefined;
+    f.putBack();
     for (const w of this.waiters.splice(0)) w.wake();
   }
 

@@ -95,6 +95,33 @@ describe('host settings lease', () => {
     expect(value(t.swappiness)).toBe('60');
   });
 
+  it("a session's end waits for its own jobs still finishing, and the last of them puts the settings back at once (no linger)", async () => {
+    // The daemon marks an experiment done when its session ends: that must find the host as it was,
+    // even when a job's hold outlives the session (it sends its last result before it cleans up).
+    const t = lease(60_000);
+    const s = await t.l.hold(swap(10), 'A');
+    const job = await t.l.holdForJob(swap(10), 'A');
+    let ended = false;
+    const end = s.release().then(() => (ended = true));
+    await sleep(100);
+    expect(ended).toBe(false);
+    expect(value(t.swappiness)).toBe('10');
+    await job?.release();
+    await end;
+    expect(value(t.swappiness)).toBe('60');
+    expect(existsSync(t.stateFile)).toBe(false);
+
+    // Another experiment's job under the same settings keeps them: the session does not wait for it.
+    const s2 = await t.l.hold(swap(10), 'A');
+    const other = await t.l.holdForJob(swap(10), 'B');
+    await s2.release();
+    expect(value(t.swappiness)).toBe('10');
+    await other?.release(); // B has no session here: its hold lingers as before
+    expect(value(t.swappiness)).toBe('10');
+    await t.l.close();
+    expect(value(t.swappiness)).toBe('60');
+  });
+
   it('close puts back what is held and refuses waiting sessions; a lease after a kill recovers first', async () => {
     const t = lease();
     await t.l.hold(swap(10), 'A');

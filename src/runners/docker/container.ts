@@ -6,7 +6,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type Docker from 'dockerode';
 import type { ProcessResult } from '../process.js';
 import { getPath, putPath } from './archive.js';
-import { dockerMessage, withTimeout, type DockerTarget } from './engine.js';
+import { dockerMessage, type DockerTarget } from './engine.js';
+import { withTimeout } from '../../util/timeout.js';
 import { stopOn } from '../stop.js';
 
 export interface ContainerRequest {

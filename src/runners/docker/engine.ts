@@ -2,6 +2,7 @@
 // Order: an explicit socket (--docker-socket, a workspace option), DOCKER_HOST, the default socket.
 
 import Docker from 'dockerode';
+import { withTimeout } from '../../util/timeout.js';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
@@ -63,20 +64,6 @@ export function cgroupDriver(t: DockerTarget): Promise<string | undefined> {
     drivers.set(t, d);
   }
   return d;
-}
-
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} after ${Math.round(ms / 1000)} s`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Docker's API errors carry the HTTP status and the daemon's message in `json.message`. */

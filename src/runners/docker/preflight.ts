@@ -4,7 +4,8 @@
 
 import { existsSync } from 'node:fs';
 import { InputError, type Experiment, type JobSpec } from '../../types.js';
-import { dockerMessage, dockerTarget, isNotFound, requireDocker, withTimeout, type DockerTarget } from './engine.js';
+import { dockerMessage, dockerTarget, isNotFound, requireDocker, type DockerTarget } from './engine.js';
+import { withTimeout } from '../../util/timeout.js';
 
 export interface PreflightOptions {
   socket?: string;

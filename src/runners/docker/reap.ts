@@ -2,7 +2,8 @@
 // wayfinder holds a work directory at a time, so any container with its label is a leftover.
 
 import { existsSync } from 'node:fs';
-import { dockerTarget, withTimeout, type DockerTarget } from './engine.js';
+import { dockerTarget, type DockerTarget } from './engine.js';
+import { withTimeout } from '../../util/timeout.js';
 import { LABEL_WORKDIR, workdirHash } from './labels.js';
 
 export async function listJobContainers(t: DockerTarget, workdir: string): Promise<string[]> {
