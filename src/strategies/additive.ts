@@ -18,6 +18,8 @@ export class AdditiveModel {
   private readonly sol = new Float64Array(MAX_BINS + 1);
   /** With screening: the features whose effects survived it, in order. */
   readonly kept: number[] = [];
+  /** With screening: the features whose effects passed the bound itself (kept: a third of it), in order. */
+  readonly significant: number[] = [];
 
   /**
    * feats: row vectors of ranks (-1 unknown); y: centred targets; sizes: values per feature;
@@ -92,10 +94,16 @@ export class AdditiveModel {
    */
   private screen(bins: Uint8Array, target: ArrayLike<number>, count: Float64Array, n: number): void {
     const d = this.width.length;
-    // On ranks: one crashed-looking outlier must not decide which parameters matter.
+    // On ranks: one crashed-looking outlier must not decide which parameters matter. Ties share
+    // their mean rank: a target of works (1) or not (0) is all ties.
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => target[a]! - target[b]!);
     const y = new Float64Array(n);
-    order.forEach((i, r) => (y[i] = r));
+    for (let a = 0; a < n; ) {
+      let b = a + 1;
+      while (b < n && target[order[b]!] === target[order[a]!]) b++;
+      for (let r = a; r < b; r++) y[order[r]!] = (a + b - 1) / 2;
+      a = b;
+    }
     let total = 0;
     let total2 = 0;
     for (let i = 0; i < n; i++) {
@@ -136,6 +144,7 @@ export class AdditiveModel {
         // hundreds of chance effects (F near 1) add up to little; trees split on F > t / 3.
         keep = Math.min(1, (f / t) ** 2);
         if (f > t / 3) this.kept.push(j);
+        if (f > t) this.significant.push(j);
       }
       for (let b = 0; b < k; b++) e[o + b] = m + keep * (e[o + b]! - m);
     }
@@ -236,22 +245,18 @@ export class AdditiveModel {
       .slice(0, n);
   }
 
-  /**
-   * The effects of some features only (`only`), or of every feature but those (`except`): a part of
-   * the model that can be weighted apart from the rest (see PriorMix).
-   */
-  part(features: readonly number[], mode: 'only' | 'except'): Effects {
+  /** The effects of some features only: a part of the model that can be weighted apart from the rest (see PriorMix). */
+  part(features: readonly number[]): Effects {
     const inSet = new Uint8Array(this.width.length);
     for (const f of features) inSet[f] = 1;
-    const use = (f: number): boolean => (inSet[f] === 1) === (mode === 'only');
-    const list = Array.from({ length: this.width.length }, (_, f) => f).filter(use);
+    const list = [...new Set(features)];
     return {
       predict: (v, off = 0) => {
         let s = 0;
         for (const j of list) s += this.effect[this.offset[j]! + this.bin(j, v[off + j]!)]!;
         return s;
       },
-      delta: (f, a, b) => (use(f) ? this.delta(f, a, b) : 0),
+      delta: (f, a, b) => (inSet[f] === 1 ? this.delta(f, a, b) : 0),
     };
   }
 

@@ -26,7 +26,8 @@
 //
 // Warm start (StrategyOptions.prior): earlier experiments' screened main effects, each weighted by
 // how well it predicts this one's measurements (prior.ts), are the prior mean; the surrogates fit
-// what it leaves.
+// what it leaves. Their main effects on whether a configuration works are, weighted the same way,
+// the prior of P(works).
 //
 // Workload dimensions declared (Param.workload): the search wants the best configuration at every
 // workload point, not the best pair. One model over configuration x workload (the workload
@@ -96,7 +97,13 @@ const MIN_TRIES = 3;
 const FLAT = 0.15;
 /** Random configurations a space-filling pick chooses from. */
 const SPREAD_DRAWS = 1_000;
-/** Warm start: an earlier experiment's strongest parameters weighted one by one (the rest together). */
+/**
+ * Warm start: how many of an earlier experiment's strongest parameters carry over, each weighted on
+ * its own. Its other effects do not: on the recorded Linux pools, they were another workload's
+ * noise that the weights took up by chance at first, and the search then kept away from the best
+ * rows of the right region (on HPC, development seeds, 1.1% of its picks there among the region's
+ * top 2%, random search's 2.5%; with the strongest alone, 3.9%).
+ */
 const PRIOR_PARTS = 1;
 const GP_MAX_POINTS = 150;
 const GP_MAX_DIMS = 30;
@@ -183,7 +190,9 @@ interface Model {
   incumbents: Float64Array | null;
   works: Forest | null;
   /** Wide spaces: P(works) as a base rate plus screened main effects (null: no parameter explains failures). */
-  worksAdditive: { model: AdditiveModel; base: number } | null;
+  worksAdditive: WorksAdditive | null;
+  /** Warm start: the earlier experiments' effects on P(works), added to the forest's (works) or within worksAdditive. */
+  worksPrior: PriorMix | null;
   /** Warm start: the earlier experiments' main effects, added to every mean (the rest is fitted on what they leave). */
   prior: PriorMix | null;
 }
@@ -212,6 +221,8 @@ export class BayesianStrategy extends BaseStrategy {
   private readonly priors: Effects[] = [];
   /** The prior's strongest features, open to local search. */
   private readonly priorMoves: number[] = [];
+  /** Warm start: each earlier experiment's screened main effects on whether a configuration works. */
+  private readonly worksPriors: Effects[] = [];
   /** Workload point of a configuration key (a cache; derived from the keys alone). */
   private readonly pointOfKey = new Map<string, number>();
 
@@ -226,14 +237,22 @@ export class BayesianStrategy extends BaseStrategy {
     this.workloads = WorkloadGrid.of(this.enc);
     if (opts.prior && opts.prior.length > 0) {
       // One model per earlier experiment: each is weighted by its agreement with this one (PriorMix).
-      for (const rows of priorRows(opts.prior, (c) => this.features(this.space.normalize(c)))) {
-        const m = new AdditiveModel(rows.feats, rows.y, this.sizes, this.smoothable, ADDITIVE_LAMBDA, ADDITIVE_SMOOTH, ADDITIVE_CURVE, 4, true);
-        // Its strongest parameters each on their own and the rest together, each weighted apart:
-        // what matters most in one workload is what most often matters in another.
-        const top = m.strongest(PRIOR_PARTS);
-        for (const f of top) this.priors.push(m.part([f], 'only'));
-        this.priors.push(m.part(top, 'except'));
-        for (const f of m.strongest(ADDITIVE_MOVES)) if (!this.priorMoves.includes(f)) this.priorMoves.push(f);
+      const features = (c: Config): Float64Array => {
+        const f = new Float64Array(this.enc.dims);
+        this.enc.features(this.enc.nearestIndices(this.space.normalize(c)), f);
+        return f;
+      };
+      for (const rows of priorRows(opts.prior, features)) {
+        if (rows.y.length > 0) this.addPrior(this.priors, rows.feats, rows.y);
+        const failed = rows.works.filter((w) => w === 0).length;
+        if (failed > 0 && failed < rows.works.length) {
+          const base = (rows.works.length - failed) / rows.works.length;
+          this.addPrior(
+            this.worksPriors,
+            rows.tried,
+            rows.works.map((w) => w - base),
+          );
+        }
       }
     }
     // Every workload point needs a measurement before its incumbent means anything.
@@ -244,6 +263,22 @@ export class BayesianStrategy extends BaseStrategy {
       const config = configOfKey(space.params, key);
       this.data.set(key, { feat: this.features(config), ok: [...ok], failed, ...(stopped ? { stopped: stopped.map(([b, e]) => [b, e] as [number, number | null]) } : {}) });
     }
+  }
+
+  /**
+   * One earlier experiment's screened main effects on (feats, y): its strongest parameter, as a part
+   * weighted apart (what matters most in one workload is what most often matters in another), and
+   * its strongest parameters open to local search.
+   */
+  private addPrior(to: Effects[], feats: Float64Array[], y: number[]): void {
+    const m = new AdditiveModel(feats, y, this.sizes, this.smoothable, ADDITIVE_LAMBDA, ADDITIVE_SMOOTH, ADDITIVE_CURVE, 4, true);
+    // Only an effect that is no chance there: among hundreds of parameters and an earlier
+    // experiment's thousand rows, the strongest of chance effects (failures at random) would
+    // otherwise become a prior that this experiment's few measurements agree with by chance.
+    const top = m.strongest(PRIOR_PARTS).filter((f) => m.significant.includes(f));
+    if (top.length === 0) return;
+    for (const f of top) to.push(m.part([f]));
+    for (const f of m.strongest(ADDITIVE_MOVES)) if (!this.priorMoves.includes(f)) this.priorMoves.push(f);
   }
 
   protected override saveExtra(): Json {
@@ -375,7 +410,7 @@ export class BayesianStrategy extends BaseStrategy {
       const best = model.incumbents && grid ? model.incumbents[grid.index(feat, off)]! : model.best;
       const ei = expectedImprovement(mean, Math.sqrt(p.variance), best);
       if (model.worksAdditive) return ei * worksProbability(model.worksAdditive, feat, off);
-      return model.works ? ei * model.works.predict(feat, off).mean : ei;
+      return model.works ? ei * forestWorks(model.works.predict(feat, off).mean, model.worksPrior, feat, off) : ei;
     };
     if (this.flat()) {
       const c = this.spreadPick(chosen, taken, score);
@@ -611,36 +646,40 @@ export class BayesianStrategy extends BaseStrategy {
     }
 
     let works: Forest | null = null;
-    let worksAdditive: { model: AdditiveModel; base: number } | null = null;
+    let worksAdditive: WorksAdditive | null = null;
+    let worksPrior: PriorMix | null = null;
     const all = [...this.data.values()];
-    if (all.some((m) => m.failed > 0) && wide) {
-      // Wide spaces: failures from screened main effects. On the recorded Linux pools failures hit
-      // a third of the rows with no parameter explaining them; fully grown trees then score every
-      // row's P(works) by chance, which scatters the search as much as the regression's trees did.
+    if (all.some((m) => m.failed > 0)) {
+      const tried = all.map((m) => m.feat);
       const w = all.map(worksShare);
-      const base = w.reduce((a, b) => a + b, 0) / w.length;
-      const model = new AdditiveModel(
-        all.map((m) => m.feat),
-        w.map((v) => v - base),
-        this.sizes,
-        this.smoothable,
-        ADDITIVE_LAMBDA,
-        ADDITIVE_SMOOTH,
-        ADDITIVE_CURVE,
-        4,
-        true,
-      );
-      if (model.kept.length > 0) worksAdditive = { model, base };
-    } else if (all.some((m) => m.failed > 0)) {
-      works = this.forest(
-        all.map((m) => m.feat),
-        all.map(worksShare),
-        true,
-      );
+      // A warm start: the earlier experiments' effects on failures, weighted by how well they
+      // predict this one's; the models here fit what they leave.
+      worksPrior = this.worksPriors.length > 0 ? PriorMix.fit(this.worksPriors, tried, w) : null;
+      const left = worksPrior ? w.map((v, i) => v - worksPrior!.predict(tried[i]!, 0)) : w;
+      if (wide) {
+        // Wide spaces: failures from screened main effects. On the recorded Linux pools failures hit
+        // a third of the rows, and the few measurements of one search show no parameter explaining
+        // them; fully grown trees then score every row's P(works) by chance, which scatters the
+        // search as much as the regression's trees did.
+        const base = left.reduce((a, b) => a + b, 0) / left.length;
+        const model = new AdditiveModel(
+          tried,
+          left.map((v) => v - base),
+          this.sizes,
+          this.smoothable,
+          ADDITIVE_LAMBDA,
+          ADDITIVE_SMOOTH,
+          ADDITIVE_CURVE,
+          4,
+          true,
+        );
+        if (model.kept.length > 0 || worksPrior) worksAdditive = { model: model.kept.length > 0 ? model : null, base, prior: worksPrior };
+        worksPrior = null;
+      } else works = this.forest(tried, left, true);
     }
     const addMoves = additive?.strongest(ADDITIVE_MOVES) ?? [];
-    if (prior) for (const f of this.priorMoves) if (!addMoves.includes(f)) addMoves.push(f);
-    return { forest, best, incumbents, works, worksAdditive, additive, w: additive ? ADDITIVE_WEIGHT : 0, addMoves, prior };
+    if (prior || worksAdditive?.prior || worksPrior) for (const f of this.priorMoves) if (!addMoves.includes(f)) addMoves.push(f);
+    return { forest, best, incumbents, works, worksAdditive, worksPrior, additive, w: additive ? ADDITIVE_WEIGHT : 0, addMoves, prior };
   }
 
   private forest(feats: Float64Array[], y: number[], classify = false, features?: Int32Array): Forest {
@@ -876,12 +915,33 @@ function moveScore(
   if (model.worksAdditive) return ei * worksProbability(model.worksAdditive, feat, 0);
   if (!works) return ei;
   works.predictChanged(feat, f);
-  return ei * works.mean;
+  return ei * forestWorks(works.mean, model.worksPrior, feat, 0);
 }
 
-/** P(works) from a base rate and additive effects, kept within [0.02, 1]. */
-function worksProbability(w: { model: AdditiveModel; base: number }, feat: Float64Array, off: number): number {
-  return Math.min(1, Math.max(0.02, w.base + w.model.predict(feat, off)));
+/** Wide spaces' P(works): a base rate, the warm start's effects and this experiment's own. */
+interface WorksAdditive {
+  base: number;
+  /** Null when no parameter's effect on failures survives the screening here. */
+  model: AdditiveModel | null;
+  prior: PriorMix | null;
+}
+
+function worksProbability(w: WorksAdditive, feat: Float64Array, off: number): number {
+  return clampWorks(w.base + (w.model ? w.model.predict(feat, off) : 0) + (w.prior ? w.prior.predict(feat, off) : 0));
+}
+
+/** A probability of working kept within [0.02, 1]: no configuration is ruled out for good. */
+function clampWorks(p: number): number {
+  return Math.min(1, Math.max(0.02, p));
+}
+
+/**
+ * Narrow spaces' P(works): the forest's (fitted on what a warm start's prior leaves) plus the prior,
+ * within [0, 1]. No floor here: the fully grown trees' zero next to a failure is what keeps the
+ * search out of a failing region.
+ */
+function forestWorks(forest: number, prior: PriorMix | null, feat: Float64Array, off: number): number {
+  return prior ? Math.min(1, Math.max(0, forest + prior.predict(feat, off))) : forest;
 }
 
 function forestOptions(dims: number): ForestOptions {

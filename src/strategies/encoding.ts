@@ -14,6 +14,11 @@ export interface ParamCodec {
   valueAt(i: number): Value;
   /** -1 when the value is not in the domain (e.g. a default outside it). */
   indexOf(v: Value): number;
+  /**
+   * The position of the domain's value nearest to a number (-1 for a categorical domain, a
+   * non-number or an empty domain): where another experiment's value falls in this one's domain.
+   */
+  nearest(v: Value): number;
   /** Ordinal rank used as the model's feature (by numeric value for numeric lists). */
   rank(i: number): number;
 }
@@ -36,12 +41,20 @@ export function codecFor(p: Param): ParamCodec {
       const order = values.map((v, i) => ({ v: Number(v), i })).sort((a, b) => a.v - b.v);
       order.forEach((o, r) => (ranks[o.i] = r));
     } else values.forEach((_, i) => (ranks[i] = i));
+    let sorted: { v: number; i: number }[] | undefined;
     return {
       name: p.name,
       size: values.length,
       categorical,
       valueAt: (i) => values[i] as Value,
       indexOf: (v) => lookup.get(valueKey(v)) ?? -1,
+      nearest: (v) => {
+        const at = lookup.get(valueKey(v));
+        if (at !== undefined) return at;
+        if (categorical || typeof v !== 'number' || values.length === 0) return -1;
+        sorted ??= values.map((x, i) => ({ v: Number(x), i })).sort((a, b) => a.v - b.v);
+        return nearestIn(sorted, v);
+      },
       rank: (i) => ranks[i] ?? -1,
     };
   }
@@ -59,6 +72,7 @@ export function codecFor(p: Param): ParamCodec {
         const i = Math.round((v - min) / step);
         return i >= 0 && i < size && min + i * step === v ? i : -1;
       },
+      nearest: (v) => (typeof v !== 'number' || size === 0 ? -1 : Math.min(size - 1, Math.max(0, Math.round((v - min) / step)))),
       rank: (i) => i,
     };
   }
@@ -76,6 +90,20 @@ export function paramValues(p: Param): Value[] {
   const c = codecFor(p);
   if (c.size > MAX_LIST) throw new RangeError(`parameter ${p.name} has ${c.size} values, too many to list`);
   return Array.from({ length: c.size }, (_, i) => c.valueAt(i));
+}
+
+/** Position (i) of the entry nearest to v in entries sorted by value. */
+function nearestIn(sorted: readonly { v: number; i: number }[], v: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]!.v < v) lo = mid + 1;
+    else hi = mid;
+  }
+  const above = sorted[lo]!;
+  const below = sorted[lo - 1];
+  return below && v - below.v <= above.v - v ? below.i : above.i;
 }
 
 function valueKey(v: Value): string {
@@ -146,6 +174,20 @@ export class Encoder {
     this.codecs.forEach((c, j) => {
       const v = config[c.name];
       out[j] = v === undefined ? -1 : c.indexOf(v);
+    });
+    return out;
+  }
+
+  /**
+   * Domain positions of another experiment's configuration: a number outside this domain counts as
+   * its nearest value (the same parameter over another range or other sampled values), anything
+   * else unknown (-1) as in indices().
+   */
+  nearestIndices(config: Config): Int32Array {
+    const out = new Int32Array(this.dims);
+    this.codecs.forEach((c, j) => {
+      const v = config[c.name];
+      out[j] = v === undefined ? -1 : c.nearest(v);
     });
     return out;
   }

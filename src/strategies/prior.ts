@@ -17,27 +17,41 @@ export interface PriorExperiment {
   observations: readonly Observation[];
 }
 
+/** One earlier experiment as training rows on the new experiment's features. */
+export interface PriorRows {
+  /** Its working configurations, and their values standardized on its own (lower better). */
+  feats: Float64Array[];
+  y: number[];
+  /** Every configuration it finished (working, failed or stopped early), and whether it worked (1) or not (0). */
+  tried: Float64Array[];
+  works: number[];
+}
+
 /**
- * Each earlier experiment's working measurements as (features, standardized value) rows,
- * standardized on its own (units and levels of different experiments need not agree). Failures and
- * early stops are left out: on the recorded Linux pools no parameter explains the failures of
- * another workload, and a stop tells only "worse than the best then". An experiment with fewer than
- * two working measurements says nothing and is left out.
+ * Each earlier experiment's measurements as rows: working ones with a value standardized on its own
+ * (units and levels of different experiments need not agree), and every finished one with whether
+ * it worked. Whether a configuration works is mostly the operating system's business, not the
+ * workload's: on the recorded Linux pools one sysctl (ICMP_RATELIMIT, a value that wraps to a
+ * negative 32-bit integer never fails) separates the failures the same way for Redis, SQLite and
+ * HPC. An early stop worked (it was only slow) but has no value. An experiment with fewer than two
+ * working measurements says nothing of values; one with no failure, or nothing else, says nothing
+ * of failures.
  */
-export function priorRows(sources: readonly PriorExperiment[], features: (c: Config) => Float64Array): { feats: Float64Array[]; y: number[] }[] {
-  const out: { feats: Float64Array[]; y: number[] }[] = [];
+export function priorRows(sources: readonly PriorExperiment[], features: (c: Config) => Float64Array): PriorRows[] {
+  const out: PriorRows[] = [];
   for (const s of sources) {
-    const rows: { config: Config; v: number }[] = [];
+    const rows: { feat: Float64Array; v: number }[] = [];
+    const tried: Float64Array[] = [];
+    const works: number[] = [];
     for (const o of s.observations) {
+      const feat = features(o.config);
       const v = o.failure === 'stopped' ? undefined : measuredValue(o);
-      if (v !== undefined) rows.push({ config: o.config, v });
+      if (v !== undefined) rows.push({ feat, v });
+      tried.push(feat);
+      works.push(o.status === 'ok' || o.failure === 'stopped' ? 1 : 0);
     }
-    if (rows.length < 2) continue;
-    const z = standardize(
-      rows.map((r) => r.v),
-      s.direction,
-    );
-    out.push({ feats: rows.map((r) => features(r.config)), y: z });
+    const z = rows.length >= 2 ? standardize(rows.map((r) => r.v), s.direction) : [];
+    out.push({ feats: z.length > 0 ? rows.map((r) => r.feat) : [], y: z, tried, works });
   }
   return out;
 }
@@ -70,7 +84,7 @@ export class PriorMix implements Effects {
     readonly weights: Float64Array,
   ) {}
 
-  /** Weights fitted on (feats, z): z standardized, lower better, as the search models it. Null when every weight is zero. */
+  /** Weights fitted on (feats, z): z on the scale the models were fitted on (standardized values, lower better; or whether each worked). Null when every weight is zero. */
   static fit(models: readonly Effects[], feats: readonly Float64Array[], z: readonly number[]): PriorMix | null {
     const n = z.length;
     const k = models.length;
