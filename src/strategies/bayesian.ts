@@ -239,7 +239,7 @@ export class BayesianStrategy extends BaseStrategy {
       // One model per earlier experiment: each is weighted by its agreement with this one (PriorMix).
       const features = (c: Config): Float64Array => {
         const f = new Float64Array(this.enc.dims);
-        this.enc.features(this.enc.nearestIndices(this.space.normalize(c)), f);
+        this.enc.features(this.enc.indices(this.space.normalize(c), true), f);
         return f;
       };
       for (const rows of priorRows(opts.prior, features)) {

@@ -168,26 +168,16 @@ export class Encoder {
     return p ? p[r]! : r;
   }
 
-  /** Domain positions of a configuration's values (-1 where missing or outside the domain). */
-  indices(config: Config): Int32Array {
-    const out = new Int32Array(this.dims);
-    this.codecs.forEach((c, j) => {
-      const v = config[c.name];
-      out[j] = v === undefined ? -1 : c.indexOf(v);
-    });
-    return out;
-  }
-
   /**
-   * Domain positions of another experiment's configuration: a number outside this domain counts as
-   * its nearest value (the same parameter over another range or other sampled values), anything
-   * else unknown (-1) as in indices().
+   * Domain positions of a configuration's values (-1 where missing or outside the domain). With
+   * `nearest` (another experiment's configuration): a number outside the domain counts as its
+   * nearest value, anything else unknown.
    */
-  nearestIndices(config: Config): Int32Array {
+  indices(config: Config, nearest = false): Int32Array {
     const out = new Int32Array(this.dims);
     this.codecs.forEach((c, j) => {
       const v = config[c.name];
-      out[j] = v === undefined ? -1 : c.nearest(v);
+      out[j] = v === undefined ? -1 : nearest ? c.nearest(v) : c.indexOf(v);
     });
     return out;
   }
