@@ -28,7 +28,10 @@ describe('the README\'s CI snippets', () => {
     }
   });
 
-  it('A/A: a baseline and a comparison of the same code on this machine, with the default settings, pass', async () => {
+  // One retry: on this shared virtual machine two runs 20 s apart once differed by 15% with the
+  // machine otherwise idle (CI of 5 December 2026), and regress then rightly says "inconclusive:
+  // more iterations needed". Twice in a row, or a regression, still fails.
+  it('A/A: a baseline and a comparison of the same code on this machine, with the default settings, pass', { retry: 1, timeout: 600_000 }, async () => {
     for (const [tool, pkg] of [['nginx', 'nginx-light'], ['wrk', 'wrk'], ['ip', 'iproute2']]) requireTool(tool as string, pkg);
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
@@ -45,5 +48,5 @@ describe('the README\'s CI snippets', () => {
     expect(report.configs[0]?.isDefault).toBe(true);
     expect(report.configs[0]?.metrics.map((m) => [m.metric, m.verdict])).toEqual([[report.objective.metric, 'pass']]);
     expect(readFileSync(join(dir, 'j.xml'), 'utf8').match(/<testcase /g)).toHaveLength(1);
-  }, 600_000);
+  });
 });
