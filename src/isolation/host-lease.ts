@@ -18,8 +18,9 @@
 // experiment does not put the settings back and apply them again; a job of other settings ends
 // the linger at once. Once an experiment's session here has ended, no job of it is waited for:
 // the session's end waits (a while) for its jobs still finishing, and the last puts them back
-// at once, so "the experiment is done" means "its settings are put back". The values found before are saved in the work directory before anything is
-// written (HostTuning), so a worker killed with settings applied puts them back at its next start.
+// at once, so "the experiment is done" means "its settings are put back". The values found
+// before are saved in the work directory before anything is written (HostTuning), so a worker
+// killed with settings applied puts them back at its next start.
 
 import type { HostSettings } from '../types.js';
 import { HostTuning } from './host.js';
@@ -70,9 +71,9 @@ interface InForce {
   jobs: Map<string, number>;
   /** Experiments whose session here has ended: their jobs' holds do not linger. */
   ended: Set<string>;
-  /** Resolved when these settings are put back. */
+  /** Resolved when these settings are put back (by markGone). */
   gone: Promise<void>;
-  putBack: () => void;
+  markGone: () => void;
   timer?: NodeJS.Timeout;
 }
 
@@ -203,9 +204,9 @@ export class HostLease {
   }
 
   private async apply(key: string, settings: HostSettings | undefined): Promise<InForce> {
-    let putBack = (): void => undefined;
-    const gone = new Promise<void>((resolve) => (putBack = resolve));
-    const base = { key, holders: 0, pinned: new Map<string, number>(), jobs: new Map<string, number>(), ended: new Set<string>(), gone, putBack };
+    let markGone = (): void => undefined;
+    const gone = new Promise<void>((resolve) => (markGone = resolve));
+    const base = { key, holders: 0, pinned: new Map<string, number>(), jobs: new Map<string, number>(), ended: new Set<string>(), gone, markGone };
     if (key === '' || !settings) return { ...base, tuning: undefined, tuned: [], unavailable: [] };
     const tuning = new HostTuning({
       stateFile: this.o.stateFile,
@@ -223,7 +224,7 @@ export class HostLease {
     clearTimeout(f.timer);
     await f.tuning?.restore();
     this.inForce = undefined;
-    f.putBack();
+    f.markGone();
     for (const w of this.waiters.splice(0)) w.wake();
   }
 

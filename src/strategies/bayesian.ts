@@ -673,13 +673,14 @@ export class BayesianStrategy extends BaseStrategy {
           4,
           true,
         );
-        if (model.kept.length > 0 || worksPrior) worksAdditive = { model: model.kept.length > 0 ? model : null, base, prior: worksPrior };
-        worksPrior = null;
+        const own = model.kept.length > 0 ? model : null;
+        if (own || worksPrior) worksAdditive = { model: own, base, prior: worksPrior };
       } else works = this.forest(tried, left, true);
     }
     const addMoves = additive?.strongest(ADDITIVE_MOVES) ?? [];
-    if (prior || worksAdditive?.prior || worksPrior) for (const f of this.priorMoves) if (!addMoves.includes(f)) addMoves.push(f);
-    return { forest, best, incumbents, works, worksAdditive, worksPrior, additive, w: additive ? ADDITIVE_WEIGHT : 0, addMoves, prior };
+    if (prior || worksPrior) for (const f of this.priorMoves) if (!addMoves.includes(f)) addMoves.push(f);
+    // Wide spaces carry the failure prior within worksAdditive; narrow ones add it to the forest's.
+    return { forest, best, incumbents, works, worksAdditive, worksPrior: works ? worksPrior : null, additive, w: additive ? ADDITIVE_WEIGHT : 0, addMoves, prior };
   }
 
   private forest(feats: Float64Array[], y: number[], classify = false, features?: Int32Array): Forest {
