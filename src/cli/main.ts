@@ -78,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seed <n>', 'random seed (overrides exploration.seed)')
     .option('--json', 'machine-readable output')
     .option('--show <n>', 'how many configurations to list', '10')
+    .option('-w, --workdir <dir>', `${WORKDIR_HELP}: where a warm start's earlier experiments are looked up`, DEFAULT_WORKDIR)
     .option('--resolve-limit <n>', "resolve at most this many distinct Kconfig requests with the tree's own tool to count effective configurations (0: none)", '256')
     .addHelpText('after', () => `${strategiesHelp()}\n${parsersHelp()}`)
     .action(async (file: string, opts) => {

@@ -2,20 +2,27 @@
 // the configurations in the order run measures them (the default first), how many in all, the
 // builds and test runs.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describeDomain, loadExperiment } from '../spec/index.js';
 import { countEffective, type EffectiveCount } from '../study/effective-plan.js';
 import { withExploration } from '../spec/exploration.js';
 import { domainSize } from '../generator/index.js';
+import { experimentId } from '../study/identity.js';
 import { planRun } from '../study/run-plan.js';
+import { warmStartPrior } from '../study/warm-start.js';
+import { Store } from '../store/store.js';
+import type { Experiment } from '../types.js';
+import { databasePath } from '../workdir.js';
 import { fitTable } from '../util/fit-table.js';
 import { fmtConfig, fmtCount } from '../util/format.js';
 import { explorationFlags } from './exploration-flags.js';
 import { positiveInt } from './errors.js';
 
 export interface PlanOptions {
+  /** Where run keeps its results: the earlier experiments a warm start names are looked up there. */
+  workdir?: string;
   json?: boolean;
   show?: string;
   budget?: string;
@@ -31,6 +38,7 @@ export async function planCommand(file: string, o: PlanOptions): Promise<number>
   const resolveLimit = o.resolveLimit !== undefined ? positiveInt(o.resolveLimit, '--resolve-limit', 0) : 256;
   const effective = await effectiveCount(exp, resolveLimit);
   const plan = planRun(exp, effective?.known ? { effectiveOf: effective.effectiveOf } : {});
+  const warm = warmSources(exp, o.workdir);
   const x = exp.exploration;
   const params = exp.params.map((p) => ({
     name: p.name,
@@ -60,6 +68,7 @@ export async function planCommand(file: string, o: PlanOptions): Promise<number>
       order: plan.queued.slice(0, show).map((c, i) => ({ configId: c.configId, buildId: c.buildId, default: i === 0, config: c.config })),
       fixed: plan.queued.length,
       ...(plan.chooses ? { chosenFromMeasurements: chosen.toString() } : {}),
+      ...(warm ? { warmStart: warm } : {}),
       ...(effective ? { effective: effectiveJson(effective) } : {}),
       parameters: params,
     };
@@ -74,6 +83,10 @@ export async function planCommand(file: string, o: PlanOptions): Promise<number>
   );
   lines.push(`  ${exp.build ? `${builds} build${builds === '1' ? '' : 's'}, ` : ''}${plan.runsPerConfig} test run${plan.runsPerConfig === 1 ? '' : 's'} per configuration (warm-ups included)`);
   if (effective) lines.push(...describeEffective(effective));
+  if (warm) {
+    // The earlier measurements steer only the model's picks: the default and the random start are the seed's.
+    lines.push(`  warm start from ${warm.map((s) => `${s.name} (${s.experimentId}, ${s.measured} configurations)`).join(', ')}: it steers the configurations chosen from measurements, not those listed`);
+  }
   lines.push('');
   const width = process.stdout.columns || 100;
   lines.push(
@@ -99,6 +112,21 @@ export async function planCommand(file: string, o: PlanOptions): Promise<number>
   else if (!plan.complete) lines.push(`  then ${chosen} more in the same way (too many to list)`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/**
+ * The earlier experiments a warm start names, as run will read them from the work directory's
+ * store (none there yet: every name is unknown, the same error run gives at the name's line).
+ */
+function warmSources(exp: Experiment, workdir = '.wayfinder'): { name: string; experimentId: string; measured: number }[] | undefined {
+  if (!exp.exploration.warmStart) return undefined;
+  const dbPath = databasePath(resolve(workdir));
+  const store = existsSync(dbPath) ? new Store(dbPath) : null;
+  try {
+    return warmStartPrior(store, exp, experimentId(exp)).map((w) => ({ name: w.name, experimentId: w.experimentId, measured: w.prior.observations.length }));
+  } finally {
+    store?.close();
+  }
 }
 
 /** `lead` then the words of `text`, continued under the text's first column, within `width`. */

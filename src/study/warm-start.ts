@@ -8,13 +8,14 @@ import { InputError, type Experiment, type Observation, type SourceLoc } from '.
 
 /**
  * The named experiments' finished configurations (failed ones too; not those a worker's trouble ended). A name that is not in the store, or that is this
- * experiment, is the experiment file's error: it points at the name in the file.
+ * experiment, is the experiment file's error: it points at the name in the file. No store (null:
+ * a work directory where nothing has run yet, read by `wayfinder plan`) holds no name.
  */
-export function warmStartPrior(store: ResultsStore, exp: Experiment, selfId: string): { ref: string; experimentId: string; name: string; prior: PriorExperiment }[] {
+export function warmStartPrior(store: ResultsStore | null, exp: Experiment, selfId: string): { ref: string; experimentId: string; name: string; prior: PriorExperiment }[] {
   const out: { ref: string; experimentId: string; name: string; prior: PriorExperiment }[] = [];
   for (const [i, ref] of (exp.exploration.warmStart ?? []).entries()) {
-    const row = store.findExperiment(ref);
-    if (!row) {
+    const row = store?.findExperiment(ref);
+    if (!store || !row) {
       throw new InputError(`exploration.warm_start: no experiment named ${JSON.stringify(ref)} in the results store`, where(exp, i), 'name an experiment run before in the same work directory (`wayfinder experiments` lists them)');
     }
     if (row.id === selfId) throw new InputError(`exploration.warm_start: ${JSON.stringify(ref)} is this experiment itself`, where(exp, i));

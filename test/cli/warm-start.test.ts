@@ -47,9 +47,20 @@ describe('exploration.warm_start', () => {
     cleanups.push(cleanup);
     const workdir = join(dir, '.wayfinder');
     const first = writeFile(dir, 'earlier.yaml', experiment('earlier', '  strategy: bayesian\n  budget: 12\n  seed: 3'));
+    const second = writeFile(dir, 'now.yaml', experiment('now', '  strategy: bayesian\n  budget: 8\n  seed: 4\n  warm_start: [earlier]'));
+    // plan reads the same store run will: before the earlier experiment ran there, run's error.
+    const none = await wayfinder(['plan', second, '--workdir', workdir], { cwd: dir });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/now\.yaml:\d+:\d+: exploration\.warm_start: no experiment named "earlier" in the results store/);
     const a = await wayfinder(['run', first, '--workdir', workdir, '--no-confirm'], { cwd: dir });
     expect(a.status, a.stderr).toBe(0);
-    const second = writeFile(dir, 'now.yaml', experiment('now', '  strategy: bayesian\n  budget: 8\n  seed: 4\n  warm_start: [earlier]'));
+    const planned = await wayfinder(['plan', second, '--workdir', workdir], { cwd: dir });
+    expect(planned.status, planned.stderr).toBe(0);
+    expect(planned.stdout).toMatch(/warm start from earlier \(earlier-[0-9a-f]+, 12 configurations\): it steers the configurations chosen from measurements/);
+    const plannedJson = await wayfinder(['plan', second, '--workdir', workdir, '--json'], { cwd: dir });
+    expect(plannedJson.status, plannedJson.stderr).toBe(0);
+    const plan = JSON.parse(plannedJson.stdout) as { order: { configId: string }[]; fixed: number; warmStart: { name: string; measured: number }[] };
+    expect(plan.warmStart).toEqual([expect.objectContaining({ name: 'earlier', measured: 12 })]);
     const b = await wayfinder(['run', second, '--workdir', workdir, '--no-confirm'], { cwd: dir });
     expect(b.status, b.stderr).toBe(0);
     expect(b.stderr).toMatch(/warm start from earlier \(earlier-[0-9a-f]+, 12 configurations\): each weighted by how well it predicts/);
@@ -68,6 +79,9 @@ describe('exploration.warm_start', () => {
     const coldOrder = asked(c.stderr);
     expect(warmOrder).toHaveLength(8);
     expect(coldOrder.slice(0, 5)).toEqual(warmOrder.slice(0, 5));
+    // What plan listed as fixed is what the warm-started run measured first.
+    expect(plan.fixed).toBe(5);
+    expect(plan.order.map((c) => c.configId.slice(0, 8))).toEqual(warmOrder.slice(0, 5));
     expect(coldOrder).not.toEqual(warmOrder);
     const byId = new Map(rows.map((x) => [x.config_id.slice(0, 8), x.A]));
     expect(warmOrder.slice(5).map((id) => byId.get(id))).not.toContain(0);
