@@ -22,7 +22,7 @@ import { positiveInt } from './errors.js';
 
 export interface PlanOptions {
   /** Where run keeps its results: the earlier experiments a warm start names are looked up there. */
-  workdir?: string;
+  workdir: string;
   json?: boolean;
   show?: string;
   budget?: string;
@@ -118,7 +118,7 @@ export async function planCommand(file: string, o: PlanOptions): Promise<number>
  * The earlier experiments a warm start names, as run will read them from the work directory's
  * store (none there yet: every name is unknown, the same error run gives at the name's line).
  */
-function warmSources(exp: Experiment, workdir = '.wayfinder'): { name: string; experimentId: string; measured: number }[] | undefined {
+function warmSources(exp: Experiment, workdir: string): { name: string; experimentId: string; measured: number }[] | undefined {
   if (!exp.exploration.warmStart) return undefined;
   const dbPath = databasePath(resolve(workdir));
   const store = existsSync(dbPath) ? new Store(dbPath) : null;
