@@ -8,6 +8,12 @@ import type { Effects } from './prior.js';
 
 /** Ordinal parameters with more values than this share bins of neighbouring values. */
 const MAX_BINS = 16;
+/**
+ * Categories keep a bin each up to this many: neighbours in a list of categories are unrelated, so
+ * sharing bins would merge effects at random (a 20-value category had its 1st and 2nd values, and
+ * its 11th and 12th, fitted as one). Past it (rare), they share bins as ordinals do.
+ */
+const MAX_CATEGORIES = 1_024;
 
 export class AdditiveModel {
   /** Effects of all bins, feature after feature: feature f's bins start at offset[f]; bin 0 holds unknown values. */
@@ -15,7 +21,9 @@ export class AdditiveModel {
   private readonly offset: Int32Array;
   /** Values per bin for features with more values than bins, else 0 (a bin per value). */
   private readonly width: Float64Array;
-  private readonly sol = new Float64Array(MAX_BINS + 1);
+  /** Bins per feature for known values (MAX_BINS for ordinals, MAX_CATEGORIES for the others). */
+  private readonly cap: Int32Array;
+  private readonly sol: Float64Array;
   /** With screening: the features whose effects survived it, in order. */
   readonly kept: number[] = [];
   /** With screening: the features whose effects passed the bound itself (kept: a third of it), in order. */
@@ -43,13 +51,19 @@ export class AdditiveModel {
     const n = feats.length;
     this.offset = new Int32Array(d + 1);
     this.width = new Float64Array(d);
+    this.cap = new Int32Array(d);
+    let widest = 0;
     for (let j = 0; j < d; j++) {
       const s = sizes[j]!;
-      this.width[j] = s <= MAX_BINS ? 0 : s / MAX_BINS;
-      this.offset[j + 1] = this.offset[j]! + Math.min(s, MAX_BINS) + 1;
+      const cap = smoothable[j] ? MAX_BINS : MAX_CATEGORIES;
+      this.cap[j] = cap;
+      this.width[j] = s <= cap ? 0 : s / cap;
+      this.offset[j + 1] = this.offset[j]! + Math.min(s, cap) + 1;
+      widest = Math.max(widest, this.offset[j + 1]! - this.offset[j]!);
     }
+    this.sol = new Float64Array(widest);
     this.effect = new Float64Array(this.offset[d]!);
-    const bins = new Uint8Array(n * d);
+    const bins = new Uint16Array(n * d);
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) bins[j * n + i] = this.bin(j, feats[i]![j]!);
     const r = Float64Array.from(y);
     const count = new Float64Array(this.effect.length);
@@ -60,7 +74,7 @@ export class AdditiveModel {
     const chol = sizes.map((_, j) =>
       smoothable[j] ? this.factor(count, this.offset[j]!, this.offset[j + 1]! - this.offset[j]! - 1, lambda, smooth, curve) : null,
     );
-    const sum = new Float64Array(MAX_BINS + 1);
+    const sum = new Float64Array(widest);
     const e = this.effect;
     for (let sweep = 0; sweep < sweeps; sweep++) {
       for (let j = 0; j < d; j++) {
@@ -92,7 +106,7 @@ export class AdditiveModel {
    * recorded Linux pools: one to three sysctls of 259 move the objective), the others' chance effects
    * would otherwise add up to more than the real ones.
    */
-  private screen(bins: Uint8Array, target: ArrayLike<number>, count: Float64Array, n: number): void {
+  private screen(bins: Uint16Array, target: ArrayLike<number>, count: Float64Array, n: number): void {
     const d = this.width.length;
     // On ranks: one crashed-looking outlier must not decide which parameters matter. Ties share
     // their mean rank: a target of works (1) or not (0) is all ties.
@@ -114,7 +128,7 @@ export class AdditiveModel {
     if (!(sst > 0)) return;
     const x = Math.log(Math.max(2, d));
     const e = this.effect;
-    const sum = new Float64Array(MAX_BINS + 1);
+    const sum = new Float64Array(this.sol.length);
     for (let j = 0; j < d; j++) {
       const o = this.offset[j]!;
       const k = this.offset[j + 1]! - o;
@@ -153,7 +167,7 @@ export class AdditiveModel {
   private bin(j: number, rank: number): number {
     if (rank < 0) return 0;
     const w = this.width[j]!;
-    return w === 0 ? rank + 1 : 1 + Math.min(MAX_BINS - 1, Math.floor(rank / w));
+    return w === 0 ? rank + 1 : 1 + Math.min(this.cap[j]! - 1, Math.floor(rank / w));
   }
 
   /**
@@ -219,10 +233,11 @@ export class AdditiveModel {
     const e = this.effect;
     const o = this.offset;
     const w = this.width;
+    const cap = this.cap;
     for (let j = 0, d = w.length; j < d; j++) {
       const r = v[off + j]!;
       const wj = w[j]!;
-      s += e[o[j]! + (r < 0 ? 0 : wj === 0 ? r + 1 : 1 + Math.min(MAX_BINS - 1, Math.floor(r / wj)))]!;
+      s += e[o[j]! + (r < 0 ? 0 : wj === 0 ? r + 1 : 1 + Math.min(cap[j]! - 1, Math.floor(r / wj)))]!;
     }
     return s;
   }

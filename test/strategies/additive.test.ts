@@ -51,6 +51,19 @@ describe('additive model', () => {
     expect(Number.isFinite(m.predict(Float64Array.of(999)))).toBe(true);
   });
 
+  it('gives every value of a long category its own effect: neighbours in a list of categories are unrelated', () => {
+    // One category of 40 values (past the 16 bins that long ordinals share), the better half scattered.
+    const good = new Set([1, 2, 5, 6, 8, 11, 12, 14, 17, 19, 20, 23, 24, 27, 29, 30, 33, 35, 36, 38]);
+    const { feats, y } = data([40, 3], 800, (x) => (good.has(x[0]!) ? 1 : 0));
+    const m = new AdditiveModel(feats, y, [40, 3], [false, true], 3, 3, 10);
+    for (let v = 0; v < 40; v++) {
+      const p = m.predict(Float64Array.of(v, 0)) - m.predict(Float64Array.of(-1, 0));
+      if (good.has(v)) expect(p, `value ${v}`).toBeGreaterThan(0.3);
+      else expect(p, `value ${v}`).toBeLessThan(-0.3);
+    }
+    expect(m.delta(0, 0, 1)).toBeGreaterThan(0.8);
+  });
+
   it('screens a works (1) or not (0) target on mean ranks: the order of the rows changes nothing', () => {
     // 40 parameters of 3 values; configurations with parameter 5 at 0 fail three times in four, the
     // others one in ten. Ties broken by row order made the screening's statistic (and so which
