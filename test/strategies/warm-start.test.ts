@@ -123,6 +123,56 @@ describe('warm start from earlier experiments (StrategyOptions.prior)', () => {
     expect(warm.at).toBeLessThan(0.05);
   });
 
+  it('avoids the values that failed earlier on a narrow space too, where the forest models failures', () => {
+    // Nine parameters (under the 30 where main effects take over): a forest of this experiment's
+    // own works/failed record, plus the earlier experiment's failure prior. Half of the 20 values
+    // of w fail nine times in ten, scattered over its range, so a search's own first measurements
+    // (each value seen once or twice) cannot tell which; 1,200 rows of an earlier experiment can.
+    // The landscape is flat (k0 moves it by 1.5%), so the picks are the space-filling ones: there the
+    // prior's P(works) bars what is known to fail (picks 11-30 that failed: 7.5% warm-started, 38%
+    // cold; 37% warm-started before the bar).
+    const bad = new Set(['v0', 'v3', 'v4', 'v7', 'v9', 'v10', 'v13', 'v15', 'v16', 'v18']);
+    const narrow: Param[] = [listParam('w', Array.from({ length: 20 }, (_, i) => `v${i}`)), ...params.slice(0, 8)];
+    const wFails = (c: Config): number => (bad.has(c.w as string) ? 0.9 : 0.05);
+    const rows = (seed: number, effect: number): ReturnType<typeof pool> => {
+      const rng = new Rng(seed);
+      const configs: Config[] = [];
+      const values: (number | undefined)[] = [];
+      const seen = new Set<string>();
+      while (configs.length < 1200) {
+        const c: Config = { w: `v${rng.int(20)}` };
+        params.slice(0, 8).forEach((p, j) => (c[p.name] = rng.int(2 + (j % 4))));
+        const key = JSON.stringify(c);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        configs.push(c);
+        values.push(rng.next() < wFails(c) ? undefined : 100 + effect * (c.k0 === 1 ? 1 : 0) + rng.normal());
+      }
+      const space = new PoolSpace(narrow, configs);
+      return { space, values, f: (c) => values[space.rowIndex(c)!] };
+    };
+    const here = rows(1, 1.5);
+    const inBad = (from: number, to: number, prior?: PriorExperiment[]): { failed: number; bad: number } => {
+      let failed = 0;
+      let atBad = 0;
+      let all = 0;
+      for (let seed = 0; seed < 6; seed++) {
+        const t = simulate(here.space, here.f, 'bayesian', { budget: to, seed, direction: 'maximize', ...(prior ? { prior } : {}) });
+        expect(t.repeats).toBe(0);
+        for (const c of t.configs.slice(from, to)) {
+          if (here.f(c) === undefined) failed++;
+          if (bad.has(c.w as string)) atBad++;
+          all++;
+        }
+      }
+      return { failed: failed / all, bad: atBad / all };
+    };
+    const warm = inBad(10, 30, [earlier(rows(2, 0))]);
+    const cold = inBad(10, 30);
+    expect(warm.failed).toBeLessThan(0.15);
+    expect(warm.bad).toBeLessThan(cold.bad - 0.15);
+  });
+
   it('lets its own failures overrule an earlier experiment whose failures were its own', () => {
     // Earlier, k1 = 0 failed; here failures strike at random. The prior's weight goes to zero once
     // this experiment's own failures disagree, and k1 = 0 (half the rows) is picked as a cold search
