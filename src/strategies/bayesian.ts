@@ -413,7 +413,7 @@ export class BayesianStrategy extends BaseStrategy {
         (model.additive ? (1 - model.w) * p.mean + model.w * model.additive.predict(feat, off) : p.mean) + (model.prior ? model.prior.predict(feat, off) : 0);
       const best = model.incumbents && grid ? model.incumbents[grid.index(feat, off)]! : model.best;
       const ei = expectedImprovement(mean, Math.sqrt(p.variance), best);
-      return model.worksAdditive || model.works ? ei * works(feat, off) : ei;
+      return ei * works(feat, off);
     };
     if (this.flat()) {
       // Cold, the fully grown trees' P(works) is zero next to every failure: as a bar it kept the
