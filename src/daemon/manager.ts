@@ -13,6 +13,7 @@ import { withExploration } from '../spec/exploration.js';
 import { parseExperiment } from '../spec/index.js';
 import type { ConfigRow } from '../store/store.js';
 import { experimentId } from '../study/identity.js';
+import { checkWarmStartNames } from '../study/warm-start.js';
 import type { Study } from '../study/study.js';
 import type { MeasurementSession } from '../session/session.js';
 import { better, summarizeStudy, verdictLine, workloadNames, type StudySummary } from '../study/summary.js';
@@ -25,6 +26,7 @@ import { Submissions, type Submission, type SubmissionState, type SubmitOptions 
 
 export type EventType =
   | 'state'
+  | 'warm-start'
   | 'config-queued'
   | 'job-started'
   | 'job-finished'
@@ -144,6 +146,12 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     const id = experimentId(exp);
     const current = this.submissions.get(id);
     if (current && !FINISHED.includes(current.state)) return { submission: current, existing: true };
+    // A warm start's earlier experiments are read when this one starts: a name must be in the store
+    // by then, so one measured before or queued ahead (not failed or cancelled) will do.
+    checkWarmStartNames(exp, id, (ref) => this.ws.store.findExperiment(ref)?.id ?? this.submissions.find(ref).find((s) => s.state !== 'failed' && s.state !== 'cancelled')?.experimentId, {
+      where: 'in the results store or queued before it',
+      hint: 'name an experiment run or submitted before (`wayfinder status` lists them)',
+    });
     const submission = this.submissions.put({
       experimentId: id,
       priority: input.options.priority ?? 0,
@@ -422,6 +430,7 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
 
   /** The study's progress as the experiment's events. */
   private follow(id: string, exp: Experiment, study: Study, drift: DriftWatch): void {
+    study.on('warm-start', (sources) => this.emitEvent(id, 'warm-start', { sources }));
     study.on('config-queued', (r) => this.emitEvent(id, 'config-queued', { configId: r.configId, params: r.params, default: r.isDefault }));
     study.on('build-finished', (b) =>
       this.emitEvent(id, b.status === 'ok' ? 'job-finished' : 'job-failed', { kind: 'build', buildId: b.buildId, status: b.status, error: b.error, host: b.host, durationMs: b.durationMs }),
@@ -584,6 +593,8 @@ export function formatEvent(e: DaemonEvent): string {
   switch (e.type) {
     case 'state':
       return `${t} experiment ${String(d.state)}${d.error ? `: ${String(d.error)}` : ''}`;
+    case 'warm-start':
+      return `${t} warm start from ${((d.sources ?? []) as { name: string; experimentId: string; measured: number }[]).map((w) => `${w.name} (${w.experimentId}, ${w.measured} configurations)`).join(', ')}`;
     case 'config-queued':
       return `${t} queued ${cfg(d.configId)}${d.default ? ' (default)' : ''} ${Object.entries((d.params ?? {}) as object).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`;
     case 'job-started':

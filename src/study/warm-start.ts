@@ -12,13 +12,14 @@ import { InputError, type Experiment, type Observation, type SourceLoc } from '.
  * a work directory where nothing has run yet, read by `wayfinder plan`) holds no name.
  */
 export function warmStartPrior(store: ResultsStore | null, exp: Experiment, selfId: string): { ref: string; experimentId: string; name: string; prior: PriorExperiment }[] {
+  checkWarmStartNames(exp, selfId, (ref) => store?.findExperiment(ref)?.id, {
+    where: 'in the results store',
+    hint: 'name an experiment run before in the same work directory (`wayfinder experiments` lists them)',
+  });
   const out: { ref: string; experimentId: string; name: string; prior: PriorExperiment }[] = [];
   for (const [i, ref] of (exp.exploration.warmStart ?? []).entries()) {
-    const row = store?.findExperiment(ref);
-    if (!store || !row) {
-      throw new InputError(`exploration.warm_start: no experiment named ${JSON.stringify(ref)} in the results store`, where(exp, i), 'name an experiment run before in the same work directory (`wayfinder experiments` lists them)');
-    }
-    if (row.id === selfId) throw new InputError(`exploration.warm_start: ${JSON.stringify(ref)} is this experiment itself`, where(exp, i));
+    // Known: checked above.
+    const row = store!.findExperiment(ref)!;
     let direction: 'maximize' | 'minimize';
     try {
       direction = parseExperiment(row.text, row.file).objective.direction;
@@ -26,13 +27,27 @@ export function warmStartPrior(store: ResultsStore | null, exp: Experiment, self
       throw new InputError(`exploration.warm_start: the stored file of experiment ${JSON.stringify(ref)} no longer loads, so its objective's direction is unknown`, where(exp, i));
     }
     const observations: Observation[] = [];
-    for (const c of store.configurations(row.id)) {
+    for (const c of store!.configurations(row.id)) {
       if (c.status === 'done' && c.objective !== undefined) observations.push({ config: c.params, configId: c.configId, status: 'ok', value: c.objective });
       else if (c.status === 'failed' && c.failure !== 'infra') observations.push({ config: c.params, configId: c.configId, status: 'failed', ...(c.failure ? { failure: c.failure } : {}) });
     }
     out.push({ ref, experimentId: row.id, name: row.name, prior: { direction, observations } });
   }
   return out;
+}
+
+/**
+ * Checks the warm-start names: `known` gives the experiment id a name stands for, or undefined. An
+ * unknown name, or one that is this experiment, is the experiment file's error at the name; `look`
+ * says where names were looked for (run: the results store; the daemon, at submission: the store
+ * and the experiments submitted before) and what to do.
+ */
+export function checkWarmStartNames(exp: Experiment, selfId: string, known: (ref: string) => string | undefined, look: { where: string; hint: string }): void {
+  for (const [i, ref] of (exp.exploration.warmStart ?? []).entries()) {
+    const id = known(ref);
+    if (id === undefined) throw new InputError(`exploration.warm_start: no experiment named ${JSON.stringify(ref)} ${look.where}`, where(exp, i), look.hint);
+    if (id === selfId) throw new InputError(`exploration.warm_start: ${JSON.stringify(ref)} is this experiment itself`, where(exp, i));
+  }
 }
 
 /** Where the i-th warm-start name stands in the experiment's file (read again: only on this error). */

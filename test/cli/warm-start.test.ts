@@ -1,28 +1,12 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { warmStartExperiment } from '../fixtures/warm-start-experiment.js';
 import { tempDir, wayfinder, writeFile } from '../helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
 
-/** An experiment over six parameters whose test prints a score; `exploration` is appended as written. */
-function experiment(name: string, exploration: string): string {
-  return `
-name: ${name}
-params:
-${['A', 'B', 'C', 'D', 'E', 'F'].map((p) => `  - { name: ${p}, type: integer, min: 0, max: 2, default: 0, when: test }`).join('\n')}
-test:
-  name: t
-  run: 'echo "score: $(( A * 10 + B * 3 + C ))"'
-  iterations: 1
-  warmup: 0
-metrics:
-  - { name: score, parser: regex, pattern: 'score: (\\d+)' }
-objective: { metric: score, direction: maximize }
-exploration:
-${exploration}
-`;
-}
+const experiment = warmStartExperiment;
 
 interface Row {
   config_id: string;
