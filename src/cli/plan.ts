@@ -11,7 +11,7 @@ import { withExploration } from '../spec/exploration.js';
 import { domainSize } from '../generator/index.js';
 import { experimentId } from '../study/identity.js';
 import { planRun } from '../study/run-plan.js';
-import { warmStartPrior } from '../study/warm-start.js';
+import { describeWarmStart, warmStartPrior } from '../study/warm-start.js';
 import { Store } from '../store/store.js';
 import type { Experiment } from '../types.js';
 import { databasePath } from '../workdir.js';
@@ -85,7 +85,7 @@ export async function planCommand(file: string, o: PlanOptions): Promise<number>
   if (effective) lines.push(...describeEffective(effective));
   if (warm) {
     // The earlier measurements steer only the model's picks: the default and the random start are the seed's.
-    lines.push(`  warm start from ${warm.map((s) => `${s.name} (${s.experimentId}, ${s.measured} configurations)`).join(', ')}: it steers the configurations chosen from measurements, not those listed`);
+    lines.push(`  warm start from ${describeWarmStart(warm)}: it steers the configurations chosen from measurements, not those listed`);
   }
   lines.push('');
   const width = process.stdout.columns || 100;

@@ -15,6 +15,7 @@ import { trapInterrupts } from './interrupt.js';
 import { Progress } from './progress.js';
 import { parseCpus, positiveInt } from './errors.js';
 import { readJobKey } from '../queue/signing.js';
+import { describeWarmStart } from '../study/warm-start.js';
 import { explorationFlags } from './exploration-flags.js';
 import { confirmationJson, confirmPairs, confirmSummary, describeConfirmation, type Confirmation } from './confirm.js';
 
@@ -117,7 +118,7 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
       if (!r.extra) progress.tick();
     });
     study.on('warm-start', (sources) => {
-      const line = `  warm start from ${sources.map((s) => `${s.name} (${s.experimentId}, ${s.measured} configurations)`).join(', ')}: each weighted by how well it predicts this experiment's measurements`;
+      const line = `  warm start from ${describeWarmStart(sources)}: each weighted by how well it predicts this experiment's measurements`;
       if (!quiet) err.write(`${line}\n`);
       ws.log.info({ experiment: study?.id, warmStart: sources }, 'warm start');
     });

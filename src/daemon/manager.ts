@@ -13,7 +13,7 @@ import { withExploration } from '../spec/exploration.js';
 import { parseExperiment } from '../spec/index.js';
 import type { ConfigRow } from '../store/store.js';
 import { experimentId } from '../study/identity.js';
-import { checkWarmStartNames } from '../study/warm-start.js';
+import { describeWarmStart, resolveWarmStart, type WarmStartSource } from '../study/warm-start.js';
 import type { Study } from '../study/study.js';
 import type { MeasurementSession } from '../session/session.js';
 import { better, summarizeStudy, verdictLine, workloadNames, type StudySummary } from '../study/summary.js';
@@ -148,7 +148,11 @@ export class Manager extends EventEmitter<{ event: [DaemonEvent, string] }> {
     if (current && !FINISHED.includes(current.state)) return { submission: current, existing: true };
     // A warm start's earlier experiments are read when this one starts: a name must be in the store
     // by then, so one measured before or queued ahead (not failed or cancelled) will do.
-    checkWarmStartNames(exp, id, (ref) => this.ws.store.findExperiment(ref)?.id ?? this.submissions.find(ref).find((s) => s.state !== 'failed' && s.state !== 'cancelled')?.experimentId, {
+    const submitted = (ref: string): { id: string } | undefined => {
+      const s = this.submissions.find(ref).find((x) => x.state !== 'failed' && x.state !== 'cancelled');
+      return s ? { id: s.experimentId } : undefined;
+    };
+    resolveWarmStart(exp, id, (ref) => this.ws.store.findExperiment(ref) ?? submitted(ref), {
       where: 'in the results store or queued before it',
       hint: 'name an experiment run or submitted before (`wayfinder status` lists them)',
     });
@@ -594,7 +598,7 @@ export function formatEvent(e: DaemonEvent): string {
     case 'state':
       return `${t} experiment ${String(d.state)}${d.error ? `: ${String(d.error)}` : ''}`;
     case 'warm-start':
-      return `${t} warm start from ${((d.sources ?? []) as { name: string; experimentId: string; measured: number }[]).map((w) => `${w.name} (${w.experimentId}, ${w.measured} configurations)`).join(', ')}`;
+      return `${t} warm start from ${describeWarmStart((d.sources ?? []) as WarmStartSource[])}`;
     case 'config-queued':
       return `${t} queued ${cfg(d.configId)}${d.default ? ' (default)' : ''} ${Object.entries((d.params ?? {}) as object).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`;
     case 'job-started':

@@ -17,7 +17,7 @@ import type { Config, Experiment, Failure, JobSpec, Observation } from '../types
 import { aggregateRuns } from './aggregate.js';
 import { experimentId } from './identity.js';
 import { defaultConfiguration, identify, studyStrategy } from './proposals.js';
-import { warmStartPrior } from './warm-start.js';
+import { warmStartPrior, type WarmStartSource } from './warm-start.js';
 
 export interface StudyOptions {
   /** Facts about the host, recorded with the experiment. */
@@ -106,7 +106,7 @@ export interface StudyEvents {
   'transport-error': [Error];
   'transport-recovered': [];
   /** The earlier experiments whose measurements warm-start the search (exploration.warm_start), with how many each gave. */
-  'warm-start': [{ ref: string; experimentId: string; name: string; measured: number }[]];
+  'warm-start': [WarmStartSource[]];
   'done': [];
 }
 

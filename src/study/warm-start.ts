@@ -6,20 +6,30 @@ import type { PriorExperiment } from '../strategies/prior.js';
 import type { ResultsStore } from '../store/results-store.js';
 import { InputError, type Experiment, type Observation, type SourceLoc } from '../types.js';
 
+/** An earlier experiment a warm start read: its name, id and how many configurations it gave. */
+export interface WarmStartSource {
+  ref: string;
+  experimentId: string;
+  name: string;
+  measured: number;
+}
+
+/** The sources as run, plan and the daemon's log name them: "name (id, n configurations), ...". */
+export function describeWarmStart(sources: readonly Omit<WarmStartSource, 'ref'>[]): string {
+  return sources.map((s) => `${s.name} (${s.experimentId}, ${s.measured} configurations)`).join(', ');
+}
+
 /**
  * The named experiments' finished configurations (failed ones too; not those a worker's trouble ended). A name that is not in the store, or that is this
  * experiment, is the experiment file's error: it points at the name in the file. No store (null:
  * a work directory where nothing has run yet, read by `wayfinder plan`) holds no name.
  */
 export function warmStartPrior(store: ResultsStore | null, exp: Experiment, selfId: string): { ref: string; experimentId: string; name: string; prior: PriorExperiment }[] {
-  checkWarmStartNames(exp, selfId, (ref) => store?.findExperiment(ref)?.id, {
+  const rows = resolveWarmStart(exp, selfId, (ref) => store?.findExperiment(ref), {
     where: 'in the results store',
     hint: 'name an experiment run before in the same work directory (`wayfinder experiments` lists them)',
   });
-  const out: { ref: string; experimentId: string; name: string; prior: PriorExperiment }[] = [];
-  for (const [i, ref] of (exp.exploration.warmStart ?? []).entries()) {
-    // Known: checked above.
-    const row = store!.findExperiment(ref)!;
+  return rows.map(({ ref, found: row }, i) => {
     let direction: 'maximize' | 'minimize';
     try {
       direction = parseExperiment(row.text, row.file).objective.direction;
@@ -27,27 +37,33 @@ export function warmStartPrior(store: ResultsStore | null, exp: Experiment, self
       throw new InputError(`exploration.warm_start: the stored file of experiment ${JSON.stringify(ref)} no longer loads, so its objective's direction is unknown`, where(exp, i));
     }
     const observations: Observation[] = [];
+    // A store found every name (resolveWarmStart throws otherwise).
     for (const c of store!.configurations(row.id)) {
       if (c.status === 'done' && c.objective !== undefined) observations.push({ config: c.params, configId: c.configId, status: 'ok', value: c.objective });
       else if (c.status === 'failed' && c.failure !== 'infra') observations.push({ config: c.params, configId: c.configId, status: 'failed', ...(c.failure ? { failure: c.failure } : {}) });
     }
-    out.push({ ref, experimentId: row.id, name: row.name, prior: { direction, observations } });
-  }
-  return out;
+    return { ref, experimentId: row.id, name: row.name, prior: { direction, observations } };
+  });
 }
 
 /**
- * Checks the warm-start names: `known` gives the experiment id a name stands for, or undefined. An
- * unknown name, or one that is this experiment, is the experiment file's error at the name; `look`
- * says where names were looked for (run: the results store; the daemon, at submission: the store
- * and the experiments submitted before) and what to do.
+ * What each warm-start name stands for, in the file's order: `find` gives it (with its experiment
+ * id) or undefined. An unknown name, or one that is this experiment, is the experiment file's error
+ * at the name; `look` says where names were looked for (run: the results store; the daemon, at
+ * submission: the store and the experiments submitted before) and what to do.
  */
-export function checkWarmStartNames(exp: Experiment, selfId: string, known: (ref: string) => string | undefined, look: { where: string; hint: string }): void {
-  for (const [i, ref] of (exp.exploration.warmStart ?? []).entries()) {
-    const id = known(ref);
-    if (id === undefined) throw new InputError(`exploration.warm_start: no experiment named ${JSON.stringify(ref)} ${look.where}`, where(exp, i), look.hint);
-    if (id === selfId) throw new InputError(`exploration.warm_start: ${JSON.stringify(ref)} is this experiment itself`, where(exp, i));
-  }
+export function resolveWarmStart<T extends { id: string }>(
+  exp: Experiment,
+  selfId: string,
+  find: (ref: string) => T | undefined,
+  look: { where: string; hint: string },
+): { ref: string; found: T }[] {
+  return (exp.exploration.warmStart ?? []).map((ref, i) => {
+    const found = find(ref);
+    if (found === undefined) throw new InputError(`exploration.warm_start: no experiment named ${JSON.stringify(ref)} ${look.where}`, where(exp, i), look.hint);
+    if (found.id === selfId) throw new InputError(`exploration.warm_start: ${JSON.stringify(ref)} is this experiment itself`, where(exp, i));
+    return { ref, found };
+  });
 }
 
 /** Where the i-th warm-start name stands in the experiment's file (read again: only on this error). */
